@@ -1,0 +1,251 @@
+//! A client's side of the protocol: one connection to a relay, many documents.
+//!
+//! This is what the web app (through `client-wasm`) and native test clients run. It owns the
+//! documents and their sync states; the caller owns the socket and the local store and acts on
+//! the returned [`ClientEvent`]s in order.
+
+use std::collections::BTreeMap;
+
+use automerge::Automerge;
+
+use crate::connection::{Connection, Event};
+use crate::doc_id::DocumentId;
+use crate::doc_sync::{Access, DocSync, Received, SyncError};
+use crate::wire::{PeerId, PeerMetadata};
+
+/// What the caller must do or may show, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// Send this frame to the relay.
+    Send(Vec<u8>),
+    /// The handshake with the relay completed.
+    Connected {
+        /// The relay's storage id: the key under which to keep sync states.
+        relay_storage_id: Option<String>,
+    },
+    /// Append these bytes to the document's local store.
+    Store {
+        /// Which document.
+        document_id: DocumentId,
+        /// An incremental chunk (or a whole document when it was created here).
+        bytes: Vec<u8>,
+    },
+    /// The relay's changes altered the document.
+    Changed {
+        /// Which document.
+        document_id: DocumentId,
+    },
+    /// The relay neither has the document nor may this client see it.
+    Unavailable {
+        /// Which document.
+        document_id: DocumentId,
+    },
+    /// The relay ended the connection with this reason (for example a refused write).
+    Refused {
+        /// The relay's words.
+        message: String,
+    },
+    /// The connection is over; the caller should close the socket and reconnect later.
+    Closed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where a document stands with the relay in this session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocStatus {
+    /// Not yet heard from the relay in this session.
+    Pending,
+    /// The relay answered with sync data.
+    Synced,
+    /// The relay does not have it (or will not say).
+    Unavailable,
+}
+
+struct ClientDoc {
+    sync: DocSync<()>,
+    /// Sync state kept across sessions (only the shared heads survive encoding).
+    saved_state: Option<Vec<u8>>,
+    status: DocStatus,
+}
+
+/// The client side of a session with one relay.
+pub struct ClientSession {
+    peer_id: PeerId,
+    metadata: PeerMetadata,
+    conn: Option<Connection>,
+    docs: BTreeMap<DocumentId, ClientDoc>,
+}
+
+impl ClientSession {
+    /// A session that will introduce itself with `peer_id` (unique per running instance) and
+    /// `metadata` (its storage id, so the relay keeps sync state for it).
+    pub fn new(peer_id: PeerId, metadata: PeerMetadata) -> Self {
+        ClientSession { peer_id, metadata, conn: None, docs: BTreeMap::new() }
+    }
+
+    /// Adds a document from the local store (`stored` is the concatenated chunks, empty or
+    /// `None` when this client has no copy yet) with the sync state saved for the relay.
+    pub fn open_doc(
+        &mut self,
+        id: DocumentId,
+        stored: Option<&[u8]>,
+        sync_state: Option<Vec<u8>>,
+    ) -> Result<Vec<ClientEvent>, SyncError> {
+        let sync = match stored {
+            Some(b) if !b.is_empty() => DocSync::load(b)?,
+            _ => DocSync::new(Automerge::new()),
+        };
+        self.docs.insert(id, ClientDoc { sync, saved_state: sync_state, status: DocStatus::Pending });
+        Ok(self.announce(id))
+    }
+
+    /// Adds a document created here; its full contents are returned to store.
+    pub fn create_doc(&mut self, id: DocumentId, doc: Automerge) -> Vec<ClientEvent> {
+        let bytes = doc.save();
+        self.docs.insert(id, ClientDoc { sync: DocSync::new(doc), saved_state: None, status: DocStatus::Pending });
+        let mut out = vec![ClientEvent::Store { document_id: id, bytes }];
+        out.extend(self.announce(id));
+        out
+    }
+
+    /// Starts a new connection (after any earlier one ended): returns the `join` frame.
+    pub fn connect(&mut self) -> Vec<ClientEvent> {
+        for d in self.docs.values_mut() {
+            if let Some(s) = d.sync.remove_peer(&()) {
+                d.saved_state = Some(s);
+            }
+            d.status = DocStatus::Pending;
+        }
+        let (conn, join) = Connection::client(self.peer_id.clone(), self.metadata.clone());
+        self.conn = Some(conn);
+        vec![ClientEvent::Send(join)]
+    }
+
+    /// The socket closed: keep the sync states for the next connection.
+    pub fn disconnected(&mut self) {
+        self.conn = None;
+        for d in self.docs.values_mut() {
+            if let Some(s) = d.sync.remove_peer(&()) {
+                d.saved_state = Some(s);
+            }
+        }
+    }
+
+    /// Whether the handshake with the relay has completed.
+    pub fn is_connected(&self) -> bool {
+        self.conn.as_ref().is_some_and(Connection::is_open)
+    }
+
+    /// A document, if open.
+    pub fn doc(&self, id: &DocumentId) -> Option<&Automerge> {
+        self.docs.get(id).map(|d| d.sync.doc())
+    }
+
+    /// The ids of open documents.
+    pub fn doc_ids(&self) -> impl Iterator<Item = &DocumentId> {
+        self.docs.keys()
+    }
+
+    /// Where a document stands in this session.
+    pub fn status(&self, id: &DocumentId) -> Option<DocStatus> {
+        self.docs.get(id).map(|d| d.status)
+    }
+
+    /// The sync state to keep for this document and the relay.
+    pub fn sync_state(&self, id: &DocumentId) -> Option<Vec<u8>> {
+        let d = self.docs.get(id)?;
+        d.sync.peer_state(&()).or_else(|| d.saved_state.clone())
+    }
+
+    /// Changes a document locally: one call is one commit.
+    pub fn change(&mut self, id: &DocumentId, f: impl FnOnce(&mut Automerge)) -> Vec<ClientEvent> {
+        let Some(d) = self.docs.get_mut(id) else {
+            return Vec::new();
+        };
+        let r = d.sync.change(f);
+        self.after(*id, r, false)
+    }
+
+    /// Handles a frame from the relay.
+    pub fn receive(&mut self, frame: &[u8]) -> Vec<ClientEvent> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for event in conn.receive(frame) {
+            match event {
+                Event::Send(f) => out.push(ClientEvent::Send(f)),
+                Event::Opened { metadata, .. } => {
+                    out.push(ClientEvent::Connected { relay_storage_id: metadata.storage_id });
+                    let ids: Vec<_> = self.docs.keys().copied().collect();
+                    for id in ids {
+                        out.extend(self.announce(id));
+                    }
+                }
+                Event::Doc { document_id, data, .. } => {
+                    let Some(d) = self.docs.get_mut(&document_id) else {
+                        continue;
+                    };
+                    d.status = DocStatus::Synced;
+                    match d.sync.receive(&(), &data) {
+                        Ok(r) => out.extend(self.after(document_id, r, true)),
+                        Err(e) => {
+                            let reason = format!("bad sync data for {document_id}: {e}");
+                            if let Some(c) = self.conn.as_mut() {
+                                out.extend(c.fail(reason).into_iter().filter_map(|e| match e {
+                                    Event::Send(f) => Some(ClientEvent::Send(f)),
+                                    Event::Close(r) => Some(ClientEvent::Closed { reason: r }),
+                                    _ => None,
+                                }));
+                            }
+                        }
+                    }
+                }
+                Event::Unavailable { document_id } => {
+                    if let Some(d) = self.docs.get_mut(&document_id) {
+                        d.status = DocStatus::Unavailable;
+                        out.push(ClientEvent::Unavailable { document_id });
+                    }
+                }
+                Event::PeerError(message) => out.push(ClientEvent::Refused { message }),
+                Event::Left => out.push(ClientEvent::Closed { reason: "relay left".into() }),
+                Event::Close(reason) => out.push(ClientEvent::Closed { reason }),
+            }
+        }
+        out
+    }
+
+    /// Attaches the relay as a peer of the document (once the connection is open) and sends the
+    /// first message: a `request` when we have nothing, else a `sync`.
+    fn announce(&mut self, id: DocumentId) -> Vec<ClientEvent> {
+        let Some(conn) = self.conn.as_ref().filter(|c| c.is_open()) else {
+            return Vec::new();
+        };
+        let Some(d) = self.docs.get_mut(&id) else {
+            return Vec::new();
+        };
+        if !d.sync.has_peer(&()) {
+            d.sync.add_peer((), Access::Write, d.saved_state.as_deref());
+        }
+        let empty = d.sync.heads().is_empty();
+        d.sync.generate(&()).map(|m| ClientEvent::Send(conn.sync_frame(id, m, empty))).into_iter().collect()
+    }
+
+    fn after(&mut self, id: DocumentId, r: Received<()>, remote: bool) -> Vec<ClientEvent> {
+        let mut out = Vec::new();
+        if let Some(bytes) = r.new_changes {
+            out.push(ClientEvent::Store { document_id: id, bytes });
+            if remote {
+                out.push(ClientEvent::Changed { document_id: id });
+            }
+        }
+        if let Some(conn) = self.conn.as_ref().filter(|c| c.is_open()) {
+            for ((), m) in r.outgoing {
+                out.push(ClientEvent::Send(conn.sync_frame(id, m, false)));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,316 @@
+//! The per-connection state machine: handshake, peer identity checks, and routing of document
+//! messages under an access decision the caller supplies.
+//!
+//! It is the same machine on both ends; only the [`Side`] differs. It turns incoming frames into
+//! [`Event`]s and builds outgoing frames addressed correctly, so no caller ever assembles a
+//! `senderId`/`targetId` pair by hand.
+
+use crate::doc_id::DocumentId;
+use crate::doc_sync::Access;
+use crate::wire::{DecodeError, DocMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
+
+/// Which end of the connection this machine runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Waits for `join`, answers `peer`.
+    Relay,
+    /// Sends `join`, waits for `peer`.
+    Client,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    Handshaking,
+    Open { peer_id: PeerId },
+    Closed,
+}
+
+/// What happened, for the caller to act on, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Send this frame to the peer.
+    Send(Vec<u8>),
+    /// The handshake completed.
+    Opened {
+        /// The peer's id.
+        peer_id: PeerId,
+        /// What it said about its storage.
+        metadata: PeerMetadata,
+    },
+    /// A sync message for a document; `request` is true when the peer has no copy.
+    Doc {
+        /// Which document.
+        document_id: DocumentId,
+        /// The peer has no copy and asks for one.
+        request: bool,
+        /// The Automerge sync message.
+        data: Vec<u8>,
+    },
+    /// The peer does not have the document.
+    Unavailable {
+        /// Which document.
+        document_id: DocumentId,
+    },
+    /// The peer reported a fatal error.
+    PeerError(String),
+    /// The peer is leaving.
+    Left,
+    /// Close the connection; the reason has been sent to the peer already (see `Send` before).
+    Close(String),
+}
+
+/// How to handle a document message under the access the caller decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Hand the message to the document's sync engine with this access.
+    Deliver(Access),
+    /// Answer with this frame (`doc-unavailable`) and do nothing else.
+    Reply(Vec<u8>),
+}
+
+/// One end of one connection.
+pub struct Connection {
+    side: Side,
+    our_id: PeerId,
+    our_metadata: PeerMetadata,
+    phase: Phase,
+}
+
+impl Connection {
+    /// A relay-side connection waiting for the client's `join`.
+    pub fn relay(our_id: PeerId, our_metadata: PeerMetadata) -> Self {
+        Connection { side: Side::Relay, our_id, our_metadata, phase: Phase::Handshaking }
+    }
+
+    /// A client-side connection, and the `join` frame to send first.
+    pub fn client(our_id: PeerId, our_metadata: PeerMetadata) -> (Self, Vec<u8>) {
+        let join = Message::Join {
+            sender_id: our_id.clone(),
+            supported_protocol_versions: vec![PROTOCOL_VERSION.to_owned()],
+            metadata: Some(our_metadata.clone()),
+        }
+        .encode();
+        (Connection { side: Side::Client, our_id, our_metadata, phase: Phase::Handshaking }, join)
+    }
+
+    /// The peer's id once the handshake is done.
+    pub fn peer_id(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Open { peer_id } => Some(peer_id),
+            _ => None,
+        }
+    }
+
+    /// Whether the handshake has completed and the connection is not closed.
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. })
+    }
+
+    /// Whether the connection was closed by a protocol violation or the peer.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// Our own peer id.
+    pub fn our_id(&self) -> &str {
+        &self.our_id
+    }
+
+    /// Ends the connection with an `error` the peer can read.
+    pub fn fail(&mut self, reason: impl Into<String>) -> Vec<Event> {
+        let reason = reason.into();
+        self.phase = Phase::Closed;
+        vec![Event::Send(Message::Error { message: reason.clone() }.encode()), Event::Close(reason)]
+    }
+
+    /// Handles one incoming frame.
+    pub fn receive(&mut self, frame: &[u8]) -> Vec<Event> {
+        if self.phase == Phase::Closed {
+            return Vec::new();
+        }
+        let message = match Message::decode(frame) {
+            Ok(m) => m,
+            Err(e @ DecodeError::UnknownType(_)) => return self.fail(e.to_string()),
+            Err(e) => return self.fail(format!("could not decode message: {e}")),
+        };
+        if let Message::Error { message } = &message {
+            self.phase = Phase::Closed;
+            return vec![Event::PeerError(message.clone()), Event::Close(format!("peer error: {message}"))];
+        }
+        match (&self.phase, self.side) {
+            (Phase::Handshaking, Side::Relay) => self.on_join(message),
+            (Phase::Handshaking, Side::Client) => self.on_peer(message),
+            (Phase::Open { peer_id }, _) => {
+                let peer_id = peer_id.clone();
+                self.on_open(&peer_id, message)
+            }
+            (Phase::Closed, _) => Vec::new(),
+        }
+    }
+
+    fn on_join(&mut self, message: Message) -> Vec<Event> {
+        let Message::Join { sender_id, supported_protocol_versions, metadata } = message else {
+            return self.fail(format!("expected join, got {}", message.kind()));
+        };
+        if sender_id.is_empty() {
+            return self.fail("join without a senderId");
+        }
+        if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_VERSION) {
+            return self.fail(format!(
+                "unsupported protocol version {supported_protocol_versions:?}; this relay speaks \"1\""
+            ));
+        }
+        self.phase = Phase::Open { peer_id: sender_id.clone() };
+        let answer = Message::Peer {
+            sender_id: self.our_id.clone(),
+            target_id: sender_id.clone(),
+            selected_protocol_version: PROTOCOL_VERSION.to_owned(),
+            metadata: Some(self.our_metadata.clone()),
+        };
+        vec![Event::Send(answer.encode()), Event::Opened { peer_id: sender_id, metadata: metadata.unwrap_or_default() }]
+    }
+
+    fn on_peer(&mut self, message: Message) -> Vec<Event> {
+        let Message::Peer { sender_id, target_id, selected_protocol_version, metadata } = message else {
+            return self.fail(format!("expected peer, got {}", message.kind()));
+        };
+        if target_id != self.our_id {
+            return self.fail("peer message addressed to someone else");
+        }
+        if selected_protocol_version != PROTOCOL_VERSION {
+            return self.fail(format!("unsupported protocol version {selected_protocol_version:?}"));
+        }
+        self.phase = Phase::Open { peer_id: sender_id.clone() };
+        vec![Event::Opened { peer_id: sender_id, metadata: metadata.unwrap_or_default() }]
+    }
+
+    fn on_open(&mut self, peer_id: &str, message: Message) -> Vec<Event> {
+        if matches!(message, Message::Join { .. } | Message::Peer { .. }) {
+            return self.fail(format!("unexpected {} after the handshake", message.kind()));
+        }
+        if let Some(sender) = message.sender_id()
+            && sender != peer_id
+        {
+            return self.fail(format!("senderId {sender:?} does not match the handshake peer"));
+        }
+        if let Some(target) = message.target_id()
+            && target != self.our_id
+        {
+            return self.fail(format!("targetId {target:?} is not this peer"));
+        }
+        match message {
+            Message::Request(DocMessage { document_id, data, .. }) => {
+                vec![Event::Doc { document_id, request: true, data }]
+            }
+            Message::Sync(DocMessage { document_id, data, .. }) => {
+                vec![Event::Doc { document_id, request: false, data }]
+            }
+            Message::DocUnavailable { document_id, .. } => vec![Event::Unavailable { document_id }],
+            Message::Leave { .. } => {
+                self.phase = Phase::Closed;
+                vec![Event::Left]
+            }
+            // Ephemeral data and optional notifications are not part of this product's use.
+            Message::Ephemeral { .. } | Message::Ignored { .. } => Vec::new(),
+            Message::Join { .. } | Message::Peer { .. } | Message::Error { .. } => Vec::new(),
+        }
+    }
+
+    /// Decides what to do with a document message given the peer's access to the document.
+    /// A peer without access learns nothing, not even that the document exists.
+    pub fn route(&self, document_id: DocumentId, access: Access) -> Route {
+        match access {
+            Access::None => Route::Reply(self.unavailable_frame(document_id)),
+            a => Route::Deliver(a),
+        }
+    }
+
+    /// A `sync` frame (or `request`, when we have no copy) for the peer.
+    pub fn sync_frame(&self, document_id: DocumentId, data: Vec<u8>, request: bool) -> Vec<u8> {
+        let m = DocMessage { sender_id: self.our_id.clone(), target_id: self.peer().to_owned(), document_id, data };
+        if request { Message::Request(m) } else { Message::Sync(m) }.encode()
+    }
+
+    /// A `doc-unavailable` frame for the peer.
+    pub fn unavailable_frame(&self, document_id: DocumentId) -> Vec<u8> {
+        Message::DocUnavailable { sender_id: self.our_id.clone(), target_id: self.peer().to_owned(), document_id }
+            .encode()
+    }
+
+    /// An `error` frame.
+    pub fn error_frame(message: &str) -> Vec<u8> {
+        Message::Error { message: message.to_owned() }.encode()
+    }
+
+    fn peer(&self) -> &str {
+        self.peer_id().unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_pair() -> (Connection, Connection) {
+        let mut relay =
+            Connection::relay("relay".into(), PeerMetadata { storage_id: Some("s".into()), is_ephemeral: false });
+        let (mut client, join) = Connection::client("c1".into(), PeerMetadata::default());
+        let events = relay.receive(&join);
+        let Event::Send(peer) = &events[0] else { panic!("{events:?}") };
+        let opened = client.receive(peer);
+        assert!(
+            matches!(&opened[0], Event::Opened { peer_id, metadata } if peer_id == "relay" && metadata.storage_id.as_deref() == Some("s"))
+        );
+        (relay, client)
+    }
+
+    #[test]
+    fn handshake_then_sync() {
+        let (mut relay, client) = open_pair();
+        let id = DocumentId::from_random_bytes([3; 16]);
+        let ev = relay.receive(&client.sync_frame(id, vec![1], true));
+        assert_eq!(ev, vec![Event::Doc { document_id: id, request: true, data: vec![1] }]);
+        assert!(matches!(relay.route(id, Access::None), Route::Reply(_)));
+        assert_eq!(relay.route(id, Access::Read), Route::Deliver(Access::Read));
+    }
+
+    #[test]
+    fn wrong_version_is_refused() {
+        let mut relay = Connection::relay("relay".into(), PeerMetadata::default());
+        let join =
+            Message::Join { sender_id: "c".into(), supported_protocol_versions: vec!["2".into()], metadata: None };
+        let ev = relay.receive(&join.encode());
+        assert!(matches!(&ev[1], Event::Close(r) if r.contains("unsupported protocol version")));
+        assert!(relay.is_closed());
+    }
+
+    #[test]
+    fn impersonation_and_misaddressing_close_the_connection() {
+        let (mut relay, _client) = open_pair();
+        let id = DocumentId::from_random_bytes([3; 16]);
+        let forged = Message::Sync(DocMessage {
+            sender_id: "someone-else".into(),
+            target_id: "relay".into(),
+            document_id: id,
+            data: vec![],
+        });
+        let ev = relay.receive(&forged.encode());
+        assert!(matches!(&ev[1], Event::Close(r) if r.contains("senderId")));
+        let (mut relay, _client) = open_pair();
+        let misaddressed =
+            Message::Sync(DocMessage { sender_id: "c1".into(), target_id: "x".into(), document_id: id, data: vec![] });
+        let ev = relay.receive(&misaddressed.encode());
+        assert!(matches!(&ev[1], Event::Close(r) if r.contains("targetId")));
+    }
+
+    #[test]
+    fn messages_before_join_and_garbage_are_refused() {
+        let mut relay = Connection::relay("relay".into(), PeerMetadata::default());
+        let ev = relay.receive(&Message::Leave { sender_id: "c".into() }.encode());
+        assert!(matches!(&ev[1], Event::Close(r) if r.contains("expected join")));
+        let mut relay = Connection::relay("relay".into(), PeerMetadata::default());
+        let ev = relay.receive(b"\xff\x00garbage");
+        assert!(matches!(&ev[1], Event::Close(r) if r.contains("could not decode")));
+        assert!(relay.receive(b"anything").is_empty(), "closed connections ignore further frames");
+    }
+}

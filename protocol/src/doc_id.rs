@@ -1,0 +1,100 @@
+//! Document ids: 16 bytes shaped as a UUID v4, written as base58check, URL form `automerge:<id>`.
+
+use core::fmt;
+use core::str::FromStr;
+
+/// The identity of one Automerge document, as automerge-repo spells it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DocumentId([u8; 16]);
+
+/// Why a string is not a document id.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    /// Not base58check, or the checksum does not match (usually a typo or a truncated link).
+    #[error("not a document id (base58check decoding failed: {0})")]
+    Encoding(String),
+    /// Decoded fine but is not 16 bytes long.
+    #[error("a document id is 16 bytes, this one is {0}")]
+    Length(usize),
+}
+
+const URL_PREFIX: &str = "automerge:";
+
+impl DocumentId {
+    /// Makes a new id from 16 random bytes supplied by the caller (this crate never draws
+    /// randomness itself). The UUID version and variant bits are set, because the JavaScript
+    /// client rejects ids without them.
+    pub fn from_random_bytes(mut bytes: [u8; 16]) -> Self {
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        DocumentId(bytes)
+    }
+
+    /// Wraps raw bytes exactly as given (for ids received from elsewhere).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        DocumentId(bytes)
+    }
+
+    /// The raw 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// The `automerge:<id>` URL form.
+    pub fn url(&self) -> String {
+        format!("{URL_PREFIX}{self}")
+    }
+}
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&bs58::encode(self.0).with_check().into_string())
+    }
+}
+
+impl fmt::Debug for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DocumentId({self})")
+    }
+}
+
+impl FromStr for DocumentId {
+    type Err = ParseError;
+
+    /// Accepts the bare id and the `automerge:` URL form.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.strip_prefix(URL_PREFIX).unwrap_or(s);
+        // Anything longer than a few dozen characters cannot be 16 bytes; refuse before decoding.
+        if s.len() > 64 {
+            return Err(ParseError::Encoding("too long".into()));
+        }
+        let bytes = bs58::decode(s).with_check(None).into_vec().map_err(|e| ParseError::Encoding(e.to_string()))?;
+        let arr: [u8; 16] = bytes.as_slice().try_into().map_err(|_| ParseError::Length(bytes.len()))?;
+        Ok(DocumentId(arr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_accepts_urls() {
+        let id = DocumentId::from_random_bytes([0xab; 16]);
+        assert_eq!(id.to_string().parse::<DocumentId>(), Ok(id));
+        assert_eq!(id.url().parse::<DocumentId>(), Ok(id));
+        assert_eq!(id.as_bytes()[6] >> 4, 4, "UUID version 4");
+        assert_eq!(id.as_bytes()[8] >> 6, 0b10, "RFC 4122 variant");
+    }
+
+    #[test]
+    fn rejects_typos_and_wrong_lengths() {
+        let s = DocumentId::from_random_bytes([1; 16]).to_string();
+        let mut typo = s.clone().into_bytes();
+        typo[3] = if typo[3] == b'2' { b'3' } else { b'2' };
+        assert!(matches!(String::from_utf8(typo).unwrap().parse::<DocumentId>(), Err(ParseError::Encoding(_))));
+        let short = bs58::encode([1u8; 8]).with_check().into_string();
+        assert_eq!(short.parse::<DocumentId>(), Err(ParseError::Length(8)));
+        assert!("".parse::<DocumentId>().is_err());
+    }
+}

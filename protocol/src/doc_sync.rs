@@ -1,0 +1,355 @@
+//! One document synchronised with many peers: the Automerge sync engine behind both the relay
+//! (many peers per document) and a client (one peer, the relay).
+//!
+//! The caller owns all I/O. Every call returns what to store and what to send, in that order:
+//! bytes in [`Received::new_changes`] must be durably stored before any message in
+//! [`Received::outgoing`] is sent, because an outgoing sync message acknowledges the changes.
+
+use std::collections::BTreeMap;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+
+/// What a peer may do with a document. Decided by the caller (the relay's access rules), never by
+/// anything the peer says about itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// The peer may not learn that the document exists.
+    None,
+    /// The peer receives changes; its own changes are never applied.
+    Read,
+    /// The peer's changes are applied (after validation, where the caller validates).
+    Write,
+}
+
+/// Why a sync message was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SyncError {
+    /// The sync message itself is not decodable.
+    #[error("corrupt sync message: {0}")]
+    Decode(String),
+    /// The message decoded, but its changes could not be applied (corrupt change chunk).
+    #[error("could not apply changes: {0}")]
+    Apply(String),
+    /// The caller's validation refused the resulting document.
+    #[error("change refused: {0}")]
+    Rejected(String),
+    /// The peer was never added to this document.
+    #[error("peer is not attached to this document")]
+    UnknownPeer,
+    /// Stored bytes could not be loaded.
+    #[error("corrupt document data: {0}")]
+    Load(String),
+}
+
+/// The result of receiving one sync message.
+#[derive(Debug, Default)]
+pub struct Received<P> {
+    /// The changes this message added, as one incremental chunk to append to storage. Store it
+    /// durably before sending `outgoing`.
+    pub new_changes: Option<Vec<u8>>,
+    /// The peer has changes of its own but only read access: they were not applied.
+    pub write_refused: bool,
+    /// Sync messages to send, one per peer that has something to hear.
+    pub outgoing: Vec<(P, Vec<u8>)>,
+}
+
+struct PeerSync {
+    state: sync::State,
+    access: Access,
+}
+
+/// A document and the sync state of every peer attached to it.
+pub struct DocSync<P> {
+    doc: Automerge,
+    peers: BTreeMap<P, PeerSync>,
+}
+
+/// Validates a candidate document (the result of applying a peer's changes) given the heads
+/// before the changes. Returning `Err` discards the changes.
+pub type Validator<'a> = dyn Fn(&Automerge, &[ChangeHash]) -> Result<(), String> + 'a;
+
+impl<P: Ord + Clone> DocSync<P> {
+    /// Wraps an in-memory document.
+    pub fn new(doc: Automerge) -> Self {
+        DocSync { doc, peers: BTreeMap::new() }
+    }
+
+    /// Loads a document from stored chunks (a snapshot followed by incremental chunks, simply
+    /// concatenated). Refuses data that does not load cleanly rather than guessing.
+    pub fn load(bytes: &[u8]) -> Result<Self, SyncError> {
+        let doc = Automerge::load(bytes).map_err(|e| SyncError::Load(e.to_string()))?;
+        Ok(Self::new(doc))
+    }
+
+    /// The document.
+    pub fn doc(&self) -> &Automerge {
+        &self.doc
+    }
+
+    /// Changes the document locally (a client's edit). Returns the incremental bytes to store,
+    /// if anything changed, and the messages to send.
+    pub fn change(&mut self, f: impl FnOnce(&mut Automerge)) -> Received<P> {
+        let before = self.doc.get_heads();
+        f(&mut self.doc);
+        let new_changes = self.changes_since(&before);
+        Received { new_changes, write_refused: false, outgoing: self.generate_all() }
+    }
+
+    /// Attaches a peer, with its sync state from an earlier session if one was stored.
+    /// An undecodable stored state is replaced by a fresh one: that costs bandwidth, never data.
+    pub fn add_peer(&mut self, peer: P, access: Access, stored_state: Option<&[u8]>) {
+        let mut state = stored_state.and_then(|b| sync::State::decode(b).ok()).unwrap_or_default();
+        state.read_only = access != Access::Write;
+        self.peers.insert(peer, PeerSync { state, access });
+    }
+
+    /// Changes a peer's access (for example after its role changed).
+    pub fn set_access(&mut self, peer: &P, access: Access) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.access = access;
+            p.state.set_read_only(access != Access::Write);
+        }
+    }
+
+    /// Whether the peer is attached.
+    pub fn has_peer(&self, peer: &P) -> bool {
+        self.peers.contains_key(peer)
+    }
+
+    /// The number of attached peers.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Detaches a peer and returns its sync state to store for the next session.
+    pub fn remove_peer(&mut self, peer: &P) -> Option<Vec<u8>> {
+        self.peers.remove(peer).map(|p| p.state.encode())
+    }
+
+    /// The peer's sync state, encoded for storage, without detaching it.
+    pub fn peer_state(&self, peer: &P) -> Option<Vec<u8>> {
+        self.peers.get(peer).map(|p| p.state.encode())
+    }
+
+    /// Generates a sync message for one peer, if it needs one.
+    pub fn generate(&mut self, peer: &P) -> Option<Vec<u8>> {
+        let p = self.peers.get_mut(peer)?;
+        self.doc.generate_sync_message(&mut p.state).map(|m| m.encode())
+    }
+
+    /// Generates sync messages for every peer that needs one.
+    pub fn generate_all(&mut self) -> Vec<(P, Vec<u8>)> {
+        let doc = &self.doc;
+        self.peers
+            .iter_mut()
+            .filter_map(|(k, p)| doc.generate_sync_message(&mut p.state).map(|m| (k.clone(), m.encode())))
+            .collect()
+    }
+
+    /// Receives a sync message from a peer, applying its changes if the peer may write.
+    pub fn receive(&mut self, peer: &P, data: &[u8]) -> Result<Received<P>, SyncError> {
+        self.receive_validated(peer, data, None)
+    }
+
+    /// Like [`Self::receive`], but a writer's changes are first applied to a fork of the
+    /// document, which `validate` must accept; otherwise nothing changes and the error says why.
+    pub fn receive_validated(
+        &mut self,
+        peer: &P,
+        data: &[u8],
+        validate: Option<&Validator<'_>>,
+    ) -> Result<Received<P>, SyncError> {
+        let message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let p = self.peers.get_mut(peer).ok_or(SyncError::UnknownPeer)?;
+        let before = self.doc.get_heads();
+        let mut write_refused = false;
+        match p.access {
+            Access::None => return Err(SyncError::UnknownPeer),
+            Access::Read => {
+                // Automerge's read-only state ignores the changes; what is left is to notice them.
+                // A reader whose heads we do not know has made changes of its own.
+                write_refused = !message.changes.is_empty()
+                    || message.heads.iter().any(|h| self.doc.get_change_meta_by_hash(h).is_none());
+                self.doc.receive_sync_message(&mut p.state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
+            }
+            Access::Write => match validate {
+                None => {
+                    self.doc
+                        .receive_sync_message(&mut p.state, message)
+                        .map_err(|e| SyncError::Apply(e.to_string()))?;
+                }
+                Some(validate) => {
+                    let mut fork = self.doc.fork();
+                    let mut state = p.state.clone();
+                    fork.receive_sync_message(&mut state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
+                    if fork.get_heads() != before {
+                        validate(&fork, &before).map_err(SyncError::Rejected)?;
+                    }
+                    // `fork()` gives the copy a new actor id; keep ours for local changes.
+                    let actor = self.doc.get_actor().clone();
+                    self.doc = fork.with_actor(actor);
+                    p.state = state;
+                }
+            },
+        }
+        let new_changes = self.changes_since(&before);
+        Ok(Received { new_changes, write_refused, outgoing: self.generate_all() })
+    }
+
+    /// The changes added since `before`, as one chunk, or `None` if there are none.
+    fn changes_since(&self, before: &[ChangeHash]) -> Option<Vec<u8>> {
+        if self.doc.get_heads() == before {
+            return None;
+        }
+        let bytes = self.doc.save_after(before);
+        (!bytes.is_empty()).then_some(bytes)
+    }
+
+    /// A full snapshot of the document.
+    pub fn save(&self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The document's current heads.
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{ROOT, ReadDoc};
+
+    fn put(doc: &mut Automerge, key: &str, value: &str) {
+        let mut tx = doc.transaction();
+        tx.put(ROOT, key, value).unwrap();
+        tx.commit();
+    }
+
+    fn get(doc: &Automerge, key: &str) -> Option<String> {
+        doc.get(ROOT, key).unwrap().and_then(|(v, _)| v.into_string().ok())
+    }
+
+    /// Runs messages between a relay-side and a client-side engine until neither has more to say.
+    /// Returns the bytes exchanged and whether the relay noticed a refused write.
+    /// `pending` holds messages the client already generated (for example by a local change).
+    fn exchange(
+        relay: &mut DocSync<u8>,
+        client: &mut DocSync<u8>,
+        client_id: u8,
+        pending: Received<u8>,
+    ) -> (usize, bool) {
+        let mut bytes = 0;
+        let mut refused = false;
+        let mut to_relay: Vec<Vec<u8>> = pending.outgoing.into_iter().map(|(_, m)| m).collect();
+        to_relay.extend(client.generate(&0));
+        let mut to_client: Vec<Vec<u8>> = relay.generate(&client_id).into_iter().collect();
+        for _ in 0..20 {
+            if to_relay.is_empty() && to_client.is_empty() {
+                return (bytes, refused);
+            }
+            for m in std::mem::take(&mut to_relay) {
+                bytes += m.len();
+                let r = relay.receive(&client_id, &m).unwrap();
+                refused |= r.write_refused;
+                to_client.extend(r.outgoing.into_iter().filter(|(p, _)| *p == client_id).map(|(_, m)| m));
+            }
+            for m in std::mem::take(&mut to_client) {
+                bytes += m.len();
+                let r = client.receive(&0, &m).unwrap();
+                to_relay.extend(r.outgoing.into_iter().map(|(_, m)| m));
+            }
+        }
+        panic!("sync did not settle");
+    }
+
+    #[test]
+    fn writer_changes_apply_and_reader_changes_do_not() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        let mut writer = DocSync::<u8>::new(Automerge::new());
+        let mut reader = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        relay.add_peer(2, Access::Read, None);
+        writer.add_peer(0, Access::Write, None);
+        reader.add_peer(0, Access::Write, None);
+        let sent = writer.change(|d| put(d, "phone", "+358 40 000 0000"));
+        exchange(&mut relay, &mut writer, 1, sent);
+        assert_eq!(get(relay.doc(), "phone").as_deref(), Some("+358 40 000 0000"));
+        exchange(&mut relay, &mut reader, 2, Received::default());
+        assert_eq!(get(reader.doc(), "phone").as_deref(), Some("+358 40 000 0000"));
+
+        let sent = reader.change(|d| put(d, "phone", "evil"));
+        let (_, refused) = exchange(&mut relay, &mut reader, 2, sent);
+        assert!(refused, "the reader's write is noticed");
+        assert_eq!(get(relay.doc(), "phone").as_deref(), Some("+358 40 000 0000"));
+    }
+
+    #[test]
+    fn validation_refuses_without_changing_anything() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        let mut writer = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        writer.add_peer(0, Access::Write, None);
+        let sent = writer.change(|d| put(d, "phone", "bad"));
+        let heads = relay.heads();
+        let no_bad: &Validator<'_> = &|doc: &Automerge, _: &[ChangeHash]| match get(doc, "phone") {
+            Some(v) if v == "bad" => Err("phone number is not valid".to_owned()),
+            _ => Ok(()),
+        };
+        let mut result = Ok(());
+        let mut queue: Vec<Vec<u8>> = sent.outgoing.into_iter().map(|(_, m)| m).collect();
+        for _ in 0..5 {
+            queue.extend(writer.generate(&0));
+            for m in std::mem::take(&mut queue) {
+                match relay.receive_validated(&1, &m, Some(no_bad)) {
+                    Ok(r) => {
+                        for (_, m) in r.outgoing {
+                            queue.extend(writer.receive(&0, &m).unwrap().outgoing.into_iter().map(|(_, m)| m));
+                        }
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        assert_eq!(result, Err(SyncError::Rejected("phone number is not valid".into())));
+        assert_eq!(relay.heads(), heads);
+    }
+
+    #[test]
+    fn persisted_state_makes_reconnect_cheap() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        let mut client = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        client.add_peer(0, Access::Write, None);
+        relay.change(|d| {
+            for i in 0..500 {
+                put(d, &format!("k{i}"), "value");
+            }
+        });
+        exchange(&mut relay, &mut client, 1, Received::default());
+        let relay_state = relay.remove_peer(&1).unwrap();
+        let client_state = client.remove_peer(&0).unwrap();
+        // The relay's edit happens while the client is away, so its messages go nowhere.
+        relay.change(|d| put(d, "k1", "changed"));
+        relay.add_peer(1, Access::Write, Some(&relay_state));
+        client.add_peer(0, Access::Write, Some(&client_state));
+        let (bytes, _) = exchange(&mut relay, &mut client, 1, Received::default());
+        assert_eq!(get(client.doc(), "k1").as_deref(), Some("changed"));
+        assert!(bytes < 1024, "reconnect cost {bytes} bytes");
+    }
+
+    #[test]
+    fn corrupt_input_is_an_error() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        assert!(matches!(relay.receive(&1, &[0x42, 0xff, 0xff]), Err(SyncError::Decode(_))));
+        assert!(matches!(relay.receive(&9, &[]), Err(SyncError::Decode(_)) | Err(SyncError::UnknownPeer)));
+        assert!(matches!(DocSync::<u8>::load(b"\x85o\x4a\x83garbage"), Err(SyncError::Load(_))));
+    }
+}

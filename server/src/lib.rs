@@ -1,0 +1,1 @@
+//! The Contact Point relay library.

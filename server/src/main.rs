@@ -1,0 +1,2 @@
+//! The `contactpoint` command.
+fn main() {}
