@@ -1,1 +1,28 @@
-//! The Contact Point relay library.
+//! The Contact Point relay: automerge-repo v1 sync over WebSocket with documents stored in
+//! SQLite, identities from invite codes, and per-document access control.
+//!
+//! Two seams for tests: [`http::app`] builds the router for in-process use, and [`serve`] runs
+//! it on a listener until a shutdown future completes.
+
+pub mod admin;
+pub mod auth;
+pub mod http;
+pub mod relay;
+pub mod storage;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use relay::{Limits, Relay};
+
+/// Serves the relay on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    relay: Arc<Relay>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let watcher = tokio::spawn(relay::watch_revocations(relay.clone()));
+    let r = axum::serve(listener, http::app(relay)).with_graceful_shutdown(shutdown).await;
+    watcher.abort();
+    r
+}

@@ -1,2 +1,182 @@
-//! The `contactpoint` command.
-fn main() {}
+//! The `contactpoint` command: `serve` runs the relay, `admin …` administers its database.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use contactpoint_directory::Area;
+use contactpoint_server::admin;
+use contactpoint_server::auth::{self, InviteSpec, Role};
+use contactpoint_server::storage::{self, Db};
+use contactpoint_server::{Limits, Relay};
+
+#[derive(Parser)]
+#[command(name = "contactpoint", version, about = "Contact Point relay and administration")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const DEFAULT_DB: &str = "data/contactpoint.sqlite";
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the relay.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// SQLite database file (created if missing).
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Seconds a client has to complete the handshake.
+        #[arg(long, default_value_t = 10)]
+        handshake_timeout_secs: u64,
+        /// Sustained messages per second per connection.
+        #[arg(long, default_value_t = 500.0)]
+        rate_per_sec: f64,
+        /// Largest accepted message in bytes.
+        #[arg(long, default_value_t = 16 * 1024 * 1024)]
+        max_frame_bytes: usize,
+    },
+    /// Administer users, invites, devices and documents.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a single-use invite code.
+    Invite {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// reader, editor or admin.
+        #[arg(long)]
+        role: String,
+        /// Area the user edits (repeatable): municipality:091 (or just 091), county:90, police:oulu.
+        #[arg(long = "area")]
+        areas: Vec<String>,
+        /// The person's display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Days until the code expires.
+        #[arg(long, default_value_t = admin::DEFAULT_INVITE_DAYS)]
+        days: i64,
+        /// How many devices may redeem the code.
+        #[arg(long, default_value_t = 1)]
+        uses: i64,
+    },
+    /// Revoke a device: its token stops working and its connections close.
+    Revoke {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Device id.
+        device: i64,
+    },
+    /// Register a new document.
+    Document {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// index, national, or an area such as municipality:091.
+        #[arg(long)]
+        scope: String,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes } => {
+            let limits = Limits {
+                handshake_timeout: std::time::Duration::from_secs(handshake_timeout_secs),
+                rate_per_sec,
+                max_frame_bytes,
+                ..Limits::default()
+            };
+            serve(listen, db, limits)
+        }
+        Command::Admin { command } => run_admin(command),
+    }
+}
+
+fn open(db: &PathBuf) -> Result<Db> {
+    Db::open(db).with_context(|| format!("cannot open the database {}", db.display()))
+}
+
+fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits) -> Result<()> {
+    let db = open(&db_path)?;
+    if db.with(|c| admin::has_no_users(c))? {
+        let code =
+            db.with(|c| admin::first_admin_invite(c).map_err(|e| storage::StorageError::Invalid(e.to_string())))?;
+        println!(
+            "No users yet. First administrator's invite code (valid {} days, single use):",
+            admin::DEFAULT_INVITE_DAYS
+        );
+        println!();
+        println!("    {code}");
+        println!();
+        println!(
+            "Redeem it in the app, or: curl -X POST http://{listen}/api/v0/redeem -H 'content-type: application/json' \\"
+        );
+        println!("    -d '{{\"code\": \"{code}\", \"device_name\": \"my laptop\"}}'");
+    }
+    let relay = Relay::new(db, limits)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Contact Point relay listening on http://{addr} (sync at ws://{addr}/sync, database {})",
+            db_path.display()
+        );
+        contactpoint_server::serve(listener, relay, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        Ok(())
+    })
+}
+
+fn run_admin(command: AdminCommand) -> Result<()> {
+    match command {
+        AdminCommand::Invite { db, role, areas, name, days, uses } => {
+            let Some(role) = Role::parse(&role) else { bail!("--role must be reader, editor or admin, not {role:?}") };
+            let areas: Vec<Area> = areas.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
+            if uses < 1 {
+                bail!("--uses must be at least 1");
+            }
+            let spec = InviteSpec { role, areas, user_name: name, valid_for_ms: days * 86_400_000, uses };
+            let db = open(&db)?;
+            let code = db.with(|c| Ok(auth::create_invite(c, &spec, Some("cli"))))??;
+            println!("{code}");
+        }
+        AdminCommand::Revoke { db, device } => {
+            let db = open(&db)?;
+            if db.with(|c| auth::revoke_device(c, device))? {
+                println!("device {device} revoked; its connections close within a second");
+            } else {
+                bail!("no active device {device}");
+            }
+        }
+        AdminCommand::Document { db, scope } => {
+            let scope = admin::parse_scope(&scope).map_err(anyhow::Error::msg)?;
+            let db = open(&db)?;
+            let id =
+                db.with(|c| admin::create_document(c, &scope, &contactpoint_protocol::automerge::Automerge::new()))?;
+            println!("{id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Administrative operations shared by the `contactpoint admin …` commands and the relay's
+//! first start. Each works on the database file directly, also while the relay runs.
+
+use contactpoint_directory::Area;
+use contactpoint_protocol::DocumentId;
+use contactpoint_protocol::automerge::Automerge;
+use rusqlite::Connection;
+
+use crate::auth::{self, InviteError, InviteSpec, Role};
+use crate::storage::{self, AuditEntry, Scope, StorageError};
+
+/// Default validity of an invite: 14 days.
+pub const DEFAULT_INVITE_DAYS: i64 = 14;
+
+/// Whether the database has no users yet (a fresh installation).
+pub fn has_no_users(conn: &Connection) -> Result<bool, StorageError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))? == 0)
+}
+
+/// Creates an invite for the first administrator.
+pub fn first_admin_invite(conn: &mut Connection) -> Result<String, InviteError> {
+    auth::create_invite(
+        conn,
+        &InviteSpec {
+            role: Role::Admin,
+            areas: vec![],
+            user_name: Some("Administrator".into()),
+            valid_for_ms: DEFAULT_INVITE_DAYS * 86_400_000,
+            uses: 1,
+        },
+        Some("first start"),
+    )
+}
+
+/// Parses the scope of a document as written on the command line:
+/// `index`, `national`, or an area (`municipality:091`, `091`, `county:90`, `police:oulu`).
+pub fn parse_scope(s: &str) -> Result<Scope, String> {
+    match s {
+        "index" => Ok(Scope::Index),
+        "national" => Ok(Scope::National),
+        other => {
+            let a: Area = other.strip_prefix("area:").unwrap_or(other).parse().map_err(|e| format!("{e}"))?;
+            Ok(Scope::Area(a.to_string()))
+        }
+    }
+}
+
+/// Registers a new document with the given scope and initial contents; returns its id.
+pub fn create_document(conn: &mut Connection, scope: &Scope, doc: &Automerge) -> Result<DocumentId, StorageError> {
+    let id = DocumentId::from_random_bytes(auth::random_bytes::<16>());
+    let tx = conn.transaction()?;
+    storage::create_doc(&tx, &id, scope, &doc.save())?;
+    if *scope == Scope::Index {
+        storage::meta_set(&tx, "index_document_id", &id.to_string())?;
+    }
+    storage::insert_audit(
+        &tx,
+        &AuditEntry {
+            user_id: None,
+            device_id: None,
+            doc_id: Some(id.to_string()),
+            action: "document.create".into(),
+            detail: scope.as_db(),
+        },
+    )?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Changes the scope of a known document (for example to catalogue one created through sync).
+pub fn set_scope(conn: &Connection, doc: &DocumentId, scope: &Scope) -> Result<bool, StorageError> {
+    let n = conn.execute("UPDATE documents SET scope = ?1 WHERE id = ?2", [scope.as_db(), doc.to_string()])?;
+    Ok(n == 1)
+}

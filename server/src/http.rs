@@ -1,0 +1,155 @@
+//! HTTP routes: WebSocket sync, invite redemption, health.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{self, InviteError};
+use crate::relay::{self, Relay};
+use crate::storage::{self, StorageError};
+
+/// An error as an HTTP client sees it: a status and a message written for a person. Details of
+/// internal failures go to the log, not to the client.
+#[derive(Debug)]
+pub struct AppError {
+    status: StatusCode,
+    message: String,
+}
+
+impl AppError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        AppError { status, message: message.into() }
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        tracing::error!("storage error: {e}");
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "the relay had an internal problem; try again later")
+    }
+}
+
+impl From<InviteError> for AppError {
+    fn from(e: InviteError) -> Self {
+        match e {
+            InviteError::Storage(s) => s.into(),
+            InviteError::Invalid => AppError::new(StatusCode::FORBIDDEN, e.to_string()),
+            other => AppError::new(StatusCode::BAD_REQUEST, other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// The router. Kept separate from the listener so tests can drive it in-process.
+pub fn app(relay: Arc<Relay>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v0/redeem", post(redeem))
+        .route("/sync", get(sync))
+        .with_state(relay)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    connections: usize,
+    loaded_documents: usize,
+    writes: u64,
+    refused: u64,
+}
+
+async fn healthz(State(relay): State<Arc<Relay>>) -> Result<Json<Health>, AppError> {
+    // A health check that does not touch the database would report a relay that cannot store.
+    relay.db().call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await?;
+    Ok(Json(Health {
+        status: "ok",
+        connections: relay.stats.connections.load(Ordering::Relaxed),
+        loaded_documents: relay.stats.loaded_docs.load(Ordering::Relaxed),
+        writes: relay.stats.writes.load(Ordering::Relaxed),
+        refused: relay.stats.refused.load(Ordering::Relaxed),
+    }))
+}
+
+#[derive(Deserialize)]
+struct RedeemRequest {
+    code: String,
+    device_name: String,
+}
+
+#[derive(Serialize)]
+struct RedeemResponse {
+    token: String,
+    user_name: String,
+    role: &'static str,
+    areas: Vec<String>,
+    /// Where the catalogue of documents is, once the relay has one.
+    index_document_id: Option<String>,
+    relay_storage_id: String,
+}
+
+async fn redeem(
+    State(relay): State<Arc<Relay>>,
+    body: Result<Json<RedeemRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<RedeemResponse>, AppError> {
+    let Json(req) =
+        body.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected JSON {{code, device_name}}: {e}")))?;
+    let (r, index) = relay
+        .db()
+        .call(move |c| {
+            let r = auth::redeem(c, &req.code, &req.device_name);
+            let index = storage::meta_get(c, "index_document_id")?;
+            Ok((r, index))
+        })
+        .await?;
+    let r = r?;
+    Ok(Json(RedeemResponse {
+        token: r.token,
+        user_name: r.identity.user_name,
+        role: r.identity.role.as_str(),
+        areas: r.identity.areas,
+        index_document_id: index,
+        relay_storage_id: relay.storage_id().to_owned(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct SyncQuery {
+    token: Option<String>,
+}
+
+async fn sync(
+    State(relay): State<Arc<Relay>>,
+    Query(q): Query<SyncQuery>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
+    let Some(token) = q.token.filter(|t| !t.is_empty()) else {
+        return Err(AppError::new(StatusCode::UNAUTHORIZED, "a device token is required: /sync?token=…"));
+    };
+    let hash = auth::hash_secret(&token);
+    let identity = relay.db().call(move |c| storage::identity_by_token_hash(c, &hash)).await?;
+    let Some(identity) = identity else {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "this device token is not valid (unknown, revoked or its account disabled)",
+        ));
+    };
+    let ws = ws.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected a WebSocket upgrade: {e}")))?;
+    let limits = relay.limits().clone();
+    Ok(ws
+        .max_message_size(limits.max_frame_bytes)
+        .max_frame_size(limits.max_frame_bytes)
+        .on_upgrade(move |socket| relay::serve_socket(relay, socket, identity)))
+}

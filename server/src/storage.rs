@@ -1,0 +1,455 @@
+//! SQLite storage: documents as snapshot + incremental chunks, sync states, identities and the
+//! audit log. The only module that speaks SQL.
+//!
+//! Every method is blocking; async code calls them through [`Db::call`], which runs them on
+//! tokio's blocking pool so that no lock is ever held across an `.await`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use contactpoint_protocol::DocumentId;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::auth::{Identity, Role};
+
+/// Where a document belongs, which decides who may read and write it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The catalogue of documents. Admins write.
+    Index,
+    /// National services and guidance templates. Admins write.
+    National,
+    /// One area's directory. Its editors and admins write.
+    Area(String),
+    /// A document created by an admin through sync, not yet catalogued. Admins write.
+    Unlisted,
+}
+
+impl Scope {
+    /// The text stored in the `documents.scope` column.
+    pub fn as_db(&self) -> String {
+        match self {
+            Scope::Index => "index".into(),
+            Scope::National => "national".into(),
+            Scope::Area(a) => format!("area:{a}"),
+            Scope::Unlisted => "unlisted".into(),
+        }
+    }
+
+    /// Parses the stored text; unknown values are treated as admin-only.
+    pub fn from_db(s: &str) -> Scope {
+        match s {
+            "index" => Scope::Index,
+            "national" => Scope::National,
+            _ => match s.strip_prefix("area:") {
+                Some(a) => Scope::Area(a.to_owned()),
+                None => Scope::Unlisted,
+            },
+        }
+    }
+}
+
+/// A storage failure. The message is for logs, not for clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// SQLite refused.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database belongs to a newer version of the relay.
+    #[error("database schema version {found} is newer than this relay understands ({supported})")]
+    TooNew {
+        /// Version in the file.
+        found: i64,
+        /// Newest version this build knows.
+        supported: i64,
+    },
+    /// A blocking task panicked or was cancelled.
+    #[error("storage task failed: {0}")]
+    Task(String),
+    /// An invariant of the data is broken (a bug or a hand-edited file).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE documents(
+        id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        tombstoned_at INTEGER
+     );
+     CREATE TABLE chunks(
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL REFERENCES documents(id),
+        kind TEXT NOT NULL CHECK (kind IN ('snapshot', 'incremental')),
+        data BLOB NOT NULL
+     );
+     CREATE INDEX chunks_by_doc ON chunks(doc_id, seq);
+     CREATE TABLE sync_states(
+        doc_id TEXT NOT NULL,
+        storage_id TEXT NOT NULL,
+        state BLOB NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, storage_id)
+     );
+     CREATE TABLE users(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
+        created_at INTEGER NOT NULL,
+        disabled_at INTEGER
+     );
+     CREATE TABLE user_areas(
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        area TEXT NOT NULL,
+        PRIMARY KEY (user_id, area)
+     );
+     CREATE TABLE invites(
+        id INTEGER PRIMARY KEY,
+        code_hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
+        areas TEXT NOT NULL,
+        user_name TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        uses_left INTEGER NOT NULL
+     );
+     CREATE TABLE devices(
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER,
+        revoked_at INTEGER
+     );
+     CREATE TABLE audit(
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        user_id INTEGER,
+        device_id INTEGER,
+        doc_id TEXT,
+        action TEXT NOT NULL,
+        detail TEXT
+     );
+     CREATE INDEX audit_by_time ON audit(at);",
+];
+
+/// A stored document: its scope and its chunks in order.
+#[derive(Debug)]
+pub struct StoredDoc {
+    /// Who may read and write it.
+    pub scope: Scope,
+    /// Snapshot and incremental chunks, concatenated in storage order.
+    pub bytes: Vec<u8>,
+    /// Bytes of the newest snapshot.
+    pub snapshot_bytes: usize,
+    /// Bytes of the incremental chunks after it.
+    pub incremental_bytes: usize,
+    /// When it was refused forever (erasure by rotation), if ever.
+    pub tombstoned: bool,
+}
+
+/// One accepted write for the audit log.
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    /// Who.
+    pub user_id: Option<i64>,
+    /// From which device.
+    pub device_id: Option<i64>,
+    /// Which document.
+    pub doc_id: Option<String>,
+    /// What (`sync.write`, `sync.refused`, `invite.create`, …).
+    pub action: String,
+    /// Free-form detail for humans.
+    pub detail: String,
+}
+
+/// One appended chunk and what it is attributed to.
+#[derive(Debug)]
+pub struct Append {
+    /// Which document.
+    pub doc: DocumentId,
+    /// The incremental chunk.
+    pub bytes: Vec<u8>,
+    /// Audit entry recorded in the same transaction.
+    pub audit: AuditEntry,
+}
+
+/// The database, shared by every task of the relay.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Db, StorageError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StorageError::Invalid(format!("cannot create {dir:?}: {e}")))?;
+        }
+        let conn = Connection::open(path)?;
+        // WAL lets the admin CLI work on the file while the relay runs; FULL sync makes a commit
+        // survive power loss, not just a crash of the process.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&conn)?;
+        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.with(f)).await.map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    /// Runs `f` with the connection on the current thread (for the CLI and start-up).
+    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StorageError>) -> Result<T, StorageError> {
+        // A panic while holding the lock leaves the connection usable: SQLite rolls back an
+        // unfinished transaction when its guard is dropped.
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StorageError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if version > supported {
+        return Err(StorageError::TooNew { found: version, supported });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The relay's storage id, created on first use, advertised to clients so they keep sync state.
+pub fn storage_id(conn: &mut Connection) -> Result<String, StorageError> {
+    let existing: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| r.get(0)).optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = crate::auth::random_uuid();
+    conn.execute("INSERT INTO meta(key, value) VALUES ('storage_id', ?1)", [&id])?;
+    Ok(id)
+}
+
+/// A value from the `meta` table.
+pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StorageError> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+/// Sets a value in the `meta` table.
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// The scope of a document, if the relay knows it.
+pub fn doc_scope(conn: &Connection, doc: &DocumentId) -> Result<Option<(Scope, bool)>, StorageError> {
+    Ok(conn
+        .query_row("SELECT scope, tombstoned_at IS NOT NULL FROM documents WHERE id = ?1", [doc.to_string()], |r| {
+            Ok((Scope::from_db(&r.get::<_, String>(0)?), r.get::<_, bool>(1)?))
+        })
+        .optional()?)
+}
+
+/// Loads a document's chunks.
+pub fn load_doc(conn: &Connection, doc: &DocumentId) -> Result<Option<StoredDoc>, StorageError> {
+    let Some((scope, tombstoned)) = doc_scope(conn, doc)? else { return Ok(None) };
+    let mut stmt = conn.prepare_cached("SELECT kind, data FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([doc.to_string()])?;
+    let (mut bytes, mut snapshot_bytes, mut incremental_bytes) = (Vec::new(), 0, 0);
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(0)?;
+        let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        if kind == "snapshot" {
+            snapshot_bytes += data.len();
+        } else {
+            incremental_bytes += data.len();
+        }
+        bytes.extend_from_slice(data);
+    }
+    Ok(Some(StoredDoc { scope, bytes, snapshot_bytes, incremental_bytes, tombstoned }))
+}
+
+/// Registers a document with its scope and first snapshot (which may be empty).
+pub fn create_doc(tx: &Transaction<'_>, doc: &DocumentId, scope: &Scope, snapshot: &[u8]) -> Result<(), StorageError> {
+    tx.execute(
+        "INSERT INTO documents(id, scope, created_at) VALUES (?1, ?2, ?3)",
+        params![doc.to_string(), scope.as_db(), now_ms()],
+    )?;
+    if !snapshot.is_empty() {
+        tx.execute(
+            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'snapshot', ?2)",
+            params![doc.to_string(), snapshot],
+        )?;
+    }
+    Ok(())
+}
+
+/// Appends accepted changes and their audit entries in one transaction: either all of a batch
+/// is durable, or none of it is.
+pub fn append_batch(
+    conn: &mut Connection,
+    batch: &[Append],
+    create: Option<(&DocumentId, &Scope)>,
+) -> Result<(), StorageError> {
+    let tx = conn.transaction()?;
+    if let Some((doc, scope)) = create {
+        create_doc(&tx, doc, scope, &[])?;
+    }
+    {
+        let mut chunk = tx.prepare_cached("INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)")?;
+        for a in batch {
+            chunk.execute(params![a.doc.to_string(), a.bytes])?;
+            insert_audit(&tx, &a.audit)?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Replaces every chunk of a document with one snapshot, in one transaction.
+pub fn compact(conn: &mut Connection, doc: &DocumentId, snapshot: &[u8]) -> Result<(), StorageError> {
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc.to_string()])?;
+    tx.execute(
+        "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'snapshot', ?2)",
+        params![doc.to_string(), snapshot],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The stored sync state of a document with a peer's storage.
+pub fn load_sync_state(conn: &Connection, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StorageError> {
+    Ok(conn
+        .query_row(
+            "SELECT state FROM sync_states WHERE doc_id = ?1 AND storage_id = ?2",
+            params![doc.to_string(), storage_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Stores sync states, one transaction for all.
+pub fn save_sync_states(conn: &mut Connection, states: &[(DocumentId, String, Vec<u8>)]) -> Result<(), StorageError> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO sync_states(doc_id, storage_id, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(doc_id, storage_id) DO UPDATE SET state = ?3, updated_at = ?4",
+        )?;
+        let now = now_ms();
+        for (doc, sid, state) in states {
+            stmt.execute(params![doc.to_string(), sid, state, now])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Records an audit entry.
+pub fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "INSERT INTO audit(at, user_id, device_id, doc_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![now_ms(), e.user_id, e.device_id, e.doc_id, e.action, e.detail])?;
+    Ok(())
+}
+
+/// All documents with their scopes.
+pub fn list_docs(conn: &Connection) -> Result<Vec<(String, Scope, bool)>, StorageError> {
+    let mut stmt =
+        conn.prepare("SELECT id, scope, tombstoned_at IS NOT NULL FROM documents ORDER BY created_at, id")?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, Scope::from_db(&r.get::<_, String>(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Looks up the identity behind a device token hash. Revoked devices and disabled users have none.
+pub fn identity_by_token_hash(conn: &Connection, token_hash: &str) -> Result<Option<Identity>, StorageError> {
+    let row = conn
+        .query_row(
+            "SELECT d.id, u.id, u.name, u.role FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
+            [token_hash],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)),
+        )
+        .optional()?;
+    let Some((device_id, user_id, user_name, role)) = row else { return Ok(None) };
+    let role =
+        Role::parse(&role).ok_or_else(|| StorageError::Invalid(format!("user {user_id} has unknown role {role}")))?;
+    Ok(Some(Identity { user_id, device_id, user_name, role, areas: user_areas(conn, user_id)? }))
+}
+
+/// The areas a user edits.
+pub fn user_areas(conn: &Connection, user_id: i64) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT area FROM user_areas WHERE user_id = ?1 ORDER BY area")?;
+    let rows = stmt.query_map([user_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_append_compact_and_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
+        let doc = DocumentId::from_random_bytes([1; 16]);
+        db.with(|c| {
+            let tx = c.transaction()?;
+            create_doc(&tx, &doc, &Scope::Area("municipality:091".into()), b"snap")?;
+            tx.commit()?;
+            let audit =
+                AuditEntry { user_id: None, device_id: None, doc_id: None, action: "t".into(), detail: String::new() };
+            append_batch(c, &[Append { doc, bytes: b"inc".to_vec(), audit }], None)?;
+            let d = load_doc(c, &doc)?.unwrap();
+            assert_eq!(d.bytes, b"snapinc");
+            assert_eq!((d.snapshot_bytes, d.incremental_bytes), (4, 3));
+            assert_eq!(d.scope, Scope::Area("municipality:091".into()));
+            compact(c, &doc, b"all")?;
+            assert_eq!(load_doc(c, &doc)?.unwrap().bytes, b"all");
+            Ok(())
+        })
+        .unwrap();
+        // Reopening keeps the schema and the data.
+        drop(db);
+        let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
+        assert_eq!(db.with(|c| load_doc(c, &doc)).unwrap().unwrap().bytes, b"all");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(Db::open(&path), Err(StorageError::TooNew { found: 99, .. })));
+    }
+}
