@@ -1,1 +1,453 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared harness for the end-to-end tests: relays in-process or as a real process on loopback,
+//! identities, and a native WebSocket client built on the shared protocol core.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use contactpoint_protocol::automerge::transaction::Transactable;
+use contactpoint_protocol::automerge::{Automerge, ROOT, ReadDoc};
+use contactpoint_protocol::{ClientEvent, ClientSession, DocumentId, PeerMetadata};
+use contactpoint_server::auth::{self, InviteSpec, Role};
+use contactpoint_server::storage::{Db, Scope};
+use contactpoint_server::{Limits, Relay, admin};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait in a test may take before the test fails. Generous, because CI
+/// machines are slow; tests wait on events, so a passing test never waits this long.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A relay running inside the test process on an ephemeral loopback port.
+pub struct TestRelay {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its database.
+    pub db: Db,
+    /// Path of the database file.
+    pub db_path: PathBuf,
+    /// The relay's shared state (counters, limits).
+    pub relay: Arc<Relay>,
+    task: JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestRelay {
+    /// Starts a relay on a fresh temporary database.
+    pub async fn start() -> Result<TestRelay> {
+        Self::start_with(Limits::default()).await
+    }
+
+    /// Starts a relay with the given limits on a fresh temporary database.
+    pub async fn start_with(limits: Limits) -> Result<TestRelay> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("relay.sqlite");
+        let mut r = Self::start_at(&path, limits).await?;
+        r._dir = Some(dir);
+        Ok(r)
+    }
+
+    /// Starts a relay on an existing database file (to restart one).
+    pub async fn start_at(path: &Path, limits: Limits) -> Result<TestRelay> {
+        let db = Db::open(path)?;
+        let relay = Relay::new(db.clone(), limits)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let r2 = relay.clone();
+        let task = tokio::spawn(async move {
+            let _ = contactpoint_server::serve(listener, r2, std::future::pending()).await;
+        });
+        Ok(TestRelay { addr, db, db_path: path.to_owned(), relay, task, _dir: None })
+    }
+
+    /// Stops serving (connections are dropped as the task is aborted) and keeps the database.
+    pub async fn stop(self) -> (PathBuf, Option<tempfile::TempDir>) {
+        self.task.abort();
+        let _ = self.task.await;
+        (self.db_path, self._dir)
+    }
+
+    /// A device token for a new user with the given role and areas.
+    pub fn token(&self, role: Role, areas: &[&str]) -> String {
+        token_for(&self.db, role, areas)
+    }
+
+    /// Registers a document with a scope and returns its id.
+    pub fn document(&self, scope: Scope) -> DocumentId {
+        let doc = Automerge::new();
+        self.db.with(|c| admin::create_document(c, &scope, &doc)).expect("create document")
+    }
+
+    /// The `ws://` URL for a token.
+    pub fn url(&self, token: &str) -> String {
+        format!("ws://{}/sync?token={token}", self.addr)
+    }
+}
+
+/// Creates a user and device directly in the database and returns the device token.
+pub fn token_for(db: &Db, role: Role, areas: &[&str]) -> String {
+    let spec = InviteSpec {
+        role,
+        areas: areas.iter().map(|a| a.parse().expect("area")).collect(),
+        user_name: Some(format!("{} test user", role.as_str())),
+        valid_for_ms: 60_000,
+        uses: 1,
+    };
+    db.with(|c| {
+        let code = auth::create_invite(c, &spec, Some("test"))
+            .map_err(|e| contactpoint_server::storage::StorageError::Invalid(e.to_string()))?;
+        auth::redeem(c, &code, "test device")
+            .map_err(|e| contactpoint_server::storage::StorageError::Invalid(e.to_string()))
+    })
+    .expect("token")
+    .token
+}
+
+/// The relay binary built next to the test executable.
+pub fn relay_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/e2e-…  →  target/<profile>/contactpoint
+    let dir = exe.parent().and_then(Path::parent).context("test executable has no parent directory")?;
+    let bin = dir.join("contactpoint");
+    if !bin.exists() {
+        bail!("{} is missing: build it with `cargo build -p contactpoint-server`", bin.display());
+    }
+    Ok(bin)
+}
+
+/// A relay running as a separate operating-system process, for crash and interop tests.
+pub struct RelayProcess {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl RelayProcess {
+    /// Starts `contactpoint serve` on the given database and waits until it listens.
+    pub fn start(db: &Path) -> Result<RelayProcess> {
+        Self::start_on(db, "127.0.0.1:0")
+    }
+
+    /// Starts it on a chosen address (to come back on the same port after a crash).
+    pub fn start_on(db: &Path, listen: &str) -> Result<RelayProcess> {
+        use std::io::BufRead;
+        let mut child = Command::new(relay_binary()?)
+            .args(["serve", "--listen", listen, "--db"])
+            .arg(db)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let addr = loop {
+            let Some(line) = lines.next() else {
+                let _ = child.kill();
+                bail!("the relay exited before listening");
+            };
+            let line = line?;
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let a = rest.split_whitespace().next().context("address")?;
+                break a.parse::<SocketAddr>()?;
+            }
+        };
+        // Keep draining stdout so the relay never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(RelayProcess { addr, child })
+    }
+
+    /// Kills the process with SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A native client: the shared [`ClientSession`] over a real WebSocket, with a simulated local
+/// store and wire byte counters.
+pub struct NativeClient {
+    /// The protocol session (keeps documents and sync states across reconnects).
+    pub session: ClientSession,
+    ws: Option<Ws>,
+    /// Bytes of WebSocket payload sent since the last [`Self::reset_counters`].
+    pub bytes_sent: usize,
+    /// Bytes of WebSocket payload received since the last [`Self::reset_counters`].
+    pub bytes_received: usize,
+    /// `error` messages the relay sent.
+    pub errors: Vec<String>,
+    /// Documents the relay said are unavailable.
+    pub unavailable: Vec<DocumentId>,
+    /// Why the connection closed, once it has.
+    pub closed: Option<String>,
+    /// The local store: every chunk the session asked to persist, per document.
+    pub store: HashMap<DocumentId, Vec<u8>>,
+}
+
+impl NativeClient {
+    /// A client with a persistent storage id (so the relay keeps sync state for it).
+    pub fn new(name: &str) -> NativeClient {
+        let meta = PeerMetadata { storage_id: Some(format!("storage-{name}")), is_ephemeral: false };
+        NativeClient {
+            session: ClientSession::new(format!("peer-{name}"), meta),
+            ws: None,
+            bytes_sent: 0,
+            bytes_received: 0,
+            errors: Vec::new(),
+            unavailable: Vec::new(),
+            closed: None,
+            store: HashMap::new(),
+        }
+    }
+
+    /// Opens a document (empty locally) so that it is synced on connect.
+    pub fn open(&mut self, id: DocumentId) {
+        let events = self.session.open_doc(id, None, None).expect("open");
+        self.handle_sync(events);
+    }
+
+    /// Connects to `url` and completes the handshake.
+    pub async fn connect(&mut self, url: &str) -> Result<()> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| anyhow!("connect {url}: {e}"))?;
+        self.ws = Some(ws);
+        self.closed = None;
+        let events = self.session.connect();
+        self.handle(events).await?;
+        self.wait_until(|c| c.session.is_connected() || c.closed.is_some()).await?;
+        if let Some(r) = &self.closed {
+            bail!("closed during handshake: {r}");
+        }
+        Ok(())
+    }
+
+    /// Opens the socket without the protocol handshake (for handshake and bad-input tests).
+    pub async fn open_socket(&mut self, url: &str) -> Result<()> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| anyhow!("connect {url}: {e}"))?;
+        self.ws = Some(ws);
+        self.closed = None;
+        Ok(())
+    }
+
+    /// Reads raw frames until the socket closes; returns the `error` messages among them.
+    pub async fn read_until_closed(&mut self) -> Result<Vec<String>> {
+        let ws = self.ws.as_mut().context("not connected")?;
+        let mut errors = Vec::new();
+        let r = tokio::time::timeout(WAIT, async {
+            while let Some(m) = ws.next().await {
+                match m {
+                    Ok(WsMessage::Binary(b)) => {
+                        if let Ok(contactpoint_protocol::Message::Error { message }) =
+                            contactpoint_protocol::Message::decode(&b)
+                        {
+                            errors.push(message);
+                        }
+                    }
+                    Ok(WsMessage::Close(_)) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        self.ws = None;
+        r.map_err(|_| anyhow!("the relay did not close the connection within {WAIT:?}"))?;
+        Ok(errors)
+    }
+
+    /// Closes the socket, keeping documents and sync states.
+    pub async fn disconnect(&mut self) {
+        if let Some(mut ws) = self.ws.take() {
+            let _ = ws.close(None).await;
+            // Drain until the relay acknowledges the close, so it has detached us.
+            let _ = tokio::time::timeout(Duration::from_secs(5), async { while ws.next().await.is_some() {} }).await;
+        }
+        self.session.disconnected();
+    }
+
+    /// Zeroes the byte counters.
+    pub fn reset_counters(&mut self) {
+        self.bytes_sent = 0;
+        self.bytes_received = 0;
+    }
+
+    /// Sends a raw frame (for bad-input tests).
+    pub async fn send_raw(&mut self, frame: Vec<u8>) -> Result<()> {
+        let ws = self.ws.as_mut().context("not connected")?;
+        self.bytes_sent += frame.len();
+        ws.send(WsMessage::Binary(frame.into())).await?;
+        Ok(())
+    }
+
+    /// Sets a string at the root of a document as one commit and sends the change.
+    pub async fn put(&mut self, id: DocumentId, key: &str, value: &str) -> Result<()> {
+        let events = self.session.change(&id, |d: &mut Automerge| {
+            let mut tx = d.transaction();
+            tx.put(ROOT, key, value).expect("put");
+            tx.commit();
+        });
+        self.handle(events).await
+    }
+
+    /// Reads a string at the root of a document.
+    pub fn get(&self, id: DocumentId, key: &str) -> Option<String> {
+        let doc = self.session.doc(&id)?;
+        doc.get(ROOT, key).ok().flatten().and_then(|(v, _)| v.into_string().ok())
+    }
+
+    fn handle_sync(&mut self, events: Vec<ClientEvent>) {
+        for e in events {
+            match e {
+                ClientEvent::Store { document_id, bytes } => self.store.entry(document_id).or_default().extend(bytes),
+                ClientEvent::Send(_) => {}
+                _ => {}
+            }
+        }
+    }
+
+    async fn handle(&mut self, events: Vec<ClientEvent>) -> Result<()> {
+        for e in events {
+            match e {
+                ClientEvent::Send(frame) => {
+                    if let Some(ws) = self.ws.as_mut() {
+                        self.bytes_sent += frame.len();
+                        if ws.send(WsMessage::Binary(frame.into())).await.is_err() {
+                            self.closed.get_or_insert_with(|| "send failed".into());
+                        }
+                    }
+                }
+                ClientEvent::Store { document_id, bytes } => self.store.entry(document_id).or_default().extend(bytes),
+                ClientEvent::Refused { message } => self.errors.push(message),
+                ClientEvent::Unavailable { document_id } => self.unavailable.push(document_id),
+                ClientEvent::Closed { reason } => {
+                    self.closed.get_or_insert(reason);
+                }
+                ClientEvent::Connected { .. } | ClientEvent::Changed { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Processes one incoming frame, waiting at most `max`. Returns false on timeout.
+    async fn step(&mut self, max: Duration) -> Result<bool> {
+        let Some(ws) = self.ws.as_mut() else {
+            self.closed.get_or_insert_with(|| "not connected".into());
+            return Ok(true);
+        };
+        match tokio::time::timeout(max, ws.next()).await {
+            Err(_) => Ok(false),
+            Ok(None) => {
+                self.closed.get_or_insert_with(|| "socket closed".into());
+                self.ws = None;
+                self.session.disconnected();
+                Ok(true)
+            }
+            Ok(Some(Err(e))) => {
+                self.closed.get_or_insert_with(|| format!("socket error: {e}"));
+                self.ws = None;
+                self.session.disconnected();
+                Ok(true)
+            }
+            Ok(Some(Ok(WsMessage::Binary(b)))) => {
+                self.bytes_received += b.len();
+                let events = self.session.receive(&b);
+                self.handle(events).await?;
+                Ok(true)
+            }
+            Ok(Some(Ok(WsMessage::Close(_)))) => {
+                self.closed.get_or_insert_with(|| "closed by relay".into());
+                Ok(true)
+            }
+            Ok(Some(Ok(_))) => Ok(true),
+        }
+    }
+
+    /// Processes frames until `pred` holds; fails after [`WAIT`].
+    pub async fn wait_until(&mut self, pred: impl Fn(&NativeClient) -> bool) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !pred(self) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                bail!("condition not reached within {WAIT:?} (closed: {:?}, errors: {:?})", self.closed, self.errors);
+            }
+            if self.ws.is_none() && !pred(self) {
+                bail!(
+                    "connection closed before the condition held (closed: {:?}, errors: {:?})",
+                    self.closed,
+                    self.errors
+                );
+            }
+            self.step(left).await?;
+        }
+        Ok(())
+    }
+
+    /// Processes whatever frames have already arrived, without waiting for more.
+    pub async fn pump(&mut self) -> Result<()> {
+        while self.ws.is_some() && self.step(Duration::from_millis(1)).await? {}
+        Ok(())
+    }
+
+    /// Whether the socket is open.
+    pub fn is_connected(&self) -> bool {
+        self.ws.is_some() && self.session.is_connected()
+    }
+
+    /// Processes frames until none arrives for `quiet` (used only to show that something does
+    /// *not* happen, after a positive signal that the exchange has run).
+    pub async fn settle(&mut self, quiet: Duration) -> Result<()> {
+        while self.ws.is_some() && self.step(quiet).await? {}
+        Ok(())
+    }
+}
+
+/// Sends a JSON POST over plain HTTP/1.1 and returns the status and body.
+pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    parse_response(&buf)
+}
+
+/// Sends a GET over plain HTTP/1.1 and returns the status and body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    parse_response(&buf)
+}
+
+fn parse_response(buf: &[u8]) -> Result<(u16, String)> {
+    let text = String::from_utf8_lossy(buf);
+    let status = text.split_whitespace().nth(1).context("no status")?.parse()?;
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    // Bodies of small JSON answers may come chunked; strip the chunk framing.
+    let body = if text.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body.lines().filter(|l| !l.chars().all(|c| c.is_ascii_hexdigit()) || l.is_empty()).collect::<Vec<_>>().join("")
+    } else {
+        body
+    };
+    Ok((status, body))
+}

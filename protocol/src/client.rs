@@ -153,6 +153,12 @@ impl ClientSession {
         self.docs.get(id).map(|d| d.status)
     }
 
+    /// Whether the relay has acknowledged every change of this document in this session.
+    /// The relay acknowledges only what it has durably stored.
+    pub fn is_acknowledged(&self, id: &DocumentId) -> bool {
+        self.docs.get(id).is_some_and(|d| d.sync.peer_has_all(&()))
+    }
+
     /// The sync state to keep for this document and the relay.
     pub fn sync_state(&self, id: &DocumentId) -> Option<Vec<u8>> {
         let d = self.docs.get(id)?;

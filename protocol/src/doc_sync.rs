@@ -132,6 +132,13 @@ impl<P: Ord + Clone> DocSync<P> {
         self.peers.get(peer).map(|p| p.state.encode())
     }
 
+    /// Whether the peer is known to have every change this document has: the peer acknowledged
+    /// them, so (for a relay that acknowledges only what it stored) they are durable there.
+    pub fn peer_has_all(&self, peer: &P) -> bool {
+        let Some(p) = self.peers.get(peer) else { return false };
+        self.doc.get_heads().iter().all(|h| p.state.shared_heads.contains(h))
+    }
+
     /// Generates a sync message for one peer, if it needs one.
     pub fn generate(&mut self, peer: &P) -> Option<Vec<u8>> {
         let p = self.peers.get_mut(peer)?;
@@ -173,25 +180,32 @@ impl<P: Ord + Clone> DocSync<P> {
                     || message.heads.iter().any(|h| self.doc.get_change_meta_by_hash(h).is_none());
                 self.doc.receive_sync_message(&mut p.state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
             }
-            Access::Write => match validate {
-                None => {
-                    self.doc
-                        .receive_sync_message(&mut p.state, message)
-                        .map_err(|e| SyncError::Apply(e.to_string()))?;
+            Access::Write => {
+                // Automerge skips chunks it cannot parse without saying so; a writer sending a
+                // corrupt chunk deserves to hear about it instead of silently losing the edit.
+                for chunk in message.changes.iter() {
+                    check_chunk(chunk)?;
                 }
-                Some(validate) => {
-                    let mut fork = self.doc.fork();
-                    let mut state = p.state.clone();
-                    fork.receive_sync_message(&mut state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
-                    if fork.get_heads() != before {
-                        validate(&fork, &before).map_err(SyncError::Rejected)?;
+                match validate {
+                    None => {
+                        self.doc
+                            .receive_sync_message(&mut p.state, message)
+                            .map_err(|e| SyncError::Apply(e.to_string()))?;
                     }
-                    // `fork()` gives the copy a new actor id; keep ours for local changes.
-                    let actor = self.doc.get_actor().clone();
-                    self.doc = fork.with_actor(actor);
-                    p.state = state;
+                    Some(validate) => {
+                        let mut fork = self.doc.fork();
+                        let mut state = p.state.clone();
+                        fork.receive_sync_message(&mut state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
+                        if fork.get_heads() != before {
+                            validate(&fork, &before).map_err(SyncError::Rejected)?;
+                        }
+                        // `fork()` gives the copy a new actor id; keep ours for local changes.
+                        let actor = self.doc.get_actor().clone();
+                        self.doc = fork.with_actor(actor);
+                        p.state = state;
+                    }
                 }
-            },
+            }
         }
         let new_changes = self.changes_since(&before);
         Ok(Received { new_changes, write_refused, outgoing: self.generate_all() })
@@ -214,6 +228,27 @@ impl<P: Ord + Clone> DocSync<P> {
     /// The document's current heads.
     pub fn heads(&self) -> Vec<ChangeHash> {
         self.doc.get_heads()
+    }
+}
+
+/// Checks that one chunk of a sync message is intact: a change (plain or compressed) parses and
+/// its checksum matches, and a whole-document chunk loads completely.
+fn check_chunk(chunk: &[u8]) -> Result<(), SyncError> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    if chunk.len() < 9 || chunk[..4] != MAGIC {
+        return Err(SyncError::Apply("a change chunk lacks the Automerge header".into()));
+    }
+    match chunk[8] {
+        0 => automerge::Automerge::load_with_options(
+            chunk,
+            automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
+        )
+        .map(|_| ())
+        .map_err(|e| SyncError::Apply(format!("corrupt document chunk: {e}"))),
+        1 | 2 => automerge::Change::try_from(chunk)
+            .map(|_| ())
+            .map_err(|e| SyncError::Apply(format!("corrupt change chunk: {e}"))),
+        t => Err(SyncError::Apply(format!("unknown chunk type {t}"))),
     }
 }
 

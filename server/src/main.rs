@@ -110,7 +110,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn open(db: &PathBuf) -> Result<Db> {
+fn open(db: &std::path::Path) -> Result<Db> {
     Db::open(db).with_context(|| format!("cannot open the database {}", db.display()))
 }
 

@@ -1,1 +1,7 @@
-//! End-to-end tests.
+//! End-to-end tests of the relay, one test binary with a module per area.
+
+mod access;
+mod bad_input;
+mod durability;
+mod relay_sync;
+mod simulation;
