@@ -415,6 +415,19 @@ impl NativeClient {
     }
 }
 
+/// Waits until `cond` holds, checking every 10 ms, for at most [`WAIT`]. For conditions that
+/// are only observable in the database, such as state the relay saves after a peer leaves.
+pub async fn eventually(what: &str, mut cond: impl FnMut() -> Result<bool>) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !cond()? {
+        if tokio::time::Instant::now() >= deadline {
+            bail!("{what}: not reached within {WAIT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
 /// Sends a JSON POST over plain HTTP/1.1 and returns the status and body.
 pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -450,4 +463,138 @@ fn parse_response(buf: &[u8]) -> Result<(u16, String)> {
         body
     };
     Ok((status, body))
+}
+
+// ---------------------------------------------------------------------------------------------
+// samod, the Rust automerge-repo implementation, as an independent client of the relay
+
+use contactpoint_protocol::automerge::{AutoSerde, ChangeHash};
+use futures_util::future::BoxFuture;
+
+/// Dials a plain `ws://` URL for samod with tokio-tungstenite. samod's own WebSocket dialer
+/// would bring in a TLS stack the tests do not need on loopback.
+pub struct SamodWsDialer {
+    url: samod::Url,
+}
+
+impl SamodWsDialer {
+    /// A dialer for `url`, such as [`TestRelay::url`].
+    pub fn new(url: &str) -> Result<SamodWsDialer> {
+        Ok(SamodWsDialer { url: samod::Url::parse(url).with_context(|| format!("bad URL {url}"))? })
+    }
+}
+
+impl samod::Dialer for SamodWsDialer {
+    type Error = std::convert::Infallible;
+
+    fn url(&self) -> samod::Url {
+        self.url.clone()
+    }
+
+    fn connect(&self) -> BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>> {
+        let url = self.url.to_string();
+        Box::pin(async move {
+            let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(samod::DialError::transient)?;
+            let (sink, stream) = ws.split();
+            // The protocol is binary frames only; control frames are tungstenite's business and
+            // a text frame is passed on as bytes so that samod reports it as a bad message.
+            let stream = Box::pin(stream.filter_map(|m| async move {
+                match m {
+                    Ok(WsMessage::Binary(b)) => Some(Ok(b.to_vec())),
+                    Ok(WsMessage::Text(t)) => Some(Ok(t.as_bytes().to_vec())),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            }));
+            let sink = sink.with(|b: Vec<u8>| {
+                futures_util::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(WsMessage::Binary(b.into())))
+            });
+            Ok(samod::Transport::new(stream, sink))
+        })
+    }
+}
+
+/// A samod repo (in-memory storage) connected to a relay through one dialer.
+pub struct SamodClient {
+    /// The repo.
+    pub repo: samod::Repo,
+    dialer: samod::DialerHandle<std::convert::Infallible>,
+}
+
+impl SamodClient {
+    /// Starts a repo with a peer id unique to this process and connects it to `url`, waiting
+    /// until the protocol handshake has completed.
+    pub async fn connect(name: &str, url: &str) -> Result<SamodClient> {
+        let peer_id = samod::PeerId::from(format!("samod-{name}-{}", std::process::id()));
+        let repo = samod::Repo::build_tokio().with_peer_id(peer_id).load().await;
+        // A few quick retries only: a relay that refuses us should fail the test, not stall it.
+        let backoff = samod::BackoffConfig {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_retries: Some(3),
+        };
+        let dialer = repo.dial(backoff, Arc::new(SamodWsDialer::new(url)?)).map_err(|e| anyhow!("samod: {e}"))?;
+        tokio::time::timeout(WAIT, dialer.established())
+            .await
+            .map_err(|_| anyhow!("samod did not connect to {url} within {WAIT:?}"))?
+            .map_err(|e| anyhow!("samod could not connect to {url}: {e}"))?;
+        Ok(SamodClient { repo, dialer })
+    }
+
+    /// Finds a document through the relay and waits until samod holds every change the relay
+    /// has told it about, so that what it then reads is the relay's state, not a partial sync.
+    pub async fn find(&self, id: DocumentId) -> Result<samod::DocHandle> {
+        let samod_id: samod::DocumentId =
+            id.to_string().parse().map_err(|e| anyhow!("samod document id {id}: {e:?}"))?;
+        let handle = tokio::time::timeout(WAIT, self.repo.find(samod_id))
+            .await
+            .map_err(|_| anyhow!("samod did not find {id} within {WAIT:?}"))?
+            .map_err(|e| anyhow!("samod: {e}"))?
+            .with_context(|| format!("the relay told samod that {id} is unavailable"))?;
+        self.wait_synced(&handle).await?;
+        Ok(handle)
+    }
+
+    /// Waits until samod has every change the relay has announced for this document.
+    pub async fn wait_synced(&self, handle: &samod::DocHandle) -> Result<()> {
+        let conn = self.dialer.connection_id().context("samod is not connected to the relay")?;
+        tokio::time::timeout(WAIT, handle.we_have_their_changes(conn))
+            .await
+            .map_err(|_| anyhow!("samod did not receive the relay's changes within {WAIT:?}"))
+    }
+
+    /// Waits until the document holds the change `hash` (to show that a later change arrived).
+    pub async fn wait_for_change(&self, handle: &samod::DocHandle, hash: ChangeHash) -> Result<()> {
+        let has = |h: &samod::DocHandle| h.with_document(|d| d.get_change_by_hash(&hash).is_some());
+        let mut changes = Box::pin(handle.changes());
+        tokio::time::timeout(WAIT, async {
+            while !has(handle) {
+                if changes.next().await.is_none() {
+                    break;
+                }
+            }
+        })
+        .await
+        .map_err(|_| anyhow!("samod did not receive change {hash} within {WAIT:?}"))?;
+        if has(handle) { Ok(()) } else { bail!("samod stopped before change {hash} arrived") }
+    }
+
+    /// Closes the connection and stops the repo.
+    pub async fn stop(self) {
+        self.dialer.close();
+        self.repo.stop().await;
+    }
+}
+
+/// A document as JSON (maps, lists, text and scalars), to compare what different clients hold.
+pub fn doc_json(doc: &Automerge) -> serde_json::Value {
+    serde_json::to_value(AutoSerde::from(doc)).unwrap_or(serde_json::Value::Null)
+}
+
+/// The document the relay has stored (committed chunks only), loaded from its database.
+pub fn stored_doc(db: &Db, id: DocumentId) -> Result<Automerge> {
+    let stored = db
+        .with(|c| contactpoint_server::storage::load_doc(c, &id))?
+        .with_context(|| format!("the relay has not stored {id}"))?;
+    Ok(Automerge::load(&stored.bytes)?)
 }

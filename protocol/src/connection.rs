@@ -1,12 +1,11 @@
-//! The per-connection state machine: handshake, peer identity checks, and routing of document
-//! messages under an access decision the caller supplies.
+//! The per-connection state machine: handshake, peer identity checks, and the framing of
+//! document messages in both directions.
 //!
 //! It is the same machine on both ends; only the [`Side`] differs. It turns incoming frames into
 //! [`Event`]s and builds outgoing frames addressed correctly, so no caller ever assembles a
 //! `senderId`/`targetId` pair by hand.
 
 use crate::doc_id::DocumentId;
-use crate::doc_sync::Access;
 use crate::wire::{DecodeError, DocMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 
 /// Which end of the connection this machine runs on.
@@ -57,15 +56,6 @@ pub enum Event {
     Left,
     /// Close the connection; the reason has been sent to the peer already (see `Send` before).
     Close(String),
-}
-
-/// How to handle a document message under the access the caller decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Route {
-    /// Hand the message to the document's sync engine with this access.
-    Deliver(Access),
-    /// Answer with this frame (`doc-unavailable`) and do nothing else.
-    Reply(Vec<u8>),
 }
 
 /// One end of one connection.
@@ -216,15 +206,6 @@ impl Connection {
         }
     }
 
-    /// Decides what to do with a document message given the peer's access to the document.
-    /// A peer without access learns nothing, not even that the document exists.
-    pub fn route(&self, document_id: DocumentId, access: Access) -> Route {
-        match access {
-            Access::None => Route::Reply(self.unavailable_frame(document_id)),
-            a => Route::Deliver(a),
-        }
-    }
-
     /// A `sync` frame (or `request`, when we have no copy) for the peer.
     pub fn sync_frame(&self, document_id: DocumentId, data: Vec<u8>, request: bool) -> Vec<u8> {
         let m = DocMessage { sender_id: self.our_id.clone(), target_id: self.peer().to_owned(), document_id, data };
@@ -270,8 +251,6 @@ mod tests {
         let id = DocumentId::from_random_bytes([3; 16]);
         let ev = relay.receive(&client.sync_frame(id, vec![1], true));
         assert_eq!(ev, vec![Event::Doc { document_id: id, request: true, data: vec![1] }]);
-        assert!(matches!(relay.route(id, Access::None), Route::Reply(_)));
-        assert_eq!(relay.route(id, Access::Read), Route::Deliver(Access::Read));
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use automerge::{Automerge, ReadDoc, ROOT, transaction::Transactable};
-//! use contactpoint_protocol::{Access, ClientEvent, ClientSession, Connection, DocSync, DocumentId, Event, PeerMetadata, Route};
+//! use contactpoint_protocol::{Access, ClientEvent, ClientSession, Connection, DocSync, DocumentId, Event, PeerMetadata};
 //!
 //! let id = DocumentId::from_random_bytes([9; 16]);
 //! // The relay side: a connection machine and the document's sync engine.
@@ -36,9 +36,8 @@
 //!             match event {
 //!                 Event::Send(f) => to_client.push(f),
 //!                 Event::Doc { document_id, data, .. } => {
-//!                     // The relay decides access; here everyone may read.
-//!                     let Route::Deliver(access) = relay_conn.route(document_id, Access::Read) else { continue };
-//!                     if !relay_doc.has_peer(&1) { relay_doc.add_peer(1, access, None); }
+//!                     // The relay decides access from the authenticated identity; here: read only.
+//!                     if !relay_doc.has_peer(&1) { relay_doc.add_peer(1, Access::Read, None); }
 //!                     let received = relay_doc.receive(&1, &data).unwrap();
 //!                     for (_, m) in received.outgoing { to_client.push(relay_conn.sync_frame(document_id, m, false)); }
 //!                 }
@@ -63,7 +62,7 @@ pub mod doc_sync;
 pub mod wire;
 
 pub use client::{ClientEvent, ClientSession, DocStatus};
-pub use connection::{Connection, Event, Route, Side};
+pub use connection::{Connection, Event, Side};
 pub use doc_id::DocumentId;
 pub use doc_sync::{Access, DocSync, Received, SyncError, Validator};
 pub use wire::{DecodeError, DocMessage, Message, PeerId, PeerMetadata};

@@ -128,7 +128,7 @@ impl Relay {
     /// Creates the relay over an open database.
     pub fn new(db: Db, limits: Limits) -> Result<Arc<Relay>, storage::StorageError> {
         let storage_id = db.with(storage::storage_id)?;
-        let peer_id = format!("contactpoint-relay-{}", &storage_id[..8]);
+        let peer_id = format!("relay-{}", &storage_id[..8]);
         Ok(Arc::new(Relay {
             db,
             limits,

@@ -168,7 +168,7 @@ async fn corrupt_automerge_data_changes_nothing() -> anyhow::Result<()> {
 
 /// The relay's peer id, which the relay sends in its `peer` message.
 fn target(s: &Scene) -> String {
-    format!("contactpoint-relay-{}", &s.relay.relay.storage_id()[..8])
+    format!("relay-{}", &s.relay.relay.storage_id()[..8])
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use contactpoint_server::Limits;
 use contactpoint_server::auth::Role;
 use contactpoint_server::storage::Scope;
-use contactpoint_tests::{NativeClient, TestRelay, http_get, http_post};
+use contactpoint_tests::{NativeClient, TestRelay, eventually, http_get, http_post};
 
 /// The story:
 /// 1. An admin's client creates a document through sync.
@@ -35,8 +35,11 @@ async fn create_sync_restart_and_cheap_catch_up() -> anyhow::Result<()> {
     admin.disconnect().await;
     reader.disconnect().await;
     // The relay keeps sync state per (document, peer storage) once a peer detaches.
-    let states = relay.db.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM sync_states", [], |r| r.get::<_, i64>(0))?))?;
-    assert_eq!(states, 2, "both peers' sync states are stored");
+    eventually("both peers' sync states are stored", || {
+        let n = relay.db.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM sync_states", [], |r| r.get::<_, i64>(0))?))?;
+        Ok(n == 2)
+    })
+    .await?;
 
     let (path, dir) = relay.stop().await;
     let relay = TestRelay::start_at(&path, Limits::default()).await?;
