@@ -62,7 +62,7 @@ impl TestRelay {
         let addr = listener.local_addr()?;
         let r2 = relay.clone();
         let task = tokio::spawn(async move {
-            let _ = contactpoint_server::serve(listener, r2, std::future::pending()).await;
+            let _ = contactpoint_server::serve(listener, r2, None, std::future::pending()).await;
         });
         Ok(TestRelay { addr, db, db_path: path.to_owned(), relay, task, _dir: None })
     }

@@ -53,13 +53,18 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The router. Kept separate from the listener so tests can drive it in-process.
-pub fn app(relay: Arc<Relay>) -> Router {
-    Router::new()
+/// The router. Kept separate from the listener so tests can drive it in-process. With `web`, the
+/// built web app in that directory is served for every other path.
+pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v0/redeem", post(redeem))
         .route("/sync", get(sync))
-        .with_state(relay)
+        .with_state(relay);
+    match web {
+        Some(dir) => router.fallback(move |uri: axum::http::Uri| crate::web::serve_file(dir.clone(), uri)),
+        None => router,
+    }
 }
 
 #[derive(Serialize)]

@@ -9,20 +9,22 @@ pub mod auth;
 pub mod http;
 pub mod relay;
 pub mod storage;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
 
 pub use relay::{Limits, Relay};
 
-/// Serves the relay on `listener` until `shutdown` completes.
+/// Serves the relay (and the web app in `web`, if given) on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     relay: Arc<Relay>,
+    web: Option<std::path::PathBuf>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let watcher = tokio::spawn(relay::watch_revocations(relay.clone()));
-    let r = axum::serve(listener, http::app(relay)).with_graceful_shutdown(shutdown).await;
+    let r = axum::serve(listener, http::app(relay, web)).with_graceful_shutdown(shutdown).await;
     watcher.abort();
     r
 }

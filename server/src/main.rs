@@ -39,6 +39,9 @@ enum Command {
         /// Largest accepted message in bytes.
         #[arg(long, default_value_t = 16 * 1024 * 1024)]
         max_frame_bytes: usize,
+        /// Directory of the built web app to serve (as built by `cargo xtask run`).
+        #[arg(long)]
+        web: Option<PathBuf>,
     },
     /// Administer users, invites, devices and documents.
     Admin {
@@ -97,14 +100,14 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes } => {
+        Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes, web } => {
             let limits = Limits {
                 handshake_timeout: std::time::Duration::from_secs(handshake_timeout_secs),
                 rate_per_sec,
                 max_frame_bytes,
                 ..Limits::default()
             };
-            serve(listen, db, limits)
+            serve(listen, db, limits, web)
         }
         Command::Admin { command } => run_admin(command),
     }
@@ -114,7 +117,12 @@ fn open(db: &std::path::Path) -> Result<Db> {
     Db::open(db).with_context(|| format!("cannot open the database {}", db.display()))
 }
 
-fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits) -> Result<()> {
+fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathBuf>) -> Result<()> {
+    if let Some(w) = &web
+        && !w.join("index.html").exists()
+    {
+        bail!("{} has no index.html: build the web app first (cargo xtask run does)", w.display());
+    }
     let db = open(&db_path)?;
     if db.with(|c| admin::has_no_users(c))? {
         let code =
@@ -141,7 +149,10 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits) -> Result<()> {
             "Contact Point relay listening on http://{addr} (sync at ws://{addr}/sync, database {})",
             db_path.display()
         );
-        contactpoint_server::serve(listener, relay, async {
+        if web.is_some() {
+            println!("Web app at http://{addr}/");
+        }
+        contactpoint_server::serve(listener, relay, web, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;

@@ -1,0 +1,79 @@
+//! The `#[wasm_bindgen]` surface: converts between JavaScript values and [`crate::session`].
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use crate::session::{Client, ClientError, Effect};
+
+impl From<ClientError> for JsValue {
+    fn from(e: ClientError) -> JsValue {
+        js_sys::Error::new(&e.0).into()
+    }
+}
+
+fn to_js(effects: Vec<Effect>) -> Array {
+    let out = Array::new();
+    for e in effects {
+        let obj: JsValue = match serde_json::to_string(&e).ok().and_then(|s| js_sys::JSON::parse(&s).ok()) {
+            Some(v) => v,
+            None => Object::new().into(),
+        };
+        if let Some(b) = e.bytes() {
+            let _ = Reflect::set(&obj, &"bytes".into(), &Uint8Array::from(b));
+        }
+        out.push(&obj);
+    }
+    out
+}
+
+/// The client as JavaScript sees it.
+#[wasm_bindgen(js_name = Client)]
+pub struct JsClient(Client);
+
+#[wasm_bindgen(js_class = Client)]
+impl JsClient {
+    /// A client with a per-tab peer id and a per-browser storage id.
+    #[wasm_bindgen(constructor)]
+    pub fn new(peer_id: String, storage_id: String) -> JsClient {
+        JsClient(Client::new(peer_id, storage_id))
+    }
+
+    /// Opens a document from stored bytes (may be empty) and a saved sync state.
+    #[wasm_bindgen(js_name = openDoc)]
+    pub fn open_doc(&mut self, id: &str, stored: &[u8], sync_state: Option<Vec<u8>>) -> Result<Array, JsValue> {
+        Ok(to_js(self.0.open_doc(id, stored, sync_state)?))
+    }
+
+    /// Starts a connection; the effects hold the `join` frame.
+    pub fn connect(&mut self) -> Array {
+        to_js(self.0.connect())
+    }
+
+    /// The socket closed.
+    pub fn disconnected(&mut self) {
+        self.0.disconnected();
+    }
+
+    /// A frame arrived.
+    pub fn receive(&mut self, frame: &[u8]) -> Array {
+        to_js(self.0.receive(frame))
+    }
+
+    /// The sync state to store for a document.
+    #[wasm_bindgen(js_name = syncState)]
+    pub fn sync_state(&self, id: &str) -> Option<Vec<u8>> {
+        self.0.sync_state(id)
+    }
+
+    /// Whether the relay acknowledged every local change of the document.
+    #[wasm_bindgen(js_name = isAcknowledged)]
+    pub fn is_acknowledged(&self, id: &str) -> bool {
+        self.0.is_acknowledged(id)
+    }
+
+    /// Whether the handshake completed.
+    #[wasm_bindgen(js_name = isConnected)]
+    pub fn is_connected(&self) -> bool {
+        self.0.is_connected()
+    }
+}

@@ -1,0 +1,10 @@
+//! The browser client's boundary: JavaScript owns the WebSocket and IndexedDB, this crate owns
+//! the documents, the sync protocol and the directory logic.
+//!
+//! Everything that can be tested without a browser lives in [`session`] as plain Rust; the
+//! `#[wasm_bindgen]` wrappers in [`bindings`] only convert values at the boundary.
+
+pub mod session;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;

@@ -1,0 +1,174 @@
+//! The client's state behind the wasm boundary, in plain Rust so that native tests cover it.
+//!
+//! JavaScript calls in with frames and stored bytes and gets back a list of [`Effect`]s to carry
+//! out in order: frames to send, bytes to append to IndexedDB, documents that changed.
+
+use contactpoint_protocol::{ClientEvent, ClientSession, DocumentId, PeerMetadata};
+use serde::Serialize;
+
+/// Something JavaScript must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    /// Send these bytes on the WebSocket.
+    Send {
+        /// The frame.
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
+    /// The handshake completed.
+    Connected {
+        /// The relay's storage id (the key for stored sync states).
+        relay_storage_id: Option<String>,
+    },
+    /// Append these bytes to the document's store.
+    Store {
+        /// Which document.
+        doc: String,
+        /// The chunk.
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
+    /// The document changed because of the relay's data: refresh what is shown.
+    Changed {
+        /// Which document.
+        doc: String,
+    },
+    /// The relay has no such document, or will not share it.
+    Unavailable {
+        /// Which document.
+        doc: String,
+    },
+    /// The relay refused something and said why.
+    Refused {
+        /// The relay's words.
+        message: String,
+    },
+    /// The connection is over; close the socket and retry later.
+    Closed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Effect {
+    /// The bytes carried by `Send` and `Store`.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Effect::Send { bytes } | Effect::Store { bytes, .. } => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
+fn effects(events: Vec<ClientEvent>) -> Vec<Effect> {
+    events
+        .into_iter()
+        .map(|e| match e {
+            ClientEvent::Send(bytes) => Effect::Send { bytes },
+            ClientEvent::Connected { relay_storage_id } => Effect::Connected { relay_storage_id },
+            ClientEvent::Store { document_id, bytes } => Effect::Store { doc: document_id.to_string(), bytes },
+            ClientEvent::Changed { document_id } => Effect::Changed { doc: document_id.to_string() },
+            ClientEvent::Unavailable { document_id } => Effect::Unavailable { doc: document_id.to_string() },
+            ClientEvent::Refused { message } => Effect::Refused { message },
+            ClientEvent::Closed { reason } => Effect::Closed { reason },
+        })
+        .collect()
+}
+
+/// Why a call from JavaScript failed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClientError(pub String);
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn parse_id(id: &str) -> Result<DocumentId, ClientError> {
+    id.parse().map_err(|e| ClientError(format!("{id:?} is not a document id: {e}")))
+}
+
+/// The client: documents, their sync with the relay.
+pub struct Client {
+    session: ClientSession,
+}
+
+impl Client {
+    /// `peer_id` must be unique per running instance (two tabs never share one); `storage_id`
+    /// identifies this browser's store, so the relay keeps sync state for it.
+    pub fn new(peer_id: String, storage_id: String) -> Client {
+        Client {
+            session: ClientSession::new(peer_id, PeerMetadata { storage_id: Some(storage_id), is_ephemeral: false }),
+        }
+    }
+
+    /// Opens a document from its stored chunks (empty when not yet stored) and saved sync state.
+    pub fn open_doc(
+        &mut self,
+        id: &str,
+        stored: &[u8],
+        sync_state: Option<Vec<u8>>,
+    ) -> Result<Vec<Effect>, ClientError> {
+        let id = parse_id(id)?;
+        let events = self
+            .session
+            .open_doc(id, Some(stored), sync_state)
+            .map_err(|e| ClientError(format!("document {id} could not be loaded: {e}")))?;
+        Ok(effects(events))
+    }
+
+    /// Starts a connection: returns the `join` frame to send once the socket is open.
+    pub fn connect(&mut self) -> Vec<Effect> {
+        effects(self.session.connect())
+    }
+
+    /// The socket closed.
+    pub fn disconnected(&mut self) {
+        self.session.disconnected();
+    }
+
+    /// A frame arrived from the relay.
+    pub fn receive(&mut self, frame: &[u8]) -> Vec<Effect> {
+        effects(self.session.receive(frame))
+    }
+
+    /// The sync state to store for a document.
+    pub fn sync_state(&self, id: &str) -> Option<Vec<u8>> {
+        self.session.sync_state(&parse_id(id).ok()?)
+    }
+
+    /// Whether the relay has acknowledged every local change of the document.
+    pub fn is_acknowledged(&self, id: &str) -> bool {
+        parse_id(id).is_ok_and(|id| self.session.is_acknowledged(&id))
+    }
+
+    /// Whether the handshake with the relay has completed.
+    pub fn is_connected(&self) -> bool {
+        self.session.is_connected()
+    }
+
+    /// The protocol session, for the directory queries.
+    pub fn session(&self) -> &ClientSession {
+        &self.session
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_yields_a_join_frame_and_bad_ids_are_explained() {
+        let mut c = Client::new("tab-1".into(), "browser-1".into());
+        let e = c.connect();
+        assert!(matches!(&e[0], Effect::Send { bytes } if !bytes.is_empty()));
+        let err = c.open_doc("nope", &[], None).unwrap_err();
+        assert!(err.0.contains("is not a document id"), "{err}");
+        let id = DocumentId::from_random_bytes([1; 16]).to_string();
+        assert!(c.open_doc(&id, &[], None).is_ok());
+        let err = c.open_doc(&id, b"not automerge", None).unwrap_err();
+        assert!(err.0.contains("could not be loaded"), "{err}");
+    }
+}
