@@ -563,6 +563,14 @@ impl SamodClient {
             .map_err(|_| anyhow!("samod did not receive the relay's changes within {WAIT:?}"))
     }
 
+    /// Waits until the relay has told samod that it holds every change samod has.
+    pub async fn wait_relay_has_ours(&self, handle: &samod::DocHandle) -> Result<()> {
+        let conn = self.dialer.connection_id().context("samod is not connected to the relay")?;
+        tokio::time::timeout(WAIT, handle.they_have_our_changes(conn))
+            .await
+            .map_err(|_| anyhow!("the relay did not acknowledge samod's changes within {WAIT:?}"))
+    }
+
     /// Waits until the document holds the change `hash` (to show that a later change arrived).
     pub async fn wait_for_change(&self, handle: &samod::DocHandle, hash: ChangeHash) -> Result<()> {
         let has = |h: &samod::DocHandle| h.with_document(|d| d.get_change_by_hash(&hash).is_some());

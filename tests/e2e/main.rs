@@ -3,5 +3,6 @@
 mod access;
 mod bad_input;
 mod durability;
+mod interop;
 mod relay_sync;
 mod simulation;

@@ -1,0 +1,205 @@
+// The JavaScript side of the interoperability tests: the official automerge-repo client with its
+// WebSocket adapter, driven from the command line by the Rust tests in tests/e2e/interop.rs.
+//
+//   node interop.mjs create <wsUrl>                      create a document, wait until the relay has it
+//   node interop.mjs read   <wsUrl> <automergeUrl>       find a document and print its content
+//   node interop.mjs write  <wsUrl> <automergeUrl> <key> <value>
+//                                                        change a document, wait for the relay's verdict
+//   node interop.mjs push   <wsUrl> <automergeUrl> <key> <value>
+//                                                        the same, and also send the change's bytes in a
+//                                                        hand-made sync message, as a client does whose
+//                                                        Automerge ignores the relay's read-only flag
+//
+// Each run prints exactly one JSON line on stdout: {"ok": true, ...} on success, or
+// {"ok": false, "error": "..."} with exit code 1. Every wait is bounded by INTEROP_TIMEOUT_MS
+// (default 15000), so a relay that never answers fails the run instead of hanging the test.
+
+import * as A from "@automerge/automerge"
+import { Repo, encodeHeads } from "@automerge/automerge-repo"
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
+import { cbor } from "@automerge/automerge-repo/slim"
+
+const TIMEOUT_MS = Number(process.env.INTEROP_TIMEOUT_MS ?? 15000)
+
+/** Prints the one result line and exits. */
+function finish(result, code) {
+  process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(code))
+}
+
+function fail(message) {
+  finish({ ok: false, error: message }, 1)
+}
+
+// The adapter throws socket errors other than "connection refused" from an event listener (an
+// HTTP 401 answer to the upgrade, for example); report them as a failed run, not a stack trace.
+process.on("uncaughtException", e => fail(`uncaught: ${e?.message ?? e}`))
+process.on("unhandledRejection", e => fail(`unhandled rejection: ${e?.message ?? e}`))
+
+/** Resolves with `promise`, or rejects after the timeout with a message naming what was awaited. */
+function bounded(promise, what) {
+  let timer
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms waiting for ${what}`)), TIMEOUT_MS)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Resolves once `test()` holds, re-checking whenever `emitter` emits `event`. */
+function until(emitter, event, test, what) {
+  return bounded(
+    new Promise(resolve => {
+      if (test()) return resolve()
+      const check = () => {
+        if (test()) {
+          emitter.off(event, check)
+          resolve()
+        }
+      }
+      emitter.on(event, check)
+    }),
+    what,
+  )
+}
+
+/**
+ * The stock adapter, observed: it records the types of the messages it sends and receives, counts
+ * the changes its sync messages carry, and keeps the relay's `error` messages, which the stock
+ * adapter only writes to its debug log.
+ */
+class ObservedAdapter extends WebSocketClientAdapter {
+  sent = []
+  received = []
+  errors = []
+  changesSent = 0
+  #errorListeners = new Set()
+
+  send(message) {
+    this.sent.push(message.type)
+    if ((message.type === "sync" || message.type === "request") && message.data) {
+      this.changesSent += A.decodeSyncMessage(message.data).changes.length
+    }
+    super.send(message)
+  }
+
+  receiveMessage(bytes) {
+    let message
+    try {
+      message = cbor.decode(new Uint8Array(bytes))
+    } catch {
+      message = { type: "undecodable" }
+    }
+    this.received.push(message.type)
+    if (message.type === "error") {
+      this.errors.push(String(message.message))
+      for (const l of this.#errorListeners) l()
+    }
+    super.receiveMessage(bytes)
+  }
+
+  onRelayError(listener) {
+    this.#errorListeners.add(listener)
+  }
+}
+
+/** A repo with one WebSocket connection and a peer id unique to this process. */
+async function connect(wsUrl, mode) {
+  const adapter = new ObservedAdapter(wsUrl)
+  const peerId = `interop-js-${mode}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`
+  const repo = new Repo({ network: [adapter], peerId })
+  const relay = await bounded(
+    new Promise(resolve => repo.networkSubsystem.once("peer", p => resolve(p))),
+    "the relay's `peer` answer to `join`",
+  )
+  return { repo, adapter, peerId, relayPeerId: relay.peerId, relayStorageId: relay.peerMetadata?.storageId }
+}
+
+/** Whether the relay has told us (through its sync messages) that its heads are `heads`. */
+function relayHas(handle, relayStorageId, heads) {
+  const theirs = handle.getSyncInfo(relayStorageId)?.lastHeads
+  return !!theirs && theirs.length === heads.length && heads.every(h => theirs.includes(h))
+}
+
+function report(conn, extra) {
+  return {
+    ok: true,
+    peerId: conn.peerId,
+    relayPeerId: conn.relayPeerId,
+    relayStorageId: conn.relayStorageId ?? null,
+    sent: conn.adapter.sent,
+    received: conn.adapter.received,
+    relayErrors: conn.adapter.errors,
+    changesSent: conn.adapter.changesSent,
+    ...extra,
+  }
+}
+
+async function create(wsUrl) {
+  const conn = await connect(wsUrl, "create")
+  if (!conn.relayStorageId) throw new Error("the relay did not advertise a storageId")
+  const handle = conn.repo.create({
+    title: "Opening hours of the municipal office",
+    phone: "+41 31 000 00 00",
+    languages: ["de", "fr"],
+    kind: "contact-point",
+  })
+  await handle.whenReady()
+  // The relay's sync state for us carries its heads; once they equal ours it stored the document.
+  await until(handle, "remote-heads", () => relayHas(handle, conn.relayStorageId, handle.heads()), "the relay to hold the new document")
+  return report(conn, { url: handle.url, documentId: handle.documentId, heads: handle.heads(), doc: handle.doc() })
+}
+
+async function read(wsUrl, url) {
+  const conn = await connect(wsUrl, "read")
+  const handle = await bounded(conn.repo.find(url), `the document ${url}`)
+  return report(conn, { url: handle.url, heads: handle.heads(), doc: handle.doc() })
+}
+
+async function write(wsUrl, url, key, value, push) {
+  const conn = await connect(wsUrl, push ? "push" : "write")
+  const handle = await bounded(conn.repo.find(url), `the document ${url}`)
+  const before = handle.heads()
+  const errorSeen = new Promise(resolve => conn.adapter.onRelayError(resolve))
+  let doc
+  if (push) {
+    // The official client sends a read-only peer its heads but not its changes (its Automerge
+    // honours the relay's read-only flag). This sends the change itself, from a copy the repo
+    // does not know, so that the relay's verdict can only be about this one message.
+    doc = A.change(A.clone(handle.doc()), d => {
+      d[key] = value
+    })
+    const data = A.encodeSyncMessage({ heads: A.getHeads(doc), need: [], have: [], changes: [A.getLastLocalChange(doc)] })
+    conn.adapter.send({ type: "sync", senderId: conn.peerId, targetId: conn.relayPeerId, documentId: handle.documentId, data })
+  } else {
+    handle.change(d => {
+      d[key] = value
+    })
+    doc = handle.doc()
+  }
+  const after = encodeHeads(A.getHeads(doc))
+  // The relay either accepts the change (its heads become ours) or refuses it with an `error`.
+  await bounded(
+    Promise.race([errorSeen, until(handle, "remote-heads", () => relayHas(handle, conn.relayStorageId, after), "the relay's heads")]),
+    "the relay to accept or refuse the change",
+  )
+  return report(conn, {
+    url: handle.url,
+    headsBefore: before,
+    headsAfter: after,
+    relayHeads: handle.getSyncInfo(conn.relayStorageId)?.lastHeads ?? null,
+    accepted: relayHas(handle, conn.relayStorageId, after),
+    doc,
+  })
+}
+
+const [mode, wsUrl, ...rest] = process.argv.slice(2)
+try {
+  let result
+  if (mode === "create" && wsUrl) result = await create(wsUrl)
+  else if (mode === "read" && wsUrl && rest.length === 1) result = await read(wsUrl, rest[0])
+  else if (mode === "write" && wsUrl && rest.length === 3) result = await write(wsUrl, ...rest, false)
+  else if (mode === "push" && wsUrl && rest.length === 3) result = await write(wsUrl, ...rest, true)
+  else throw new Error("usage: interop.mjs create <wsUrl> | read <wsUrl> <url> | (write|push) <wsUrl> <url> <key> <value>")
+  finish(result, 0)
+} catch (e) {
+  fail(e?.message ?? String(e))
+}
