@@ -1,0 +1,743 @@
+//! Validation of directory, guidance and index documents, with messages a local editor understands.
+//!
+//! Every rule reports a [`ValidationIssue`]: where (`contact_points.<id>.phones[0].number`) and a
+//! stable English message. The relay calls [`validate_document`] on a candidate document (the
+//! stored document with the incoming change applied to a fork) and refuses the write when the
+//! list is not empty; editors and the HSDS importer call [`validate_directory`] on typed content.
+//!
+//! The paths use the document layout of [`crate::store`]: map keys joined by dots, list positions
+//! in brackets. That lets the check for personal identity codes walk the raw document (including
+//! fields this version does not know) and report the same path as the typed checks.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+
+use crate::model::{
+    AUDIENCES, CardStatus, ContactPoint, Directory, DocumentKind, GuidanceCard, Index, Node, Organisation, ROLES,
+    Schedule, StepKind, TOPICS, Urgency,
+};
+use crate::store;
+use crate::text::LocalizedText;
+
+/// One problem found in a document.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ValidationIssue {
+    /// Where the problem is, in the document layout (`contact_points.<id>.email`).
+    pub path: String,
+    /// What is wrong and how to fix it; stable, so clients and tests may match on it.
+    pub message: String,
+}
+
+impl core::fmt::Display for ValidationIssue {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// The stable messages, so clients can translate them and tests can match them exactly.
+pub mod msg {
+    /// A required multilingual text is empty in every language.
+    pub const TEXT_REQUIRED: &str = "this text is required in at least one language";
+    /// The document kind is neither `national` nor `area` (nor `index`).
+    pub const KIND: &str = "the document kind must be \"index\", \"national\" or \"area\"";
+    /// An area document does not name its area.
+    pub const AREA_REQUIRED: &str =
+        "an area document must name its area (municipality:091, county:90 or police:helsinki)";
+    /// A contact point has no role.
+    pub const ROLE_REQUIRED: &str = "at least one role is required";
+    /// A contact point cannot be reached.
+    pub const REACH_REQUIRED: &str =
+        "add at least one way to reach this contact point: a phone number, e-mail, web address or chat";
+    /// A phone number in the wrong shape.
+    pub const PHONE_FORMAT: &str = "this is not a phone number; write it as +358 40 123 4567, 040 123 4567 or a service number such as 112 or 116 006";
+    /// A placeholder number outside sample data.
+    pub const PHONE_PLACEHOLDER: &str =
+        "placeholder numbers (+358 0 …) are allowed only in entries marked as example data";
+    /// A malformed e-mail address.
+    pub const EMAIL: &str = "this is not an e-mail address";
+    /// A malformed web address.
+    pub const URL: &str = "a web address must start with https:// or http://";
+    /// A malformed time of day.
+    pub const TIME: &str = "write the time as HH:MM, for example 08:00";
+    /// Only one of opening and closing time.
+    pub const TIME_PAIR: &str = "give both the opening and the closing time, or neither for round the clock";
+    /// A malformed date.
+    pub const DATE: &str = "write the date as YYYY-MM-DD";
+    /// A malformed language code.
+    pub const LANGUAGE: &str = "use a language code such as fi, sv or en";
+    /// An entry of an area document with no area.
+    pub const AREAS_REQUIRED: &str = "list the municipalities, wellbeing county or police area this entry serves";
+    /// A named person in the national document.
+    pub const PERSON_NOT_NATIONAL: &str = "named persons belong in area documents, not in the national document";
+    /// A named person with no review date.
+    pub const PERSON_REVIEW: &str = "a named person needs a review date (review_by)";
+    /// Text that looks like a Finnish personal identity code.
+    pub const PERSONAL_ID: &str =
+        "this text looks like a Finnish personal identity code; never store data about individuals here";
+    /// A card slug in the wrong shape.
+    pub const SLUG: &str = "a slug of lower-case letters, digits and hyphens is required";
+    /// A question with no answers.
+    pub const NO_ANSWERS: &str = "a question needs at least one answer, and every path must end in a steps node";
+    /// A steps node with no steps.
+    pub const NO_STEPS: &str = "a steps node needs at least one step";
+    /// The guidance tree loops.
+    pub const CYCLE: &str = "the guidance tree must not loop back to an earlier question";
+    /// A path from a danger-now answer that never calls 112.
+    pub const DANGER_NOW: &str =
+        "every path from a \"danger now\" answer must include a call step with the role emergency (112)";
+    /// A notify step without its statute.
+    pub const LEGAL_BASIS: &str = "a notify step must name its legal basis, for example Child Welfare Act 417/2007 §25";
+    /// A call, notify or refer step without roles.
+    pub const STEP_ROLES: &str = "this step must name at least one contact role";
+    /// A step id missing or repeated.
+    pub const STEP_ID: &str = "every step needs an id that is unique within the card";
+    /// An override in the national document.
+    pub const OVERRIDE_NATIONAL: &str = "only area documents can override national cards";
+    /// A record that is not a map.
+    pub const NOT_A_RECORD: &str = "this record is damaged: it must be a map of fields";
+    /// A catalogue with two national documents.
+    pub const SECOND_NATIONAL: &str = "the catalogue may list only one national document";
+}
+
+fn issue(path: impl Into<String>, message: impl Into<String>) -> ValidationIssue {
+    ValidationIssue { path: path.into(), message: message.into() }
+}
+
+/// Validates a candidate document of any kind, as the relay does before accepting a write.
+///
+/// Returns every problem; an empty list means the document may be stored.
+pub fn validate_document(doc: &impl ReadDoc) -> Vec<ValidationIssue> {
+    let mut issues = BTreeSet::new();
+    match store::document_kind(doc) {
+        Some(DocumentKind::Index) => match store::read_index(doc) {
+            Ok(index) => issues.extend(validate_index(&index)),
+            Err(e) => {
+                issues.insert(issue("kind", e.to_string()));
+            }
+        },
+        Some(DocumentKind::National | DocumentKind::Area) => match store::read_directory(doc) {
+            Ok(d) => issues.extend(validate_directory(&d)),
+            Err(e) => {
+                issues.insert(issue("kind", e.to_string()));
+            }
+        },
+        Some(DocumentKind::Other(_)) | None => {
+            issues.insert(issue("kind", msg::KIND));
+        }
+    }
+    // Records that are not maps cannot be read at all; say so instead of dropping them silently.
+    for collection in ["organisations", "contact_points", "cards", "documents"] {
+        if let Ok(Some((Value::Object(ObjType::Map), obj))) = doc.get(&ROOT, collection) {
+            for key in doc.keys(&obj).collect::<Vec<_>>() {
+                if !matches!(doc.get(&obj, key.as_str()), Ok(Some((Value::Object(ObjType::Map), _)))) {
+                    issues.insert(issue(format!("{collection}.{key}"), msg::NOT_A_RECORD));
+                }
+            }
+        }
+    }
+    // The raw walk also sees fields this version does not know.
+    walk_strings(doc, &ROOT, String::new(), 0, &mut |path, s| {
+        if contains_personal_id(s) {
+            issues.insert(issue(path, msg::PERSONAL_ID));
+        }
+    });
+    issues.into_iter().collect()
+}
+
+/// Validates an area document against the national document: local overrides must keep every
+/// locked step of the national card they replace, and must replace a card that exists.
+pub fn validate_overrides(area: &Directory, national: &Directory) -> Vec<ValidationIssue> {
+    let mut issues = Vec::new();
+    for (id, card) in &area.cards {
+        let Some(base_id) = &card.overrides else { continue };
+        let path = format!("cards.{id}.overrides");
+        let Some(base) = national.cards.get(base_id) else {
+            issues.push(issue(path, format!("there is no national card with the id \"{base_id}\" to override")));
+            continue;
+        };
+        let kept: BTreeMap<&str, &StepKind> = card.steps().map(|(_, s)| (s.id.as_str(), &s.kind)).collect();
+        for (_, step) in base.steps().filter(|(_, s)| s.locked) {
+            if kept.get(step.id.as_str()) != Some(&&step.kind) {
+                issues.push(issue(
+                    format!("cards.{id}"),
+                    format!(
+                        "the locked step \"{}\" of the national card \"{}\" must be kept in a local override",
+                        step.id, base.slug
+                    ),
+                ));
+            }
+        }
+    }
+    issues
+}
+
+fn walk_strings<D: ReadDoc>(doc: &D, obj: &ObjId, path: String, depth: usize, f: &mut impl FnMut(&str, &str)) {
+    // Documents are shallow; the bound only guards against pathological input.
+    if depth > 32 {
+        return;
+    }
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    let visit = |v: Value<'_>, id: ObjId, p: String, f: &mut dyn FnMut(&str, &str)| match v {
+        Value::Scalar(s) => {
+            if let ScalarValue::Str(s) = s.as_ref() {
+                f(&p, s);
+            }
+        }
+        Value::Object(ObjType::Text) => {
+            if let Ok(t) = doc.text(&id) {
+                f(&p, &t);
+            }
+        }
+        Value::Object(_) => {}
+    };
+    match doc.object_type(obj) {
+        Ok(ObjType::Map | ObjType::Table) => {
+            for key in doc.keys(obj).collect::<Vec<_>>() {
+                if let Ok(Some((v, id))) = doc.get(obj, key.as_str()) {
+                    let p = join(&key);
+                    // Keys are ids chosen by editors, so they are checked like any other text.
+                    f(&p, &key);
+                    if matches!(v, Value::Object(ObjType::Map | ObjType::List | ObjType::Table)) {
+                        walk_strings(doc, &id, p, depth + 1, f);
+                    } else {
+                        visit(v, id, p, f);
+                    }
+                }
+            }
+        }
+        Ok(ObjType::List) => {
+            for i in 0..doc.length(obj) {
+                if let Ok(Some((v, id))) = doc.get(obj, i) {
+                    let p = format!("{path}[{i}]");
+                    if matches!(v, Value::Object(ObjType::Map | ObjType::List | ObjType::Table)) {
+                        walk_strings(doc, &id, p, depth + 1, f);
+                    } else {
+                        visit(v, id, p, f);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Validates the `index` catalogue.
+pub fn validate_index(index: &Index) -> Vec<ValidationIssue> {
+    let mut issues = Vec::new();
+    let mut nationals = 0;
+    for (id, e) in &index.documents {
+        let path = format!("documents.{id}");
+        match &e.kind {
+            DocumentKind::National => nationals += 1,
+            DocumentKind::Area if e.area.is_none() => issues.push(issue(format!("{path}.area"), msg::AREA_REQUIRED)),
+            DocumentKind::Area => {}
+            _ => issues.push(issue(format!("{path}.kind"), "a catalogue entry must be a national or area document")),
+        }
+        if nationals > 1 && e.kind == DocumentKind::National {
+            issues.push(issue(format!("{path}.kind"), msg::SECOND_NATIONAL));
+        }
+        texts(&mut issues, &format!("{path}.title"), &e.title);
+    }
+    issues
+}
+
+/// Validates the typed contents of a `national` or area document.
+pub fn validate_directory(d: &Directory) -> Vec<ValidationIssue> {
+    let mut out = Vec::new();
+    let national = match &d.kind {
+        Some(DocumentKind::National) => true,
+        Some(DocumentKind::Area) => false,
+        _ => {
+            out.push(issue("kind", msg::KIND));
+            false
+        }
+    };
+    if let Some(a) = &d.unparsed_area {
+        out.push(issue("area", area_message(a)));
+    } else if !national && d.area.is_none() {
+        out.push(issue("area", msg::AREA_REQUIRED));
+    }
+    required_text(&mut out, "title", &d.title);
+    for (id, o) in &d.organisations {
+        validate_organisation(&mut out, &format!("organisations.{id}"), o);
+    }
+    for (id, c) in &d.contact_points {
+        validate_contact(&mut out, &format!("contact_points.{id}"), c, national);
+    }
+    for (id, card) in &d.cards {
+        validate_card(&mut out, &format!("cards.{id}"), card, national);
+    }
+    out
+}
+
+fn area_message(a: &str) -> String {
+    match a.parse::<crate::Area>() {
+        Err(e) => e.to_string(),
+        Ok(_) => String::new(),
+    }
+}
+
+fn required_text(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
+    if t.is_empty() {
+        out.push(issue(path, msg::TEXT_REQUIRED));
+    }
+    texts(out, path, t);
+}
+
+/// Checks every language of a text for personal identity codes.
+fn texts(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
+    for (lang, s) in t.iter() {
+        plain(out, &format!("{path}.{lang}"), s);
+    }
+}
+
+fn plain(out: &mut Vec<ValidationIssue>, path: &str, s: &str) {
+    if contains_personal_id(s) {
+        out.push(issue(path, msg::PERSONAL_ID));
+    }
+}
+
+fn validate_organisation(out: &mut Vec<ValidationIssue>, path: &str, o: &Organisation) {
+    required_text(out, &format!("{path}.name"), &o.name);
+    texts(out, &format!("{path}.description"), &o.description);
+    if let Some(w) = &o.website {
+        url(out, &format!("{path}.website"), w);
+    }
+    if let Some(k) = o.kind.as_ref().filter(|k| !k.is_known()) {
+        out.push(issue(format!("{path}.kind"), format!("\"{k}\" is not a known kind of organisation")));
+    }
+}
+
+fn url(out: &mut Vec<ValidationIssue>, path: &str, u: &str) {
+    let ok =
+        (u.starts_with("https://") || u.starts_with("http://")) && u.len() > 10 && !u.chars().any(char::is_whitespace);
+    if !ok {
+        out.push(issue(path, msg::URL));
+    }
+    plain(out, path, u);
+}
+
+fn validate_contact(out: &mut Vec<ValidationIssue>, path: &str, c: &ContactPoint, national: bool) {
+    required_text(out, &format!("{path}.name"), &c.name);
+    texts(out, &format!("{path}.description"), &c.description);
+    texts(out, &format!("{path}.hours_note"), &c.hours_note);
+    if c.roles.is_empty() {
+        out.push(issue(format!("{path}.roles"), msg::ROLE_REQUIRED));
+    }
+    for (i, r) in c.roles.iter().enumerate() {
+        known_role(out, &format!("{path}.roles[{i}]"), r);
+    }
+    if c.phones.is_empty() && c.email.is_none() && c.url.is_none() && c.chat_url.is_none() {
+        out.push(issue(path, msg::REACH_REQUIRED));
+    }
+    for (i, p) in c.phones.iter().enumerate() {
+        let pp = format!("{path}.phones[{i}]");
+        if check_phone(&p.number).is_err() {
+            out.push(issue(format!("{pp}.number"), msg::PHONE_FORMAT));
+        } else if is_placeholder_phone(&p.number) && !c.example {
+            out.push(issue(format!("{pp}.number"), msg::PHONE_PLACEHOLDER));
+        }
+        if !p.kind.is_known() {
+            out.push(issue(format!("{pp}.kind"), format!("\"{}\" is not a phone kind; use voice or sms", p.kind)));
+        }
+        texts(out, &format!("{pp}.description"), &p.description);
+    }
+    if let Some(e) = &c.email {
+        if !is_email(e) {
+            out.push(issue(format!("{path}.email"), msg::EMAIL));
+        }
+        plain(out, &format!("{path}.email"), e);
+    }
+    if let Some(u) = &c.url {
+        url(out, &format!("{path}.url"), u);
+    }
+    if let Some(u) = &c.chat_url {
+        url(out, &format!("{path}.chat_url"), u);
+    }
+    for (i, s) in c.schedules.iter().enumerate() {
+        validate_schedule(out, &format!("{path}.schedules[{i}]"), s);
+    }
+    for (i, l) in c.languages.iter().enumerate() {
+        let ok = (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase());
+        if !ok {
+            out.push(issue(format!("{path}.languages[{i}]"), msg::LANGUAGE));
+        }
+    }
+    for (i, a) in c.audiences.iter().enumerate() {
+        if !AUDIENCES.contains(&a.as_str()) {
+            out.push(issue(format!("{path}.audiences[{i}]"), format!("\"{a}\" is not a known audience")));
+        }
+    }
+    for a in &c.unparsed_areas {
+        out.push(issue(format!("{path}.areas"), area_message(a)));
+    }
+    if !national && c.areas.is_empty() && c.unparsed_areas.is_empty() {
+        out.push(issue(format!("{path}.areas"), msg::AREAS_REQUIRED));
+    }
+    if let Some(v) = c.visibility.as_ref().filter(|v| !v.is_known()) {
+        out.push(issue(
+            format!("{path}.visibility"),
+            format!("\"{v}\" is not a visibility; use all_professionals or area_members"),
+        ));
+    }
+    if let Some(d) = &c.verified_at {
+        date(out, &format!("{path}.verified_at"), d);
+    }
+    if let Some(v) = &c.verified_by {
+        plain(out, &format!("{path}.verified_by"), v);
+    }
+    if let Some(person) = &c.contact_person {
+        plain(out, &format!("{path}.contact_person"), person);
+        if national {
+            out.push(issue(format!("{path}.contact_person"), msg::PERSON_NOT_NATIONAL));
+        }
+        if c.review_by.is_none() {
+            out.push(issue(format!("{path}.review_by"), msg::PERSON_REVIEW));
+        }
+    }
+    if let Some(d) = &c.review_by {
+        date(out, &format!("{path}.review_by"), d);
+    }
+}
+
+fn validate_schedule(out: &mut Vec<ValidationIssue>, path: &str, s: &Schedule) {
+    if !s.kind.is_known() {
+        out.push(issue(
+            format!("{path}.kind"),
+            format!("\"{}\" is not a schedule kind; use regular or out_of_hours", s.kind),
+        ));
+    }
+    for (i, d) in s.byday.iter().enumerate() {
+        if !d.is_known() {
+            out.push(issue(
+                format!("{path}.byday[{i}]"),
+                format!("\"{d}\" is not a day; use MO, TU, WE, TH, FR, SA or SU"),
+            ));
+        }
+    }
+    for (key, t) in [("opens_at", &s.opens_at), ("closes_at", &s.closes_at)] {
+        if t.as_deref().is_some_and(|t| !is_time(t)) {
+            out.push(issue(format!("{path}.{key}"), msg::TIME));
+        }
+    }
+    if s.opens_at.is_some() != s.closes_at.is_some() {
+        out.push(issue(path, msg::TIME_PAIR));
+    }
+    texts(out, &format!("{path}.description"), &s.description);
+}
+
+fn known_role(out: &mut Vec<ValidationIssue>, path: &str, r: &str) {
+    if !ROLES.contains(&r) {
+        out.push(issue(path, format!("\"{r}\" is not a known role")));
+    }
+}
+
+fn date(out: &mut Vec<ValidationIssue>, path: &str, d: &str) {
+    if !is_date(d) {
+        out.push(issue(path, msg::DATE));
+    }
+}
+
+fn validate_card(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard, national: bool) {
+    let slug_ok =
+        !card.slug.is_empty() && card.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !slug_ok {
+        out.push(issue(format!("{path}.slug"), msg::SLUG));
+    }
+    if !card.status.is_known() {
+        out.push(issue(
+            format!("{path}.status"),
+            format!("\"{}\" is not a card status; use draft, published or retired", card.status),
+        ));
+    }
+    required_text(out, &format!("{path}.title"), &card.title);
+    texts(out, &format!("{path}.summary"), &card.summary);
+    for (i, a) in card.audiences.iter().enumerate() {
+        if !AUDIENCES.contains(&a.as_str()) {
+            out.push(issue(format!("{path}.audiences[{i}]"), format!("\"{a}\" is not a known audience")));
+        }
+    }
+    for (i, t) in card.topics.iter().enumerate() {
+        if !TOPICS.contains(&t.as_str()) {
+            out.push(issue(format!("{path}.topics[{i}]"), format!("\"{t}\" is not a known topic")));
+        }
+    }
+    for (i, d) in card.do_not.iter().enumerate() {
+        texts(out, &format!("{path}.do_not[{i}]"), d);
+    }
+    for (i, s) in card.sources.iter().enumerate() {
+        plain(out, &format!("{path}.sources[{i}]"), s);
+    }
+    for (key, d) in [("last_reviewed", &card.last_reviewed), ("next_review_due", &card.next_review_due)] {
+        if let Some(d) = d {
+            date(out, &format!("{path}.{key}"), d);
+        }
+    }
+    if national && card.overrides.is_some() {
+        out.push(issue(format!("{path}.overrides"), msg::OVERRIDE_NATIONAL));
+    }
+    let mut step_ids = BTreeSet::new();
+    for (node_id, node) in &card.nodes {
+        let np = format!("{path}.nodes.{node_id}");
+        match node {
+            Node::Question { text, help, answers } => {
+                required_text(out, &format!("{np}.text"), text);
+                texts(out, &format!("{np}.help"), help);
+                if answers.is_empty() {
+                    out.push(issue(format!("{np}.answers"), msg::NO_ANSWERS));
+                }
+                for (i, a) in answers.iter().enumerate() {
+                    required_text(out, &format!("{np}.answers[{i}].text"), &a.text);
+                    if !card.nodes.contains_key(&a.next) {
+                        out.push(issue(
+                            format!("{np}.answers[{i}].next"),
+                            format!("this answer leads to \"{}\", which is not a node of this card", a.next),
+                        ));
+                    }
+                }
+            }
+            Node::Steps { urgency, heading, steps } => {
+                if !urgency.is_known() {
+                    out.push(issue(
+                        format!("{np}.urgency"),
+                        format!("\"{urgency}\" is not an urgency; use emergency, urgent, concern or information"),
+                    ));
+                }
+                required_text(out, &format!("{np}.heading"), heading);
+                if steps.is_empty() {
+                    out.push(issue(format!("{np}.steps"), msg::NO_STEPS));
+                }
+                for (i, s) in steps.iter().enumerate() {
+                    let sp = format!("{np}.steps[{i}]");
+                    if s.id.trim().is_empty() || !step_ids.insert(s.id.as_str()) {
+                        out.push(issue(format!("{sp}.id"), msg::STEP_ID));
+                    }
+                    if !s.kind.is_known() {
+                        out.push(issue(format!("{sp}.kind"), format!("\"{}\" is not a step kind", s.kind)));
+                    }
+                    required_text(out, &format!("{sp}.text"), &s.text);
+                    for (j, r) in s.roles.iter().enumerate() {
+                        known_role(out, &format!("{sp}.roles[{j}]"), r);
+                    }
+                    if matches!(s.kind, StepKind::Call | StepKind::Notify | StepKind::Refer) && s.roles.is_empty() {
+                        out.push(issue(format!("{sp}.roles"), msg::STEP_ROLES));
+                    }
+                    if s.kind == StepKind::Notify && s.legal_basis.is_none() {
+                        out.push(issue(format!("{sp}.legal_basis"), msg::LEGAL_BASIS));
+                    }
+                    if let Some(l) = &s.legal_basis {
+                        plain(out, &format!("{sp}.legal_basis"), l);
+                    }
+                }
+            }
+        }
+    }
+    if !card.nodes.contains_key(&card.start) {
+        out.push(issue(
+            format!("{path}.start"),
+            format!("the start node \"{}\" is not a node of this card", card.start),
+        ));
+        return;
+    }
+    check_tree(out, path, card);
+}
+
+/// Depth-first walk from the start: finds loops, and for each danger-now answer checks that
+/// every path below it reaches a call to the emergency role.
+fn check_tree(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Active,
+        Done,
+    }
+    fn visit(card: &GuidanceCard, id: &str, marks: &mut BTreeMap<String, Mark>, cycles: &mut BTreeSet<String>) {
+        match marks.get(id) {
+            Some(Mark::Active) => {
+                cycles.insert(id.to_owned());
+                return;
+            }
+            Some(Mark::Done) => return,
+            None => {}
+        }
+        marks.insert(id.to_owned(), Mark::Active);
+        if let Some(Node::Question { answers, .. }) = card.nodes.get(id) {
+            for a in answers {
+                if card.nodes.contains_key(&a.next) {
+                    visit(card, &a.next, marks, cycles);
+                }
+            }
+        }
+        marks.insert(id.to_owned(), Mark::Done);
+    }
+    let mut marks = BTreeMap::new();
+    let mut cycles = BTreeSet::new();
+    visit(card, &card.start, &mut marks, &mut cycles);
+    for id in &cycles {
+        out.push(issue(format!("{path}.nodes.{id}"), msg::CYCLE));
+    }
+    if !cycles.is_empty() {
+        return;
+    }
+    for (node_id, node) in &card.nodes {
+        if let Node::Question { answers, .. } = node {
+            for (i, a) in answers.iter().enumerate() {
+                if a.danger_now && !all_paths_call_emergency(card, &a.next) {
+                    out.push(issue(format!("{path}.nodes.{node_id}.answers[{i}]"), msg::DANGER_NOW));
+                }
+            }
+        }
+    }
+}
+
+/// Whether every path from `id` to a leaf passes a call step with the role `emergency`.
+/// Only called on acyclic trees.
+fn all_paths_call_emergency(card: &GuidanceCard, id: &str) -> bool {
+    match card.nodes.get(id) {
+        Some(Node::Steps { steps, .. }) => {
+            steps.iter().any(|s| s.kind == StepKind::Call && s.roles.iter().any(|r| r == "emergency"))
+        }
+        Some(Node::Question { answers, .. }) => {
+            !answers.is_empty() && answers.iter().all(|a| all_paths_call_emergency(card, &a.next))
+        }
+        None => false,
+    }
+}
+
+/// Why a phone number was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a phone number")]
+pub struct PhoneError(pub String);
+
+/// Checks a phone number: international form (`+358 40 123 4567`, 7–15 digits, no leading zero in
+/// the country code), Finnish national form starting with 0 (`040 123 4567`, `09 123 456`), or a
+/// short service number (`112`, `116 006`, `116 111`). Single spaces and hyphens may separate
+/// groups of digits.
+pub fn check_phone(number: &str) -> Result<(), PhoneError> {
+    let err = || PhoneError(number.to_owned());
+    let n = number.trim();
+    let (plus, rest) = match n.strip_prefix('+') {
+        Some(r) => (true, r),
+        None => (false, n),
+    };
+    // Separators only between digits, never doubled or at the ends.
+    let mut prev_digit = false;
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => prev_digit = true,
+            ' ' | '-' if prev_digit => prev_digit = false,
+            _ => return Err(err()),
+        }
+    }
+    if !prev_digit {
+        return Err(err());
+    }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    let ok = if plus {
+        (7..=15).contains(&digits.len()) && !digits.starts_with('0')
+    } else if digits.starts_with('0') {
+        (7..=12).contains(&digits.len())
+    } else {
+        digits == "112" || (digits.len() == 6 && digits.starts_with("116"))
+    };
+    if ok { Ok(()) } else { Err(err()) }
+}
+
+/// Whether a number is a placeholder for sample data: `+358 0…`. A real Finnish number never has
+/// the trunk zero after the country code, so such a number can never ring anyone.
+pub fn is_placeholder_phone(number: &str) -> bool {
+    let n = number.trim();
+    n.starts_with('+') && n.chars().filter(char::is_ascii_digit).collect::<String>().starts_with("3580")
+}
+
+/// A `tel:` link for a valid number, in international form where the number is Finnish national.
+pub fn tel_uri(number: &str) -> Option<String> {
+    check_phone(number).ok()?;
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    Some(if number.trim().starts_with('+') {
+        format!("tel:+{digits}")
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        format!("tel:+358{rest}")
+    } else {
+        format!("tel:{digits}")
+    })
+}
+
+fn is_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+        && !domain.contains('@')
+}
+
+fn two(s: &str) -> Option<u32> {
+    (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+}
+
+/// Whether a text is a time of day `HH:MM`.
+pub fn is_time(t: &str) -> bool {
+    let Some((h, m)) = t.split_once(':') else { return false };
+    matches!((two(h), two(m)), (Some(h), Some(m)) if h < 24 && m < 60)
+}
+
+/// Whether a text is a calendar date `YYYY-MM-DD`.
+pub fn is_date(d: &str) -> bool {
+    let b = d.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !b[..4].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    matches!((two(&d[5..7]), two(&d[8..10])), (Some(m), Some(day)) if (1..=12).contains(&m) && (1..=31).contains(&day))
+}
+
+const HETU_CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+const HETU_CENTURY: &[u8] = b"+-ABCDEFYXWVU";
+
+/// Whether a text contains something that looks like a Finnish personal identity code
+/// (`DDMMYYCZZZQ`): a plausible date, a century sign, three digits, and the check character that
+/// the nine digits give modulo 31. Only codes whose check character is right are reported, so
+/// ordinary numbers rarely trip it.
+pub fn contains_personal_id(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() < 11 {
+        return false;
+    }
+    (0..=b.len() - 11).any(|i| {
+        let w = &b[i..i + 11];
+        let before_ok = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        let after_ok = b.get(i + 11).is_none_or(|c| !c.is_ascii_alphanumeric());
+        before_ok && after_ok && is_personal_id(w)
+    })
+}
+
+fn is_personal_id(w: &[u8]) -> bool {
+    let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
+    if !digits(&w[..6]) || !HETU_CENTURY.contains(&w[6]) || !digits(&w[7..10]) {
+        return false;
+    }
+    let num = |r: &[u8]| r.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+    let (day, month) = (num(&w[0..2]), num(&w[2..4]));
+    if !(1..=31).contains(&day) || !(1..=12).contains(&month) {
+        return false;
+    }
+    let n = num(&w[..6]) * 1000 + num(&w[7..10]);
+    HETU_CHECK[(n % 31) as usize] == w[10].to_ascii_uppercase()
+}
+
+/// The rank of an urgency for sorting steps nodes, most urgent first.
+pub fn urgency_rank(u: &Urgency) -> u8 {
+    match u {
+        Urgency::Emergency => 0,
+        Urgency::Urgent => 1,
+        Urgency::Concern => 2,
+        Urgency::Information => 3,
+        Urgency::Other(_) => 4,
+    }
+}
+
+/// Whether a card is shown to readers.
+pub fn is_published(card: &GuidanceCard) -> bool {
+    card.status == CardStatus::Published
+}
