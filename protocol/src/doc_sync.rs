@@ -96,6 +96,13 @@ impl<P: Ord + Clone> DocSync<P> {
         Received { new_changes, write_refused: false, outgoing: self.generate_all() }
     }
 
+    /// Merges changes that reached storage by another way (another process wrote them) and
+    /// returns the messages that pass them on. Nothing new to store: they are stored already.
+    pub fn apply_stored(&mut self, bytes: &[u8]) -> Result<Vec<(P, Vec<u8>)>, SyncError> {
+        self.doc.load_incremental(bytes).map_err(|e| SyncError::Load(e.to_string()))?;
+        Ok(self.generate_all())
+    }
+
     /// Attaches a peer, with its sync state from an earlier session if one was stored.
     /// An undecodable stored state is replaced by a fresh one: that costs bandwidth, never data.
     pub fn add_peer(&mut self, peer: P, access: Access, stored_state: Option<&[u8]>) {

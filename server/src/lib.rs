@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod content;
 pub mod http;
 pub mod relay;
 pub mod storage;
@@ -23,7 +24,7 @@ pub async fn serve(
     web: Option<std::path::PathBuf>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let watcher = tokio::spawn(relay::watch_revocations(relay.clone()));
+    let watcher = tokio::spawn(relay::watch_database(relay.clone()));
     let r = axum::serve(listener, http::app(relay, web)).with_graceful_shutdown(shutdown).await;
     watcher.abort();
     r

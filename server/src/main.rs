@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use contactpoint_directory::Area;
-use contactpoint_server::admin;
 use contactpoint_server::auth::{self, InviteSpec, Role};
 use contactpoint_server::storage::{self, Db};
 use contactpoint_server::{Limits, Relay};
+use contactpoint_server::{admin, content};
 
 #[derive(Parser)]
 #[command(name = "contactpoint", version, about = "Contact Point relay and administration")]
@@ -42,6 +42,33 @@ enum Command {
         /// Directory of the built web app to serve (as built by `cargo xtask run`).
         #[arg(long)]
         web: Option<PathBuf>,
+        /// Load the sample data when the database has no documents yet.
+        #[arg(long)]
+        seed: bool,
+    },
+    /// Export the directory in the Open Referral HSDS 3.0 format.
+    Export {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// hsds-json (to standard output) or hsds-csv (a datapackage written to --out).
+        #[arg(long, default_value = "hsds-json")]
+        format: String,
+        /// Directory for the CSV datapackage.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Import an HSDS export (a JSON file or a CSV datapackage directory). Everything is
+    /// validated first; on any problem nothing is changed and every problem is listed.
+    Import {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// The JSON file or datapackage directory.
+        source: PathBuf,
+        /// Load everything into this area's document instead of the documents named in the file.
+        #[arg(long)]
+        area: Option<String>,
     },
     /// Administer users, invites, devices and documents.
     Admin {
@@ -100,16 +127,18 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes, web } => {
+        Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes, web, seed } => {
             let limits = Limits {
                 handshake_timeout: std::time::Duration::from_secs(handshake_timeout_secs),
                 rate_per_sec,
                 max_frame_bytes,
                 ..Limits::default()
             };
-            serve(listen, db, limits, web)
+            serve(listen, db, limits, web, seed)
         }
         Command::Admin { command } => run_admin(command),
+        Command::Export { db, format, out } => export(&db, &format, out.as_deref()),
+        Command::Import { db, source, area } => import(&db, &source, area.as_deref()),
     }
 }
 
@@ -117,13 +146,85 @@ fn open(db: &std::path::Path) -> Result<Db> {
     Db::open(db).with_context(|| format!("cannot open the database {}", db.display()))
 }
 
-fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathBuf>) -> Result<()> {
+fn today() -> String {
+    // Days since the epoch to a civil date (UTC), without a calendar dependency.
+    let days = storage::now_ms().div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn export(db: &std::path::Path, format: &str, out: Option<&std::path::Path>) -> Result<()> {
+    let db = open(db)?;
+    let dirs = db.with(|c| content::export_directories(c))?;
+    match (format, out) {
+        ("hsds-json", _) => println!("{}", contactpoint_directory::hsds::export_json(&dirs)),
+        ("hsds-csv", Some(dir)) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let files = contactpoint_directory::hsds::export_datapackage(&dirs);
+            for (name, text) in &files {
+                std::fs::write(dir.join(name), text).with_context(|| format!("cannot write {name}"))?;
+            }
+            eprintln!("wrote {} files to {}", files.len(), dir.display());
+        }
+        ("hsds-csv", None) => bail!("--format hsds-csv needs --out DIR"),
+        (other, _) => bail!("unknown --format {other:?}: use hsds-json or hsds-csv"),
+    }
+    Ok(())
+}
+
+fn import(db: &std::path::Path, source: &std::path::Path, area: Option<&str>) -> Result<()> {
+    let area: Option<Area> = area.map(str::parse).transpose()?;
+    let parsed = if source.is_dir() {
+        let mut files = std::collections::BTreeMap::new();
+        for e in std::fs::read_dir(source).with_context(|| format!("cannot read {}", source.display()))? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".csv") || name.ends_with(".json") {
+                files.insert(name, std::fs::read_to_string(e.path())?);
+            }
+        }
+        contactpoint_directory::hsds::import_datapackage(&files)
+    } else {
+        let text = std::fs::read_to_string(source).with_context(|| format!("cannot read {}", source.display()))?;
+        contactpoint_directory::hsds::import_json(&text)
+    };
+    let dirs = parsed.map_err(|issues| {
+        let lines: Vec<String> =
+            issues.iter().map(|i| format!("  {}: {}: {}", i.location, i.field, i.message)).collect();
+        anyhow::anyhow!("the import has {} problem(s); nothing was changed:\n{}", lines.len(), lines.join("\n"))
+    })?;
+    let db = open(db)?;
+    let report = db.with(|c| Ok(content::import(c, dirs, area.as_ref())))?.map_err(|e| match e {
+        content::ImportError::Invalid(p) => {
+            anyhow::anyhow!("the import has {} problem(s); nothing was changed:\n  {}", p.len(), p.join("\n  "))
+        }
+        other => other.into(),
+    })?;
+    for (key, orgs, contacts) in &report.documents {
+        let created = if report.created.contains(key) { " (created)" } else { "" };
+        println!("{key}{created}: {orgs} organisations, {contacts} contact points");
+    }
+    Ok(())
+}
+
+fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathBuf>, seed: bool) -> Result<()> {
     if let Some(w) = &web
         && !w.join("index.html").exists()
     {
         bail!("{} has no index.html: build the web app first (cargo xtask run does)", w.display());
     }
     let db = open(&db_path)?;
+    if seed && let Some(index) = db.with(|c| content::seed_if_empty(c, &today()))? {
+        println!("Loaded the sample data (index document {index}). Every sample contact is marked as example data.");
+    }
     if db.with(|c| admin::has_no_users(c))? {
         let code =
             db.with(|c| admin::first_admin_invite(c).map_err(|e| storage::StorageError::Invalid(e.to_string())))?;

@@ -83,8 +83,16 @@ struct PeerRef {
 }
 
 enum DocCmd {
-    Sync { peer: PeerRef, request: bool, data: Vec<u8> },
-    Detach { conn: u64 },
+    Sync {
+        peer: PeerRef,
+        request: bool,
+        data: Vec<u8>,
+    },
+    Detach {
+        conn: u64,
+    },
+    /// Another process (the admin CLI) stored chunks for this document: merge and pass them on.
+    Refresh,
 }
 
 struct DocHandle {
@@ -207,12 +215,27 @@ impl Relay {
     }
 }
 
-/// Watches the database for revoked devices and disabled users (the admin CLI changes the file
-/// from another process) and closes their connections.
-pub async fn watch_revocations(relay: Arc<Relay>) {
+/// Watches the database for what other processes (the admin CLI) change in the file: revoked
+/// devices and disabled users lose their connections, and chunks stored for loaded documents are
+/// merged and passed on to their peers.
+pub async fn watch_database(relay: Arc<Relay>) {
     let mut since = storage::now_ms();
+    let mut seq = relay.db.call(|c| storage::newest_seq(c)).await.unwrap_or(0);
     loop {
         tokio::time::sleep(relay.limits.revocation_poll).await;
+        let from_seq = seq;
+        match relay.db.call(move |c| storage::chunks_since(c, from_seq)).await {
+            Ok((docs, newest)) => {
+                seq = newest;
+                let handles = relay.lock_docs();
+                for d in docs.iter().filter_map(|d| d.parse::<DocumentId>().ok()) {
+                    if let Some(h) = handles.get(&d) {
+                        let _ = h.tx.send(DocCmd::Refresh);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("chunk check failed: {e}"),
+        }
         let from = since;
         let found = relay
             .db
@@ -253,6 +276,8 @@ struct Loaded {
     sync: DocSync<u64>,
     snapshot_bytes: usize,
     incremental_bytes: usize,
+    /// The stored chunks this copy contains; compaction replaces exactly these.
+    seqs: Vec<i64>,
 }
 
 struct DocTask {
@@ -346,6 +371,7 @@ impl DocTask {
                 sync,
                 snapshot_bytes: s.snapshot_bytes,
                 incremental_bytes: s.incremental_bytes,
+                seqs: s.seqs,
             });
         }
         Ok(())
@@ -369,6 +395,7 @@ impl DocTask {
                 DocCmd::Sync { peer, request, data } => {
                     self.on_sync(peer, request, data, &mut appends, &mut outgoing, &mut writers, &mut created).await;
                 }
+                DocCmd::Refresh => self.refresh(&mut outgoing).await,
             }
         }
         if !appends.is_empty() || created.is_some() {
@@ -449,6 +476,7 @@ impl DocTask {
                 sync: DocSync::new(contactpoint_protocol::automerge::Automerge::new()),
                 snapshot_bytes: 0,
                 incremental_bytes: 0,
+                seqs: Vec::new(),
             });
             *created = Some(Scope::Unlisted);
             tracing::info!(doc = %self.id, user = peer.identity.user_id, "document created through sync");
@@ -568,6 +596,27 @@ impl DocTask {
         self.save_states(detached).await;
     }
 
+    /// Merges chunks that another process stored for this document.
+    async fn refresh(&mut self, outgoing: &mut Vec<(u64, Vec<u8>)>) {
+        let Some(l) = self.loaded.as_mut() else { return };
+        let (id, known) = (self.id, l.seqs.clone());
+        let chunks = match self.relay.db.call(move |c| storage::unknown_chunks(c, &id, &known)).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(doc = %id, "could not read new chunks: {e}");
+                return;
+            }
+        };
+        for (seq, bytes) in chunks {
+            match l.sync.apply_stored(&bytes) {
+                Ok(out) => outgoing.extend(out),
+                Err(e) => tracing::error!(doc = %id, seq, "a stored chunk does not load: {e}"),
+            }
+            l.incremental_bytes += bytes.len();
+            l.seqs.push(seq);
+        }
+    }
+
     /// Replaces the chunks with one snapshot once the incremental chunks outweigh the snapshot.
     async fn maybe_compact(&mut self) {
         let Some(l) = self.loaded.as_mut() else { return };
@@ -576,11 +625,12 @@ impl DocTask {
         }
         let snapshot = l.sync.save();
         let size = snapshot.len();
-        let id = self.id;
-        match self.relay.db.call(move |c| storage::compact(c, &id, &snapshot)).await {
-            Ok(()) => {
+        let (id, covered) = (self.id, l.seqs.clone());
+        match self.relay.db.call(move |c| storage::compact(c, &id, &snapshot, &covered)).await {
+            Ok(seq) => {
                 l.snapshot_bytes = size;
                 l.incremental_bytes = 0;
+                l.seqs = vec![seq];
             }
             Err(e) => tracing::warn!(doc = %id, "compaction failed (data is safe, retried later): {e}"),
         }

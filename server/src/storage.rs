@@ -158,6 +158,8 @@ pub struct StoredDoc {
     pub incremental_bytes: usize,
     /// When it was refused forever (erasure by rotation), if ever.
     pub tombstoned: bool,
+    /// The sequence numbers of the chunks read, so that compaction removes exactly these.
+    pub seqs: Vec<i64>,
 }
 
 /// One accepted write for the audit log.
@@ -280,11 +282,12 @@ pub fn doc_scope(conn: &Connection, doc: &DocumentId) -> Result<Option<(Scope, b
 /// Loads a document's chunks.
 pub fn load_doc(conn: &Connection, doc: &DocumentId) -> Result<Option<StoredDoc>, StorageError> {
     let Some((scope, tombstoned)) = doc_scope(conn, doc)? else { return Ok(None) };
-    let mut stmt = conn.prepare_cached("SELECT kind, data FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached("SELECT kind, data, seq FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([doc.to_string()])?;
-    let (mut bytes, mut snapshot_bytes, mut incremental_bytes) = (Vec::new(), 0, 0);
+    let (mut bytes, mut snapshot_bytes, mut incremental_bytes, mut seqs) = (Vec::new(), 0, 0, Vec::new());
     while let Some(row) = rows.next()? {
         let kind: String = row.get(0)?;
+        seqs.push(row.get::<_, i64>(2)?);
         let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
         if kind == "snapshot" {
             snapshot_bytes += data.len();
@@ -293,7 +296,41 @@ pub fn load_doc(conn: &Connection, doc: &DocumentId) -> Result<Option<StoredDoc>
         }
         bytes.extend_from_slice(data);
     }
-    Ok(Some(StoredDoc { scope, bytes, snapshot_bytes, incremental_bytes, tombstoned }))
+    Ok(Some(StoredDoc { scope, bytes, snapshot_bytes, incremental_bytes, tombstoned, seqs }))
+}
+
+/// Chunks of a document other than the `known` ones (written by another process, such as the
+/// admin CLI), in storage order.
+pub fn unknown_chunks(conn: &Connection, doc: &DocumentId, known: &[i64]) -> Result<Vec<(i64, Vec<u8>)>, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT seq, data FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([doc.to_string()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, data) = row?;
+        if !known.contains(&seq) {
+            out.push((seq, data));
+        }
+    }
+    Ok(out)
+}
+
+/// The documents that received chunks after `since`, and the newest sequence number.
+pub fn chunks_since(conn: &Connection, since: i64) -> Result<(Vec<String>, i64), StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT doc_id, MAX(seq) FROM chunks WHERE seq > ?1 GROUP BY doc_id")?;
+    let rows = stmt.query_map([since], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut docs = Vec::new();
+    let mut newest = since;
+    for row in rows {
+        let (d, m) = row?;
+        docs.push(d);
+        newest = newest.max(m);
+    }
+    Ok((docs, newest))
+}
+
+/// The newest chunk sequence number.
+pub fn newest_seq(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM chunks", [], |r| r.get(0))?)
 }
 
 /// Registers a document with its scope and first snapshot (which may be empty).
@@ -312,37 +349,50 @@ pub fn create_doc(tx: &Transaction<'_>, doc: &DocumentId, scope: &Scope, snapsho
 }
 
 /// Appends accepted changes and their audit entries in one transaction: either all of a batch
-/// is durable, or none of it is.
+/// is durable, or none of it is. Returns the sequence numbers of the new chunks.
 pub fn append_batch(
     conn: &mut Connection,
     batch: &[Append],
     create: Option<(&DocumentId, &Scope)>,
-) -> Result<(), StorageError> {
+) -> Result<Vec<i64>, StorageError> {
     let tx = conn.transaction()?;
     if let Some((doc, scope)) = create {
         create_doc(&tx, doc, scope, &[])?;
     }
+    let mut seqs = Vec::with_capacity(batch.len());
     {
         let mut chunk = tx.prepare_cached("INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)")?;
         for a in batch {
             chunk.execute(params![a.doc.to_string(), a.bytes])?;
+            seqs.push(tx.last_insert_rowid());
             insert_audit(&tx, &a.audit)?;
         }
     }
     tx.commit()?;
-    Ok(())
+    Ok(seqs)
 }
 
-/// Replaces every chunk of a document with one snapshot, in one transaction.
-pub fn compact(conn: &mut Connection, doc: &DocumentId, snapshot: &[u8]) -> Result<(), StorageError> {
+/// Replaces the `covered` chunks of a document (those the snapshot was made from) with the
+/// snapshot, in one transaction. Chunks another process added meanwhile are kept and still load
+/// after the snapshot, because the snapshot takes the place of the oldest chunk it replaces.
+/// Returns the snapshot's sequence number.
+pub fn compact(conn: &mut Connection, doc: &DocumentId, snapshot: &[u8], covered: &[i64]) -> Result<i64, StorageError> {
+    let Some(&first) = covered.iter().min() else {
+        return Err(StorageError::Invalid("compaction without chunks to replace".into()));
+    };
     let tx = conn.transaction()?;
-    tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc.to_string()])?;
+    {
+        let mut del = tx.prepare_cached("DELETE FROM chunks WHERE doc_id = ?1 AND seq = ?2")?;
+        for seq in covered {
+            del.execute(params![doc.to_string(), seq])?;
+        }
+    }
     tx.execute(
-        "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'snapshot', ?2)",
-        params![doc.to_string(), snapshot],
+        "INSERT INTO chunks(seq, doc_id, kind, data) VALUES (?1, ?2, 'snapshot', ?3)",
+        params![first, doc.to_string(), snapshot],
     )?;
     tx.commit()?;
-    Ok(())
+    Ok(first)
 }
 
 /// The stored sync state of a document with a peer's storage.
@@ -434,15 +484,20 @@ mod tests {
             assert_eq!(d.bytes, b"snapinc");
             assert_eq!((d.snapshot_bytes, d.incremental_bytes), (4, 3));
             assert_eq!(d.scope, Scope::Area("municipality:091".into()));
-            compact(c, &doc, b"all")?;
-            assert_eq!(load_doc(c, &doc)?.unwrap().bytes, b"all");
+            let d = load_doc(c, &doc)?.unwrap();
+            // Another process appends while the snapshot is being made: its chunk survives.
+            let audit =
+                AuditEntry { user_id: None, device_id: None, doc_id: None, action: "t".into(), detail: String::new() };
+            append_batch(c, &[Append { doc, bytes: b"late".to_vec(), audit }], None)?;
+            compact(c, &doc, b"all", &d.seqs)?;
+            assert_eq!(load_doc(c, &doc)?.unwrap().bytes, b"alllate", "the late chunk is kept, after the snapshot");
             Ok(())
         })
         .unwrap();
         // Reopening keeps the schema and the data.
         drop(db);
         let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
-        assert_eq!(db.with(|c| load_doc(c, &doc)).unwrap().unwrap().bytes, b"all");
+        assert_eq!(db.with(|c| load_doc(c, &doc)).unwrap().unwrap().bytes, b"alllate");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod access;
 mod bad_input;
+mod content;
 mod durability;
 mod interop;
 mod relay_sync;

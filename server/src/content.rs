@@ -1,0 +1,236 @@
+//! Content operations on the stored documents: seeding an empty database, and HSDS export and
+//! import. The directory crate decides what the content means; this module finds, loads and
+//! stores the documents, all in one transaction per operation.
+
+use std::collections::BTreeMap;
+
+use contactpoint_directory::model::{Directory, DocumentKind, IndexEntry};
+use contactpoint_directory::store::{read_directory, read_index, write_index};
+use contactpoint_directory::{Area, hsds, seed, validate_document};
+use contactpoint_protocol::DocumentId;
+use contactpoint_protocol::automerge::Automerge;
+use rusqlite::{Connection, params};
+
+use crate::auth;
+use crate::storage::{self, AuditEntry, Scope, StorageError};
+
+/// Why an import did not happen. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file has problems; every one is listed with its place.
+    #[error("the import has {} problem(s):\n{}", .0.len(), .0.join("\n"))]
+    Invalid(Vec<String>),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn scope_of_key(key: &str) -> Scope {
+    if key == "national" { Scope::National } else { Scope::Area(key.to_owned()) }
+}
+
+fn audit(doc: Option<String>, action: &str, detail: String) -> AuditEntry {
+    AuditEntry { user_id: None, device_id: None, doc_id: doc, action: action.into(), detail }
+}
+
+/// Fills an empty database with the sample data (index, national document, example area
+/// documents). Returns the index document's id, or `None` if the database had documents.
+pub fn seed_if_empty(conn: &mut Connection, today: &str) -> Result<Option<DocumentId>, StorageError> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let set = seed::build(today, |_, _| DocumentId::from_random_bytes(auth::random_bytes::<16>()).to_string())
+        .map_err(|e| StorageError::Invalid(format!("the seed data could not be built: {e}")))?;
+    let tx = conn.transaction()?;
+    let mut all = vec![(&set.index, Scope::Index), (&set.national, Scope::National)];
+    all.extend(set.areas.iter().map(|a| (a, Scope::Area(a.area.as_ref().map(Area::to_string).unwrap_or_default()))));
+    for (d, scope) in &all {
+        let id: DocumentId = d.id.parse().map_err(|e| StorageError::Invalid(format!("seed id: {e}")))?;
+        storage::create_doc(&tx, &id, scope, &d.doc.save())?;
+    }
+    storage::meta_set(&tx, "index_document_id", &set.index.id)?;
+    storage::insert_audit(&tx, &audit(None, "seed", format!("{} documents of sample data", all.len())))?;
+    tx.commit()?;
+    set.index.id.parse().map(Some).map_err(|e| StorageError::Invalid(format!("seed id: {e}")))
+}
+
+/// A stored document loaded for reading or changing.
+struct Stored {
+    id: DocumentId,
+    doc: Automerge,
+}
+
+fn load(conn: &Connection, id: &DocumentId) -> Result<Option<Stored>, StorageError> {
+    let Some(s) = storage::load_doc(conn, id)? else { return Ok(None) };
+    let doc =
+        Automerge::load(&s.bytes).map_err(|e| StorageError::Invalid(format!("document {id} does not load: {e}")))?;
+    Ok(Some(Stored { id: *id, doc }))
+}
+
+/// The directory documents (national and areas) by key, skipping tombstoned ones.
+fn directory_docs(conn: &Connection) -> Result<BTreeMap<String, DocumentId>, StorageError> {
+    let mut out = BTreeMap::new();
+    for (id, scope, tombstoned) in storage::list_docs(conn)? {
+        let key = match scope {
+            Scope::National => "national".to_owned(),
+            Scope::Area(a) => a,
+            _ => continue,
+        };
+        if tombstoned {
+            continue;
+        }
+        if let Ok(id) = id.parse::<DocumentId>() {
+            out.insert(key, id);
+        }
+    }
+    Ok(out)
+}
+
+/// Every directory stored, national first, for export.
+pub fn export_directories(conn: &Connection) -> Result<Vec<Directory>, StorageError> {
+    let mut dirs = Vec::new();
+    for id in directory_docs(conn)?.values() {
+        if let Some(s) = load(conn, id)? {
+            let d = read_directory(&s.doc).map_err(|e| StorageError::Invalid(format!("document {id}: {e}")))?;
+            dirs.push(d);
+        }
+    }
+    dirs.sort_by_key(|d| !d.is_national());
+    Ok(dirs)
+}
+
+/// What an import changed.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// (document key, organisations, contact points) per document touched.
+    pub documents: Vec<(String, usize, usize)>,
+    /// Keys of documents that did not exist and were created.
+    pub created: Vec<String>,
+}
+
+/// Imports parsed HSDS directories: into the documents they name, or all into `area` when given.
+/// Every resulting document is validated before anything is stored; any problem aborts the whole
+/// import, which is written in one transaction.
+pub fn import(
+    conn: &mut Connection,
+    imported: Vec<Directory>,
+    area: Option<&Area>,
+) -> Result<ImportReport, ImportError> {
+    // Group by target document.
+    let mut targets: BTreeMap<String, Vec<Directory>> = BTreeMap::new();
+    for d in imported {
+        let key = area.map(Area::to_string).unwrap_or_else(|| hsds::document_key(&d));
+        targets.entry(key).or_default().push(d);
+    }
+    let existing = directory_docs(conn)?;
+    let mut problems = Vec::new();
+    let mut writes: Vec<(String, Option<DocumentId>, Automerge, Vec<contactpoint_protocol::automerge::ChangeHash>)> =
+        Vec::new();
+    let mut report = ImportReport::default();
+    for (key, dirs) in &targets {
+        let (id, mut doc) = match existing.get(key) {
+            Some(id) => match load(conn, id)? {
+                Some(s) => (Some(s.id), s.doc),
+                None => (None, Automerge::new()),
+            },
+            None => (None, Automerge::new()),
+        };
+        let before = doc.get_heads();
+        let mut tx = doc.transaction();
+        if id.is_none() {
+            // A new document gets the directory's own header (kind, area, title).
+            let header = Directory {
+                organisations: BTreeMap::new(),
+                contact_points: BTreeMap::new(),
+                cards: BTreeMap::new(),
+                ..dirs[0].clone()
+            };
+            let header = if let (Some(a), false) = (area, header.is_national()) {
+                Directory { area: Some(a.clone()), kind: Some(DocumentKind::Area), ..header }
+            } else {
+                header
+            };
+            if let Err(e) = contactpoint_directory::store::write_directory(&mut tx, &header) {
+                problems.push(format!("document {key}: {e}"));
+            }
+        }
+        let (mut orgs, mut contacts) = (0, 0);
+        for d in dirs {
+            orgs += d.organisations.len();
+            contacts += d.contact_points.len();
+            if let Err(e) = hsds::apply(&mut tx, d) {
+                problems.push(format!("document {key}: {e}"));
+            }
+        }
+        tx.commit();
+        for issue in validate_document(&doc) {
+            problems.push(format!("document {key}: {}: {}", issue.path, issue.message));
+        }
+        report.documents.push((key.clone(), orgs, contacts));
+        if id.is_none() {
+            report.created.push(key.clone());
+        }
+        writes.push((key.clone(), id, doc, before));
+    }
+    if !problems.is_empty() {
+        return Err(ImportError::Invalid(problems));
+    }
+    let index_id: Option<DocumentId> = storage::meta_get(conn, "index_document_id")?.and_then(|s| s.parse().ok());
+    let tx = conn.transaction().map_err(StorageError::from)?;
+    let mut new_entries = Vec::new();
+    for (key, id, doc, before) in writes {
+        match id {
+            Some(id) => {
+                let bytes = doc.save_after(&before);
+                if !bytes.is_empty() {
+                    tx.execute(
+                        "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
+                        params![id.to_string(), bytes],
+                    )
+                    .map_err(StorageError::from)?;
+                    storage::insert_audit(
+                        &tx,
+                        &audit(Some(id.to_string()), "import", format!("HSDS import into {key}")),
+                    )?;
+                }
+            }
+            None => {
+                let id = DocumentId::from_random_bytes(auth::random_bytes::<16>());
+                storage::create_doc(&tx, &id, &scope_of_key(&key), &doc.save())?;
+                storage::insert_audit(
+                    &tx,
+                    &audit(Some(id.to_string()), "import", format!("HSDS import created {key}")),
+                )?;
+                let d = read_directory(&doc).map_err(|e| StorageError::Invalid(e.to_string()))?;
+                new_entries.push(IndexEntry {
+                    id: id.to_string(),
+                    kind: if key == "national" { DocumentKind::National } else { DocumentKind::Area },
+                    area: d.area.clone(),
+                    title: d.title.clone(),
+                });
+            }
+        }
+    }
+    // New documents are catalogued in the index, so that clients find them.
+    if let (Some(index_id), false) = (index_id, new_entries.is_empty())
+        && let Some(mut s) = load(&tx, &index_id)?
+    {
+        let before = s.doc.get_heads();
+        let mut index = read_index(&s.doc).map_err(|e| StorageError::Invalid(e.to_string()))?;
+        for e in new_entries {
+            index.documents.insert(e.id.clone(), e);
+        }
+        let mut t = s.doc.transaction();
+        write_index(&mut t, &index).map_err(|e| StorageError::Invalid(e.to_string()))?;
+        t.commit();
+        let bytes = s.doc.save_after(&before);
+        tx.execute(
+            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
+            params![index_id.to_string(), bytes],
+        )
+        .map_err(StorageError::from)?;
+    }
+    tx.commit().map_err(StorageError::from)?;
+    Ok(report)
+}
