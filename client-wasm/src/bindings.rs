@@ -71,6 +71,53 @@ impl JsClient {
         self.0.is_acknowledged(id)
     }
 
+    /// A snapshot of a document (to compact its stored chunks).
+    pub fn save(&self, id: &str) -> Option<Vec<u8>> {
+        self.0.save(id)
+    }
+
+    /// The ids listed in the index document, as JSON.
+    #[wasm_bindgen(js_name = documentIds)]
+    pub fn document_ids(&self, index: &str) -> String {
+        serde_json::to_string(&self.0.document_ids(index)).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Guidance topics for the home screen, as JSON.
+    pub fn topics(&mut self, lang: &str, today: &str) -> String {
+        self.0.views().topics(lang, today)
+    }
+
+    /// A guidance card with contacts resolved for the municipality, as JSON.
+    pub fn card(&mut self, slug: &str, municipality: &str, lang: &str, today: &str, now: &str) -> String {
+        self.0.views().card(slug, municipality, lang, today, now)
+    }
+
+    /// One contact point, as JSON.
+    pub fn contact(&mut self, id: &str, municipality: &str, lang: &str, today: &str, now: &str) -> String {
+        self.0.views().contact(id, municipality, lang, today, now)
+    }
+
+    /// Type-ahead search, as JSON.
+    pub fn search(&mut self, query: &str, municipality: &str, lang: &str) -> String {
+        let m = (!municipality.is_empty()).then_some(municipality);
+        self.0.views().search(query, m, lang)
+    }
+
+    /// Contacts for the municipality grouped by role, as JSON.
+    pub fn browse(&mut self, municipality: &str, lang: &str, today: &str, now: &str) -> String {
+        self.0.views().browse(municipality, lang, today, now)
+    }
+
+    /// Municipalities matching a query, as JSON.
+    pub fn municipalities(&self, query: &str, lang: &str) -> String {
+        crate::views::municipalities(query, lang)
+    }
+
+    /// One municipality, as JSON.
+    pub fn municipality(&self, code: &str, lang: &str) -> String {
+        crate::views::municipality(code, lang)
+    }
+
     /// Whether the handshake completed.
     #[wasm_bindgen(js_name = isConnected)]
     pub fn is_connected(&self) -> bool {

@@ -5,6 +5,7 @@
 //! `#[wasm_bindgen]` wrappers in [`bindings`] only convert values at the boundary.
 
 pub mod session;
+pub mod views;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

@@ -90,9 +90,10 @@ fn parse_id(id: &str) -> Result<DocumentId, ClientError> {
     id.parse().map_err(|e| ClientError(format!("{id:?} is not a document id: {e}")))
 }
 
-/// The client: documents, their sync with the relay.
+/// The client: documents, their sync with the relay, and the views over them.
 pub struct Client {
     session: ClientSession,
+    library: crate::views::Library,
 }
 
 impl Client {
@@ -101,6 +102,7 @@ impl Client {
     pub fn new(peer_id: String, storage_id: String) -> Client {
         Client {
             session: ClientSession::new(peer_id, PeerMetadata { storage_id: Some(storage_id), is_ephemeral: false }),
+            library: crate::views::Library::default(),
         }
     }
 
@@ -149,9 +151,26 @@ impl Client {
         self.session.is_connected()
     }
 
-    /// The protocol session, for the directory queries.
+    /// The protocol session.
     pub fn session(&self) -> &ClientSession {
         &self.session
+    }
+
+    /// The views, brought up to date with the documents (only changed documents are re-read).
+    pub fn views(&mut self) -> &crate::views::Library {
+        let session = &self.session;
+        self.library.refresh(session.doc_ids().filter_map(|id| session.doc(id).map(|d| (id.to_string(), d))));
+        &self.library
+    }
+
+    /// The ids of the documents an index document lists.
+    pub fn document_ids(&self, index: &str) -> Vec<String> {
+        parse_id(index).ok().and_then(|id| self.session.doc(&id)).map(crate::views::document_ids).unwrap_or_default()
+    }
+
+    /// A whole-document snapshot, to replace many stored chunks.
+    pub fn save(&self, id: &str) -> Option<Vec<u8>> {
+        Some(self.session.doc(&parse_id(id).ok()?)?.save())
     }
 }
 

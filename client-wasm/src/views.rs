@@ -1,0 +1,552 @@
+//! What the screens show, computed from the synced documents: guidance cards with the contacts
+//! resolved for the user's municipality, contact details, search, browsing by role.
+//!
+//! The results are small view structures serialised to JSON for the JavaScript side; domain
+//! types stay in `directory` and are converted here, at the boundary. Nothing here reads a clock:
+//! `today` (`YYYY-MM-DD`) and `now` (`mo 14:05`, local weekday and time) come from the caller.
+
+use std::collections::BTreeMap;
+
+use contactpoint_directory::model::{
+    ContactPoint, Directory, DocumentKind, GuidanceCard, Node, ScheduleKind, role_label,
+};
+use contactpoint_directory::resolve::MatchedBy;
+use contactpoint_directory::search::EntryKind;
+use contactpoint_directory::store::{read_directory, read_index};
+use contactpoint_directory::text::{LocalizedText, is_rtl};
+use contactpoint_directory::{Localities, SearchIndex, resolve_any, search_municipalities};
+use contactpoint_protocol::automerge::{Automerge, ChangeHash};
+use serde::Serialize;
+
+/// A text in the language it was found in.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Text {
+    /// The text.
+    pub text: String,
+    /// Its language.
+    pub lang: String,
+    /// Whether it is written right to left.
+    pub rtl: bool,
+}
+
+fn pick(t: &LocalizedText, lang: &str) -> Option<Text> {
+    t.pick(lang).map(|p| Text { text: p.text.to_owned(), lang: p.lang.to_owned(), rtl: is_rtl(p.lang) })
+}
+
+/// One phone number.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhoneView {
+    number: String,
+    kind: String,
+    description: Option<Text>,
+}
+
+/// A contact point as shown in a list or on its own page.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContactView {
+    id: String,
+    name: Text,
+    organisation: Option<Text>,
+    description: Option<Text>,
+    phones: Vec<PhoneView>,
+    email: Option<String>,
+    url: Option<String>,
+    chat_url: Option<String>,
+    hours: Vec<String>,
+    open_now: Option<bool>,
+    out_of_hours: bool,
+    languages: Vec<String>,
+    why: Option<String>,
+    example: bool,
+    stale: bool,
+    verified_at: Option<String>,
+}
+
+/// Days since 1970-01-01 for a `YYYY-MM-DD` date (proleptic Gregorian), or `None`.
+fn days(date: &str) -> Option<i64> {
+    let mut it = date.get(..10)?.split('-');
+    let (y, m, d): (i64, i64, i64) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Entries not verified for this many days are labelled "may be out of date".
+pub const STALE_AFTER_DAYS: i64 = 180;
+
+/// Whether a contact point should carry the "may be out of date" label on `today`.
+pub fn is_stale(c: &ContactPoint, today: &str) -> bool {
+    let Some(t) = days(today) else { return false };
+    let unverified = c.verified_at.as_deref().and_then(days).is_none_or(|v| t - v > STALE_AFTER_DAYS);
+    let past_review = c.review_by.as_deref().and_then(days).is_some_and(|r| r < t);
+    unverified || past_review
+}
+
+/// `Some(open)` when the contact has regular opening hours; `now` is `"mo 14:05"`.
+fn open_now(c: &ContactPoint, now: &str) -> Option<bool> {
+    let (day, time) = now.split_once(' ')?;
+    let regular: Vec<_> = c.schedules.iter().filter(|s| s.kind == ScheduleKind::Regular).collect();
+    if regular.is_empty() {
+        return None;
+    }
+    Some(regular.iter().any(|s| {
+        s.byday.iter().any(|d| d.as_str().eq_ignore_ascii_case(day))
+            && s.opens_at.as_deref().is_some_and(|o| o <= time)
+            && s.closes_at.as_deref().is_some_and(|cl| time < cl)
+    }))
+}
+
+fn hours(c: &ContactPoint, lang: &str) -> Vec<String> {
+    let mut out: Vec<String> = c
+        .schedules
+        .iter()
+        .map(|s| {
+            let days: Vec<&str> = s.byday.iter().map(|d| d.as_str()).collect();
+            let mut line = match (s.opens_at.as_deref(), s.closes_at.as_deref()) {
+                (Some(o), Some(cl)) => format!("{} {o}–{cl}", days.join(" ")),
+                _ => days.join(" "),
+            };
+            if let Some(d) = pick(&s.description, lang) {
+                if !line.trim().is_empty() {
+                    line.push_str(" · ");
+                }
+                line.push_str(&d.text);
+            }
+            line.trim().to_owned()
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    if let Some(n) = pick(&c.hours_note, lang) {
+        out.push(n.text);
+    }
+    out
+}
+
+fn why_text(matched: MatchedBy, area_name: Option<String>, lang: &str) -> String {
+    let name = area_name.unwrap_or_default();
+    match (matched, lang) {
+        (MatchedBy::Municipality, "fi") => format!("palvelee kuntaa {name}"),
+        (MatchedBy::Municipality, "sv") => format!("betjänar kommunen {name}"),
+        (MatchedBy::Municipality, _) => format!("serves the municipality of {name}"),
+        (MatchedBy::County, "fi") => format!("hyvinvointialue: {name}"),
+        (MatchedBy::County, "sv") => format!("välfärdsområde: {name}"),
+        (MatchedBy::County, _) => format!("wellbeing services county: {name}"),
+        (MatchedBy::Police, "fi") => format!("poliisilaitoksen alue: {name}"),
+        (MatchedBy::Police, "sv") => format!("polisinrättningens område: {name}"),
+        (MatchedBy::Police, _) => format!("police department area: {name}"),
+        (MatchedBy::National, "fi") => "valtakunnallinen palvelu".into(),
+        (MatchedBy::National, "sv") => "riksomfattande tjänst".into(),
+        (MatchedBy::National, _) => "national service".into(),
+    }
+}
+
+/// The documents as the views need them: parsed once per change.
+#[derive(Default)]
+pub struct Library {
+    parsed: BTreeMap<String, (Vec<ChangeHash>, Directory)>,
+    search: Option<SearchIndex>,
+    order: Vec<String>,
+}
+
+/// A guidance card ready to walk.
+#[derive(Serialize)]
+struct CardView {
+    slug: String,
+    title: Text,
+    summary: Option<Text>,
+    start: String,
+    stale: bool,
+    nodes: BTreeMap<String, NodeView>,
+    do_not: Vec<Text>,
+    sources: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum NodeView {
+    Question { text: Option<Text>, help: Option<Text>, answers: Vec<AnswerView> },
+    Steps { urgency: String, heading: Option<Text>, steps: Vec<StepView> },
+}
+
+#[derive(Serialize)]
+struct AnswerView {
+    text: Option<Text>,
+    next: String,
+    danger_now: bool,
+}
+
+#[derive(Serialize)]
+struct StepView {
+    kind: String,
+    text: Option<Text>,
+    roles: Vec<String>,
+    legal_basis: Option<String>,
+    contacts: Vec<ContactView>,
+}
+
+/// How many contacts a guidance step shows (the most specific first).
+const CONTACTS_PER_STEP: usize = 3;
+
+impl Library {
+    /// Re-reads the documents whose heads changed. `docs` are (id, document) pairs.
+    pub fn refresh<'a>(&mut self, docs: impl IntoIterator<Item = (String, &'a Automerge)>) {
+        let mut changed = false;
+        let mut seen = Vec::new();
+        for (id, doc) in docs {
+            let heads = doc.get_heads();
+            seen.push(id.clone());
+            if self.parsed.get(&id).is_some_and(|(h, _)| *h == heads) {
+                continue;
+            }
+            // A document that is not (yet) a directory, such as the index, is skipped here.
+            if let Ok(d) = read_directory(doc)
+                && d.kind != Some(DocumentKind::Index)
+            {
+                self.parsed.insert(id, (heads, d));
+            } else {
+                self.parsed.remove(&id);
+            }
+            changed = true;
+        }
+        let before = self.parsed.len();
+        self.parsed.retain(|k, _| seen.contains(k));
+        if changed || before != self.parsed.len() || self.search.is_none() {
+            self.order = self.parsed.keys().cloned().collect();
+            self.search =
+                Some(SearchIndex::build(self.order.iter().filter_map(|k| self.parsed.get(k).map(|(_, d)| d))));
+        }
+    }
+
+    fn directories(&self) -> impl Iterator<Item = &Directory> {
+        self.order.iter().filter_map(|k| self.parsed.get(k).map(|(_, d)| d))
+    }
+
+    fn contact_by_id(&self, id: &str) -> Option<(&Directory, &ContactPoint)> {
+        self.directories().find_map(|d| d.contact_points.get(id).map(|c| (d, c)))
+    }
+
+    fn contact_view(&self, c: &ContactPoint, lang: &str, today: &str, now: &str, why: Option<String>) -> ContactView {
+        let organisation = c
+            .organisation_id
+            .as_deref()
+            .and_then(|o| self.directories().find_map(|d| d.organisations.get(o)))
+            .and_then(|o| pick(&o.name, lang));
+        ContactView {
+            id: c.id.clone(),
+            name: pick(&c.name, lang).unwrap_or(Text { text: c.id.clone(), lang: "und".into(), rtl: false }),
+            organisation,
+            description: pick(&c.description, lang),
+            phones: c
+                .phones
+                .iter()
+                .map(|p| PhoneView {
+                    number: p.number.clone(),
+                    kind: p.kind.as_str().to_owned(),
+                    description: pick(&p.description, lang),
+                })
+                .collect(),
+            email: c.email.clone(),
+            url: c.url.clone(),
+            chat_url: c.chat_url.clone(),
+            hours: hours(c, lang),
+            open_now: open_now(c, now),
+            out_of_hours: c.schedules.iter().any(|s| s.kind == ScheduleKind::OutOfHours),
+            languages: c.languages.clone(),
+            why,
+            example: c.example,
+            stale: is_stale(c, today),
+            verified_at: c.verified_at.clone(),
+        }
+    }
+
+    fn resolved(
+        &self,
+        municipality: &str,
+        roles: &[&str],
+        lang: &str,
+        today: &str,
+        now: &str,
+        limit: usize,
+    ) -> Vec<ContactView> {
+        resolve_any(self.directories(), municipality, roles)
+            .into_iter()
+            .take(limit)
+            .map(|r| {
+                let why = why_text(r.matched_by, r.area.map(|a| a.name(lang)), lang);
+                self.contact_view(r.contact, lang, today, now, Some(why))
+            })
+            .collect()
+    }
+
+    /// The card to show for a national card at this municipality: a local override from an
+    /// area document covering the municipality replaces the national one.
+    fn effective_card<'a>(&'a self, card: &'a GuidanceCard, municipality: &str) -> &'a GuidanceCard {
+        let l = Localities::get();
+        let Some(m) = l.municipality(municipality) else { return card };
+        for d in self.directories() {
+            let covers = match &d.area {
+                Some(contactpoint_directory::Area::Municipality(c)) => *c == m.code,
+                Some(contactpoint_directory::Area::County(c)) => *c == m.wellbeing_county,
+                Some(contactpoint_directory::Area::Police(p)) => *p == m.police_department,
+                None => false,
+            };
+            if !covers {
+                continue;
+            }
+            if let Some(o) = d
+                .cards
+                .values()
+                .find(|o| o.overrides.as_deref() == Some(card.id.as_str()) && o.status.as_str() == "published")
+            {
+                return o;
+            }
+        }
+        card
+    }
+
+    fn national_cards(&self) -> impl Iterator<Item = &GuidanceCard> {
+        self.directories()
+            .filter(|d| d.is_national())
+            .flat_map(|d| d.cards.values())
+            .filter(|c| c.status.as_str() == "published")
+    }
+
+    /// The guidance topics for the home screen, as JSON.
+    pub fn topics(&self, lang: &str, today: &str) -> String {
+        #[derive(Serialize)]
+        struct Topic {
+            slug: String,
+            title: Option<Text>,
+            summary: Option<Text>,
+            topics: Vec<String>,
+            stale: bool,
+        }
+        let list: Vec<Topic> = self
+            .national_cards()
+            .map(|c| Topic {
+                slug: c.slug.clone(),
+                title: pick(&c.title, lang),
+                summary: pick(&c.summary, lang),
+                topics: c.topics.clone(),
+                stale: c.is_out_of_date(today),
+            })
+            .collect();
+        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// A guidance card with every step's contacts resolved, as JSON (`null` if unknown).
+    pub fn card(&self, slug: &str, municipality: &str, lang: &str, today: &str, now: &str) -> String {
+        let Some(national) = self.national_cards().find(|c| c.slug == slug) else { return "null".into() };
+        let card = self.effective_card(national, municipality);
+        let nodes = card
+            .nodes
+            .iter()
+            .map(|(id, n)| {
+                let v = match n {
+                    Node::Question { text, help, answers } => NodeView::Question {
+                        text: pick(text, lang),
+                        help: pick(help, lang),
+                        answers: answers
+                            .iter()
+                            .map(|a| AnswerView {
+                                text: pick(&a.text, lang),
+                                next: a.next.clone(),
+                                danger_now: a.danger_now,
+                            })
+                            .collect(),
+                    },
+                    Node::Steps { urgency, heading, steps } => NodeView::Steps {
+                        urgency: urgency.as_str().to_owned(),
+                        heading: pick(heading, lang),
+                        steps: steps
+                            .iter()
+                            .map(|s| {
+                                let roles: Vec<&str> = s.roles.iter().map(String::as_str).collect();
+                                StepView {
+                                    kind: s.kind.as_str().to_owned(),
+                                    text: pick(&s.text, lang),
+                                    roles: s.roles.clone(),
+                                    legal_basis: s.legal_basis.clone(),
+                                    contacts: if roles.is_empty() {
+                                        Vec::new()
+                                    } else {
+                                        self.resolved(municipality, &roles, lang, today, now, CONTACTS_PER_STEP)
+                                    },
+                                }
+                            })
+                            .collect(),
+                    },
+                };
+                (id.clone(), v)
+            })
+            .collect();
+        let view = CardView {
+            slug: card.slug.clone(),
+            title: pick(&card.title, lang).unwrap_or(Text { text: card.slug.clone(), lang: "und".into(), rtl: false }),
+            summary: pick(&card.summary, lang),
+            start: card.start.clone(),
+            stale: card.is_out_of_date(today),
+            nodes,
+            do_not: card.do_not.iter().filter_map(|d| pick(d, lang)).collect(),
+            sources: card.sources.clone(),
+        };
+        serde_json::to_string(&view).unwrap_or_else(|_| "null".into())
+    }
+
+    /// One contact point, as JSON (`null` if unknown).
+    pub fn contact(&self, id: &str, municipality: &str, lang: &str, today: &str, now: &str) -> String {
+        let Some((_, c)) = self.contact_by_id(id) else { return "null".into() };
+        let why =
+            resolve_any(self.directories(), municipality, &c.roles.iter().map(String::as_str).collect::<Vec<_>>())
+                .into_iter()
+                .find(|r| r.contact.id == c.id)
+                .map(|r| why_text(r.matched_by, r.area.map(|a| a.name(lang)), lang));
+        serde_json::to_string(&self.contact_view(c, lang, today, now, why)).unwrap_or_else(|_| "null".into())
+    }
+
+    /// Search results for type-ahead, as JSON.
+    pub fn search(&self, query: &str, municipality: Option<&str>, lang: &str) -> String {
+        #[derive(Serialize)]
+        struct HitView {
+            href: String,
+            title: String,
+            subtitle: String,
+        }
+        let Some(index) = &self.search else { return "[]".into() };
+        let docs: Vec<&Directory> = self.directories().collect();
+        let hits: Vec<HitView> = index
+            .search(query, municipality, 20)
+            .into_iter()
+            .filter_map(|h| {
+                let d = docs.get(h.document)?;
+                match h.kind {
+                    EntryKind::ContactPoint => {
+                        let c = d.contact_points.get(&h.id)?;
+                        let roles: Vec<&str> = c.roles.iter().filter_map(|r| role_label(r, lang)).collect();
+                        Some(HitView {
+                            href: format!("#/contact/{}", c.id),
+                            title: pick(&c.name, lang).map(|t| t.text).unwrap_or_default(),
+                            subtitle: roles.join(", "),
+                        })
+                    }
+                    EntryKind::Organisation => {
+                        let o = d.organisations.get(&h.id)?;
+                        let first =
+                            d.contact_points.values().find(|c| c.organisation_id.as_deref() == Some(o.id.as_str()))?;
+                        Some(HitView {
+                            href: format!("#/contact/{}", first.id),
+                            title: pick(&o.name, lang).map(|t| t.text).unwrap_or_default(),
+                            subtitle: String::new(),
+                        })
+                    }
+                }
+            })
+            .collect();
+        serde_json::to_string(&hits).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Every role's contacts for the municipality, as JSON groups.
+    pub fn browse(&self, municipality: &str, lang: &str, today: &str, now: &str) -> String {
+        #[derive(Serialize)]
+        struct Group {
+            role: String,
+            label: String,
+            contacts: Vec<ContactView>,
+        }
+        let groups: Vec<Group> = contactpoint_directory::model::ROLES
+            .iter()
+            .map(|r| Group {
+                role: (*r).to_owned(),
+                label: role_label(r, lang).unwrap_or(r).to_owned(),
+                contacts: self.resolved(municipality, &[r], lang, today, now, usize::MAX),
+            })
+            .filter(|g| !g.contacts.is_empty())
+            .collect();
+        serde_json::to_string(&groups).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+/// The ids of the documents listed in an index document (other than the index itself).
+pub fn document_ids(index: &Automerge) -> Vec<String> {
+    read_index(index)
+        .map(|i| i.documents.into_values().filter(|e| e.kind != DocumentKind::Index).map(|e| e.id).collect())
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct MunicipalityView {
+    code: String,
+    name: String,
+    other_name: Option<String>,
+    police_unverified: bool,
+}
+
+fn municipality_view(m: &contactpoint_directory::Municipality, lang: &str) -> MunicipalityView {
+    let (name, other) = match lang {
+        "sv" => (&m.name_sv, &m.name_fi),
+        _ => (&m.name_fi, &m.name_sv),
+    };
+    MunicipalityView {
+        code: m.code.clone(),
+        name: name.clone(),
+        other_name: (other != name).then(|| other.clone()),
+        police_unverified: m.police_department_confidence == "unverified",
+    }
+}
+
+/// Municipalities matching a query by Finnish or Swedish name, as JSON (all of them, sorted by
+/// name, for an empty query).
+pub fn municipalities(query: &str, lang: &str) -> String {
+    let list: Vec<MunicipalityView> = if query.trim().is_empty() {
+        let mut all: Vec<_> = Localities::get().municipalities.iter().map(|m| municipality_view(m, lang)).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    } else {
+        search_municipalities(query, 30).into_iter().map(|m| municipality_view(m, lang)).collect()
+    };
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+}
+
+/// One municipality by code, as JSON (`null` if unknown).
+pub fn municipality(code: &str, lang: &str) -> String {
+    Localities::get()
+        .municipality(code)
+        .map(|m| serde_json::to_string(&municipality_view(m, lang)).unwrap_or_default())
+        .unwrap_or_else(|| "null".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_staleness() {
+        assert_eq!(days("1970-01-01"), Some(0));
+        assert_eq!(days("2000-03-01"), Some(11_017));
+        assert_eq!(days("2026-11-24").zip(days("2026-05-28")).map(|(a, b)| a - b), Some(180));
+        assert_eq!(days("not a date"), None);
+        let mut c = ContactPoint { verified_at: Some("2026-06-01".into()), ..ContactPoint::default() };
+        assert!(!is_stale(&c, "2026-11-24"));
+        c.verified_at = Some("2026-05-01".into());
+        assert!(is_stale(&c, "2026-11-24"));
+        c.verified_at = None;
+        assert!(is_stale(&c, "2026-11-24"), "never verified is stale");
+    }
+
+    #[test]
+    fn municipality_lookup_in_both_languages() {
+        let v: serde_json::Value = serde_json::from_str(&municipality("091", "sv")).unwrap();
+        assert_eq!(v["name"], "Helsingfors");
+        assert_eq!(v["other_name"], "Helsinki");
+        let v: serde_json::Value = serde_json::from_str(&municipalities("helsingfors", "fi")).unwrap();
+        assert_eq!(v[0]["code"], "091");
+        assert_eq!(municipality("999", "fi"), "null");
+    }
+}

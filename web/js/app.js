@@ -1,0 +1,397 @@
+// The app: boots from local data before any network, signs in with an invite code, and shows
+// what to do and whom to call. Routes live in the URL hash so that the back button works and
+// nothing about the answers chosen is ever stored.
+
+import init, { Client } from "./contactpoint.js";
+import { Store } from "./store.js";
+import { Sync } from "./sync.js";
+import { LANGS, language, pickLanguage, setLanguage, t } from "./i18n.js";
+
+const main = document.getElementById("main");
+const statusEl = document.getElementById("status");
+let store;
+let client;
+let sync;
+let settings = {};
+let lastStatus = { state: "offline", at: undefined };
+
+function randomId() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function today() {
+  return new Date().toISOString().slice(0, 10);
+}
+
+// Local weekday and time, for "open now": the wasm side never reads a clock.
+function nowLocal() {
+  const d = new Date();
+  const days = ["su", "mo", "tu", "we", "th", "fr", "sa"];
+  return `${days[d.getDay()]} ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+// A tiny element builder: h("p", {class: "x"}, "text", child…). Text is always set as text,
+// never as HTML, so content from documents cannot inject markup.
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function show(title, ...content) {
+  main.replaceChildren(h("h1", {}, title), ...content);
+  document.title = `${title} · ${t("app_name")}`;
+  main.focus();
+}
+
+function renderStatus() {
+  const { state, at } = lastStatus;
+  const when = settings.lastSynced ? new Date(settings.lastSynced).toLocaleString(language()) : t("never_synced");
+  const label = state === "online" ? t("online") : state === "offline" ? t("offline") : t(state);
+  statusEl.replaceChildren(
+    h("span", { class: state === "offline" ? "offline" : "" }, label),
+    " · ",
+    h("span", { "data-testid": "last-synced" }, `${t("last_synced")}: ${when}`),
+  );
+  if (at) settings.lastSynced = at;
+}
+
+// Text picked from a multilingual field, with its language and direction marked.
+function content(tag, v, attrs = {}) {
+  if (!v) return null;
+  const el = h(tag, { ...attrs, lang: v.lang, dir: v.rtl ? "rtl" : "auto" }, v.text);
+  if (v.lang !== language()) el.append(" ", h("span", { class: "lang-note" }, `(${t("shown_in")} ${v.lang})`));
+  return el;
+}
+
+function contactCard(c) {
+  return h(
+    "div",
+    { class: "contact", "data-testid": "contact" },
+    h("div", {}, c.example ? h("span", { class: "badge example" }, t("example")) : null, c.stale ? h("span", { class: "badge stale" }, t("stale")) : null),
+    h("strong", {}, h("a", { href: `#/contact/${encodeURIComponent(c.id)}` }, content("span", c.name))),
+    c.organisation ? content("div", c.organisation) : null,
+    c.phones.map((p) =>
+      h("div", {}, h("a", { class: "tel", href: `tel:${p.number.replace(/[^+\d]/g, "")}`, dir: "ltr" }, p.number), p.description ? content("span", p.description) : null),
+    ),
+    c.open_now === true ? h("span", { class: "badge open" }, t("open_now")) : null,
+    c.open_now === false ? h("span", { class: "badge closed" }, t("closed_now")) : null,
+    c.hours.length ? h("div", { class: "hint" }, c.hours.join(" · ")) : null,
+    c.why ? h("p", { class: "why" }, `${t("why_contact")}: ${c.why}`) : null,
+  );
+}
+
+function urgencyLabel(u) {
+  return t(`urgency_${u}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Screens
+
+function signInScreen(error) {
+  const code = h("input", { id: "code", name: "code", autocomplete: "one-time-code", autocapitalize: "characters", required: true, value: new URLSearchParams(location.search).get("invite") || "" });
+  const device = h("input", { id: "device", name: "device", required: true, value: "" });
+  const err = h("p", { class: "error", role: "alert" }, error || "");
+  const form = h(
+    "form",
+    {
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        err.textContent = "";
+        try {
+          const res = await fetch("/api/v0/redeem", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ code: code.value, device_name: device.value || "browser" }),
+          });
+          const body = await res.json().catch(() => ({}));
+          if (!res.ok) throw new Error(body.error || `${res.status}`);
+          await store.setSetting("token", body.token);
+          await store.setSetting("user", { name: body.user_name, role: body.role, areas: body.areas });
+          if (body.index_document_id) await store.setSetting("indexDoc", body.index_document_id);
+          history.replaceState(null, "", location.pathname + "#/");
+          await start();
+        } catch (e) {
+          err.textContent = `${t("sign_in_failed")}: ${e instanceof TypeError ? t("no_network") : e.message}`;
+        }
+      },
+    },
+    h("p", {}, t("sign_in_text")),
+    h("label", { for: "code" }, t("invite_code")),
+    code,
+    h("label", { for: "device" }, t("device_name")),
+    h("p", { class: "hint", id: "device-hint" }, t("device_name_hint")),
+    device,
+    h("p", {}, h("button", { type: "submit" }, t("sign_in"))),
+    err,
+  );
+  device.setAttribute("aria-describedby", "device-hint");
+  show(t("sign_in_title"), form);
+}
+
+function municipalityScreen() {
+  const input = h("input", { id: "muni", type: "search", autocomplete: "off", "aria-describedby": "muni-hint" });
+  const list = h("ul", { class: "list", "aria-live": "polite" });
+  const render = () => {
+    const hits = JSON.parse(client.municipalities(input.value, language()));
+    list.replaceChildren(
+      ...hits.map((m) =>
+        h(
+          "li",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "choice",
+              onclick: async () => {
+                await store.setSetting("municipality", m.code);
+                settings.municipality = m.code;
+                location.hash = "#/";
+                route();
+              },
+            },
+            h("strong", {}, m.name),
+            m.other_name ? ` (${m.other_name})` : "",
+          ),
+        ),
+      ),
+    );
+  };
+  input.addEventListener("input", render);
+  show(t("pick_municipality"), h("p", { id: "muni-hint" }, t("pick_municipality_text")), h("label", { for: "muni" }, t("search_municipality")), input, list);
+  render();
+}
+
+function homeScreen() {
+  const muni = JSON.parse(client.municipality(settings.municipality, language()));
+  const topics = JSON.parse(client.topics(language(), today()));
+  const q = h("input", { id: "q", type: "search", autocomplete: "off", "aria-describedby": "q-hint" });
+  const results = h("ul", { class: "list", "aria-live": "polite" });
+  q.addEventListener("input", () => {
+    if (!q.value.trim()) return results.replaceChildren();
+    const hits = JSON.parse(client.search(q.value, settings.municipality, language()));
+    results.replaceChildren(
+      ...(hits.length ? hits.map((x) => h("li", {}, h("a", { href: x.href }, h("strong", {}, x.title), x.subtitle))) : [h("li", {}, t("no_results"))]),
+    );
+  });
+  show(
+    t("what_worries"),
+    h("p", {}, `${t("municipality")}: `, h("a", { href: "#/municipality" }, muni.name)),
+    h("ul", { class: "topics" }, topics.map((c) => h("li", {}, h("a", { href: `#/card/${encodeURIComponent(c.slug)}` }, h("strong", {}, content("span", c.title)), content("span", c.summary))))),
+    h("h2", {}, h("label", { for: "q" }, t("search"))),
+    h("p", { class: "hint", id: "q-hint" }, t("search_hint")),
+    q,
+    results,
+    h("p", {}, h("a", { href: "#/browse" }, t("browse"))),
+  );
+}
+
+function cardScreen(slug, nodeId) {
+  const card = JSON.parse(client.card(slug, settings.municipality, language(), today(), nowLocal()));
+  if (!card) return homeScreen();
+  const node = card.nodes[nodeId || card.start];
+  const parts = [];
+  if (card.stale) parts.push(h("p", {}, h("span", { class: "badge stale" }, t("stale"))));
+  if (node.type === "question") {
+    parts.push(content("h2", node.text));
+    if (node.help) parts.push(content("p", node.help, { class: "hint" }));
+    parts.push(h("ul", { class: "list" }, node.answers.map((a) => h("li", {}, h("a", { href: `#/card/${encodeURIComponent(slug)}/${encodeURIComponent(a.next)}` }, content("span", a.text))))));
+  } else {
+    parts.push(
+      h(
+        "section",
+        { class: `urgency urgency-${node.urgency}`, "aria-labelledby": "steps-h" },
+        h("h2", { id: "steps-h" }, `${urgencyLabel(node.urgency)}: `, content("span", node.heading)),
+        h(
+          "ol",
+          { class: "steps" },
+          node.steps.map((s) =>
+            h(
+              "li",
+              { "data-kind": s.kind },
+              content("p", s.text),
+              s.legal_basis ? h("p", { class: "hint" }, `${t("legal_basis")}: ${s.legal_basis}`) : null,
+              s.roles.length && !s.contacts.length ? h("p", { class: "hint" }, t("no_contact")) : null,
+              s.contacts.map(contactCard),
+            ),
+          ),
+        ),
+      ),
+    );
+    if (card.do_not.length) parts.push(h("section", { class: "donot" }, h("h2", {}, t("do_not")), h("ul", {}, card.do_not.map((d) => content("li", d)))));
+  }
+  parts.push(h("p", { class: "row" }, nodeId ? h("a", { class: "button secondary", href: `#/card/${encodeURIComponent(slug)}` }, t("start_over")) : null, h("a", { class: "button secondary", href: "#/" }, t("back"))));
+  show(card.title.text, ...parts);
+}
+
+function contactScreen(id) {
+  const c = JSON.parse(client.contact(id, settings.municipality, language(), today(), nowLocal()));
+  if (!c) return homeScreen();
+  show(
+    c.name.text,
+    contactCard(c),
+    c.description ? content("p", c.description) : null,
+    c.email ? h("p", {}, `${t("email")}: `, h("a", { href: `mailto:${c.email}` }, c.email)) : null,
+    c.url ? h("p", {}, h("a", { href: c.url, rel: "noopener" }, t("website"))) : null,
+    c.languages.length ? h("p", {}, `${t("languages")}: ${c.languages.join(", ")}`) : null,
+    c.verified_at ? h("p", { class: "hint" }, `${t("verified")}: ${c.verified_at}`) : null,
+    h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))),
+  );
+}
+
+function browseScreen() {
+  const groups = JSON.parse(client.browse(settings.municipality, language(), today(), nowLocal()));
+  show(t("browse"), ...groups.map((g) => h("section", {}, h("h2", {}, g.label), g.contacts.map(contactCard))), h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))));
+}
+
+function settingsScreen() {
+  const lang = h("select", { id: "lang" }, LANGS.map((l) => h("option", { value: l, selected: l === language() }, { fi: "suomi", sv: "svenska", en: "English" }[l])));
+  lang.addEventListener("change", async () => {
+    await store.setSetting("lang", lang.value);
+    setLanguage(lang.value);
+    renderStatus();
+    settingsScreen();
+  });
+  const user = settings.user || {};
+  show(
+    t("settings"),
+    h("label", { for: "lang" }, t("language")),
+    lang,
+    h("p", {}, h("a", { href: "#/municipality" }, `${t("municipality")}: ${settings.municipality ? JSON.parse(client.municipality(settings.municipality, language())).name : "—"}`)),
+    h("p", {}, `${t("signed_in_as")}: ${user.name || "—"} (${user.role || "—"})`),
+    h(
+      "p",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          onclick: async () => {
+            if (!confirm(t("sign_out_confirm"))) return;
+            if (sync) sync.stop();
+            await store.wipe();
+            location.replace(location.pathname);
+          },
+        },
+        t("sign_out"),
+      ),
+    ),
+  );
+}
+
+function route() {
+  if (!settings.token) return signInScreen();
+  if (!settings.municipality) return municipalityScreen();
+  const [, page, a, b] = location.hash.split("/").map(decodeURIComponent);
+  switch (page) {
+    case "card":
+      return cardScreen(a, b);
+    case "contact":
+      return contactScreen(a);
+    case "browse":
+      return browseScreen();
+    case "settings":
+      return settingsScreen();
+    case "municipality":
+      return municipalityScreen();
+    default:
+      return homeScreen();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up: local data first, then the network.
+
+let routeTimer;
+function routeSoon() {
+  clearTimeout(routeTimer);
+  routeTimer = setTimeout(() => {
+    // Do not pull the screen away from someone typing.
+    if (document.activeElement && document.activeElement.tagName === "INPUT") return;
+    route();
+  }, 150);
+}
+
+async function openIndexedDocs() {
+  for (const id of JSON.parse(client.documentIds(settings.indexDoc))) await sync.open(id);
+}
+
+async function start() {
+  settings = await store.settings();
+  if (!settings.storageId) {
+    settings.storageId = randomId();
+    await store.setSetting("storageId", settings.storageId);
+  }
+  if (!settings.token) return route();
+  // A fresh peer id per running instance: two tabs never share one.
+  client = new Client(`tab-${randomId()}`, settings.storageId);
+  sync = new Sync(client, store, settings.token, {
+    onChange: async (doc) => {
+      if (doc === settings.indexDoc) await openIndexedDocs();
+      routeSoon();
+    },
+    onStatus: (state, at) => {
+      lastStatus = { state, at };
+      renderStatus();
+    },
+    onRefused: (message) => {
+      statusEl.replaceChildren(h("span", { class: "error" }, `${t("refused")}: ${message}`));
+    },
+  });
+  if (settings.indexDoc) {
+    await sync.open(settings.indexDoc);
+    await openIndexedDocs();
+  }
+  route();
+  sync.now();
+}
+
+function watchForUpdates() {
+  if (!("serviceWorker" in navigator)) return;
+  const banner = document.getElementById("update");
+  const offer = (worker) => {
+    banner.hidden = false;
+    document.getElementById("update-reload").onclick = () => worker.postMessage("skip-waiting");
+  };
+  navigator.serviceWorker.register("./sw.js").then((reg) => {
+    if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+    reg.addEventListener("updatefound", () => {
+      const w = reg.installing;
+      w.addEventListener("statechange", () => {
+        if (w.state === "installed" && navigator.serviceWorker.controller) offer(w);
+      });
+    });
+  });
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (reloading) return;
+    reloading = true;
+    location.reload();
+  });
+}
+
+async function boot() {
+  await init();
+  store = await Store.open();
+  setLanguage(pickLanguage(await store.getSetting("lang")));
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
+  addEventListener("hashchange", route);
+  watchForUpdates();
+  renderStatus();
+  await start();
+}
+
+boot().catch((e) => {
+  main.replaceChildren(h("p", { class: "error", role: "alert" }, String(e && e.message ? e.message : e)));
+});

@@ -1,0 +1,101 @@
+// User-interface strings in Finnish, Swedish and English. Content (contacts, guidance) carries
+// its own languages; these are only the app's own words.
+
+export const LANGS = ["fi", "sv", "en"];
+
+const T = {
+  app_name: { fi: "Yhteyspiste", sv: "Kontaktpunkt", en: "Contact Point" },
+  skip_to_content: { fi: "Siirry sisältöön", sv: "Hoppa till innehållet", en: "Skip to content" },
+  settings: { fi: "Asetukset", sv: "Inställningar", en: "Settings" },
+  loading: { fi: "Ladataan…", sv: "Laddar…", en: "Loading…" },
+  update_available: { fi: "Uusi versio saatavilla.", sv: "En ny version finns.", en: "A new version is available." },
+  reload: { fi: "Lataa uudelleen", sv: "Ladda om", en: "Reload" },
+  emergency_note: { fi: "Hätätilanteessa soita aina", sv: "I en nödsituation ring alltid", en: "In an emergency always call" },
+  credit: { fi: "Kuntatiedot: Tilastokeskus (CC BY 4.0)", sv: "Kommundata: Statistikcentralen (CC BY 4.0)", en: "Municipality data: Statistics Finland (CC BY 4.0)" },
+  offline: { fi: "Ei yhteyttä", sv: "Ingen anslutning", en: "Offline" },
+  connecting: { fi: "Yhdistetään…", sv: "Ansluter…", en: "Connecting…" },
+  syncing: { fi: "Päivitetään…", sv: "Uppdaterar…", en: "Updating…" },
+  online: { fi: "Ajan tasalla", sv: "Uppdaterad", en: "Up to date" },
+  last_synced: { fi: "päivitetty", sv: "uppdaterad", en: "last synced" },
+  never_synced: { fi: "ei vielä päivitetty", sv: "inte uppdaterad ännu", en: "not synced yet" },
+  sign_in_title: { fi: "Ota sovellus käyttöön", sv: "Ta appen i bruk", en: "Start using the app" },
+  sign_in_text: {
+    fi: "Syötä kutsukoodi, jonka sait ylläpitäjältä.",
+    sv: "Ange inbjudningskoden du fick av administratören.",
+    en: "Enter the invite code you received from an administrator.",
+  },
+  invite_code: { fi: "Kutsukoodi", sv: "Inbjudningskod", en: "Invite code" },
+  device_name: { fi: "Laitteen nimi", sv: "Enhetens namn", en: "Device name" },
+  device_name_hint: { fi: "Esim. työpuhelin", sv: "T.ex. jobbtelefon", en: "For example: work phone" },
+  sign_in: { fi: "Ota käyttöön", sv: "Ta i bruk", en: "Sign in" },
+  sign_in_failed: { fi: "Käyttöönotto ei onnistunut", sv: "Det gick inte att ta appen i bruk", en: "Signing in failed" },
+  no_network: { fi: "Ei verkkoyhteyttä. Yritä uudelleen, kun verkko toimii.", sv: "Ingen nätverksanslutning. Försök igen när nätet fungerar.", en: "No network connection. Try again when you are online." },
+  pick_municipality: { fi: "Valitse kuntasi", sv: "Välj din kommun", en: "Choose your municipality" },
+  pick_municipality_text: {
+    fi: "Näytämme yhteystiedot, jotka palvelevat tätä kuntaa. Voit vaihtaa sen asetuksissa.",
+    sv: "Vi visar kontakter som betjänar denna kommun. Du kan ändra den i inställningarna.",
+    en: "We show the contacts that serve this municipality. You can change it in settings.",
+  },
+  municipality: { fi: "Kunta", sv: "Kommun", en: "Municipality" },
+  search_municipality: { fi: "Hae kuntaa (suomeksi tai ruotsiksi)", sv: "Sök kommun (på finska eller svenska)", en: "Search municipality (Finnish or Swedish name)" },
+  what_worries: { fi: "Mikä huolettaa?", sv: "Vad oroar dig?", en: "What are you worried about?" },
+  search: { fi: "Hae yhteystietoja", sv: "Sök kontakter", en: "Search contacts" },
+  search_hint: { fi: "Nimi, palvelu tai paikkakunta", sv: "Namn, tjänst eller ort", en: "Name, service or place" },
+  no_results: { fi: "Ei tuloksia.", sv: "Inga resultat.", en: "No results." },
+  browse: { fi: "Kaikki yhteystiedot alueellasi", sv: "Alla kontakter i ditt område", en: "All contacts for your area" },
+  back: { fi: "Takaisin", sv: "Tillbaka", en: "Back" },
+  start_over: { fi: "Aloita alusta", sv: "Börja om", en: "Start over" },
+  do_not: { fi: "Älä", sv: "Gör inte så här", en: "Do not" },
+  legal_basis: { fi: "Peruste", sv: "Grund", en: "Legal basis" },
+  why_contact: { fi: "Miksi tämä", sv: "Varför denna", en: "Why this" },
+  example: { fi: "Esimerkkitieto – ei oikea yhteystieto", sv: "Exempeldata – inte en riktig kontakt", en: "Example data — not a real contact" },
+  stale: { fi: "Voi olla vanhentunut", sv: "Kan vara föråldrad", en: "May be out of date" },
+  open_now: { fi: "Auki nyt", sv: "Öppet nu", en: "Open now" },
+  closed_now: { fi: "Suljettu nyt", sv: "Stängt nu", en: "Closed now" },
+  out_of_hours: { fi: "Virka-ajan ulkopuolella", sv: "Utanför tjänstetid", en: "Out of hours" },
+  languages: { fi: "Kielet", sv: "Språk", en: "Languages" },
+  no_contact: { fi: "Paikallista yhteystietoa ei löytynyt. Soita hätätilanteessa 112.", sv: "Ingen lokal kontakt hittades. Ring 112 i en nödsituation.", en: "No local contact found. In an emergency call 112." },
+  urgency_emergency: { fi: "Hätätilanne – toimi heti", sv: "Nödsituation – agera genast", en: "Emergency — act now" },
+  urgency_urgent: { fi: "Kiireellinen", sv: "Brådskande", en: "Urgent" },
+  urgency_concern: { fi: "Huoli", sv: "Oro", en: "Concern" },
+  urgency_information: { fi: "Tietoa", sv: "Information", en: "Information" },
+  language: { fi: "Kieli", sv: "Språk", en: "Language" },
+  sign_out: { fi: "Kirjaudu ulos ja poista tiedot tästä laitteesta", sv: "Logga ut och radera data från denna enhet", en: "Sign out and delete data from this device" },
+  sign_out_confirm: { fi: "Poistetaanko kaikki tämän laitteen tiedot?", sv: "Radera alla data på denna enhet?", en: "Delete all data on this device?" },
+  signed_in_as: { fi: "Käyttäjä", sv: "Användare", en: "Signed in as" },
+  save: { fi: "Tallenna", sv: "Spara", en: "Save" },
+  refused: { fi: "Palvelin hylkäsi muutoksen", sv: "Servern avvisade ändringen", en: "The relay refused a change" },
+  not_verified_police: { fi: "Poliisilaitoksen alue ei ole vahvistettu", sv: "Polisinrättningens område är inte bekräftat", en: "Police department area not confirmed" },
+  phone: { fi: "Puhelin", sv: "Telefon", en: "Phone" },
+  email: { fi: "Sähköposti", sv: "E-post", en: "E-mail" },
+  website: { fi: "Verkkosivu", sv: "Webbplats", en: "Website" },
+  contact_details: { fi: "Yhteystiedot", sv: "Kontaktuppgifter", en: "Contact details" },
+  verified: { fi: "Tarkistettu", sv: "Kontrollerad", en: "Verified" },
+  shown_in: { fi: "näytetään kielellä", sv: "visas på", en: "shown in" },
+};
+
+let current = "fi";
+
+export function pickLanguage(saved) {
+  if (saved && LANGS.includes(saved)) return saved;
+  for (const l of navigator.languages || [navigator.language || "fi"]) {
+    const base = l.slice(0, 2).toLowerCase();
+    if (LANGS.includes(base)) return base;
+  }
+  return "fi";
+}
+
+export function setLanguage(lang) {
+  current = LANGS.includes(lang) ? lang : "fi";
+  document.documentElement.lang = current;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+}
+
+export function language() {
+  return current;
+}
+
+export function t(key) {
+  const e = T[key];
+  return e ? e[current] || e.en : key;
+}

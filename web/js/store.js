@@ -1,0 +1,101 @@
+// Local persistence in IndexedDB: document chunks, sync states and settings. Everything the app
+// needs to work offline lives here; signing out deletes the whole database.
+
+const DB_NAME = "contactpoint";
+const DB_VERSION = 1;
+
+function promisify(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
+  });
+}
+
+export class Store {
+  static async open() {
+    const req = indexedDB.open(DB_NAME, DB_VERSION);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      const chunks = db.createObjectStore("chunks", { autoIncrement: true });
+      chunks.createIndex("doc", "doc");
+      db.createObjectStore("sync");
+      db.createObjectStore("settings");
+    };
+    return new Store(await promisify(req));
+  }
+
+  constructor(db) {
+    this.db = db;
+  }
+
+  async getSetting(key) {
+    return promisify(this.db.transaction("settings").objectStore("settings").get(key));
+  }
+
+  async setSetting(key, value) {
+    const tx = this.db.transaction("settings", "readwrite");
+    tx.objectStore("settings").put(value, key);
+    return done(tx);
+  }
+
+  async settings() {
+    const tx = this.db.transaction("settings");
+    const store = tx.objectStore("settings");
+    const [keys, values] = await Promise.all([promisify(store.getAllKeys()), promisify(store.getAll())]);
+    return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+  }
+
+  // All stored chunks of a document, concatenated in the order they were stored.
+  async loadDoc(doc) {
+    const rows = await promisify(this.db.transaction("chunks").objectStore("chunks").index("doc").getAll(doc));
+    const total = rows.reduce((n, r) => n + r.bytes.byteLength, 0);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const r of rows) {
+      out.set(new Uint8Array(r.bytes), at);
+      at += r.bytes.byteLength;
+    }
+    return { bytes: out, chunks: rows.length };
+  }
+
+  async append(doc, bytes) {
+    const tx = this.db.transaction("chunks", "readwrite");
+    tx.objectStore("chunks").add({ doc, bytes: bytes.slice().buffer });
+    return done(tx);
+  }
+
+  // Replaces every chunk of a document with one snapshot, atomically.
+  async compact(doc, snapshot) {
+    const tx = this.db.transaction("chunks", "readwrite");
+    const store = tx.objectStore("chunks");
+    const keys = await promisify(store.index("doc").getAllKeys(doc));
+    for (const k of keys) store.delete(k);
+    store.add({ doc, bytes: snapshot.slice().buffer });
+    return done(tx);
+  }
+
+  async syncState(doc) {
+    const v = await promisify(this.db.transaction("sync").objectStore("sync").get(doc));
+    return v ? new Uint8Array(v) : undefined;
+  }
+
+  async setSyncStates(entries) {
+    const tx = this.db.transaction("sync", "readwrite");
+    for (const [doc, bytes] of entries) tx.objectStore("sync").put(bytes.slice().buffer, doc);
+    return done(tx);
+  }
+
+  // Signing out: nothing of this device's data may remain.
+  async wipe() {
+    this.db.close();
+    await promisify(indexedDB.deleteDatabase(DB_NAME));
+  }
+}

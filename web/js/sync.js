@@ -1,0 +1,156 @@
+// The connection to the relay: one WebSocket carrying every document, reconnecting with
+// exponential back-off, and syncing on start, when the browser comes back online, when the app
+// becomes visible and on a slow timer. The wasm client decides what to send and store.
+
+const MIN_DELAY = 1000;
+const MAX_DELAY = 60000;
+const SLOW_TIMER = 5 * 60 * 1000;
+const QUIET = 400;
+
+export class Sync {
+  // client: the wasm Client; store: Store; token: device token; hooks: {onChange, onStatus, onRefused}
+  constructor(client, store, token, hooks) {
+    this.client = client;
+    this.store = store;
+    this.token = token;
+    this.hooks = hooks;
+    this.ws = null;
+    this.delay = MIN_DELAY;
+    this.retry = null;
+    this.quietTimer = null;
+    this.docs = new Set();
+    this.stopped = false;
+    this.state = "offline";
+    this.writes = Promise.resolve();
+    addEventListener("online", () => this.now());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.now();
+    });
+    setInterval(() => this.now(), SLOW_TIMER);
+  }
+
+  url() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${proto}//${location.host}/sync?token=${encodeURIComponent(this.token)}`;
+  }
+
+  // Connects now unless a connection is open or being opened.
+  now() {
+    if (this.stopped || (this.ws && this.ws.readyState <= 1)) return;
+    clearTimeout(this.retry);
+    this.connect();
+  }
+
+  connect() {
+    this.setState("connecting");
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (e) {
+      this.scheduleRetry();
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => this.apply(this.client.connect());
+    ws.onmessage = (ev) => {
+      this.apply(this.client.receive(new Uint8Array(ev.data)));
+      this.markQuietLater();
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.client.disconnected();
+      this.saveSyncStates();
+      this.setState("offline");
+      this.scheduleRetry();
+    };
+    ws.onerror = () => {};
+  }
+
+  scheduleRetry() {
+    if (this.stopped) return;
+    const jitter = Math.random() * 0.3 * this.delay;
+    this.retry = setTimeout(() => this.connect(), this.delay + jitter);
+    this.delay = Math.min(this.delay * 2, MAX_DELAY);
+  }
+
+  // Opens a document from local storage; when connected, it is announced to the relay at once.
+  async open(doc) {
+    if (this.docs.has(doc)) return;
+    this.docs.add(doc);
+    const [{ bytes, chunks }, state] = await Promise.all([this.store.loadDoc(doc), this.store.syncState(doc)]);
+    this.apply(this.client.openDoc(doc, bytes, state));
+    if (chunks > 64) this.writes = this.writes.then(() => this.store.compact(doc, this.client.save(doc)));
+  }
+
+  // Applies a local edit's effects (the client returns them from its change functions).
+  applyLocal(effects) {
+    this.apply(effects);
+  }
+
+  apply(effects) {
+    for (const e of effects) {
+      switch (e.kind) {
+        case "send":
+          if (this.ws && this.ws.readyState === 1) this.ws.send(e.bytes);
+          break;
+        case "store":
+          // Writes are chained so that chunks land in the order they were produced.
+          this.writes = this.writes.then(() => this.store.append(e.doc, e.bytes));
+          break;
+        case "connected":
+          this.delay = MIN_DELAY;
+          this.setState("syncing");
+          break;
+        case "changed":
+          this.hooks.onChange(e.doc);
+          break;
+        case "unavailable":
+          this.hooks.onChange(e.doc);
+          break;
+        case "refused":
+          this.hooks.onRefused(e.message);
+          break;
+        case "closed":
+          if (this.ws) this.ws.close();
+          break;
+      }
+    }
+  }
+
+  markQuietLater() {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(async () => {
+      if (!this.client.isConnected()) return;
+      const all = [...this.docs].every((d) => this.client.isAcknowledged(d));
+      if (all) {
+        await this.writes;
+        await this.saveSyncStates();
+        const at = new Date().toISOString();
+        await this.store.setSetting("lastSynced", at);
+        this.setState("online", at);
+      }
+    }, QUIET);
+  }
+
+  async saveSyncStates() {
+    const entries = [];
+    for (const d of this.docs) {
+      const s = this.client.syncState(d);
+      if (s) entries.push([d, s]);
+    }
+    if (entries.length) await this.store.setSyncStates(entries);
+  }
+
+  setState(state, at) {
+    this.state = state;
+    this.hooks.onStatus(state, at);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    if (this.ws) this.ws.close();
+  }
+}

@@ -1,0 +1,34 @@
+// Service worker: precaches the whole app so that it starts with no network, answers every
+// request from the cache first, and switches versions only when the page asks it to, so that a
+// page never runs half old and half new. The build replaces the two placeholders below.
+
+const VERSION = "__VERSION__";
+const ASSETS = __ASSETS__;
+const CACHE = `contactpoint-${VERSION}`;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS)));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("contactpoint-") && k !== CACHE).map((k) => caches.delete(k)))).then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data === "skip-waiting") self.skipWaiting();
+});
+
+self.addEventListener("fetch", (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== "GET" || url.origin !== location.origin) return;
+  if (url.pathname === "/sync" || url.pathname.startsWith("/api/") || url.pathname === "/healthz") return;
+  if (req.mode === "navigate") {
+    // Every app route is the same shell.
+    event.respondWith(caches.open(CACHE).then((c) => c.match("./index.html")).then((r) => r || fetch(req)));
+    return;
+  }
+  event.respondWith(caches.open(CACHE).then((c) => c.match(req).then((r) => r || fetch(req))));
+});
