@@ -90,6 +90,8 @@ pub fn is_stale(c: &ContactPoint, today: &str) -> bool {
 }
 
 /// `Some(open)` when the contact has regular opening hours; `now` is `"mo 14:05"`.
+/// A schedule without days is every day, without times all day; a closing time at or before the
+/// opening time runs past midnight.
 fn open_now(c: &ContactPoint, now: &str) -> Option<bool> {
     let (day, time) = now.split_once(' ')?;
     let regular: Vec<_> = c.schedules.iter().filter(|s| s.kind == ScheduleKind::Regular).collect();
@@ -97,9 +99,15 @@ fn open_now(c: &ContactPoint, now: &str) -> Option<bool> {
         return None;
     }
     Some(regular.iter().any(|s| {
-        s.byday.iter().any(|d| d.as_str().eq_ignore_ascii_case(day))
-            && s.opens_at.as_deref().is_some_and(|o| o <= time)
-            && s.closes_at.as_deref().is_some_and(|cl| time < cl)
+        let day_ok = s.byday.is_empty() || s.byday.iter().any(|d| d.as_str().eq_ignore_ascii_case(day));
+        let time_ok = match (s.opens_at.as_deref(), s.closes_at.as_deref()) {
+            (None, None) => true,
+            (Some(o), Some(cl)) if cl <= o => time >= o || time < cl,
+            (Some(o), Some(cl)) => o <= time && time < cl,
+            (Some(o), None) => time >= o,
+            (None, Some(cl)) => time < cl,
+        };
+        day_ok && time_ok
     }))
 }
 
@@ -261,7 +269,8 @@ impl Library {
             languages: c.languages.clone(),
             why,
             example: c.example,
-            stale: is_stale(c, today),
+            // Example entries carry their own label; "may be out of date" is for real ones.
+            stale: !c.example && is_stale(c, today),
             verified_at: c.verified_at.clone(),
         }
     }
@@ -538,6 +547,29 @@ mod tests {
         assert!(is_stale(&c, "2026-11-24"));
         c.verified_at = None;
         assert!(is_stale(&c, "2026-11-24"), "never verified is stale");
+    }
+
+    #[test]
+    fn opening_hours() {
+        use contactpoint_directory::model::{Schedule, Weekday};
+        let sched = |byday: Vec<Weekday>, o: Option<&str>, c: Option<&str>| Schedule {
+            kind: ScheduleKind::Regular,
+            byday,
+            opens_at: o.map(Into::into),
+            closes_at: c.map(Into::into),
+            description: LocalizedText::new(),
+        };
+        let with = |s: Schedule| ContactPoint { schedules: vec![s], ..ContactPoint::default() };
+        assert_eq!(open_now(&with(sched(vec![], None, None)), "su 03:00"), Some(true), "round the clock");
+        let office = with(sched(vec![Weekday::Mo, Weekday::Fr], Some("08:00"), Some("16:00")));
+        assert_eq!(open_now(&office, "mo 08:00"), Some(true));
+        assert_eq!(open_now(&office, "mo 16:00"), Some(false));
+        assert_eq!(open_now(&office, "sa 10:00"), Some(false));
+        let night = with(sched(vec![], Some("16:00"), Some("08:00")));
+        assert_eq!(open_now(&night, "tu 23:30"), Some(true));
+        assert_eq!(open_now(&night, "tu 07:59"), Some(true));
+        assert_eq!(open_now(&night, "tu 12:00"), Some(false));
+        assert_eq!(open_now(&ContactPoint::default(), "tu 12:00"), None, "no hours, no claim");
     }
 
     #[test]

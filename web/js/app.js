@@ -55,6 +55,7 @@ function show(title, ...content) {
 
 function renderStatus() {
   const { state, at } = lastStatus;
+  if (at) settings.lastSynced = at;
   const when = settings.lastSynced ? new Date(settings.lastSynced).toLocaleString(language()) : t("never_synced");
   const label = state === "online" ? t("online") : state === "offline" ? t("offline") : t(state);
   statusEl.replaceChildren(
@@ -62,7 +63,6 @@ function renderStatus() {
     " · ",
     h("span", { "data-testid": "last-synced" }, `${t("last_synced")}: ${when}`),
   );
-  if (at) settings.lastSynced = at;
 }
 
 // Text picked from a multilingual field, with its language and direction marked.
@@ -81,7 +81,7 @@ function contactCard(c) {
     h("strong", {}, h("a", { href: `#/contact/${encodeURIComponent(c.id)}` }, content("span", c.name))),
     c.organisation ? content("div", c.organisation) : null,
     c.phones.map((p) =>
-      h("div", {}, h("a", { class: "tel", href: `tel:${p.number.replace(/[^+\d]/g, "")}`, dir: "ltr" }, p.number), p.description ? content("span", p.description) : null),
+      h("div", { class: "phone" }, h("a", { class: "tel", href: `tel:${p.number.replace(/[^+\d]/g, "")}`, dir: "ltr" }, p.number), p.description ? content("span", p.description, { class: "hint" }) : null),
     ),
     c.open_now === true ? h("span", { class: "badge open" }, t("open_now")) : null,
     c.open_now === false ? h("span", { class: "badge closed" }, t("closed_now")) : null,
@@ -187,7 +187,7 @@ function homeScreen() {
   show(
     t("what_worries"),
     h("p", {}, `${t("municipality")}: `, h("a", { href: "#/municipality" }, muni.name)),
-    h("ul", { class: "topics" }, topics.map((c) => h("li", {}, h("a", { href: `#/card/${encodeURIComponent(c.slug)}` }, h("strong", {}, content("span", c.title)), content("span", c.summary))))),
+    h("ul", { class: "topics list" }, topics.map((c) => h("li", {}, h("a", { href: `#/card/${encodeURIComponent(c.slug)}` }, h("strong", {}, content("span", c.title)), content("span", c.summary, { class: "summary" }))))),
     h("h2", {}, h("label", { for: "q" }, t("search"))),
     h("p", { class: "hint", id: "q-hint" }, t("search_hint")),
     q,
@@ -211,7 +211,8 @@ function cardScreen(slug, nodeId) {
       h(
         "section",
         { class: `urgency urgency-${node.urgency}`, "aria-labelledby": "steps-h" },
-        h("h2", { id: "steps-h" }, `${urgencyLabel(node.urgency)}: `, content("span", node.heading)),
+        h("p", { class: "urgency-label" }, urgencyLabel(node.urgency)),
+        h("h2", { id: "steps-h" }, content("span", node.heading)),
         h(
           "ol",
           { class: "steps" },
@@ -313,10 +314,15 @@ function route() {
 // ---------------------------------------------------------------------------------------------
 // Start-up: local data first, then the network.
 
+// Screens that show synced content are redrawn when documents change; the others (sign-in,
+// municipality picker, settings) are left alone.
+const LIVE_PAGES = new Set(["", "card", "contact", "browse"]);
 let routeTimer;
 function routeSoon() {
   clearTimeout(routeTimer);
   routeTimer = setTimeout(() => {
+    const page = location.hash.split("/")[1] || "";
+    if (!settings.token || !settings.municipality || !LIVE_PAGES.has(page)) return;
     // Do not pull the screen away from someone typing.
     if (document.activeElement && document.activeElement.tagName === "INPUT") return;
     route();
@@ -360,29 +366,37 @@ async function start() {
 function watchForUpdates() {
   if (!("serviceWorker" in navigator)) return;
   const banner = document.getElementById("update");
+  // Reload only when the person accepted an update; the first installation also changes the
+  // controller (clients.claim) and must not reload a page someone is using.
+  let accepted = false;
   const offer = (worker) => {
     banner.hidden = false;
-    document.getElementById("update-reload").onclick = () => worker.postMessage("skip-waiting");
+    document.getElementById("update-reload").onclick = () => {
+      accepted = true;
+      worker.postMessage("skip-waiting");
+    };
   };
+  // Only a page already running under a service worker can be out of date; on the very first
+  // visit the worker installs silently.
+  const controlled = !!navigator.serviceWorker.controller;
   navigator.serviceWorker.register("./sw.js").then((reg) => {
-    if (reg.waiting && navigator.serviceWorker.controller) offer(reg.waiting);
+    if (!controlled) return;
+    if (reg.waiting) offer(reg.waiting);
     reg.addEventListener("updatefound", () => {
       const w = reg.installing;
       w.addEventListener("statechange", () => {
-        if (w.state === "installed" && navigator.serviceWorker.controller) offer(w);
+        if (w.state === "installed") offer(w);
       });
     });
   });
-  let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (reloading) return;
-    reloading = true;
-    location.reload();
+    if (accepted) location.reload();
   });
 }
 
 async function boot() {
-  await init();
+  // The path is rewritten to the hashed file name by the build.
+  await init({ module_or_path: new URL("./contactpoint_bg.wasm", import.meta.url) });
   store = await Store.open();
   setLanguage(pickLanguage(await store.getSetting("lang")));
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
