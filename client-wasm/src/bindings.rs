@@ -118,6 +118,42 @@ impl JsClient {
         crate::views::municipality(code, lang)
     }
 
+    /// Edits a contact point from the form's JSON. Returns `{ok: true, effects}` or
+    /// `{ok: false, issues: [{field, message}]}`.
+    #[wasm_bindgen(js_name = editContact)]
+    pub fn edit_contact(
+        &mut self,
+        contact_id: &str,
+        edit_json: &str,
+        today: &str,
+        verified_by: &str,
+    ) -> Result<JsValue, JsValue> {
+        let edit: crate::edit::ContactEdit =
+            serde_json::from_str(edit_json).map_err(|e| js_sys::Error::new(&format!("bad edit: {e}")))?;
+        let out = Object::new();
+        match self.0.edit_contact(contact_id, &edit, today, verified_by) {
+            Ok(effects) => {
+                let _ = Reflect::set(&out, &"ok".into(), &true.into());
+                let _ = Reflect::set(&out, &"effects".into(), &to_js(effects));
+            }
+            Err(crate::edit::EditError::NotFound) => {
+                return Err(js_sys::Error::new("this contact is not in any open document").into());
+            }
+            Err(crate::edit::EditError::Invalid(issues)) => {
+                let _ = Reflect::set(&out, &"ok".into(), &false.into());
+                let json = serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into());
+                let _ = Reflect::set(&out, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
+            }
+        }
+        Ok(out.into())
+    }
+
+    /// `[documentId, area]` of the document holding a contact, or undefined.
+    #[wasm_bindgen(js_name = contactScope)]
+    pub fn contact_scope(&self, contact_id: &str) -> Option<Vec<String>> {
+        self.0.contact_scope(contact_id).map(|(d, a)| vec![d, a])
+    }
+
     /// Whether the handshake completed.
     #[wasm_bindgen(js_name = isConnected)]
     pub fn is_connected(&self) -> bool {

@@ -4,6 +4,7 @@
 //! Everything that can be tested without a browser lives in [`session`] as plain Rust; the
 //! `#[wasm_bindgen]` wrappers in [`bindings`] only convert values at the boundary.
 
+pub mod edit;
 pub mod session;
 pub mod views;
 

@@ -168,6 +168,30 @@ impl Client {
         parse_id(index).ok().and_then(|id| self.session.doc(&id)).map(crate::views::document_ids).unwrap_or_default()
     }
 
+    /// Edits a contact point as one commit. On invalid values returns the issues per field and
+    /// changes nothing.
+    pub fn edit_contact(
+        &mut self,
+        contact_id: &str,
+        edit: &crate::edit::ContactEdit,
+        today: &str,
+        verified_by: &str,
+    ) -> Result<Vec<Effect>, crate::edit::EditError> {
+        let doc_id = crate::edit::find_contact(&self.session, contact_id).ok_or(crate::edit::EditError::NotFound)?;
+        let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
+        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        let session = &mut self.session;
+        crate::edit::edit_contact(dir, contact_id, edit, today, verified_by, |f| effects(session.change(&doc_id, f)))
+    }
+
+    /// The document holding a contact point, and that document's area (`national` for the
+    /// national document), so the app can tell whether this user may edit it.
+    pub fn contact_scope(&self, contact_id: &str) -> Option<(String, String)> {
+        let id = crate::edit::find_contact(&self.session, contact_id)?;
+        let d = contactpoint_directory::store::read_directory(self.session.doc(&id)?).ok()?;
+        Some((id.to_string(), contactpoint_directory::hsds::document_key(&d)))
+    }
+
     /// A whole-document snapshot, to replace many stored chunks.
     pub fn save(&self, id: &str) -> Option<Vec<u8>> {
         Some(self.session.doc(&parse_id(id).ok()?)?.save())

@@ -235,11 +235,20 @@ function cardScreen(slug, nodeId) {
   show(card.title.text, ...parts);
 }
 
+// Editors edit the documents of their areas, admins every document.
+function canEdit(contactId) {
+  const scope = client.contactScope(contactId);
+  const user = settings.user || {};
+  if (!scope) return false;
+  return user.role === "admin" || (user.role === "editor" && (user.areas || []).includes(scope[1]));
+}
+
 function contactScreen(id) {
   const c = JSON.parse(client.contact(id, settings.municipality, language(), today(), nowLocal()));
   if (!c) return homeScreen();
   show(
     c.name.text,
+    canEdit(id) ? h("p", {}, h("a", { class: "button secondary", href: `#/edit/${encodeURIComponent(id)}` }, t("edit"))) : null,
     contactCard(c),
     c.description ? content("p", c.description) : null,
     c.email ? h("p", {}, `${t("email")}: `, h("a", { href: `mailto:${c.email}` }, c.email)) : null,
@@ -248,6 +257,62 @@ function contactScreen(id) {
     c.verified_at ? h("p", { class: "hint" }, `${t("verified")}: ${c.verified_at}`) : null,
     h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))),
   );
+}
+
+function editScreen(id) {
+  if (!canEdit(id)) return contactScreen(id);
+  const c = JSON.parse(client.contact(id, settings.municipality, language(), today(), nowLocal()));
+  if (!c) return homeScreen();
+  const field = (key, label, value, attrs = {}) => {
+    const input = h("input", { id: `f-${key}`, name: key, value: value || "", "aria-describedby": `e-${key}`, ...attrs });
+    return { key, input, el: h("div", {}, h("label", { for: `f-${key}` }, label), input, h("p", { class: "error", id: `e-${key}` })) };
+  };
+  const name = field("name", t("name"), c.name.lang === language() ? c.name.text : "");
+  const phones = (c.phones.length ? c.phones : [{ number: "" }]).map((p, i) => field(`phones[${i}]`, `${t("phone_n")} ${i + 1}`, p.number, { type: "tel", dir: "ltr", autocomplete: "off" }));
+  const email = field("email", t("email"), c.email, { type: "email" });
+  const url = field("url", t("website"), c.url, { type: "url" });
+  const verified = h("input", { id: "f-verified", type: "checkbox" });
+  const all = [name, ...phones, email, url];
+  const summary = h("p", { class: "error", role: "alert" });
+  const form = h(
+    "form",
+    {
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        for (const f of all) {
+          f.input.removeAttribute("aria-invalid");
+          f.el.querySelector(".error").textContent = "";
+        }
+        summary.textContent = "";
+        const edit = {
+          phones: phones.map((p) => p.input.value),
+          email: email.input.value,
+          url: url.input.value,
+          verified: verified.checked,
+        };
+        if (name.input.value.trim()) edit.name = { lang: language(), text: name.input.value };
+        const res = client.editContact(id, JSON.stringify(edit), today(), (settings.user || {}).name || "");
+        if (!res.ok) {
+          summary.textContent = t("fix_errors");
+          for (const issue of res.issues) {
+            const f = all.find((x) => x.key === issue.field) || name;
+            f.input.setAttribute("aria-invalid", "true");
+            f.el.querySelector(".error").textContent = issue.message;
+          }
+          (all.find((x) => x.input.getAttribute("aria-invalid")) || name).input.focus();
+          return;
+        }
+        sync.applyLocal(res.effects);
+        if (!client.isConnected()) statusEl.replaceChildren(h("span", {}, t("saved_offline")));
+        location.hash = `#/contact/${encodeURIComponent(id)}`;
+      },
+    },
+    all.map((f) => f.el),
+    h("p", { class: "row" }, verified, h("label", { for: "f-verified", class: "inline" }, t("mark_verified"))),
+    summary,
+    h("p", { class: "row" }, h("button", { type: "submit" }, t("save")), h("a", { class: "button secondary", href: `#/contact/${encodeURIComponent(id)}` }, t("cancel"))),
+  );
+  show(`${t("edit_contact")}: ${c.name.text}`, form);
 }
 
 function browseScreen() {
@@ -300,6 +365,8 @@ function route() {
       return cardScreen(a, b);
     case "contact":
       return contactScreen(a);
+    case "edit":
+      return editScreen(a);
     case "browse":
       return browseScreen();
     case "settings":

@@ -72,6 +72,14 @@ const T = {
   contact_details: { fi: "Yhteystiedot", sv: "Kontaktuppgifter", en: "Contact details" },
   verified: { fi: "Tarkistettu", sv: "Kontrollerad", en: "Verified" },
   shown_in: { fi: "näytetään kielellä", sv: "visas på", en: "shown in" },
+  edit: { fi: "Muokkaa", sv: "Redigera", en: "Edit" },
+  edit_contact: { fi: "Muokkaa yhteystietoa", sv: "Redigera kontakt", en: "Edit contact" },
+  name: { fi: "Nimi", sv: "Namn", en: "Name" },
+  phone_n: { fi: "Puhelinnumero", sv: "Telefonnummer", en: "Phone number" },
+  mark_verified: { fi: "Merkitse tarkistetuksi tänään", sv: "Markera som kontrollerad i dag", en: "Mark as verified today" },
+  cancel: { fi: "Peruuta", sv: "Avbryt", en: "Cancel" },
+  fix_errors: { fi: "Korjaa merkityt kohdat. Mitään ei tallennettu.", sv: "Rätta de markerade fälten. Inget sparades.", en: "Fix the marked fields. Nothing was saved." },
+  saved_offline: { fi: "Tallennettu tähän laitteeseen; lähetetään, kun yhteys toimii.", sv: "Sparat på denna enhet; skickas när anslutningen fungerar.", en: "Saved on this device; it will be sent when the connection works." },
 };
 
 let current = "fi";
