@@ -126,6 +126,9 @@ pub fn relay_binary() -> Result<PathBuf> {
 pub struct RelayProcess {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The first administrator's invite code, when the relay printed one (a database without
+    /// users).
+    pub invite: Option<String>,
     child: Child,
 }
 
@@ -137,16 +140,24 @@ impl RelayProcess {
 
     /// Starts it on a chosen address (to come back on the same port after a crash).
     pub fn start_on(db: &Path, listen: &str) -> Result<RelayProcess> {
+        Self::start_with_args(db, listen, &[])
+    }
+
+    /// Starts it with extra `serve` arguments, such as `--seed` and `--web DIR` for the browser
+    /// tests, and keeps the invite code it prints for a database without users.
+    pub fn start_with_args(db: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
         use std::io::BufRead;
         let mut child = Command::new(relay_binary()?)
             .args(["serve", "--listen", listen, "--db"])
             .arg(db)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut invite = None;
         let addr = loop {
             let Some(line) = lines.next() else {
                 let _ = child.kill();
@@ -157,10 +168,13 @@ impl RelayProcess {
                 let a = rest.split_whitespace().next().context("address")?;
                 break a.parse::<SocketAddr>()?;
             }
+            if is_invite_code(line.trim()) {
+                invite = Some(line.trim().to_owned());
+            }
         };
         // Keep draining stdout so the relay never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Ok(RelayProcess { addr, child })
+        Ok(RelayProcess { addr, invite, child })
     }
 
     /// Kills the process with SIGKILL: no shutdown code runs.
@@ -169,6 +183,13 @@ impl RelayProcess {
         self.child.wait()?;
         Ok(())
     }
+}
+
+/// Whether a line of the relay's output is an invite code: three groups of five letters or
+/// digits joined by dashes, printed on a line of its own.
+fn is_invite_code(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 3 && groups.iter().all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 impl Drop for RelayProcess {
@@ -300,6 +321,12 @@ impl NativeClient {
             tx.put(ROOT, key, value).expect("put");
             tx.commit();
         });
+        self.handle(events).await
+    }
+
+    /// Changes a document with any function, as one commit, and sends the change.
+    pub async fn change(&mut self, id: DocumentId, f: impl FnOnce(&mut Automerge)) -> Result<()> {
+        let events = self.session.change(&id, f);
         self.handle(events).await
     }
 

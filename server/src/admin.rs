@@ -45,6 +45,36 @@ pub fn parse_scope(s: &str) -> Result<Scope, String> {
     }
 }
 
+/// The initial contents of a new document of a scope: a directory that declares its kind (and
+/// area), so that every later write to it is validated as directory content.
+pub fn empty_document(scope: &Scope) -> Result<Automerge, String> {
+    use contactpoint_directory::model::{Directory, Index};
+    use contactpoint_directory::store::{write_directory, write_index};
+    use contactpoint_directory::text::LocalizedText;
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    let written = match scope {
+        Scope::Index => write_index(&mut tx, &Index::default()),
+        Scope::National => write_directory(
+            &mut tx,
+            &Directory::national(LocalizedText::fi_sv_en(
+                "Valtakunnalliset palvelut",
+                "Riksomfattande tjänster",
+                "National services",
+            )),
+        ),
+        Scope::Area(a) => {
+            let area: Area = a.parse().map_err(|e| format!("{e}"))?;
+            let title = LocalizedText::fi_sv_en(&area.name("fi"), &area.name("sv"), &area.name("en"));
+            write_directory(&mut tx, &Directory::for_area(area, title))
+        }
+        Scope::Unlisted => Ok(()),
+    };
+    written.map_err(|e| e.to_string())?;
+    tx.commit();
+    Ok(doc)
+}
+
 /// Registers a new document with the given scope and initial contents; returns its id.
 pub fn create_document(conn: &mut Connection, scope: &Scope, doc: &Automerge) -> Result<DocumentId, StorageError> {
     let id = DocumentId::from_random_bytes(auth::random_bytes::<16>());

@@ -285,8 +285,8 @@ fn run_admin(command: AdminCommand) -> Result<()> {
         AdminCommand::Document { db, scope } => {
             let scope = admin::parse_scope(&scope).map_err(anyhow::Error::msg)?;
             let db = open(&db)?;
-            let id =
-                db.with(|c| admin::create_document(c, &scope, &contactpoint_protocol::automerge::Automerge::new()))?;
+            let doc = admin::empty_document(&scope).map_err(anyhow::Error::msg)?;
+            let id = db.with(|c| admin::create_document(c, &scope, &doc))?;
             println!("{id}");
         }
     }

@@ -502,7 +502,30 @@ impl DocTask {
             self.peers.insert(peer.conn, peer.clone());
         }
         let had_doc = !loaded.sync.heads().is_empty();
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| loaded.sync.receive(&peer.conn, &data)));
+        // A catalogued document that is a directory (it declares its kind) must stay valid: a
+        // writer's changes are applied to a fork and checked before they are kept.
+        let was_directory = contactpoint_directory::store::document_kind(loaded.sync.doc()).is_some();
+        let validator = move |candidate: &contactpoint_protocol::automerge::Automerge,
+                              _: &[contactpoint_protocol::automerge::ChangeHash]|
+              -> Result<(), String> {
+            if !was_directory && contactpoint_directory::store::document_kind(candidate).is_none() {
+                return Ok(());
+            }
+            let issues = contactpoint_directory::validate_document(candidate);
+            match issues.first() {
+                None => Ok(()),
+                Some(first) if issues.len() == 1 => Err(format!("{}: {}", first.path, first.message)),
+                Some(first) => {
+                    Err(format!("{}: {} (and {} more problems)", first.path, first.message, issues.len() - 1))
+                }
+            }
+        };
+        // Only catalogued documents hold directory content; an admin's unlisted document is not
+        // checked (and does not pay for the fork).
+        let checked = !matches!(loaded.scope, Scope::Unlisted);
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            loaded.sync.receive_validated(&peer.conn, &data, checked.then_some(&validator as &_))
+        }));
         match result {
             Ok(Ok(r)) => {
                 if r.write_refused {
@@ -546,6 +569,11 @@ impl DocTask {
             Ok(Err(e)) => {
                 self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(doc = %self.id, user = peer.identity.user_id, "sync message refused: {e}");
+                let audit = peer.identity.audit(Some(self.id.to_string()), "sync.rejected", e.to_string());
+                let db = self.relay.db.clone();
+                tokio::spawn(async move {
+                    let _ = db.call(move |c| storage::insert_audit(c, &audit)).await;
+                });
                 let _ = peer.out.try_send(Out::Error { message: format!("document {}: {e}", self.id), close: true });
             }
             Err(_) => {

@@ -7,3 +7,4 @@ mod durability;
 mod interop;
 mod relay_sync;
 mod simulation;
+mod validation;
