@@ -159,7 +159,7 @@ impl Client {
     /// The views, brought up to date with the documents (only changed documents are re-read).
     pub fn views(&mut self) -> &crate::views::Library {
         let session = &self.session;
-        self.library.refresh(session.doc_ids().filter_map(|id| session.doc(id).map(|d| (id.to_string(), d))));
+        self.library.refresh(session.doc_ids().filter_map(|id| session.doc(id).map(|d| (*id, d))));
         &self.library
     }
 

@@ -15,6 +15,7 @@ use contactpoint_directory::search::EntryKind;
 use contactpoint_directory::store::{read_directory, read_index};
 use contactpoint_directory::text::{LocalizedText, is_rtl};
 use contactpoint_directory::{Localities, SearchIndex, resolve_any, search_municipalities};
+use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::{Automerge, ChangeHash};
 use serde::Serialize;
 
@@ -111,12 +112,56 @@ fn open_now(c: &ContactPoint, now: &str) -> Option<bool> {
     }))
 }
 
+/// A weekday code (`MO`…`SU`) as a short name in the UI language.
+fn weekday(code: &str, lang: &str) -> &'static str {
+    const DAYS: [(&str, [&str; 3]); 7] = [
+        ("MO", ["ma", "må", "Mon"]),
+        ("TU", ["ti", "ti", "Tue"]),
+        ("WE", ["ke", "on", "Wed"]),
+        ("TH", ["to", "to", "Thu"]),
+        ("FR", ["pe", "fr", "Fri"]),
+        ("SA", ["la", "lö", "Sat"]),
+        ("SU", ["su", "sö", "Sun"]),
+    ];
+    let i = match lang {
+        "fi" => 0,
+        "sv" => 1,
+        _ => 2,
+    };
+    DAYS.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)).map_or("?", |(_, n)| n[i])
+}
+
+/// A language code as a name in the UI language, for the languages a service is likely to offer.
+fn language_name(code: &str, lang: &str) -> String {
+    const NAMES: &[(&str, [&str; 3])] = &[
+        ("fi", ["suomi", "finska", "Finnish"]),
+        ("sv", ["ruotsi", "svenska", "Swedish"]),
+        ("en", ["englanti", "engelska", "English"]),
+        ("se", ["pohjoissaame", "nordsamiska", "Northern Sami"]),
+        ("ru", ["venäjä", "ryska", "Russian"]),
+        ("et", ["viro", "estniska", "Estonian"]),
+        ("ar", ["arabia", "arabiska", "Arabic"]),
+        ("so", ["somali", "somaliska", "Somali"]),
+        ("fa", ["persia", "persiska", "Persian"]),
+        ("prs", ["dari", "dari", "Dari"]),
+        ("uk", ["ukraina", "ukrainska", "Ukrainian"]),
+        ("fit", ["meänkieli", "meänkieli", "Meänkieli"]),
+        ("fse", ["suomalainen viittomakieli", "finskt teckenspråk", "Finnish Sign Language"]),
+    ];
+    let i = match lang {
+        "fi" => 0,
+        "sv" => 1,
+        _ => 2,
+    };
+    NAMES.iter().find(|(c, _)| *c == code).map_or_else(|| code.to_owned(), |(_, n)| n[i].to_owned())
+}
+
 fn hours(c: &ContactPoint, lang: &str) -> Vec<String> {
     let mut out: Vec<String> = c
         .schedules
         .iter()
         .map(|s| {
-            let days: Vec<&str> = s.byday.iter().map(|d| d.as_str()).collect();
+            let days: Vec<&str> = s.byday.iter().map(|d| weekday(d.as_str(), lang)).collect();
             let mut line = match (s.opens_at.as_deref(), s.closes_at.as_deref()) {
                 (Some(o), Some(cl)) => format!("{} {o}–{cl}", days.join(" ")),
                 _ => days.join(" "),
@@ -158,9 +203,9 @@ fn why_text(matched: MatchedBy, area_name: Option<String>, lang: &str) -> String
 /// The documents as the views need them: parsed once per change.
 #[derive(Default)]
 pub struct Library {
-    parsed: BTreeMap<String, (Vec<ChangeHash>, Directory)>,
+    parsed: BTreeMap<DocumentId, (Vec<ChangeHash>, Directory)>,
     search: Option<SearchIndex>,
-    order: Vec<String>,
+    order: Vec<DocumentId>,
 }
 
 /// A guidance card ready to walk.
@@ -204,12 +249,12 @@ const CONTACTS_PER_STEP: usize = 3;
 
 impl Library {
     /// Re-reads the documents whose heads changed. `docs` are (id, document) pairs.
-    pub fn refresh<'a>(&mut self, docs: impl IntoIterator<Item = (String, &'a Automerge)>) {
+    pub fn refresh<'a>(&mut self, docs: impl IntoIterator<Item = (DocumentId, &'a Automerge)>) {
         let mut changed = false;
-        let mut seen = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for (id, doc) in docs {
             let heads = doc.get_heads();
-            seen.push(id.clone());
+            seen.insert(id);
             if self.parsed.get(&id).is_some_and(|(h, _)| *h == heads) {
                 continue;
             }
@@ -266,7 +311,7 @@ impl Library {
             hours: hours(c, lang),
             open_now: open_now(c, now),
             out_of_hours: c.schedules.iter().any(|s| s.kind == ScheduleKind::OutOfHours),
-            languages: c.languages.clone(),
+            languages: c.languages.iter().map(|l| language_name(l, lang)).collect(),
             why,
             example: c.example,
             // Example entries carry their own label; "may be out of date" is for real ones.
@@ -547,6 +592,14 @@ mod tests {
         assert!(is_stale(&c, "2026-11-24"));
         c.verified_at = None;
         assert!(is_stale(&c, "2026-11-24"), "never verified is stale");
+    }
+
+    #[test]
+    fn codes_are_shown_in_the_ui_language() {
+        assert_eq!(weekday("MO", "fi"), "ma");
+        assert_eq!(weekday("SU", "sv"), "sö");
+        assert_eq!(language_name("sv", "fi"), "ruotsi");
+        assert_eq!(language_name("xx", "fi"), "xx", "unknown codes are shown as they are");
     }
 
     #[test]

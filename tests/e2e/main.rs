@@ -2,6 +2,7 @@
 
 mod access;
 mod bad_input;
+mod browser;
 mod content;
 mod durability;
 mod interop;

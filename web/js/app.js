@@ -48,9 +48,12 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function show(title, ...content) {
-  main.replaceChildren(h("h1", {}, title), ...content);
+  // Screens pass null for parts they leave out; replaceChildren would print those as "null".
+  main.replaceChildren(h("h1", {}, title), ...content.filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · ${t("app_name")}`;
-  main.focus();
+  // Move focus for screen readers without scrolling the header and status out of view.
+  main.focus({ preventScroll: true });
+  scrollTo(0, 0);
 }
 
 function renderStatus() {
@@ -402,6 +405,7 @@ async function openIndexedDocs() {
 
 async function start() {
   settings = await store.settings();
+  renderStatus();
   if (!settings.storageId) {
     settings.storageId = randomId();
     await store.setSetting("storageId", settings.storageId);

@@ -1,0 +1,70 @@
+// Browser test: the app works with the relay process gone. It signs in and syncs once, the Rust
+// test kills the relay, the page reloads from the service worker and local data and still leads
+// from a concern to the right phone numbers; when the relay is back on the same port, the app
+// reconnects by itself and the "last synced" time moves on.
+//
+// node offline.mjs --url http://127.0.0.1:PORT/ --code INVITE
+// Steps: "synced" (then the relay is killed), "offline-done" (then it is started again).
+
+import { args, check, contacts, finish, launchPersistent, lastSynced, need, run, signIn, step, waitServiceWorkerActive, waitSyncedAfter, pickMunicipality, walkCard, WAIT_MS } from "./common.mjs";
+
+const CARD = "worried-about-young-person";
+
+run(async () => {
+  const a = args();
+  need(a, "url", "code");
+  const { context, page } = await launchPersistent({ locale: "en-GB" });
+
+  // 1. Online: sign in, let the first sync finish and the service worker take over.
+  await signIn(page, a.url, a.code);
+  const never = await lastSynced(page);
+  check(never.includes("not synced yet"), `before the first sync the status says ${JSON.stringify(never)}`);
+  const firstSync = await waitSyncedAfter(page, never);
+  await waitServiceWorkerActive(page);
+  await step("synced", { lastSynced: firstSync });
+
+  // 2. The relay process is gone. Nothing on that port answers, not even the app's files.
+  const probe = await page.request.get(new URL("/healthz", a.url).href, { timeout: 5000 }).then(
+    (r) => `status ${r.status()}`,
+    () => "unreachable",
+  );
+  check(probe === "unreachable", `the relay still answers after being killed: ${probe}`);
+  await page.reload();
+  const controlled = await page.evaluate(() => !!navigator.serviceWorker.controller);
+  check(controlled, "after the reload no service worker controls the page");
+  await pickMunicipality(page, "helsing", "Helsinki");
+  // The status line shows the stored time of the one sync once the app has loaded its settings
+  // (it says "not synced yet" for a moment while the documents load: see the report).
+  await page
+    .waitForFunction((t) => document.getElementById("status").textContent.includes(t), firstSync)
+    .catch(async () => {
+      throw new Error(`offline, the status does not show the first sync: ${await page.locator("#status").textContent()}`);
+    });
+  const offlineStatus = await page.locator("#status").textContent();
+  check(!offlineStatus.includes("Up to date"), `with the relay gone the status says ${offlineStatus}`);
+
+  await walkCard(page, CARD, ["age", "minor"]);
+  const minor = await contacts(page);
+  const intake = minor.find((c) => /Child welfare intake, Helsinki/.test(c.name));
+  check(intake, `no Helsinki child welfare intake among ${JSON.stringify(minor.map((c) => c.name))}`);
+  check(intake.tel.length && intake.tel.every((t) => /^tel:\+?\d+$/.test(t)), `its phone links are ${JSON.stringify(intake.tel)}`);
+
+  // The emergency path, from the card's first question.
+  await page.goto(new URL("#/", a.url).href);
+  await walkCard(page, CARD, ["emergency"]);
+  const emergency = await contacts(page);
+  const e112 = emergency.find((c) => c.tel.includes("tel:112"));
+  check(e112, `no contact calling tel:112 on the emergency path: ${JSON.stringify(emergency)}`);
+  const urgency = await page.locator(".urgency").getAttribute("class");
+  check(urgency.includes("urgency-emergency"), `the emergency steps are marked ${urgency}`);
+
+  const stillOffline = await lastSynced(page);
+  await step("offline-done", { intake, emergency: e112, lastSynced: stillOffline });
+
+  // 3. The relay is back on the same port: the app reconnects by its back-off (1 s, doubling),
+  // so the wait may be longer than one back-off interval since the reload.
+  const started = Date.now();
+  const secondSync = await waitSyncedAfter(page, stillOffline, 2 * WAIT_MS);
+  await context.close();
+  finish({ firstSync, secondSync, reconnectMs: Date.now() - started, intake, emergency: e112 });
+});
