@@ -112,6 +112,15 @@ fn open_now(c: &ContactPoint, now: &str) -> Option<bool> {
     }))
 }
 
+/// The column of the UI language in the small fi/sv/en tables below.
+fn lang_column(lang: &str) -> usize {
+    match lang {
+        "fi" => 0,
+        "sv" => 1,
+        _ => 2,
+    }
+}
+
 /// A weekday code (`MO`…`SU`) as a short name in the UI language.
 fn weekday(code: &str, lang: &str) -> &'static str {
     const DAYS: [(&str, [&str; 3]); 7] = [
@@ -123,11 +132,7 @@ fn weekday(code: &str, lang: &str) -> &'static str {
         ("SA", ["la", "lö", "Sat"]),
         ("SU", ["su", "sö", "Sun"]),
     ];
-    let i = match lang {
-        "fi" => 0,
-        "sv" => 1,
-        _ => 2,
-    };
+    let i = lang_column(lang);
     DAYS.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)).map_or("?", |(_, n)| n[i])
 }
 
@@ -148,11 +153,7 @@ fn language_name(code: &str, lang: &str) -> String {
         ("fit", ["meänkieli", "meänkieli", "Meänkieli"]),
         ("fse", ["suomalainen viittomakieli", "finskt teckenspråk", "Finnish Sign Language"]),
     ];
-    let i = match lang {
-        "fi" => 0,
-        "sv" => 1,
-        _ => 2,
-    };
+    let i = lang_column(lang);
     NAMES.iter().find(|(c, _)| *c == code).map_or_else(|| code.to_owned(), |(_, n)| n[i].to_owned())
 }
 
