@@ -193,6 +193,8 @@ impl<P: Ord + Clone> DocSync<P> {
                 for chunk in message.changes.iter() {
                     check_chunk(chunk)?;
                 }
+                // A message without changes cannot make the document invalid: no fork needed.
+                let validate = validate.filter(|_| !message.changes.is_empty());
                 match validate {
                     None => {
                         self.doc
@@ -215,7 +217,13 @@ impl<P: Ord + Clone> DocSync<P> {
             }
         }
         let new_changes = self.changes_since(&before);
-        Ok(Received { new_changes, write_refused, outgoing: self.generate_all() })
+        // Only the sender's state moved unless the document changed: then everyone may need it.
+        let outgoing = if new_changes.is_some() {
+            self.generate_all()
+        } else {
+            self.generate(peer).map(|m| vec![(peer.clone(), m)]).unwrap_or_default()
+        };
+        Ok(Received { new_changes, write_refused, outgoing })
     }
 
     /// The changes added since `before`, as one chunk, or `None` if there are none.

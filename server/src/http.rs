@@ -156,5 +156,9 @@ async fn sync(
     Ok(ws
         .max_message_size(limits.max_frame_bytes)
         .max_frame_size(limits.max_frame_bytes)
+        // The defaults (128 KiB each way) would dominate the memory of an idle connection; most
+        // frames are small and a large one simply takes more reads.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| relay::serve_socket(relay, socket, identity)))
 }
