@@ -59,7 +59,7 @@ function show(title, ...content) {
 function renderStatus() {
   const { state, at } = lastStatus;
   if (at) settings.lastSynced = at;
-  const when = settings.lastSynced ? new Date(settings.lastSynced).toLocaleString(language()) : t("never_synced");
+  const when = settings.lastSynced ? new Date(settings.lastSynced).toLocaleString(language() === "en" ? "en-GB" : language()) : t("never_synced");
   const label = state === "online" ? t("online") : state === "offline" ? t("offline") : t(state);
   statusEl.replaceChildren(
     h("span", { class: state === "offline" ? "offline" : "" }, label),

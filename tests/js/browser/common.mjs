@@ -180,3 +180,11 @@ export async function contacts(page) {
     })),
   );
 }
+
+// Waits until the status line says the app is offline (the connection to the relay dropped).
+// Between reconnect attempts it says so for at least the back-off interval, a second or more.
+export async function waitOffline(page, timeout = WAIT_MS) {
+  await page.locator("#status .offline").waitFor({ timeout }).catch(async () => {
+    throw new Error(`the app did not notice the relay was gone within ${timeout / 1000} s; the status says "${await page.locator("#status").textContent()}"`);
+  });
+}
