@@ -1,11 +1,204 @@
-//! Project automation.
+//! Project automation: `cargo xtask run` starts the product, `cargo xtask test` runs every check
+//! and test, `cargo xtask bench` measures. Each installs what it needs or says what is missing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
 
 mod bench;
+mod bench_directory;
+mod bench_web;
+mod web;
 
-fn main() -> anyhow::Result<()> {
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [--listen ADDR] [--db PATH]   build the web app and run it on the relay with sample data
+                                    (default 127.0.0.1:8080, data/contactpoint.sqlite)
+  test                              format check, lints, docs, wasm32 build and every test
+  web                               build the web app into target/web and print its download size
+  bench [directory|web|relay] [--quick]
+                                    benchmarks, with figures and ratios against the references";
+
+fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
-        Some("bench") => bench::run(&args[1..]),
-        _ => anyhow::bail!("usage: cargo xtask bench [--quick]"),
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        Some("bench") => bench_all(&args[1..]),
+        Some("web") => {
+            ensure_wasm_target()?;
+            ensure_npm_packages()?;
+            web::build(Path::new(WEB_OUT))?.print();
+            Ok(())
+        }
+        _ => {
+            println!("{USAGE}");
+            Ok(())
+        }
     }
+}
+
+/// Where the built web app goes; the relay serves it from there.
+pub(crate) const WEB_OUT: &str = "target/web";
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command, echoing it, and fails with its name if it fails.
+pub(crate) fn step(name: &str, cmd: &mut Command) -> Result<()> {
+    println!("\n==> {name}");
+    let started = Instant::now();
+    let status = cmd.status().with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    println!("    ({name}: {:.1} s)", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+pub(crate) fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Makes sure the wasm32 target is installed (rustup installs it if needed).
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    match out {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown") => Ok(()),
+        Ok(_) => {
+            step("install the wasm32 target", Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+        }
+        Err(_) => {
+            bail!("rustup is missing: install Rust with rustup, then run `rustup target add wasm32-unknown-unknown`")
+        }
+    }
+}
+
+/// Installs the JavaScript packages the interop tests and benchmarks use, from the lock file.
+fn ensure_npm_packages() -> Result<()> {
+    if !have("node") || !have("npm") {
+        bail!("Node.js 20+ and npm are needed for the interop tests: on Debian, `apt-get install nodejs npm`");
+    }
+    let lock = Path::new("tests/js/package-lock.json");
+    let marker = Path::new("tests/js/node_modules/.package-lock.json");
+    let fresh = match (std::fs::metadata(lock), std::fs::metadata(marker)) {
+        (Ok(l), Ok(m)) => m.modified()? >= l.modified()?,
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    step(
+        "install JavaScript test packages (npm ci)",
+        Command::new("npm").args(["ci", "--prefix", "tests/js", "--no-audit", "--no-fund", "--loglevel=error"]),
+    )
+}
+
+/// Makes sure Debian's Chromium is there for the browser tests, installing it when possible.
+fn ensure_chromium() -> Result<()> {
+    if Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root || !have("apt-get") {
+        bail!("the browser tests need Chromium at /usr/bin/chromium: run `apt-get install chromium` as root");
+    }
+    step("update the package lists", Command::new("apt-get").args(["update", "-qq"]))?;
+    step(
+        "install Chromium for the browser tests",
+        Command::new("apt-get").args(["install", "-y", "-qq", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn test() -> Result<()> {
+    let started = Instant::now();
+    ensure_wasm_target()?;
+    ensure_npm_packages()?;
+    ensure_chromium()?;
+    step("format check", cargo().args(["fmt", "--all", "--check"]))?;
+    step("lints (warnings denied)", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step(
+        "documentation (warnings denied)",
+        cargo().args(["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    step(
+        "wasm32 build of the shared crates",
+        cargo().args([
+            "build",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "contactpoint-protocol",
+            "-p",
+            "contactpoint-directory",
+        ]),
+    )?;
+    // The end-to-end tests start the relay binary as a real process, serving the built app.
+    step("build the relay", cargo().args(["build", "-p", "contactpoint-server"]))?;
+    let report = web::build(Path::new(WEB_OUT))?;
+    println!("    web app: {} KB gzipped in all", report.total_gzip() / 1024);
+    step("tests", cargo().args(["test", "--workspace"]))?;
+    println!("\nall checks and tests passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let mut listen = "127.0.0.1:8080".to_owned();
+    let mut db = "data/contactpoint.sqlite".to_owned();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--listen" => listen = it.next().context("--listen needs an address")?.clone(),
+            "--db" => db = it.next().context("--db needs a path")?.clone(),
+            other => bail!("unknown option {other:?}\n\n{USAGE}"),
+        }
+    }
+    ensure_wasm_target()?;
+    ensure_npm_packages()?;
+    let report = web::build(Path::new(WEB_OUT))?;
+    println!("\n==> web app built: {} KB gzipped", report.total_gzip() / 1024);
+    step("build the relay (release)", cargo().args(["build", "--release", "-p", "contactpoint-server"]))?;
+    let bin = Path::new("target/release/contactpoint");
+    println!("\n==> starting the relay (Ctrl-C stops it)");
+    let status =
+        Command::new(bin).args(["serve", "--seed", "--listen", &listen, "--db", &db, "--web", WEB_OUT]).status()?;
+    if !status.success() {
+        bail!("the relay exited with {status}");
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench [directory|web|relay] [--quick]`: the directory's search, resolution and
+/// document sizes; the web app's download, offline cold start and search in Chromium; the relay
+/// against the reference server.
+fn bench_all(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args.iter().find(|a| !a.starts_with("--")).map(String::as_str);
+    if only.is_none_or(|o| o == "directory") {
+        ensure_npm_packages()?;
+        let figures = bench_directory::run(quick)?;
+        std::fs::create_dir_all("target/bench")?;
+        std::fs::write("target/bench/directory.json", serde_json::to_string_pretty(&figures)?)?;
+    }
+    if only.is_none_or(|o| o == "web") {
+        ensure_npm_packages()?;
+        ensure_chromium()?;
+        web::build(Path::new(WEB_OUT))?;
+        bench_web::run(quick)?;
+    }
+    if only.is_none_or(|o| o == "relay") {
+        let rest: Vec<String> = args.iter().filter(|a| a.starts_with("--")).cloned().collect();
+        bench::run(&rest)?;
+    }
+    Ok(())
 }

@@ -1,0 +1,650 @@
+//! The workloads, each run the same way against either relay: upload, initial sync to many
+//! clients, fan-out of edits to many readers, reconnect cost, and idle-connection memory.
+//!
+//! Every wait is bounded; every figure that involves the relay's effort is read from /proc for
+//! the relay's process only, because the load generator shares the machine's cores.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use contactpoint_protocol::DocumentId;
+use contactpoint_protocol::automerge::{Automerge, ChangeHash};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::client::Client;
+use super::docs;
+use super::servers::{Kind, Launch, Server};
+
+/// How big each workload is.
+#[derive(Clone, Debug)]
+pub struct Sizes {
+    /// Entries in the directory document of the initial sync.
+    pub entries: usize,
+    /// Clients fetching it at once.
+    pub initial_clients: usize,
+    /// Readers receiving each edit.
+    pub fanout_clients: usize,
+    /// Edits sent to them, one after another.
+    pub fanout_edits: usize,
+    /// Idle connections for the memory measurement.
+    pub idle_connections: usize,
+    /// Entries in the document of the reconnect measurement.
+    pub history_entries: usize,
+    /// Commits in its history.
+    pub history_changes: usize,
+}
+
+impl Sizes {
+    /// The sizes of the full benchmark.
+    pub fn full() -> Sizes {
+        Sizes {
+            entries: 10_000,
+            initial_clients: 50,
+            fanout_clients: 1_000,
+            fanout_edits: 20,
+            idle_connections: 10_000,
+            history_entries: 1_000,
+            history_changes: 2_000,
+        }
+    }
+
+    /// Smaller sizes for a quick check that everything works.
+    pub fn quick() -> Sizes {
+        Sizes {
+            entries: 10_000,
+            initial_clients: 10,
+            fanout_clients: 100,
+            fanout_edits: 10,
+            idle_connections: 1_000,
+            history_entries: 1_000,
+            history_changes: 500,
+        }
+    }
+}
+
+/// The documents each workload uses. Our relay has them registered (empty) before it starts;
+/// the reference server learns them from the first upload.
+#[derive(Clone, Copy, Debug)]
+pub struct Ids {
+    /// The directory of the initial sync.
+    pub directory: DocumentId,
+    /// The small document edited during the fan-out.
+    pub fanout: DocumentId,
+    /// The document of the reconnect measurement.
+    pub history: DocumentId,
+    /// The small document idle connections subscribe to.
+    pub idle: DocumentId,
+}
+
+/// Everything one relay's run needs, and the figures it produced.
+pub struct Ctx {
+    /// Which relay.
+    pub kind: Kind,
+    /// How to (re)start it.
+    pub launch: Launch,
+    /// The running process.
+    pub server: Option<Server>,
+    /// Where its output goes.
+    pub log: std::path::PathBuf,
+    /// A token with write access (ignored by the reference server).
+    pub admin_token: String,
+    /// A token with read access (ignored by the reference server).
+    pub reader_token: String,
+    /// The documents.
+    pub ids: Ids,
+    /// The workload sizes.
+    pub sizes: Sizes,
+    /// Distinguishes this run's peer and storage ids from any earlier run's.
+    pub run_tag: String,
+    /// Figures in the order measured: (key, value).
+    pub figures: Vec<(String, f64)>,
+}
+
+/// Connect and handshake timeout per client.
+const CONNECT: Duration = Duration::from_secs(30);
+/// The longest any single client may wait for a document or an edit.
+const SYNC: Duration = Duration::from_secs(180);
+/// How long a whole phase (every client syncing, subscribing, connecting) may take before the
+/// figures are taken with the clients that made it.
+const DEADLINE: Duration = Duration::from_secs(90);
+/// How long after a workload the relay's CPU is read, so trailing work (acknowledgements) counts.
+const TRAILING: Duration = Duration::from_millis(300);
+
+impl Ctx {
+    fn server(&self) -> Result<&Server> {
+        self.server.as_ref().context("the relay is not running")
+    }
+
+    fn url(&self, admin: bool) -> Result<String> {
+        Ok(self.server()?.url(if admin { &self.admin_token } else { &self.reader_token }))
+    }
+
+    fn cpu(&self) -> Result<f64> {
+        self.server()?.cpu_seconds()
+    }
+
+    fn record(&mut self, key: &str, value: f64) {
+        eprintln!("  {:<9} {key} = {}", self.kind.name(), fmt_num(value));
+        self.figures.push((key.to_owned(), value));
+    }
+
+    fn peer(&self, role: &str, i: usize) -> (String, Option<String>) {
+        let name = format!("{}-{}-{role}-{i}", self.run_tag, self.kind.name());
+        (format!("peer-{name}"), Some(format!("storage-{name}")))
+    }
+
+    fn check_alive(&mut self) -> Result<()> {
+        self.server.as_mut().context("the relay is not running")?.check_alive()
+    }
+
+    /// Starts the relay (again) on its data.
+    pub async fn start(&mut self) -> Result<()> {
+        let (launch, log) = (self.launch.clone(), self.log.clone());
+        let server = tokio::task::spawn_blocking(move || launch.start(&log)).await??;
+        self.server = Some(server);
+        // Listening is not yet serving: the reference server attaches its protocol handler a
+        // moment after it prints that it listens (once its storage id is loaded), and a client
+        // arriving earlier is dropped. A completed handshake is the readiness test for both.
+        let url = self.url(false)?;
+        let mut last = None;
+        for attempt in 0..50 {
+            let mut probe = Client::new(format!("{}-probe-{attempt}", self.run_tag), None);
+            match probe.connect(&url, Duration::from_secs(2)).await {
+                Ok(()) => {
+                    probe.close().await;
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no probe ran")).context("the relay never completed a handshake"))
+    }
+
+    /// Stops the relay, politely first.
+    pub async fn stop(&mut self) -> Result<()> {
+        if let Some(s) = self.server.take() {
+            tokio::task::spawn_blocking(move || s.stop(Duration::from_secs(10))).await??;
+        }
+        Ok(())
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.4}") }
+}
+
+/// Creates `doc` as `id` on a new admin client and uploads it; returns the connected client,
+/// which keeps the document for later edits.
+async fn upload(ctx: &Ctx, role: &str, id: DocumentId, doc: Automerge) -> Result<Client> {
+    let (peer, storage) = ctx.peer(role, 0);
+    let mut c = Client::new(peer, storage);
+    let events = c.session.create_doc(id, doc);
+    c.send(events).await?;
+    c.connect(&ctx.url(true)?, CONNECT).await?;
+    c.wait_until(SYNC, |c| c.session.is_acknowledged(&id)).await.context("upload not acknowledged")?;
+    Ok(c)
+}
+
+/// Upload of the directory, then `initial_clients` clients fetching it at the same moment.
+pub async fn initial_sync(ctx: &mut Ctx) -> Result<()> {
+    let id = ctx.ids.directory;
+    let doc = docs::directory(ctx.sizes.entries)?;
+    let heads = doc.get_heads();
+    let size = doc.save().len();
+    ctx.record("directory.saved_bytes", size as f64);
+
+    let cpu0 = ctx.cpu()?;
+    let t0 = Instant::now();
+    let mut uploader = upload(ctx, "uploader", id, doc).await?;
+    let wall = t0.elapsed();
+    tokio::time::sleep(TRAILING).await;
+    let cpu = ctx.cpu()? - cpu0;
+    ctx.record("upload.wall_s", wall.as_secs_f64());
+    ctx.record("upload.cpu_s", cpu);
+    ctx.record("upload.bytes", (uploader.sent + uploader.received) as f64);
+    uploader.close().await;
+
+    let n = ctx.sizes.initial_clients;
+    let url = ctx.url(false)?;
+    let (go_tx, go_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Instant, usize)>();
+    let heads = Arc::new(heads);
+    let mut tasks = JoinSet::new();
+    for i in 0..n {
+        let (peer, storage) = ctx.peer("initial", i);
+        let (url, heads, ready_tx, done_tx) = (url.clone(), heads.clone(), ready_tx.clone(), done_tx.clone());
+        let (mut go, mut stop) = (go_rx.clone(), stop_rx.clone());
+        tasks.spawn(async move {
+            let mut c = Client::new(peer, storage);
+            c.connect(&url, CONNECT).await?;
+            let _ = ready_tx.send(());
+            go.wait_for(|g| *g).await?;
+            c.reset_counters();
+            let events = c.session.open_doc(id, None, None)?;
+            c.send(events).await?;
+            c.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+            let _ = done_tx.send((Instant::now(), c.received));
+            // Stay connected until everyone has the document, as a real client would.
+            while !*stop.borrow() {
+                tokio::select! {
+                    r = c.next(Duration::from_secs(3600)) => { r?; }
+                    _ = stop.changed() => {}
+                }
+            }
+            c.close().await;
+            anyhow::Ok(())
+        });
+    }
+    drop((ready_tx, done_tx));
+    let connected = collect(&mut ready_rx, n, CONNECT * 2, "clients connected", &mut tasks).await.len();
+    tokio::time::sleep(TRAILING).await;
+    let cpu0 = ctx.cpu()?;
+    let t0 = Instant::now();
+    go_tx.send(true)?;
+    let done = collect(&mut done_rx, connected, DEADLINE, "clients synced", &mut tasks).await;
+    let wall = if done.len() == n {
+        done.iter().map(|(t, _)| t.duration_since(t0)).max().unwrap_or_default()
+    } else {
+        t0.elapsed()
+    };
+    tokio::time::sleep(TRAILING).await;
+    let cpu = ctx.cpu()? - cpu0;
+    let mut each: Vec<f64> = done.iter().map(|(t, _)| t.duration_since(t0).as_secs_f64()).collect();
+    each.sort_by(f64::total_cmp);
+    let bytes = done.iter().map(|(_, b)| *b).sum::<usize>() / done.len().max(1);
+    ctx.record("initial_sync.clients_done", done.len() as f64);
+    ctx.record("initial_sync.wall_s", wall.as_secs_f64());
+    ctx.record("initial_sync.median_client_s", percentile(&each, 50.0));
+    ctx.record("initial_sync.cpu_s", cpu);
+    ctx.record("initial_sync.bytes_per_client", bytes as f64);
+    stop_tx.send(true)?;
+    finish(&mut tasks, Duration::from_secs(10)).await;
+    ctx.check_alive()
+}
+
+/// Waits for `n` messages on `rx` within `max` and returns those that came: a relay too slow for
+/// a workload yields partial figures rather than no figures. Client failures are reported.
+async fn collect<T>(
+    rx: &mut mpsc::UnboundedReceiver<T>,
+    n: usize,
+    max: Duration,
+    what: &str,
+    tasks: &mut JoinSet<Result<()>>,
+) -> Vec<T> {
+    let deadline = tokio::time::Instant::now() + max;
+    let mut got = Vec::with_capacity(n);
+    let mut failures = 0usize;
+    while got.len() < n {
+        tokio::select! {
+            m = rx.recv() => match m {
+                Some(m) => got.push(m),
+                None => break,
+            },
+            Some(r) = tasks.join_next() => {
+                if let Err(e) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+                    failures += 1;
+                    if failures <= 3 {
+                        eprintln!("  warning: a client failed: {e:#}");
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    if got.len() < n {
+        eprintln!("  warning: only {} of {n} {what} within {max:?} ({failures} clients failed)", got.len());
+    }
+    got
+}
+
+/// Waits up to `max` for the client tasks to end (they were told to stop), then aborts the rest.
+/// Failures are reported, not fatal: the figures were taken already.
+async fn finish(tasks: &mut JoinSet<Result<()>>, max: Duration) {
+    let mut failures = 0usize;
+    let ended = tokio::time::timeout(max, async {
+        while let Some(r) = tasks.join_next().await {
+            if let Err(e) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+                failures += 1;
+                if failures <= 3 {
+                    eprintln!("  warning: a client failed while closing: {e:#}");
+                }
+            }
+        }
+    })
+    .await;
+    if ended.is_err() {
+        eprintln!("  warning: {} client tasks did not end within {max:?}; aborted", tasks.len());
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// The value below which `p` percent of the sorted samples lie (nearest rank).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `fanout_clients` readers subscribed to a small document; a writer makes `fanout_edits` edits
+/// one after another, and each reader notes when each edit arrived.
+pub async fn fanout(ctx: &mut Ctx) -> Result<()> {
+    let id = ctx.ids.fanout;
+    let doc = docs::directory(20)?;
+    let heads = Arc::new(doc.get_heads());
+    let mut writer = upload(ctx, "writer", id, doc).await?;
+
+    let n = ctx.sizes.fanout_clients;
+    let url = ctx.url(false)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(i64, Instant)>();
+    // Bounded concurrency while connecting: a burst of a thousand handshakes at once measures the
+    // listen backlog, not the relay.
+    let gate = Arc::new(Semaphore::new(64));
+    let mut tasks = JoinSet::new();
+    let cpu0 = ctx.cpu()?;
+    let t0 = Instant::now();
+    for i in 0..n {
+        let (peer, storage) = ctx.peer("reader", i);
+        let (url, heads, ready_tx, seen_tx, gate) =
+            (url.clone(), heads.clone(), ready_tx.clone(), seen_tx.clone(), gate.clone());
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let mut c = Client::new(peer, storage);
+            {
+                let _permit = gate.acquire().await?;
+                c.connect(&url, CONNECT).await?;
+                let events = c.session.open_doc(id, None, None)?;
+                c.send(events).await?;
+                c.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+            }
+            let _ = ready_tx.send(());
+            let mut last = c.session.doc(&id).map(docs::seq).unwrap_or(0);
+            while !*stop.borrow() {
+                tokio::select! {
+                    r = c.next_frame(Duration::from_secs(3600)) => {
+                        // The arrival time of the frame that brought the edit is the one that counts.
+                        if let Some((arrived, frame)) = r? {
+                            // Readers are separate devices in reality: let every reader whose
+                            // frame is already here take its arrival time before any of them
+                            // spends the shared cores on applying the change and answering.
+                            tokio::task::yield_now().await;
+                            c.process(&frame).await?;
+                            let now = c.session.doc(&id).map(docs::seq).unwrap_or(last);
+                            if now > last {
+                                last = now;
+                                let _ = seen_tx.send((now, arrived));
+                            }
+                        }
+                    }
+                    _ = stop.changed() => {}
+                }
+            }
+            c.close().await;
+            anyhow::Ok(())
+        });
+    }
+    drop((ready_tx, seen_tx));
+    let n = collect(&mut ready_rx, n, DEADLINE, "readers subscribed", &mut tasks).await.len();
+    let subscribe_wall = t0.elapsed();
+    ctx.record("fanout.readers", n as f64);
+    tokio::time::sleep(TRAILING).await;
+    let subscribe_cpu = ctx.cpu()? - cpu0;
+    ctx.record("fanout.subscribe_wall_s", subscribe_wall.as_secs_f64());
+    ctx.record("fanout.subscribe_cpu_s", subscribe_cpu);
+    writer.settle(Duration::from_millis(300), Duration::from_secs(5)).await?;
+
+    let mut latencies: Vec<f64> = Vec::with_capacity(n * ctx.sizes.fanout_edits);
+    let mut missed = 0usize;
+    let cpu0 = ctx.cpu()?;
+    let t0 = Instant::now();
+    let mut edits = 0;
+    for k in 1..=ctx.sizes.fanout_edits as i64 {
+        if t0.elapsed() > DEADLINE {
+            eprintln!("  warning: only {edits} edits within {DEADLINE:?}");
+            break;
+        }
+        edits += 1;
+        let mut failed = None;
+        let events = writer.session.change(&id, |d| {
+            if let Err(e) = docs::edit(d, k) {
+                failed = Some(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let sent = Instant::now();
+        writer.send(events).await?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut got = 0usize;
+        while got < n && Instant::now() < deadline {
+            while let Ok((seq, arrived)) = seen_rx.try_recv() {
+                if seq == k {
+                    got += 1;
+                    latencies.push(arrived.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+                }
+            }
+            if got < n {
+                // Short waits keep the writer answering the relay while readers report.
+                writer.next(Duration::from_millis(5)).await?;
+            }
+        }
+        missed += n - got;
+        // Let the acknowledgements of this edit die down so that each edit meets a quiet relay.
+        writer.settle(Duration::from_millis(150), Duration::from_secs(5)).await?;
+        while seen_rx.try_recv().is_ok() {}
+    }
+    let wall = t0.elapsed();
+    tokio::time::sleep(TRAILING).await;
+    let cpu = ctx.cpu()? - cpu0;
+    latencies.sort_by(f64::total_cmp);
+    ctx.record("fanout.p50_ms", percentile(&latencies, 50.0));
+    ctx.record("fanout.p99_ms", percentile(&latencies, 99.0));
+    ctx.record("fanout.max_ms", latencies.last().copied().unwrap_or(f64::NAN));
+    ctx.record("fanout.missed", missed as f64);
+    ctx.record("fanout.edits", edits as f64);
+    ctx.record("fanout.wall_s", wall.as_secs_f64());
+    ctx.record("fanout.cpu_s", cpu);
+    stop_tx.send(true)?;
+    finish(&mut tasks, Duration::from_secs(30)).await;
+    writer.close().await;
+    ctx.check_alive()
+}
+
+/// Bytes on the wire for a reader coming back after one edit it missed: with the relay kept
+/// running, without any saved sync state (a new peer with a copy), and after a relay restart.
+pub async fn reconnect(ctx: &mut Ctx) -> Result<()> {
+    let id = ctx.ids.history;
+    let doc = docs::with_history(ctx.sizes.history_entries, ctx.sizes.history_changes)?;
+    ctx.record("reconnect.history_changes", ctx.sizes.history_changes as f64 + 1.0);
+    let mut writer = upload(ctx, "history-writer", id, doc).await?;
+    let mut seq = 1_000_000_i64;
+    let (peer, storage) = ctx.peer("returning", 0);
+    let mut reader = Client::new(peer, storage);
+    reader.connect(&ctx.url(false)?, CONNECT).await?;
+    let events = reader.session.open_doc(id, None, None)?;
+    reader.send(events).await?;
+    let heads = writer.heads(&id);
+    reader.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+    reader.settle(Duration::from_millis(300), Duration::from_secs(5)).await?;
+    ctx.record("reconnect.first_sync_bytes", (reader.sent + reader.received) as f64);
+
+    // Away: the writer edits once.
+    reader.close().await;
+    seq += 1;
+    edit_and_wait(&mut writer, id, seq).await?;
+    let heads = writer.heads(&id);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let bytes = come_back(ctx, &mut reader, id, &heads).await?;
+    ctx.record("reconnect.running_bytes", bytes.0 as f64);
+    ctx.record("reconnect.running_messages", bytes.1 as f64);
+
+    reader.close().await;
+
+    // Away again, and the relay restarts while the reader is away.
+    seq += 1;
+    edit_and_wait(&mut writer, id, seq).await?;
+    let heads = writer.heads(&id);
+    writer.close().await;
+    // Both relays write in the background (the reference throttles its saves); give them time.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    ctx.stop().await?;
+    ctx.start().await?;
+    let bytes = come_back(ctx, &mut reader, id, &heads).await?;
+    ctx.record("reconnect.restart_bytes", bytes.0 as f64);
+    ctx.record("reconnect.restart_messages", bytes.1 as f64);
+
+    // The same return by a peer that has a copy of the document but no saved sync state: what
+    // the saved state is worth.
+    let copy = reader.session.doc(&id).context("reader lost the document")?.save();
+    reader.close().await;
+    let (peer, storage) = ctx.peer("fresh", 0);
+    let mut fresh = Client::new(peer, storage);
+    let events = fresh.session.open_doc(id, Some(&copy), None)?;
+    fresh.send(events).await?;
+    writer.connect(&ctx.url(true)?, CONNECT).await?;
+    seq += 1;
+    edit_and_wait(&mut writer, id, seq).await?;
+    let heads = writer.heads(&id);
+    let bytes = come_back(ctx, &mut fresh, id, &heads).await?;
+    ctx.record("reconnect.no_state_bytes", bytes.0 as f64);
+    fresh.close().await;
+    writer.close().await;
+    ctx.check_alive()
+}
+
+async fn edit_and_wait(writer: &mut Client, id: DocumentId, seq: i64) -> Result<()> {
+    let mut failed = None;
+    let events = writer.session.change(&id, |d| {
+        if let Err(e) = docs::edit(d, seq) {
+            failed = Some(e);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    writer.send(events).await?;
+    writer.wait_until(SYNC, |c| c.session.is_acknowledged(&id)).await.context("edit not acknowledged")?;
+    writer.settle(Duration::from_millis(200), Duration::from_secs(5)).await
+}
+
+/// Reconnects a client and counts bytes both ways until it has `heads` and the exchange is over.
+async fn come_back(ctx: &Ctx, c: &mut Client, id: DocumentId, heads: &[ChangeHash]) -> Result<(usize, usize)> {
+    c.reset_counters();
+    c.connect(&ctx.url(false)?, CONNECT).await?;
+    c.wait_until(SYNC, |c| c.has_all(&id, heads)).await?;
+    // The reference server sends its messages up to 100 ms late; wait for real quiet.
+    c.settle(Duration::from_millis(600), Duration::from_secs(10)).await?;
+    Ok((c.sent + c.received, c.messages))
+}
+
+/// `idle_connections` clients, first only connected (handshake done), then each subscribed to
+/// one small document, then left alone: the relay's memory growth per connection at both steps.
+pub async fn idle(ctx: &mut Ctx) -> Result<()> {
+    let n = ctx.sizes.idle_connections;
+    let limit = ctx.server()?.open_files_limit()?;
+    if limit < n as u64 + 100 {
+        bail!("the relay may open only {limit} files, too few for {n} connections: raise `ulimit -n`");
+    }
+    let id = ctx.ids.idle;
+    let doc = docs::directory(3)?;
+    let heads = Arc::new(doc.get_heads());
+    let mut writer = upload(ctx, "idle-writer", id, doc).await?;
+    writer.close().await;
+    // One subscriber loads the document before the first reading, so only connections count.
+    let (peer, storage) = ctx.peer("idle-warmup", 0);
+    let mut warm = Client::new(peer, storage);
+    warm.connect(&ctx.url(false)?, CONNECT).await?;
+    let events = warm.session.open_doc(id, None, None)?;
+    warm.send(events).await?;
+    warm.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss0 = ctx.server()?.rss_kib()?;
+
+    let url = ctx.url(false)?;
+    let (go_tx, go_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (connected_tx, mut connected_rx) = mpsc::unbounded_channel::<()>();
+    let (subscribed_tx, mut subscribed_rx) = mpsc::unbounded_channel::<()>();
+    // Bounded concurrency while connecting: a burst of thousands of handshakes at once measures
+    // the listen backlog, not the relay.
+    let gate = Arc::new(Semaphore::new(128));
+    let mut tasks = JoinSet::new();
+    let cpu0 = ctx.cpu()?;
+    let t0 = Instant::now();
+    for i in 0..n {
+        let (peer, storage) = ctx.peer("idle", i);
+        let (url, heads, connected_tx, subscribed_tx, gate) =
+            (url.clone(), heads.clone(), connected_tx.clone(), subscribed_tx.clone(), gate.clone());
+        let (mut go, mut stop) = (go_rx.clone(), stop_rx.clone());
+        tasks.spawn(async move {
+            let mut c = Client::new(peer, storage);
+            {
+                let _permit = gate.acquire().await?;
+                c.connect(&url, CONNECT).await?;
+            }
+            let _ = connected_tx.send(());
+            // Keep reading while waiting: the reference server pings every few seconds and drops
+            // peers that do not answer.
+            let (mut subscribed, mut reported) = (false, false);
+            while !*stop.borrow() {
+                if !subscribed && *go.borrow() {
+                    subscribed = true;
+                    let events = c.session.open_doc(id, None, None)?;
+                    c.send(events).await?;
+                }
+                tokio::select! {
+                    r = c.next(Duration::from_secs(3600)) => { r?; }
+                    _ = stop.changed() => {}
+                    _ = go.changed(), if !subscribed => {}
+                }
+                if subscribed && !reported && c.has_all(&id, &heads) {
+                    reported = true;
+                    let _ = subscribed_tx.send(());
+                }
+            }
+            c.close().await;
+            anyhow::Ok(())
+        });
+    }
+    drop((connected_tx, subscribed_tx));
+    let connected = collect(&mut connected_rx, n, DEADLINE, "idle clients connected", &mut tasks).await.len();
+    let connect_wall = t0.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss1 = ctx.server()?.rss_kib()?;
+    let cpu1 = ctx.cpu()?;
+    let t1 = Instant::now();
+    go_tx.send(true)?;
+    let subscribed =
+        collect(&mut subscribed_rx, connected, DEADLINE, "idle clients subscribed", &mut tasks).await.len();
+    let subscribe_wall = t1.elapsed();
+    // Let buffers drain and the reference server's collector run before reading memory.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss2 = ctx.server()?.rss_kib()?;
+    let cpu2 = ctx.cpu()?;
+    let per = |kib: f64| kib / connected.max(1) as f64;
+    ctx.record("idle.connected", connected as f64);
+    ctx.record("idle.subscribed", subscribed as f64);
+    ctx.record("idle.connect_wall_s", connect_wall.as_secs_f64());
+    ctx.record("idle.connect_cpu_s", cpu1 - cpu0);
+    ctx.record("idle.subscribe_wall_s", subscribe_wall.as_secs_f64());
+    ctx.record("idle.subscribe_cpu_s", cpu2 - cpu1);
+    ctx.record("idle.rss_before_mib", rss0 as f64 / 1024.0);
+    ctx.record("idle.rss_connected_mib", rss1 as f64 / 1024.0);
+    ctx.record("idle.rss_subscribed_mib", rss2 as f64 / 1024.0);
+    ctx.record("idle.kib_per_connection_handshake", per(rss1 as f64 - rss0 as f64));
+    ctx.record("idle.kib_per_connection", per(rss2 as f64 - rss0 as f64));
+    stop_tx.send(true)?;
+    finish(&mut tasks, Duration::from_secs(60)).await;
+    warm.close().await;
+    ctx.check_alive()
+}
