@@ -25,6 +25,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let watcher = tokio::spawn(relay::watch_database(relay.clone()));
+    // Sync messages are small and latency matters more than packet count: no Nagle delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let r = axum::serve(listener, http::app(relay, web)).with_graceful_shutdown(shutdown).await;
     watcher.abort();
     r
