@@ -2,7 +2,7 @@
 //! the documents, the sync protocol and the directory logic.
 //!
 //! Everything that can be tested without a browser lives in [`session`] as plain Rust; the
-//! `#[wasm_bindgen]` wrappers in [`bindings`] only convert values at the boundary.
+//! `#[wasm_bindgen]` wrappers in `bindings` (built for wasm32 only) convert values at the boundary.
 
 pub mod edit;
 pub mod session;
