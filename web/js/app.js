@@ -89,6 +89,7 @@ function contactCard(c) {
     c.open_now === true ? h("span", { class: "badge open" }, t("open_now")) : null,
     c.open_now === false ? h("span", { class: "badge closed" }, t("closed_now")) : null,
     c.hours.length ? h("div", { class: "hint" }, c.hours.join(" · ")) : null,
+    c.languages.length ? h("div", { class: "hint" }, `${t("languages")}: ${c.languages.join(", ")}`) : null,
     c.why ? h("p", { class: "why" }, `${t("why_contact")}: ${c.why}`) : null,
   );
 }
@@ -182,7 +183,8 @@ function homeScreen() {
   const results = h("ul", { class: "list", "aria-live": "polite" });
   q.addEventListener("input", () => {
     if (!q.value.trim()) return results.replaceChildren();
-    const hits = JSON.parse(client.search(q.value, settings.municipality, language()));
+    // Search covers all of Finland: a professional may need a contact elsewhere too.
+    const hits = JSON.parse(client.search(q.value, "", language()));
     results.replaceChildren(
       ...(hits.length ? hits.map((x) => h("li", {}, h("a", { href: x.href }, h("strong", {}, x.title), x.subtitle))) : [h("li", {}, t("no_results"))]),
     );
@@ -256,7 +258,6 @@ function contactScreen(id) {
     c.description ? content("p", c.description) : null,
     c.email ? h("p", {}, `${t("email")}: `, h("a", { href: `mailto:${c.email}` }, c.email)) : null,
     c.url ? h("p", {}, h("a", { href: c.url, rel: "noopener" }, t("website"))) : null,
-    c.languages.length ? h("p", {}, `${t("languages")}: ${c.languages.join(", ")}`) : null,
     c.verified_at ? h("p", { class: "hint" }, `${t("verified")}: ${c.verified_at}`) : null,
     h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))),
   );
