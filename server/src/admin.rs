@@ -93,6 +93,19 @@ pub fn create_document(conn: &mut Connection, scope: &Scope, doc: &Automerge) ->
             detail: scope.as_db(),
         },
     )?;
+    // A directory document is listed in the index, or no client would ever find it.
+    if let Ok(d) = contactpoint_directory::store::read_directory(doc)
+        && matches!(scope, Scope::National | Scope::Area(_))
+    {
+        let kind = if *scope == Scope::National {
+            contactpoint_directory::model::DocumentKind::National
+        } else {
+            contactpoint_directory::model::DocumentKind::Area
+        };
+        let entry =
+            contactpoint_directory::model::IndexEntry { id: id.to_string(), kind, area: d.area, title: d.title };
+        crate::content::catalogue(&tx, vec![entry])?;
+    }
     tx.commit()?;
     Ok(id)
 }

@@ -33,6 +33,34 @@ fn audit(doc: Option<String>, action: &str, detail: String) -> AuditEntry {
     AuditEntry { user_id: None, device_id: None, doc_id: doc, action: action.into(), detail }
 }
 
+/// Adds entries to the index document (when the relay has one), as one incremental chunk written
+/// within the caller's transaction. Clients find documents only through the index.
+pub fn catalogue(tx: &rusqlite::Transaction<'_>, entries: Vec<IndexEntry>) -> Result<(), StorageError> {
+    let Some(index_id) = storage::meta_get(tx, "index_document_id")?.and_then(|s| s.parse::<DocumentId>().ok()) else {
+        return Ok(());
+    };
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let Some(mut s) = load(tx, &index_id)? else { return Ok(()) };
+    let before = s.doc.get_heads();
+    let mut index = read_index(&s.doc).map_err(|e| StorageError::Invalid(e.to_string()))?;
+    for e in entries {
+        index.documents.insert(e.id.clone(), e);
+    }
+    let mut t = s.doc.transaction();
+    write_index(&mut t, &index).map_err(|e| StorageError::Invalid(e.to_string()))?;
+    t.commit();
+    let bytes = s.doc.save_after(&before);
+    if !bytes.is_empty() {
+        tx.execute(
+            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
+            params![index_id.to_string(), bytes],
+        )?;
+    }
+    Ok(())
+}
+
 /// Fills an empty database with the sample data (index, national document, example area
 /// documents). Returns the index document's id, or `None` if the database had documents.
 pub fn seed_if_empty(conn: &mut Connection, today: &str) -> Result<Option<DocumentId>, StorageError> {
@@ -176,7 +204,6 @@ pub fn import(
     if !problems.is_empty() {
         return Err(ImportError::Invalid(problems));
     }
-    let index_id: Option<DocumentId> = storage::meta_get(conn, "index_document_id")?.and_then(|s| s.parse().ok());
     let tx = conn.transaction().map_err(StorageError::from)?;
     let mut new_entries = Vec::new();
     for (key, id, doc, before) in writes {
@@ -213,24 +240,7 @@ pub fn import(
         }
     }
     // New documents are catalogued in the index, so that clients find them.
-    if let (Some(index_id), false) = (index_id, new_entries.is_empty())
-        && let Some(mut s) = load(&tx, &index_id)?
-    {
-        let before = s.doc.get_heads();
-        let mut index = read_index(&s.doc).map_err(|e| StorageError::Invalid(e.to_string()))?;
-        for e in new_entries {
-            index.documents.insert(e.id.clone(), e);
-        }
-        let mut t = s.doc.transaction();
-        write_index(&mut t, &index).map_err(|e| StorageError::Invalid(e.to_string()))?;
-        t.commit();
-        let bytes = s.doc.save_after(&before);
-        tx.execute(
-            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
-            params![index_id.to_string(), bytes],
-        )
-        .map_err(StorageError::from)?;
-    }
+    catalogue(&tx, new_entries)?;
     tx.commit().map_err(StorageError::from)?;
     Ok(report)
 }

@@ -131,3 +131,18 @@ async fn an_import_reaches_connected_clients() -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// A document registered from the command line is catalogued in the index, so clients find it.
+#[test]
+fn registered_documents_are_catalogued() -> anyhow::Result<()> {
+    let (_d, db) = seeded()?;
+    let scope = Scope::Area("municipality:005".into());
+    let doc = contactpoint_server::admin::empty_document(&scope).map_err(anyhow::Error::msg)?;
+    let id = db.with(|c| contactpoint_server::admin::create_document(c, &scope, &doc))?;
+    let index_id: DocumentId = db.with(|c| storage::meta_get(c, "index_document_id"))?.expect("index").parse()?;
+    let stored = db.with(|c| storage::load_doc(c, &index_id))?.expect("index stored");
+    let index = contactpoint_directory::store::read_index(&Automerge::load(&stored.bytes)?)?;
+    let entry = index.documents.get(&id.to_string()).expect("the new document is listed");
+    assert_eq!(entry.area.as_ref().map(ToString::to_string).as_deref(), Some("municipality:005"));
+    Ok(())
+}
