@@ -115,3 +115,206 @@ pub fn set_scope(conn: &Connection, doc: &DocumentId, scope: &Scope) -> Result<b
     let n = conn.execute("UPDATE documents SET scope = ?1 WHERE id = ?2", [scope.as_db(), doc.to_string()])?;
     Ok(n == 1)
 }
+
+/// A user as the administration listings show it.
+#[derive(Debug, serde::Serialize)]
+pub struct UserRow {
+    /// User id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// reader, editor or admin.
+    pub role: String,
+    /// Areas edited.
+    pub areas: Vec<String>,
+    /// Devices not revoked.
+    pub active_devices: i64,
+    /// Created, milliseconds since the epoch.
+    pub created_at: i64,
+    /// Disabled, if so.
+    pub disabled_at: Option<i64>,
+}
+
+/// Every user, oldest first.
+pub fn users(conn: &Connection) -> Result<Vec<UserRow>, StorageError> {
+    let mut stmt = conn.prepare(
+        "SELECT u.id, u.name, u.role, u.created_at, u.disabled_at,
+                (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
+         FROM users u ORDER BY u.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(UserRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            role: r.get(2)?,
+            areas: Vec::new(),
+            created_at: r.get(3)?,
+            disabled_at: r.get(4)?,
+            active_devices: r.get(5)?,
+        })
+    })?;
+    let mut out: Vec<UserRow> = rows.collect::<Result<_, _>>()?;
+    for u in &mut out {
+        u.areas = storage::user_areas(conn, u.id)?;
+    }
+    Ok(out)
+}
+
+/// Disables a user: every device's token stops working and the relay closes their connections.
+/// Returns false when there is no such active user.
+pub fn disable_user(conn: &Connection, user_id: i64) -> Result<bool, StorageError> {
+    let n = conn.execute(
+        "UPDATE users SET disabled_at = ?1 WHERE id = ?2 AND disabled_at IS NULL",
+        rusqlite::params![storage::now_ms(), user_id],
+    )?;
+    if n > 0 {
+        storage::insert_audit(
+            conn,
+            &AuditEntry {
+                user_id: Some(user_id),
+                device_id: None,
+                doc_id: None,
+                action: "user.disable".into(),
+                detail: String::new(),
+            },
+        )?;
+    }
+    Ok(n > 0)
+}
+
+/// A device as the listings show it.
+#[derive(Debug, serde::Serialize)]
+pub struct DeviceRow {
+    /// Device id (what `admin revoke` takes).
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Owner's name.
+    pub user_name: String,
+    /// The name given when the invite was redeemed.
+    pub name: String,
+    /// Created, milliseconds since the epoch.
+    pub created_at: i64,
+    /// Revoked, if so.
+    pub revoked_at: Option<i64>,
+}
+
+/// Every device, oldest first.
+pub fn devices(conn: &Connection) -> Result<Vec<DeviceRow>, StorageError> {
+    let mut stmt = conn.prepare(
+        "SELECT d.id, d.user_id, u.name, d.name, d.created_at, d.revoked_at
+         FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(DeviceRow {
+            id: r.get(0)?,
+            user_id: r.get(1)?,
+            user_name: r.get(2)?,
+            name: r.get(3)?,
+            created_at: r.get(4)?,
+            revoked_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An area with its documents and editors.
+#[derive(Debug, serde::Serialize)]
+pub struct AreaRow {
+    /// The area (`municipality:091`).
+    pub area: String,
+    /// Its name in Finnish.
+    pub name: String,
+    /// Its documents' ids.
+    pub documents: Vec<String>,
+    /// Active editors: (user id, name).
+    pub editors: Vec<(i64, String)>,
+}
+
+/// Every area that has a document or an editor.
+pub fn areas(conn: &Connection) -> Result<Vec<AreaRow>, StorageError> {
+    let mut by_area: std::collections::BTreeMap<String, AreaRow> = std::collections::BTreeMap::new();
+    let row = |area: &str| -> AreaRow {
+        AreaRow {
+            area: area.to_owned(),
+            name: area.parse::<Area>().map(|a| a.name("fi")).unwrap_or_else(|_| area.to_owned()),
+            documents: Vec::new(),
+            editors: Vec::new(),
+        }
+    };
+    for (id, scope, tombstoned) in storage::list_docs(conn)? {
+        if let (Scope::Area(a), false) = (scope, tombstoned) {
+            by_area.entry(a.clone()).or_insert_with(|| row(&a)).documents.push(id);
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT ua.area, u.id, u.name FROM user_areas ua JOIN users u ON u.id = ua.user_id
+         WHERE u.disabled_at IS NULL ORDER BY ua.area, u.id",
+    )?;
+    let editors = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+    for e in editors {
+        let (area, id, name) = e?;
+        by_area.entry(area.clone()).or_insert_with(|| row(&area)).editors.push((id, name));
+    }
+    Ok(by_area.into_values().collect())
+}
+
+/// One audit entry as listed.
+#[derive(Debug, serde::Serialize)]
+pub struct AuditRow {
+    /// When, milliseconds since the epoch.
+    pub at: i64,
+    /// Who.
+    pub user_id: Option<i64>,
+    /// Their name, if known.
+    pub user_name: Option<String>,
+    /// From which device.
+    pub device_id: Option<i64>,
+    /// Which document.
+    pub doc_id: Option<String>,
+    /// What.
+    pub action: String,
+    /// Detail.
+    pub detail: Option<String>,
+}
+
+/// What to select from the audit log.
+#[derive(Debug, Default)]
+pub struct AuditQuery {
+    /// Only this user's entries.
+    pub user_id: Option<i64>,
+    /// Only entries about this area's documents.
+    pub area: Option<String>,
+    /// From this time (milliseconds since the epoch), inclusive.
+    pub since: Option<i64>,
+    /// Until this time, exclusive.
+    pub until: Option<i64>,
+    /// At most this many entries, newest first.
+    pub limit: i64,
+}
+
+/// Audit entries matching the query, newest first.
+pub fn audit(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditRow>, StorageError> {
+    let mut stmt = conn.prepare(
+        "SELECT a.at, a.user_id, u.name, a.device_id, a.doc_id, a.action, a.detail
+         FROM audit a LEFT JOIN users u ON u.id = a.user_id
+         LEFT JOIN documents d ON d.id = a.doc_id
+         WHERE (?1 IS NULL OR a.user_id = ?1)
+           AND (?2 IS NULL OR d.scope = 'area:' || ?2)
+           AND (?3 IS NULL OR a.at >= ?3)
+           AND (?4 IS NULL OR a.at < ?4)
+         ORDER BY a.at DESC, a.id DESC LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![q.user_id, q.area, q.since, q.until, q.limit], |r| {
+        Ok(AuditRow {
+            at: r.get(0)?,
+            user_id: r.get(1)?,
+            user_name: r.get(2)?,
+            device_id: r.get(3)?,
+            doc_id: r.get(4)?,
+            action: r.get(5)?,
+            detail: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

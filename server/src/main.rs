@@ -108,6 +108,65 @@ enum AdminCommand {
         /// Device id.
         device: i64,
     },
+    /// List users.
+    Users {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: all their devices stop working and their connections close.
+    DisableUser {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// User id.
+        user: i64,
+    },
+    /// List devices (revoke one with `admin revoke ID`).
+    Devices {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List areas with their documents and editors.
+    Areas {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Query the audit log, newest first.
+    Audit {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Only this user's entries.
+        #[arg(long)]
+        user: Option<i64>,
+        /// Only entries about this area's documents (municipality:091, 091, county:90, …).
+        #[arg(long)]
+        area: Option<String>,
+        /// From this day (YYYY-MM-DD, UTC), inclusive.
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this day (YYYY-MM-DD, UTC), exclusive.
+        #[arg(long)]
+        until: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Register a new document.
     Document {
         /// SQLite database file.
@@ -147,8 +206,32 @@ fn open(db: &std::path::Path) -> Result<Db> {
 }
 
 fn today() -> String {
-    // Days since the epoch to a civil date (UTC), without a calendar dependency.
-    let days = storage::now_ms().div_euclid(86_400_000);
+    civil(storage::now_ms())[..10].to_owned()
+}
+
+/// `YYYY-MM-DD` (UTC) to milliseconds since the epoch at the start of that day.
+fn day_start_ms(date: &str) -> Result<i64> {
+    let parts: Vec<i64> = date
+        .split('-')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("{date:?} is not a date; write YYYY-MM-DD"))?;
+    let [y, m, d] = parts[..] else { bail!("{date:?} is not a date; write YYYY-MM-DD") };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        bail!("{date:?} is not a date; write YYYY-MM-DD");
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * 86_400_000)
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM` (UTC), without a calendar dependency.
+fn civil(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let minutes = ms.rem_euclid(86_400_000) / 60_000;
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -158,7 +241,7 @@ fn today() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 fn export(db: &std::path::Path, format: &str, out: Option<&std::path::Path>) -> Result<()> {
@@ -280,6 +363,96 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                 println!("device {device} revoked; its connections close within a second");
             } else {
                 bail!("no active device {device}");
+            }
+        }
+        AdminCommand::Users { db, json } => {
+            let rows = open(&db)?.with(|c| admin::users(c))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:>5}  {:<28} {:<7} {:>7}  {:<16} {:<10}  areas",
+                    "id", "name", "role", "devices", "created", "disabled"
+                );
+                for u in rows {
+                    println!(
+                        "{:>5}  {:<28} {:<7} {:>7}  {:<16} {:<10}  {}",
+                        u.id,
+                        u.name,
+                        u.role,
+                        u.active_devices,
+                        civil(u.created_at),
+                        u.disabled_at.map(civil).map(|d| d[..10].to_owned()).unwrap_or_default(),
+                        u.areas.join(" ")
+                    );
+                }
+            }
+        }
+        AdminCommand::DisableUser { db, user } => {
+            if open(&db)?.with(|c| admin::disable_user(c, user))? {
+                println!("user {user} disabled; their connections close within a second");
+            } else {
+                bail!("no active user {user}");
+            }
+        }
+        AdminCommand::Devices { db, json } => {
+            let rows = open(&db)?.with(|c| admin::devices(c))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("{:>5}  {:<24} {:<24} {:<16} revoked", "id", "user", "device", "created");
+                for d in rows {
+                    let user = format!("{} ({})", d.user_name, d.user_id);
+                    println!(
+                        "{:>5}  {:<24} {:<24} {:<16} {}",
+                        d.id,
+                        user,
+                        d.name,
+                        civil(d.created_at),
+                        d.revoked_at.map(civil).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        AdminCommand::Areas { db, json } => {
+            let rows = open(&db)?.with(|c| admin::areas(c))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for a in rows {
+                    let editors: Vec<String> = a.editors.iter().map(|(id, n)| format!("{n} ({id})")).collect();
+                    println!(
+                        "{:<22} {:<20} {} document(s); editors: {}",
+                        a.area,
+                        a.name,
+                        a.documents.len(),
+                        if editors.is_empty() { "none".to_owned() } else { editors.join(", ") }
+                    );
+                }
+            }
+        }
+        AdminCommand::Audit { db, user, area, since, until, limit, json } => {
+            let area = area.map(|a| a.parse::<Area>().map(|a| a.to_string())).transpose()?;
+            let day = |s: Option<String>| s.map(|d| day_start_ms(&d)).transpose();
+            let q = admin::AuditQuery { user_id: user, area, since: day(since)?, until: day(until)?, limit };
+            let rows = open(&db)?.with(|c| admin::audit(c, &q))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in rows {
+                    let who = match (&r.user_name, r.user_id) {
+                        (Some(n), Some(id)) => format!("{n} ({id})"),
+                        _ => "—".to_owned(),
+                    };
+                    println!(
+                        "{}  {:<16} {:<24} {} {}",
+                        civil(r.at),
+                        r.action,
+                        who,
+                        r.doc_id.unwrap_or_default(),
+                        r.detail.unwrap_or_default()
+                    );
+                }
             }
         }
         AdminCommand::Document { db, scope } => {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the relay, one test binary with a module per area.
 
 mod access;
+mod admin;
 mod bad_input;
 mod browser;
 mod content;
