@@ -154,6 +154,13 @@ impl JsClient {
         self.0.contact_scope(contact_id).map(|(d, a)| vec![d, a])
     }
 
+    /// The review queue for these areas (JSON array of area keys, `["*"]` for all), as JSON.
+    #[wasm_bindgen(js_name = reviewQueue)]
+    pub fn review_queue(&mut self, areas_json: &str, today: &str, lang: &str) -> String {
+        let areas: Vec<String> = serde_json::from_str(areas_json).unwrap_or_default();
+        serde_json::to_string(&self.0.views().review_queue(&areas, today, lang)).unwrap_or_else(|_| "[]".into())
+    }
+
     /// Whether the handshake completed.
     #[wasm_bindgen(js_name = isConnected)]
     pub fn is_connected(&self) -> bool {

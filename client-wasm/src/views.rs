@@ -528,6 +528,66 @@ impl Library {
     }
 }
 
+/// One entry of the review queue.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ReviewItem {
+    /// `contact` or `card`.
+    pub kind: &'static str,
+    /// The entry's id.
+    pub id: String,
+    /// Its name or title.
+    pub title: String,
+    /// The area whose document holds it (`national` for the national document).
+    pub area: String,
+    /// Why it is listed: `never_verified`, `not_verified_recently`, `review_date_passed` or
+    /// `card_review_due`.
+    pub reason: &'static str,
+    /// The date the reason refers to, if any.
+    pub since: Option<String>,
+}
+
+impl Library {
+    /// What the editor of `areas` should check (`*` for an admin: every document): contacts not
+    /// verified for [`STALE_AFTER_DAYS`] days or past their review date, and guidance cards past
+    /// their `next_review_due`. Example entries are not listed. Oldest problems first.
+    pub fn review_queue(&self, areas: &[String], today: &str, lang: &str) -> Vec<ReviewItem> {
+        let Some(t) = days(today) else { return Vec::new() };
+        let mut out = Vec::new();
+        for d in self.directories() {
+            let key = contactpoint_directory::hsds::document_key(d);
+            if !areas.iter().any(|a| *a == key || a == "*") {
+                continue;
+            }
+            for c in d.contact_points.values().filter(|c| !c.example) {
+                let title = pick(&c.name, lang).map(|p| p.text).unwrap_or_else(|| c.id.clone());
+                let verified = c.verified_at.as_deref().and_then(days);
+                let reason = match (verified, c.review_by.as_deref().and_then(days)) {
+                    (_, Some(r)) if r < t => Some(("review_date_passed", c.review_by.clone())),
+                    (None, _) => Some(("never_verified", None)),
+                    (Some(v), _) if t - v > STALE_AFTER_DAYS => Some(("not_verified_recently", c.verified_at.clone())),
+                    _ => None,
+                };
+                if let Some((reason, since)) = reason {
+                    out.push(ReviewItem { kind: "contact", id: c.id.clone(), title, area: key.clone(), reason, since });
+                }
+            }
+            for card in d.cards.values().filter(|c| c.is_out_of_date(today)) {
+                let title = pick(&card.title, lang).map(|p| p.text).unwrap_or_else(|| card.slug.clone());
+                out.push(ReviewItem {
+                    kind: "card",
+                    id: card.id.clone(),
+                    title,
+                    area: key.clone(),
+                    reason: "card_review_due",
+                    since: card.next_review_due.clone(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.title.cmp(&b.title)));
+        out
+    }
+}
+
 /// The ids of the documents listed in an index document (other than the index itself).
 pub fn document_ids(index: &Automerge) -> Vec<String> {
     read_index(index)
@@ -593,6 +653,86 @@ mod tests {
         assert!(is_stale(&c, "2026-11-24"));
         c.verified_at = None;
         assert!(is_stale(&c, "2026-11-24"), "never verified is stale");
+    }
+
+    /// A generated fixture with known dates; "today" is injected.
+    #[test]
+    fn the_review_queue_lists_exactly_the_stale_entries_of_the_editors_areas() {
+        use contactpoint_directory::model::{CardStatus, GuidanceCard};
+        use contactpoint_directory::store::write_directory;
+        let contact = |id: &str, verified: Option<&str>, review_by: Option<&str>, example: bool| ContactPoint {
+            id: id.into(),
+            name: LocalizedText::fi_sv_en(id, id, id),
+            verified_at: verified.map(Into::into),
+            review_by: review_by.map(Into::into),
+            example,
+            ..ContactPoint::default()
+        };
+        let mut helsinki = Directory::for_area(
+            contactpoint_directory::Area::Municipality("091".into()),
+            LocalizedText::fi_sv_en("H", "H", "H"),
+        );
+        for c in [
+            contact("fresh", Some("2026-10-01"), None, false),
+            contact("old", Some("2026-03-01"), None, false),
+            contact("edge-180", Some("2026-05-28"), None, false),
+            contact("edge-181", Some("2026-05-27"), None, false),
+            contact("never", None, None, false),
+            contact("review-passed", Some("2026-11-01"), Some("2026-11-23"), false),
+            contact("review-today", Some("2026-11-01"), Some("2026-11-24"), false),
+            contact("example-old", Some("2020-01-01"), None, true),
+        ] {
+            helsinki.contact_points.insert(c.id.clone(), c);
+        }
+        let card = |id: &str, due: &str| GuidanceCard {
+            id: id.into(),
+            slug: id.into(),
+            status: CardStatus::Published,
+            audiences: vec![],
+            topics: vec![],
+            title: LocalizedText::fi_sv_en(id, id, id),
+            summary: LocalizedText::new(),
+            start: "s".into(),
+            nodes: BTreeMap::new(),
+            do_not: vec![],
+            sources: vec![],
+            last_reviewed: None,
+            next_review_due: Some(due.into()),
+            overrides: None,
+        };
+        helsinki.cards.insert("card-due".into(), card("card-due", "2026-11-01"));
+        helsinki.cards.insert("card-ok".into(), card("card-ok", "2027-01-01"));
+        let mut turku = Directory::for_area(
+            contactpoint_directory::Area::Municipality("853".into()),
+            LocalizedText::fi_sv_en("T", "T", "T"),
+        );
+        turku.contact_points.insert("turku-never".into(), contact("turku-never", None, None, false));
+        let docs: Vec<Automerge> = [helsinki, turku]
+            .iter()
+            .map(|d| {
+                let mut doc = Automerge::new();
+                let mut tx = doc.transaction();
+                write_directory(&mut tx, d).unwrap();
+                tx.commit();
+                doc
+            })
+            .collect();
+        let mut lib = Library::default();
+        lib.refresh(docs.iter().enumerate().map(|(i, d)| (DocumentId::from_random_bytes([i as u8; 16]), d)));
+        let queue = lib.review_queue(&["municipality:091".into()], "2026-11-24", "en");
+        let listed: Vec<(&str, &str)> = queue.iter().map(|i| (i.id.as_str(), i.reason)).collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("never", "never_verified"),
+                ("old", "not_verified_recently"),
+                ("edge-181", "not_verified_recently"),
+                ("card-due", "card_review_due"),
+                ("review-passed", "review_date_passed"),
+            ]
+        );
+        assert!(lib.review_queue(&[], "2026-11-24", "en").is_empty(), "no areas, nothing to review");
+        assert_eq!(lib.review_queue(&["municipality:853".into()], "2026-11-24", "en").len(), 1);
     }
 
     #[test]

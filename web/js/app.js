@@ -198,6 +198,7 @@ function homeScreen() {
     q,
     results,
     h("p", {}, h("a", { href: "#/browse" }, t("browse"))),
+    reviewAreas().length ? h("p", {}, h("a", { href: "#/review" }, t("review_queue"))) : null,
   );
 }
 
@@ -319,6 +320,39 @@ function editScreen(id) {
   show(`${t("edit_contact")}: ${c.name.text}`, form);
 }
 
+// The areas whose entries this user keeps current: an admin all of them.
+function reviewAreas() {
+  const user = settings.user || {};
+  if (user.role === "admin") return ["*"];
+  return user.role === "editor" ? user.areas || [] : [];
+}
+
+function reviewScreen() {
+  const items = JSON.parse(client.reviewQueue(JSON.stringify(reviewAreas()), today(), language()));
+  show(
+    t("review_queue"),
+    items.length
+      ? h(
+          "ul",
+          { class: "list" },
+          items.map((i) =>
+            h(
+              "li",
+              { "data-testid": "review-item" },
+              h(
+                "a",
+                { href: i.kind === "contact" ? `#/edit/${encodeURIComponent(i.id)}` : "#/" },
+                h("strong", {}, i.title),
+                `${t(`reason_${i.reason}`)}${i.since ? ` (${i.since})` : ""} · ${i.area}`,
+              ),
+            ),
+          ),
+        )
+      : h("p", {}, t("review_empty")),
+    h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))),
+  );
+}
+
 function browseScreen() {
   const groups = JSON.parse(client.browse(settings.municipality, language(), today(), nowLocal()));
   show(t("browse"), ...groups.map((g) => h("section", {}, h("h2", {}, g.label), g.contacts.map(contactCard))), h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))));
@@ -373,6 +407,8 @@ function route() {
       return editScreen(a);
     case "browse":
       return browseScreen();
+    case "review":
+      return reviewScreen();
     case "settings":
       return settingsScreen();
     case "municipality":
@@ -387,7 +423,7 @@ function route() {
 
 // Screens that show synced content are redrawn when documents change; the others (sign-in,
 // municipality picker, settings) are left alone.
-const LIVE_PAGES = new Set(["", "card", "contact", "browse"]);
+const LIVE_PAGES = new Set(["", "card", "contact", "browse", "review"]);
 let routeTimer;
 function routeSoon() {
   clearTimeout(routeTimer);
