@@ -271,6 +271,17 @@ pub async fn watch_database(relay: Arc<Relay>) {
 // ---------------------------------------------------------------------------------------------
 // Document tasks
 
+/// Records an audit entry for a refusal without holding up the document: nothing depends on it
+/// being stored before the next message.
+fn audit_later(db: &Db, entry: storage::AuditEntry) {
+    let db = db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = db.call(move |c| storage::insert_audit(c, &entry)).await {
+            tracing::warn!("could not record an audit entry: {e}");
+        }
+    });
+}
+
 struct Loaded {
     scope: Scope,
     sync: DocSync<u64>,
@@ -532,15 +543,14 @@ impl DocTask {
                     self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
                     if self.warned.insert(peer.conn) {
                         tracing::warn!(doc = %self.id, user = peer.identity.user_id, device = peer.identity.device_id, "write refused: read-only access");
-                        let audit = peer.identity.audit(
-                            Some(self.id.to_string()),
-                            "sync.refused",
-                            "write without write access".into(),
+                        audit_later(
+                            &self.relay.db,
+                            peer.identity.audit(
+                                Some(self.id.to_string()),
+                                "sync.refused",
+                                "write without write access".into(),
+                            ),
                         );
-                        let db = self.relay.db.clone();
-                        tokio::spawn(async move {
-                            let _ = db.call(move |c| storage::insert_audit(c, &audit)).await;
-                        });
                         let _ = peer.out.try_send(Out::Error {
                             message: format!(
                                 "you may read but not change document {}; your changes were not accepted",
@@ -569,11 +579,10 @@ impl DocTask {
             Ok(Err(e)) => {
                 self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(doc = %self.id, user = peer.identity.user_id, "sync message refused: {e}");
-                let audit = peer.identity.audit(Some(self.id.to_string()), "sync.rejected", e.to_string());
-                let db = self.relay.db.clone();
-                tokio::spawn(async move {
-                    let _ = db.call(move |c| storage::insert_audit(c, &audit)).await;
-                });
+                audit_later(
+                    &self.relay.db,
+                    peer.identity.audit(Some(self.id.to_string()), "sync.rejected", e.to_string()),
+                );
                 let _ = peer.out.try_send(Out::Error { message: format!("document {}: {e}", self.id), close: true });
             }
             Err(_) => {
