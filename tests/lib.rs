@@ -455,6 +455,21 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> Result<bool>) -> R
     Ok(())
 }
 
+/// Sends a JSON POST with extra header lines (`Name: value`) and returns the status and body.
+pub async fn http_post_with(addr: SocketAddr, path: &str, headers: &[&str], body: &str) -> Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await?;
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    parse_response(&buf)
+}
+
 /// Sends a JSON POST over plain HTTP/1.1 and returns the status and body.
 pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -264,6 +264,67 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
     Ok(Redeemed { token, identity })
 }
 
+/// Replaces a device's token with a new one (the old one stops working at once). Returns the new
+/// token, or `None` when the old one is not a valid token.
+pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<String>, StorageError> {
+    let tx = conn.transaction()?;
+    let Some(identity) = crate::storage::identity_by_token_hash(&tx, &hash_secret(old_token))? else {
+        return Ok(None);
+    };
+    let token = new_token();
+    tx.execute(
+        "UPDATE devices SET token_hash = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        params![hash_secret(&token), identity.device_id],
+    )?;
+    insert_audit(&tx, &identity.audit(None, "device.rotate", String::new()))?;
+    tx.commit()?;
+    Ok(Some(token))
+}
+
+/// Limits failed invite-code attempts per client address, so codes cannot be guessed quickly:
+/// a burst of [`RedeemLimiter::BURST`], then one attempt per [`RedeemLimiter::REFILL`].
+#[derive(Default)]
+pub struct RedeemLimiter {
+    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (f64, std::time::Instant)>>,
+}
+
+impl RedeemLimiter {
+    /// Failed attempts allowed at once.
+    pub const BURST: f64 = 5.0;
+    /// Time for one more attempt to become available.
+    pub const REFILL: std::time::Duration = std::time::Duration::from_secs(12);
+
+    fn tokens(&self, ip: std::net::IpAddr, now: std::time::Instant, take: bool) -> bool {
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            // Addresses that have refilled completely carry no information.
+            map.retain(|_, (t, at)| {
+                *t + now.duration_since(*at).as_secs_f64() / Self::REFILL.as_secs_f64() < Self::BURST
+            });
+        }
+        let (t, at) = map.entry(ip).or_insert((Self::BURST, now));
+        *t = (*t + now.duration_since(*at).as_secs_f64() / Self::REFILL.as_secs_f64()).min(Self::BURST);
+        *at = now;
+        if *t < 1.0 {
+            return false;
+        }
+        if take {
+            *t -= 1.0;
+        }
+        true
+    }
+
+    /// Whether this address may try a code now.
+    pub fn allowed(&self, ip: std::net::IpAddr) -> bool {
+        self.tokens(ip, std::time::Instant::now(), false)
+    }
+
+    /// Counts a failed attempt from this address.
+    pub fn failed(&self, ip: std::net::IpAddr) {
+        self.tokens(ip, std::time::Instant::now(), true);
+    }
+}
+
 /// Revokes a device: its token stops working and the relay closes its connections.
 pub fn revoke_device(conn: &Connection, device_id: i64) -> Result<bool, StorageError> {
     let n = conn.execute(

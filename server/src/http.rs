@@ -59,6 +59,7 @@ pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v0/redeem", post(redeem))
+        .route("/api/v0/rotate", post(rotate))
         .route("/sync", get(sync))
         .with_state(relay);
     match web {
@@ -107,8 +108,18 @@ struct RedeemResponse {
 
 async fn redeem(
     State(relay): State<Arc<Relay>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: Result<Json<RedeemRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<RedeemResponse>, AppError> {
+    let ip = peer.map(|p| p.0.0.ip());
+    if let Some(ip) = ip
+        && !relay.redeem_limiter.allowed(ip)
+    {
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many invalid invite codes from this address; wait a minute and check the code",
+        ));
+    }
     let Json(req) =
         body.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected JSON {{code, device_name}}: {e}")))?;
     let (r, index) = relay
@@ -119,6 +130,9 @@ async fn redeem(
             Ok((r, index))
         })
         .await?;
+    if let (Err(InviteError::Invalid), Some(ip)) = (&r, ip) {
+        relay.redeem_limiter.failed(ip);
+    }
     let r = r?;
     Ok(Json(RedeemResponse {
         token: r.token,
@@ -128,6 +142,36 @@ async fn redeem(
         index_document_id: index,
         relay_storage_id: relay.storage_id().to_owned(),
     }))
+}
+
+#[derive(Serialize)]
+struct RotateResponse {
+    token: String,
+}
+
+/// Replaces the device token given as `Authorization: Bearer …` with a new one.
+async fn rotate(
+    State(relay): State<Arc<Relay>>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<RotateResponse>, AppError> {
+    let Some(old) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+    else {
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "send the current device token as Authorization: Bearer …",
+        ));
+    };
+    match relay.db().call(move |c| auth::rotate_token(c, &old)).await? {
+        Some(token) => Ok(Json(RotateResponse { token })),
+        None => Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "this device token is not valid (unknown, revoked or its account disabled)",
+        )),
+    }
 }
 
 #[derive(Deserialize)]

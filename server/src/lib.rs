@@ -29,7 +29,9 @@ pub async fn serve(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let r = axum::serve(listener, http::app(relay, web)).with_graceful_shutdown(shutdown).await;
+    // The client's address is known to handlers that limit by it (invite redemption).
+    let app = http::app(relay, web).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let r = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     watcher.abort();
     r
 }

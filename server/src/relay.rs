@@ -130,6 +130,8 @@ pub struct Relay {
     next_id: AtomicU64,
     /// Public counters.
     pub stats: Stats,
+    /// Failed invite-code attempts per client address.
+    pub redeem_limiter: crate::auth::RedeemLimiter,
 }
 
 impl Relay {
@@ -146,6 +148,7 @@ impl Relay {
             conns: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             stats: Stats::default(),
+            redeem_limiter: crate::auth::RedeemLimiter::default(),
         }))
     }
 

@@ -3,7 +3,7 @@
 use contactpoint_server::Limits;
 use contactpoint_server::auth::Role;
 use contactpoint_server::storage::Scope;
-use contactpoint_tests::{NativeClient, TestRelay, eventually, http_get, http_post};
+use contactpoint_tests::{NativeClient, TestRelay, eventually, http_get, http_post, http_post_with};
 
 /// The story:
 /// 1. An admin's client creates a document through sync.
@@ -91,5 +91,49 @@ async fn health_and_redeem_over_http() -> anyhow::Result<()> {
 
     let mut c = NativeClient::new("redeemed");
     c.connect(&relay.url(&token)).await?;
+    Ok(())
+}
+
+/// A device swaps its token for a new one: the old one stops working at once.
+#[tokio::test]
+async fn device_tokens_rotate() -> anyhow::Result<()> {
+    let relay = TestRelay::start().await?;
+    let old = relay.token(Role::Reader, &[]);
+    let (status, body) =
+        http_post_with(relay.addr, "/api/v0/rotate", &[&format!("Authorization: Bearer {old}")], "").await?;
+    assert_eq!(status, 200, "{body}");
+    let new = serde_json::from_str::<serde_json::Value>(&body)?["token"].as_str().unwrap_or_default().to_owned();
+    assert!(new.starts_with("cpt_") && new != old);
+    let err = NativeClient::new("old").connect(&relay.url(&old)).await.expect_err("old token refused").to_string();
+    assert!(err.contains("401"), "{err}");
+    NativeClient::new("new").connect(&relay.url(&new)).await?;
+    let (status, _) =
+        http_post_with(relay.addr, "/api/v0/rotate", &[&format!("Authorization: Bearer {old}")], "").await?;
+    assert_eq!(status, 401, "a rotated-away token cannot rotate again");
+    let (status, _) = http_post(relay.addr, "/api/v0/rotate", "").await?;
+    assert_eq!(status, 401, "no token, no rotation");
+    Ok(())
+}
+
+/// Guessing invite codes is slowed down per address: after a burst of wrong codes, even a right
+/// one has to wait.
+#[tokio::test]
+async fn wrong_invite_codes_are_rate_limited() -> anyhow::Result<()> {
+    let relay = TestRelay::start().await?;
+    let wrong = r#"{"code": "AAAAA-AAAAA-AAAAA", "device_name": "phone"}"#;
+    for i in 0..5 {
+        let (status, body) = http_post(relay.addr, "/api/v0/redeem", wrong).await?;
+        assert_eq!(status, 403, "attempt {i}: {body}");
+    }
+    let (status, body) = http_post(relay.addr, "/api/v0/redeem", wrong).await?;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("too many invalid invite codes"), "{body}");
+    let code = relay.db.with(|c| {
+        contactpoint_server::admin::first_admin_invite(c)
+            .map_err(|e| contactpoint_server::storage::StorageError::Invalid(e.to_string()))
+    })?;
+    let (status, _) =
+        http_post(relay.addr, "/api/v0/redeem", &format!(r#"{{"code": "{code}", "device_name": "phone"}}"#)).await?;
+    assert_eq!(status, 429, "the address waits before trying again");
     Ok(())
 }
