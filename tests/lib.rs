@@ -164,12 +164,11 @@ impl RelayProcess {
                 bail!("the relay exited before listening");
             };
             let line = line?;
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let a = rest.split_whitespace().next().context("address")?;
-                break a.parse::<SocketAddr>()?;
+            if let Some(addr) = contactpoint_server::banner::parse_listening(&line) {
+                break addr;
             }
-            if is_invite_code(line.trim()) {
-                invite = Some(line.trim().to_owned());
+            if let Some(code) = contactpoint_server::banner::parse_invite(&line) {
+                invite = Some(code);
             }
         };
         // Keep draining stdout so the relay never blocks on a full pipe.
@@ -183,13 +182,6 @@ impl RelayProcess {
         self.child.wait()?;
         Ok(())
     }
-}
-
-/// Whether a line of the relay's output is an invite code: three groups of five letters or
-/// digits joined by dashes, printed on a line of its own.
-fn is_invite_code(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 3 && groups.iter().all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 impl Drop for RelayProcess {

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod banner;
 pub mod content;
 pub mod http;
 pub mod relay;

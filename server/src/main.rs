@@ -316,7 +316,7 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
             admin::DEFAULT_INVITE_DAYS
         );
         println!();
-        println!("    {code}");
+        println!("{}", contactpoint_server::banner::invite_line(&code));
         println!();
         println!(
             "Redeem it in the app, or: curl -X POST http://{listen}/api/v0/redeem -H 'content-type: application/json' \\"
@@ -329,10 +329,7 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        println!(
-            "Contact Point relay listening on http://{addr} (sync at ws://{addr}/sync, database {})",
-            db_path.display()
-        );
+        println!("{}", contactpoint_server::banner::listening_line(addr, &db_path));
         if web.is_some() {
             println!("Web app at http://{addr}/");
         }

@@ -163,13 +163,11 @@ impl Relay {
                 bail!("the relay exited before listening");
             };
             let line = line?;
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.split_whitespace().next().context("no address after \"listening on\"")?.parse()?;
+            if let Some(addr) = contactpoint_server::banner::parse_listening(&line) {
+                break addr;
             }
-            // The first administrator's code is printed alone on its line: three groups of five.
-            let t = line.trim();
-            if t.len() == 17 && t.split('-').all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_alphanumeric())) {
-                invite = Some(t.to_owned());
+            if let Some(code) = contactpoint_server::banner::parse_invite(&line) {
+                invite = Some(code);
             }
         };
         // Keep draining stdout so the relay never blocks on a full pipe.

@@ -108,7 +108,7 @@ impl Launch {
                     .stderr(log_file)
                     .spawn()
                     .with_context(|| format!("cannot start {}", bin.display()))?;
-                (Kind::Ours, child, "listening on http://")
+                (Kind::Ours, child, contactpoint_server::banner::LISTENING)
             }
             Launch::Reference { wrapper, entry, data_dir } => {
                 let port = free_port()?;

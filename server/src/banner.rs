@@ -1,0 +1,44 @@
+//! The lines `contactpoint serve` prints for people and for programs that start it (the
+//! end-to-end tests and the benchmarks): printed here and parsed here, so the two cannot drift.
+
+use std::net::SocketAddr;
+
+/// What precedes the listening address.
+pub const LISTENING: &str = "listening on http://";
+
+/// The line announcing the address, with the database for people reading it.
+pub fn listening_line(addr: SocketAddr, db: &std::path::Path) -> String {
+    format!("Contact Point relay {LISTENING}{addr} (sync at ws://{addr}/sync, database {})", db.display())
+}
+
+/// The address, if this is the listening line.
+pub fn parse_listening(line: &str) -> Option<SocketAddr> {
+    line.split(LISTENING).nth(1)?.split_whitespace().next()?.parse().ok()
+}
+
+/// The first administrator's invite code is printed alone on an indented line.
+pub fn invite_line(code: &str) -> String {
+    format!("    {code}")
+}
+
+/// The invite code, if this is an invite line: three groups of five letters or digits.
+pub fn parse_invite(line: &str) -> Option<String> {
+    let t = line.trim();
+    let groups: Vec<&str> = t.split('-').collect();
+    (groups.len() == 3 && groups.iter().all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_alphanumeric())))
+        .then(|| t.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_printed_parses_back() {
+        let addr: SocketAddr = "127.0.0.1:4567".parse().unwrap();
+        assert_eq!(parse_listening(&listening_line(addr, std::path::Path::new("data/x.sqlite"))), Some(addr));
+        assert_eq!(parse_invite(&invite_line("K7QX2-M9DP4-TRABC")).as_deref(), Some("K7QX2-M9DP4-TRABC"));
+        assert_eq!(parse_invite("No users yet. First administrator's invite code"), None);
+        assert_eq!(parse_listening("Web app at http://127.0.0.1:1/"), None);
+    }
+}
