@@ -240,18 +240,7 @@ pub async fn watch_database(relay: Arc<Relay>) {
             Err(e) => tracing::warn!("chunk check failed: {e}"),
         }
         let from = since;
-        let found = relay
-            .db
-            .call(move |c| {
-                let mut stmt = c.prepare_cached(
-                    "SELECT id, 'device', revoked_at FROM devices WHERE revoked_at >= ?1
-                     UNION ALL SELECT id, 'user', disabled_at FROM users WHERE disabled_at >= ?1",
-                )?;
-                let rows =
-                    stmt.query_map([from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await;
+        let found = relay.db.call(move |c| storage::revocations_since(c, from)).await;
         match found {
             Ok(rows) => {
                 for (id, kind, at) in rows {

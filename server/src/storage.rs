@@ -457,6 +457,23 @@ pub fn identity_by_token_hash(conn: &Connection, token_hash: &str) -> Result<Opt
     Ok(Some(Identity { user_id, device_id, user_name, role, areas: user_areas(conn, user_id)? }))
 }
 
+/// Devices revoked and users disabled at or after `since` (milliseconds): (id, `device` or
+/// `user`, when).
+pub fn revocations_since(conn: &Connection, since: i64) -> Result<Vec<(i64, String, i64)>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, 'device', revoked_at FROM devices WHERE revoked_at >= ?1
+         UNION ALL SELECT id, 'user', disabled_at FROM users WHERE disabled_at >= ?1",
+    )?;
+    let rows = stmt.query_map([since], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A round trip to the database, for health checks: a relay that cannot read cannot store.
+pub fn ping(conn: &Connection) -> Result<(), StorageError> {
+    conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+    Ok(())
+}
+
 /// The areas a user edits.
 pub fn user_areas(conn: &Connection, user_id: i64) -> Result<Vec<String>, StorageError> {
     let mut stmt = conn.prepare_cached("SELECT area FROM user_areas WHERE user_id = ?1 ORDER BY area")?;
