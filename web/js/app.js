@@ -459,6 +459,9 @@ async function start() {
       lastStatus = { state, at };
       renderStatus();
     },
+    onStoreError: (e) => {
+      statusEl.replaceChildren(h("span", { class: "error", role: "alert" }, `${t("store_failed")}: ${e && e.message ? e.message : e}`));
+    },
     onRefused: (message) => {
       statusEl.replaceChildren(h("span", { class: "error" }, `${t("refused")}: ${message}`));
     },

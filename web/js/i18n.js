@@ -64,6 +64,11 @@ const T = {
   sign_out_confirm: { fi: "Poistetaanko kaikki tämän laitteen tiedot?", sv: "Radera alla data på denna enhet?", en: "Delete all data on this device?" },
   signed_in_as: { fi: "Käyttäjä", sv: "Användare", en: "Signed in as" },
   save: { fi: "Tallenna", sv: "Spara", en: "Save" },
+  store_failed: {
+    fi: "Tallennus tähän laitteeseen epäonnistui (onko tila lopussa?)",
+    sv: "Det gick inte att spara på denna enhet (är lagringen full?)",
+    en: "Saving on this device failed (is storage full?)",
+  },
   refused: { fi: "Palvelin hylkäsi muutoksen", sv: "Servern avvisade ändringen", en: "The relay refused a change" },
   not_verified_police: { fi: "Poliisilaitoksen alue ei ole vahvistettu", sv: "Polisinrättningens område är inte bekräftat", en: "Police department area not confirmed" },
   phone: { fi: "Puhelin", sv: "Telefon", en: "Phone" },

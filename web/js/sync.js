@@ -22,6 +22,7 @@ export class Sync {
     this.stopped = false;
     this.state = "offline";
     this.writes = Promise.resolve();
+    this.storeFailed = false;
     addEventListener("online", () => this.now());
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.now();
@@ -81,7 +82,10 @@ export class Sync {
     this.docs.add(doc);
     const [{ bytes, chunks }, state] = await Promise.all([this.store.loadDoc(doc), this.store.syncState(doc)]);
     this.apply(this.client.openDoc(doc, bytes, state));
-    if (chunks > 64) this.writes = this.writes.then(() => this.store.compact(doc, this.client.save(doc)));
+    if (chunks > 64) {
+      const snapshot = this.client.save(doc);
+      if (snapshot) this.queueWrite(() => this.store.compact(doc, snapshot));
+    }
   }
 
   // Applies a local edit's effects (the client returns them from its change functions).
@@ -97,7 +101,7 @@ export class Sync {
           break;
         case "store":
           // Writes are chained so that chunks land in the order they were produced.
-          this.writes = this.writes.then(() => this.store.append(e.doc, e.bytes));
+          this.queueWrite(() => this.store.append(e.doc, e.bytes));
           break;
         case "connected":
           this.delay = MIN_DELAY;
@@ -119,6 +123,15 @@ export class Sync {
     }
   }
 
+  // Local writes run one after another, in the order they were produced. A failed write is
+  // reported and does not stop the ones after it (a rejected chain would drop them silently).
+  queueWrite(write) {
+    this.writes = this.writes.then(write).catch((e) => {
+      this.storeFailed = true;
+      this.hooks.onStoreError(e);
+    });
+  }
+
   markQuietLater() {
     clearTimeout(this.quietTimer);
     this.quietTimer = setTimeout(async () => {
@@ -126,6 +139,8 @@ export class Sync {
       const all = [...this.docs].every((d) => this.client.isAcknowledged(d));
       if (all) {
         await this.writes;
+        // Not "up to date" while something could not be saved on this device.
+        if (this.storeFailed) return;
         await this.saveSyncStates();
         const at = new Date().toISOString();
         await this.store.setSetting("lastSynced", at);
