@@ -292,6 +292,14 @@ impl NativeClient {
         self.session.disconnected();
     }
 
+    /// Resets a document to the relay's last known state (after a refusal); returns the
+    /// document as it was.
+    pub async fn reset(&mut self, id: DocumentId) -> Result<Automerge> {
+        let (old, events) = self.session.reset_doc(&id).context("no such document")?;
+        self.handle(events).await?;
+        Ok(old)
+    }
+
     /// Zeroes the byte counters.
     pub fn reset_counters(&mut self) {
         self.bytes_sent = 0;
@@ -350,7 +358,10 @@ impl NativeClient {
                     }
                 }
                 ClientEvent::Store { document_id, bytes } => self.store.entry(document_id).or_default().extend(bytes),
-                ClientEvent::Refused { message } => self.errors.push(message),
+                ClientEvent::Refused { message, .. } => self.errors.push(message),
+                ClientEvent::Replace { document_id, bytes } => {
+                    self.store.insert(document_id, bytes);
+                }
                 ClientEvent::Unavailable { document_id } => self.unavailable.push(document_id),
                 ClientEvent::Closed { reason } => {
                     self.closed.get_or_insert(reason);

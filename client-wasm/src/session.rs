@@ -43,6 +43,17 @@ pub enum Effect {
     Refused {
         /// The relay's words.
         message: String,
+        /// The document it is about, when the relay named one; that document is held (not
+        /// synced) until the user resets it.
+        doc: Option<String>,
+    },
+    /// Replace everything stored for the document with these bytes (after a reset).
+    Replace {
+        /// Which document.
+        doc: String,
+        /// The whole document.
+        #[serde(skip)]
+        bytes: Vec<u8>,
     },
     /// The connection is over; close the socket and retry later.
     Closed {
@@ -55,7 +66,7 @@ impl Effect {
     /// The bytes carried by `Send` and `Store`.
     pub fn bytes(&self) -> Option<&[u8]> {
         match self {
-            Effect::Send { bytes } | Effect::Store { bytes, .. } => Some(bytes),
+            Effect::Send { bytes } | Effect::Store { bytes, .. } | Effect::Replace { bytes, .. } => Some(bytes),
             _ => None,
         }
     }
@@ -70,7 +81,10 @@ fn effects(events: Vec<ClientEvent>) -> Vec<Effect> {
             ClientEvent::Store { document_id, bytes } => Effect::Store { doc: document_id.to_string(), bytes },
             ClientEvent::Changed { document_id } => Effect::Changed { doc: document_id.to_string() },
             ClientEvent::Unavailable { document_id } => Effect::Unavailable { doc: document_id.to_string() },
-            ClientEvent::Refused { message } => Effect::Refused { message },
+            ClientEvent::Refused { message, document_id } => {
+                Effect::Refused { message, doc: document_id.map(|d| d.to_string()) }
+            }
+            ClientEvent::Replace { document_id, bytes } => Effect::Replace { doc: document_id.to_string(), bytes },
             ClientEvent::Closed { reason } => Effect::Closed { reason },
         })
         .collect()

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::Automerge;
+use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::connection::{Connection, Event};
 use crate::doc_id::DocumentId;
@@ -40,10 +40,21 @@ pub enum ClientEvent {
         /// Which document.
         document_id: DocumentId,
     },
-    /// The relay ended the connection with this reason (for example a refused write).
+    /// The relay refused something and said why (for example a write that breaks a validation
+    /// rule). When the message names an open document, that document is held: it is no longer
+    /// sent to the relay (which would refuse it again) until [`ClientSession::reset_doc`].
     Refused {
         /// The relay's words.
         message: String,
+        /// The document the refusal is about, when the message names one.
+        document_id: Option<DocumentId>,
+    },
+    /// Replace everything stored for the document with this snapshot (after a reset).
+    Replace {
+        /// Which document.
+        document_id: DocumentId,
+        /// The whole document.
+        bytes: Vec<u8>,
     },
     /// The connection is over; the caller should close the socket and reconnect later.
     Closed {
@@ -68,6 +79,8 @@ struct ClientDoc {
     /// Sync state kept across sessions (only the shared heads survive encoding).
     saved_state: Option<Vec<u8>>,
     status: DocStatus,
+    /// The relay refused this document's local changes: do not offer them again until reset.
+    held: bool,
 }
 
 /// The client side of a session with one relay.
@@ -97,14 +110,17 @@ impl ClientSession {
             Some(b) if !b.is_empty() => DocSync::load(b)?,
             _ => DocSync::new(Automerge::new()),
         };
-        self.docs.insert(id, ClientDoc { sync, saved_state: sync_state, status: DocStatus::Pending });
+        self.docs.insert(id, ClientDoc { sync, saved_state: sync_state, status: DocStatus::Pending, held: false });
         Ok(self.announce(id))
     }
 
     /// Adds a document created here; its full contents are returned to store.
     pub fn create_doc(&mut self, id: DocumentId, doc: Automerge) -> Vec<ClientEvent> {
         let bytes = doc.save();
-        self.docs.insert(id, ClientDoc { sync: DocSync::new(doc), saved_state: None, status: DocStatus::Pending });
+        self.docs.insert(
+            id,
+            ClientDoc { sync: DocSync::new(doc), saved_state: None, status: DocStatus::Pending, held: false },
+        );
         let mut out = vec![ClientEvent::Store { document_id: id, bytes }];
         out.extend(self.announce(id));
         out
@@ -174,6 +190,58 @@ impl ClientSession {
         self.after(*id, r, false)
     }
 
+    /// Stops offering a document's changes to the relay (it refused them) until it is reset.
+    /// Local reads and edits go on; edits are stored here and wait.
+    pub fn hold(&mut self, id: &DocumentId) {
+        if let Some(d) = self.docs.get_mut(id) {
+            d.held = true;
+            if let Some(s) = d.sync.remove_peer(&()) {
+                d.saved_state = Some(s);
+            }
+        }
+    }
+
+    /// Whether the document is held after a refusal.
+    pub fn is_held(&self, id: &DocumentId) -> bool {
+        self.docs.get(id).is_some_and(|d| d.held)
+    }
+
+    /// The heads the relay is known to have stored for this document (empty when nothing is
+    /// known to be shared).
+    pub fn relay_heads(&self, id: &DocumentId) -> Vec<ChangeHash> {
+        let Some(d) = self.docs.get(id) else { return Vec::new() };
+        let heads = d.sync.shared_heads(&()).unwrap_or_else(|| {
+            d.saved_state
+                .as_deref()
+                .and_then(|b| automerge::sync::State::decode(b).ok())
+                .map(|s| s.shared_heads)
+                .unwrap_or_default()
+        });
+        // Only heads this copy has can be returned to.
+        heads.into_iter().filter(|h| d.sync.doc().get_change_by_hash(h).is_some()).collect()
+    }
+
+    /// Throws away the local changes the relay has not stored: the document goes back to the
+    /// relay's last known state and syncs again from there. Returns the document as it was
+    /// before (so the caller can keep the discarded values for re-entry) and the events: a
+    /// `Replace` with the new contents, then the sync with the relay if connected.
+    pub fn reset_doc(&mut self, id: &DocumentId) -> Option<(Automerge, Vec<ClientEvent>)> {
+        let heads = self.relay_heads(id);
+        let d = self.docs.get_mut(id)?;
+        let fresh = if heads.is_empty() { Automerge::new() } else { d.sync.doc().fork_at(&heads).ok()? };
+        let old = d.sync.doc().clone();
+        let bytes = fresh.save();
+        d.sync.replace(fresh);
+        let mut state = automerge::sync::State::new();
+        state.shared_heads = heads;
+        d.saved_state = Some(state.encode());
+        d.held = false;
+        d.status = DocStatus::Pending;
+        let mut out = vec![ClientEvent::Replace { document_id: *id, bytes }, ClientEvent::Changed { document_id: *id }];
+        out.extend(self.announce(*id));
+        Some((old, out))
+    }
+
     /// Handles a frame from the relay.
     pub fn receive(&mut self, frame: &[u8]) -> Vec<ClientEvent> {
         let Some(conn) = self.conn.as_mut() else {
@@ -215,7 +283,13 @@ impl ClientSession {
                         out.push(ClientEvent::Unavailable { document_id });
                     }
                 }
-                Event::PeerError(message) => out.push(ClientEvent::Refused { message }),
+                Event::PeerError(message) => {
+                    let document_id = self.docs.keys().copied().find(|id| message.contains(&id.to_string()));
+                    if let Some(id) = document_id {
+                        self.hold(&id);
+                    }
+                    out.push(ClientEvent::Refused { message, document_id });
+                }
                 Event::Left => out.push(ClientEvent::Closed { reason: "relay left".into() }),
                 Event::Close(reason) => out.push(ClientEvent::Closed { reason }),
             }
@@ -229,7 +303,7 @@ impl ClientSession {
         let Some(conn) = self.conn.as_ref().filter(|c| c.is_open()) else {
             return Vec::new();
         };
-        let Some(d) = self.docs.get_mut(&id) else {
+        let Some(d) = self.docs.get_mut(&id).filter(|d| !d.held) else {
             return Vec::new();
         };
         if !d.sync.has_peer(&()) {

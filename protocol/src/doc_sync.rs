@@ -139,6 +139,19 @@ impl<P: Ord + Clone> DocSync<P> {
         self.peers.get(peer).map(|p| p.state.encode())
     }
 
+    /// The heads this document shares with the peer: every change up to them is known to be on
+    /// both sides (for a relay, stored there).
+    pub fn shared_heads(&self, peer: &P) -> Option<Vec<ChangeHash>> {
+        self.peers.get(peer).map(|p| p.state.shared_heads.clone())
+    }
+
+    /// Replaces the document (for a client resetting to what the relay has). Peers are detached:
+    /// their sync states described the old document.
+    pub fn replace(&mut self, doc: Automerge) {
+        self.doc = doc;
+        self.peers.clear();
+    }
+
     /// Whether the peer is known to have every change this document has: the peer acknowledged
     /// them, so (for a relay that acknowledges only what it stored) they are durable there.
     pub fn peer_has_all(&self, peer: &P) -> bool {

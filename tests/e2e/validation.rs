@@ -70,6 +70,8 @@ async fn edit(
 /// 3. A second editor session writes an identity code into a description: refused likewise.
 /// 4. A third writes a valid number: accepted, stored, and the reader receives it.
 /// 5. The reader never held either refused value, and storage never did.
+/// 6. The first editor's document is held (reconnecting does not send it again) until reset,
+///    which returns it to the relay's state and keeps the refused copy.
 #[tokio::test]
 async fn invalid_writes_are_refused_and_valid_ones_flow() -> anyhow::Result<()> {
     let relay = TestRelay::start().await?;
@@ -83,6 +85,20 @@ async fn invalid_writes_are_refused_and_valid_ones_flow() -> anyhow::Result<()> 
     e1.wait_until(|c| c.closed.is_some()).await?;
     assert!(e1.errors.iter().any(|e| e.contains("not a phone number")), "{:?}", e1.errors);
     assert_eq!(stored_phone(&relay, doc, &contact)?, original);
+    assert!(e1.session.is_held(&doc), "the refused document is held");
+
+    // Reconnecting does not offer the refused change again: the document stays held.
+    e1.connect(&relay.url(&editor)).await?;
+    e1.settle(std::time::Duration::from_millis(300)).await?;
+    assert!(e1.closed.is_none(), "{:?}", e1.closed);
+    // Resetting returns to what the relay stored, keeps the old copy for re-entry, and syncs.
+    let before = e1.reset(doc).await?;
+    assert_eq!(read_contact_point(&before, &contact).expect("contact").phones[0].number, "call me maybe");
+    e1.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    let now = read_contact_point(e1.session.doc(&doc).expect("doc"), &contact).expect("contact");
+    assert_eq!(now.phones[0].number, original);
+    assert_eq!(Automerge::load(&e1.store[&doc])?.get_heads(), e1.session.doc(&doc).expect("doc").get_heads());
+    e1.disconnect().await;
 
     let mut e2 = synced(&relay, "editor-2", &editor, doc, &contact).await?;
     edit(&mut e2, doc, &contact, |c| c.description.set("fi", "Oppilas 010190-123M")).await?;
