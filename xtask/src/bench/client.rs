@@ -72,7 +72,7 @@ impl Client {
                     self.messages += 1;
                     ws.send(WsMessage::Binary(frame.into())).await.map_err(|e| anyhow!("send failed: {e}"))?;
                 }
-                ClientEvent::Refused { message } => self.errors.push(message),
+                ClientEvent::Refused { message, .. } => self.errors.push(message),
                 ClientEvent::Unavailable { document_id } => {
                     self.errors.push(format!("document {document_id} is unavailable"));
                 }
@@ -80,7 +80,10 @@ impl Client {
                     self.closed.get_or_insert(reason);
                 }
                 // The benchmark keeps documents in memory only.
-                ClientEvent::Store { .. } | ClientEvent::Connected { .. } | ClientEvent::Changed { .. } => {}
+                ClientEvent::Store { .. }
+                | ClientEvent::Replace { .. }
+                | ClientEvent::Connected { .. }
+                | ClientEvent::Changed { .. } => {}
             }
         }
         Ok(())
