@@ -7,6 +7,8 @@
 //! Finnish or first available text for plain HSDS readers), roles, audiences, visibility, the
 //! example flag, the out-of-hours kind of a schedule, our area code of a service area, and the
 //! document (`national` or an area such as `municipality:091`) each record belongs to.
+//! A retired contact point is a service with `status` `inactive` and its date in
+//! `x_contactpoint_retired`; every other one is `active`.
 //! Guidance cards are not directory data and are not exported.
 //!
 //! Export is deterministic (records sorted by id, sub-record ids derived from their owner), so
@@ -104,6 +106,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "x_contactpoint_visibility",
             "x_contactpoint_example",
             "x_contactpoint_review_by",
+            "x_contactpoint_retired",
             "x_contactpoint_name",
             "x_contactpoint_description",
             "x_contactpoint_hours_note",
@@ -198,7 +201,7 @@ fn service_rows(t: &mut Tables, key: &str, c: &ContactPoint) {
     put_text(&mut row, None, "hours_note", &c.hours_note);
     put(&mut row, "url", c.url.as_deref());
     put(&mut row, "email", c.email.as_deref());
-    put(&mut row, "status", Some("active"));
+    put(&mut row, "status", Some(if c.is_retired() { "inactive" } else { "active" }));
     put(&mut row, "assured_date", c.verified_at.as_deref());
     put(&mut row, "assurer_email", c.verified_by.as_deref());
     put(&mut row, "x_contactpoint_document", Some(key));
@@ -208,6 +211,7 @@ fn service_rows(t: &mut Tables, key: &str, c: &ContactPoint) {
     put(&mut row, "x_contactpoint_visibility", c.visibility.as_ref().map(Visibility::as_str));
     row.insert("x_contactpoint_example".into(), Value::Bool(c.example));
     put(&mut row, "x_contactpoint_review_by", c.review_by.as_deref());
+    put(&mut row, "x_contactpoint_retired", c.retired.as_deref());
     t.services.push((String::new(), row));
     let sub = |kind: &str, i: usize| stable_id(kind, &format!("{}/{i}", c.id));
     for (i, p) in c.phones.iter().enumerate() {
@@ -710,6 +714,33 @@ impl Fields<'_> {
     }
 }
 
+/// The retirement date of a service from HSDS `status` and `x_contactpoint_retired`: `active` (or
+/// no status) is in use, `inactive` and `defunct` are retired and need the date.
+fn retirement(f: &mut Fields<'_>) -> Option<String> {
+    let date = f.str("x_contactpoint_retired");
+    match f.str("status").as_deref() {
+        None | Some("active") => {
+            if date.is_some() {
+                f.problem(
+                    "x_contactpoint_retired",
+                    "an active service has no retirement date; set status to inactive or remove the date",
+                );
+            }
+            None
+        }
+        Some("inactive" | "defunct") => {
+            if date.is_none() {
+                f.problem("x_contactpoint_retired", "an inactive service needs the date it was retired (YYYY-MM-DD)");
+            }
+            date
+        }
+        Some(other) => {
+            f.problem("status", format!("\"{other}\" is not a status this directory keeps; use active or inactive"));
+            None
+        }
+    }
+}
+
 fn parse_area(s: &str) -> Result<Area, String> {
     if let Ok(a) = s.parse::<Area>() {
         return Ok(a);
@@ -806,6 +837,7 @@ fn build(t: Tables, mut issues: Vec<ImportIssue>) -> Result<Vec<Directory>, Vec<
             verified_by: f.str("assurer_email"),
             example: f.bool("x_contactpoint_example"),
             review_by: f.str("x_contactpoint_review_by"),
+            retired: retirement(&mut f),
             ..ContactPoint::default()
         };
         if let Some(org) = &c.organisation_id
@@ -944,4 +976,72 @@ pub fn apply<T: automerge::transaction::Transactable>(tx: &mut T, imported: &Dir
 /// before anything is written.
 pub fn touched_documents(imported: &[Directory]) -> BTreeSet<String> {
     imported.iter().map(document_key).collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn with_one_retired() -> (Vec<Directory>, String) {
+        let mut dirs = crate::seed::directories("2026-11-24").unwrap();
+        let d = dirs.iter_mut().find(|d| !d.is_national()).unwrap();
+        let c = d.contact_points.values_mut().next().unwrap();
+        c.retired = Some("2026-11-20".into());
+        let id = c.id.clone();
+        (dirs, id)
+    }
+
+    fn retired_of(dirs: &[Directory], id: &str) -> Option<String> {
+        dirs.iter().find_map(|d| d.contact_points.get(id)).and_then(|c| c.retired.clone())
+    }
+
+    #[test]
+    fn retirement_is_status_inactive_and_survives_round_trips() {
+        let (dirs, id) = with_one_retired();
+        let json = export_json(&dirs);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let services = v["services"].as_array().unwrap();
+        let row = services.iter().find(|s| s["id"] == id.as_str()).unwrap();
+        assert_eq!(row["status"], "inactive");
+        assert_eq!(row["x_contactpoint_retired"], "2026-11-20");
+        assert!(services.iter().filter(|s| s["id"] != id.as_str()).all(|s| s["status"] == "active"));
+        let imported = import_json(&json).unwrap();
+        assert_eq!(retired_of(&imported, &id).as_deref(), Some("2026-11-20"));
+        assert_eq!(export_json(&imported), json);
+        let files = export_datapackage(&dirs);
+        let imported = import_datapackage(&files).unwrap();
+        assert_eq!(retired_of(&imported, &id).as_deref(), Some("2026-11-20"));
+        assert_eq!(export_datapackage(&imported), files);
+    }
+
+    #[test]
+    fn a_status_without_its_date_or_a_date_without_its_status_is_reported() {
+        let (dirs, id) = with_one_retired();
+        let mut v: Value = serde_json::from_str(&export_json(&dirs)).unwrap();
+        let services = v["services"].as_array_mut().unwrap();
+        let pos = services.iter().position(|s| s["id"] == id.as_str()).unwrap();
+        services[pos].as_object_mut().unwrap().remove("x_contactpoint_retired");
+        let other = services.iter().position(|s| s["id"] != id.as_str()).unwrap();
+        services[other]["x_contactpoint_retired"] = Value::String("2026-01-01".into());
+        let third = services.iter().rposition(|s| s["id"] != id.as_str()).unwrap();
+        services[third]["status"] = Value::String("temporarily closed".into());
+        let issues = import_json(&v.to_string()).unwrap_err();
+        let fields: Vec<(&str, &str)> = issues.iter().map(|i| (i.location.as_str(), i.field.as_str())).collect();
+        assert!(fields.contains(&(format!("services[{pos}]").as_str(), "x_contactpoint_retired")), "{issues:?}");
+        assert!(fields.contains(&(format!("services[{other}]").as_str(), "x_contactpoint_retired")), "{issues:?}");
+        assert!(fields.contains(&(format!("services[{third}]").as_str(), "status")), "{issues:?}");
+    }
+
+    #[test]
+    fn a_retirement_date_must_be_a_date() {
+        let (mut dirs, id) = with_one_retired();
+        for d in &mut dirs {
+            if let Some(c) = d.contact_points.get_mut(&id) {
+                c.retired = Some("last week".into());
+            }
+        }
+        let issues = import_json(&export_json(&dirs)).unwrap_err();
+        assert!(issues.iter().any(|i| i.field == "retired" && i.message == crate::validate::msg::DATE), "{issues:?}");
+    }
 }

@@ -338,12 +338,21 @@ pub struct ContactPoint {
     pub contact_person: Option<String>,
     /// When a named person entry must be reviewed (`YYYY-MM-DD`); required with `contact_person`.
     pub review_by: Option<String>,
+    /// The day the entry was retired (`YYYY-MM-DD`; HSDS service `status` `inactive`), or `None`
+    /// while it is in use. A retired entry stays in its document so that an editor can restore
+    /// it, but resolution, search, browsing and the review queue leave it out.
+    pub retired: Option<String>,
 }
 
 impl ContactPoint {
     /// Whether the contact point carries a role.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the entry has been retired (see [`ContactPoint::retired`]).
+    pub fn is_retired(&self) -> bool {
+        self.retired.is_some()
     }
 
     /// The visibility, defaulting to every professional.

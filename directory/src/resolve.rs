@@ -4,7 +4,8 @@
 //! listing the municipality itself, then its wellbeing county (which organises child welfare and
 //! the social emergency service), then its police-department area, then national services (a
 //! national-document entry that lists no area serves the whole country). The emergency number
-//! lives in the national document, so `emergency` resolves everywhere.
+//! lives in the national document, so `emergency` resolves everywhere. Retired contact points
+//! never resolve.
 
 use crate::area::Area;
 use crate::localities::Localities;
@@ -61,7 +62,7 @@ pub fn resolve_any<'a>(
     let mut out: Vec<Resolved<'a>> = Vec::new();
     for doc in docs {
         for c in doc.contact_points.values() {
-            if !roles.iter().any(|r| c.has_role(r)) || out.iter().any(|r| r.contact.id == c.id) {
+            if c.is_retired() || !roles.iter().any(|r| c.has_role(r)) || out.iter().any(|r| r.contact.id == c.id) {
                 continue;
             }
             if let Some(r) = best_match(doc, c, muni) {
@@ -148,4 +149,28 @@ pub fn unverified_police_mappings() -> Vec<(&'static crate::localities::Municipa
         .filter(|m| m.police_department_confidence != "verified")
         .map(|m| (m, m.police_department_confidence.as_str()))
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::search::SearchIndex;
+
+    #[test]
+    fn retired_contact_points_neither_resolve_nor_are_found() {
+        let mut dirs = crate::seed::directories("2026-11-24").unwrap();
+        let helsinki =
+            dirs.iter().position(|d| d.area.as_ref().is_some_and(|a| a.to_string() == "municipality:091")).unwrap();
+        let c = dirs[helsinki].contact_points.values().find(|c| c.has_role("anchor_team")).unwrap().clone();
+        let found = |dirs: &[Directory]| resolve(dirs, "091", "anchor_team").iter().any(|r| r.contact.id == c.id);
+        let query = c.name.text("fi").to_owned();
+        let searched =
+            |dirs: &[Directory]| SearchIndex::build(dirs).search(&query, Some("091"), 50).iter().any(|h| h.id == c.id);
+        assert!(found(&dirs) && searched(&dirs));
+        dirs[helsinki].contact_points.get_mut(&c.id).unwrap().retired = Some("2026-11-24".into());
+        assert!(!found(&dirs), "a retired entry does not resolve");
+        assert!(!searched(&dirs), "a retired entry is not found");
+        assert!(dirs[helsinki].contact_points.contains_key(&c.id), "it stays in the document");
+    }
 }

@@ -141,7 +141,8 @@ impl SearchIndex {
                     coverage: doc_coverage.clone(),
                 });
             }
-            for c in doc.contact_points.values() {
+            // Retired contact points are kept for editors to restore, but nobody searches for them.
+            for c in doc.contact_points.values().filter(|c| !c.is_retired()) {
                 let e = entries.len() as u32;
                 for (_, t) in c.name.iter() {
                     add(&mut vocab, e, t, weight::NAME);

@@ -9,7 +9,8 @@
 //! and two editors changing the same field leave an Automerge conflict that [`conflicts`] shows.
 //! Multilingual text is a map `lang -> string`; sets of codes are lists of strings; phones,
 //! schedules, answers and steps are lists of maps. The index holds `documents`, a map keyed by
-//! document id.
+//! document id. A retired contact point carries `retired` (the date, `YYYY-MM-DD`); without the
+//! key it is in use, so documents written before retirement existed read as they did.
 //!
 //! # Reading is tolerant
 //! Readers ignore keys they do not know and treat missing optional fields as absent, so a document
@@ -264,6 +265,7 @@ fn read_contact<D: ReadDoc>(o: &Obj<'_, D>, id: String) -> ContactPoint {
         example: o.bool("example"),
         contact_person: o.non_empty("contact_person"),
         review_by: o.non_empty("review_by"),
+        retired: o.non_empty("retired"),
     }
 }
 
@@ -597,7 +599,8 @@ fn write_contact_fields<T: Transactable>(tx: &mut T, m: &ObjId, c: &ContactPoint
     put_opt_str(tx, m, "verified_by", c.verified_by.as_deref())?;
     put_bool(tx, m, "example", c.example)?;
     put_opt_str(tx, m, "contact_person", c.contact_person.as_deref())?;
-    put_opt_str(tx, m, "review_by", c.review_by.as_deref())
+    put_opt_str(tx, m, "review_by", c.review_by.as_deref())?;
+    put_opt_str(tx, m, "retired", c.retired.as_deref())
 }
 
 fn write_card_fields<T: Transactable>(tx: &mut T, m: &ObjId, c: &GuidanceCard) -> W {
@@ -706,6 +709,28 @@ mod tests {
         write_directory(&mut tx, &d).unwrap();
         assert_eq!(tx.pending_ops(), 0, "rewriting the same content must not create operations");
         tx.rollback();
+    }
+
+    #[test]
+    fn retiring_and_restoring_touch_only_the_retired_field() {
+        let d = sample();
+        let mut doc = doc_with(&d, 1);
+        assert_eq!(read_contact_point(&doc, "c1").unwrap().retired, None, "no key means in use");
+        let mut c = read_contact_point(&doc, "c1").unwrap();
+        c.retired = Some("2026-11-24".into());
+        let mut tx = doc.transaction();
+        write_contact_point(&mut tx, &c).unwrap();
+        assert_eq!(tx.pending_ops(), 1, "retiring writes one key");
+        tx.commit();
+        let read = read_contact_point(&doc, "c1").unwrap();
+        assert!(read.is_retired());
+        assert_eq!(read.retired.as_deref(), Some("2026-11-24"));
+        c.retired = None;
+        let mut tx = doc.transaction();
+        write_contact_point(&mut tx, &c).unwrap();
+        assert_eq!(tx.pending_ops(), 1, "restoring deletes one key");
+        tx.commit();
+        assert_eq!(read_contact_point(&doc, "c1").unwrap(), d.contact_points["c1"]);
     }
 
     #[test]

@@ -399,6 +399,12 @@ fn validate_contact(out: &mut Vec<ValidationIssue>, path: &str, c: &ContactPoint
     if let Some(d) = &c.review_by {
         date(out, &format!("{path}.review_by"), d);
     }
+    // A retired entry is checked like a live one: restoring it is then always a valid write, and
+    // the date rules that matter only while an entry is in use (verification age, review dates
+    // that have passed) belong to the review queue, not to validation.
+    if let Some(d) = &c.retired {
+        date(out, &format!("{path}.retired"), d);
+    }
 }
 
 fn validate_schedule(out: &mut Vec<ValidationIssue>, path: &str, s: &Schedule) {
