@@ -26,6 +26,17 @@ fn to_js(effects: Vec<Effect>) -> Array {
     out
 }
 
+/// A failed retire or restore as a JavaScript error, with the rules' messages.
+fn edit_error(e: crate::edit::EditError) -> JsValue {
+    let message = match e {
+        crate::edit::EditError::NotFound => "this contact is not in any open document".to_owned(),
+        crate::edit::EditError::Invalid(issues) => {
+            issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; ")
+        }
+    };
+    js_sys::Error::new(&message).into()
+}
+
 /// The client as JavaScript sees it.
 #[wasm_bindgen(js_name = Client)]
 pub struct JsClient(Client);
@@ -128,6 +139,7 @@ impl JsClient {
         today: &str,
         verified_by: &str,
     ) -> Result<JsValue, JsValue> {
+        self.0.set_now(js_sys::Date::now() as i64);
         let edit: crate::edit::ContactEdit =
             serde_json::from_str(edit_json).map_err(|e| js_sys::Error::new(&format!("bad edit: {e}")))?;
         let out = Object::new();
@@ -159,6 +171,135 @@ impl JsClient {
     pub fn review_queue(&mut self, areas_json: &str, today: &str, lang: &str) -> String {
         let areas: Vec<String> = serde_json::from_str(areas_json).unwrap_or_default();
         serde_json::to_string(&self.0.views().review_queue(&areas, today, lang)).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// The editor's name, written into local commits (the relay records the authenticated author).
+    #[wasm_bindgen(js_name = setAuthor)]
+    pub fn set_author(&mut self, name: &str) {
+        self.0.set_author(name, js_sys::Date::now() as i64);
+    }
+
+    /// A contact point's history, newest first, as JSON (`null` when not found).
+    #[wasm_bindgen(js_name = contactHistory)]
+    pub fn contact_history(&self, id: &str) -> String {
+        serde_json::to_string(&self.0.contact_history(id)).unwrap_or_else(|_| "null".into())
+    }
+
+    /// A contact point's conflicting fields, as JSON `[{field, values}]`.
+    #[wasm_bindgen(js_name = contactConflicts)]
+    pub fn contact_conflicts(&self, id: &str) -> String {
+        serde_json::to_string(&self.0.contact_conflicts(id)).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Writes one field (restore or conflict choice; `undefined` removes it). Returns
+    /// `{ok: true, effects}` or `{ok: false, issues: [{field, message}]}`.
+    #[wasm_bindgen(js_name = setContactField)]
+    pub fn set_contact_field(&mut self, id: &str, field: &str, value: Option<String>) -> Result<JsValue, JsValue> {
+        self.0.set_now(js_sys::Date::now() as i64);
+        let out = Object::new();
+        match self.0.set_contact_field(id, field, value.as_deref()) {
+            Ok(effects) => {
+                let _ = Reflect::set(&out, &"ok".into(), &true.into());
+                let _ = Reflect::set(&out, &"effects".into(), &to_js(effects));
+            }
+            Err(crate::edit::EditError::NotFound) => {
+                return Err(js_sys::Error::new("this field of this contact is not in any open document").into());
+            }
+            Err(crate::edit::EditError::Invalid(issues)) => {
+                let _ = Reflect::set(&out, &"ok".into(), &false.into());
+                let json = serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into());
+                let _ = Reflect::set(&out, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
+            }
+        }
+        Ok(out.into())
+    }
+
+    /// The ids of documents held after a refusal, as JSON.
+    #[wasm_bindgen(js_name = heldDocs)]
+    pub fn held_docs(&self) -> String {
+        serde_json::to_string(&self.0.held_docs()).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Resets a held document to the relay's state: `{discarded: [...], effects}`.
+    #[wasm_bindgen(js_name = resetDoc)]
+    pub fn reset_doc(&mut self, id: &str) -> Result<JsValue, JsValue> {
+        let (discarded, effects) = self.0.reset_doc(id)?;
+        let out = Object::new();
+        let json = serde_json::to_string(&discarded).unwrap_or_else(|_| "[]".into());
+        let _ = Reflect::set(&out, &"discarded".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
+        let _ = Reflect::set(&out, &"effects".into(), &to_js(effects));
+        Ok(out.into())
+    }
+
+    /// Adds a contact point to the document of an area (`national` for the national document)
+    /// from the add form's JSON. Returns `{ok: true, id, effects}` or
+    /// `{ok: false, issues: [{field, message}]}`.
+    #[wasm_bindgen(js_name = addContact)]
+    pub fn add_contact(
+        &mut self,
+        area_key: &str,
+        new_json: &str,
+        today: &str,
+        verified_by: &str,
+    ) -> Result<JsValue, JsValue> {
+        self.0.set_now(js_sys::Date::now() as i64);
+        let new: crate::edit::NewContact =
+            serde_json::from_str(new_json).map_err(|e| js_sys::Error::new(&format!("bad contact: {e}")))?;
+        let out = Object::new();
+        match self.0.add_contact(area_key, &new, today, verified_by) {
+            Ok((id, effects)) => {
+                let _ = Reflect::set(&out, &"ok".into(), &true.into());
+                let _ = Reflect::set(&out, &"id".into(), &id.into());
+                let _ = Reflect::set(&out, &"effects".into(), &to_js(effects));
+            }
+            Err(crate::edit::EditError::NotFound) => {
+                return Err(js_sys::Error::new(&format!("no open document belongs to {area_key}")).into());
+            }
+            Err(crate::edit::EditError::Invalid(issues)) => {
+                let _ = Reflect::set(&out, &"ok".into(), &false.into());
+                let json = serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into());
+                let _ = Reflect::set(&out, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
+            }
+        }
+        Ok(out.into())
+    }
+
+    /// Retires a contact point on `today`; returns the effects. Throws when the contact is in no
+    /// open document or the document would not be valid.
+    #[wasm_bindgen(js_name = retireContact)]
+    pub fn retire_contact(&mut self, contact_id: &str, today: &str) -> Result<Array, JsValue> {
+        self.0.set_now(js_sys::Date::now() as i64);
+        self.0.retire_contact(contact_id, today).map(to_js).map_err(edit_error)
+    }
+
+    /// Puts a retired contact point back in use; returns the effects. Throws like `retireContact`.
+    #[wasm_bindgen(js_name = restoreContact)]
+    pub fn restore_contact(&mut self, contact_id: &str) -> Result<Array, JsValue> {
+        self.0.set_now(js_sys::Date::now() as i64);
+        self.0.restore_contact(contact_id).map(to_js).map_err(edit_error)
+    }
+
+    /// Retired contact points of these areas (JSON array of area keys, `["*"]` for all), as JSON
+    /// `[{id, name, retired, area}]`, most recently retired first.
+    pub fn retired(&mut self, areas_json: &str, lang: &str) -> String {
+        let areas: Vec<String> = serde_json::from_str(areas_json).unwrap_or_default();
+        serde_json::to_string(&self.0.views().retired(&areas, lang)).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Every contact role with its name, as JSON `[{role, label}]`.
+    pub fn roles(&self, lang: &str) -> String {
+        crate::views::roles(lang)
+    }
+
+    /// The open directory documents, as JSON `[{area, title}]` (national first).
+    #[wasm_bindgen(js_name = areaDocuments)]
+    pub fn area_documents(&mut self, lang: &str) -> String {
+        serde_json::to_string(&self.0.views().documents(lang)).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// The organisations of an area's document, as JSON `[{id, name}]`.
+    pub fn organisations(&mut self, area_key: &str, lang: &str) -> String {
+        serde_json::to_string(&self.0.views().organisations(area_key, lang)).unwrap_or_else(|_| "[]".into())
     }
 
     /// Whether the handshake completed.

@@ -1,13 +1,16 @@
 //! Editing a contact point: the form's values are applied to the stored contact, checked with
 //! the directory's validation (so the editor sees the same messages the relay would give), and
-//! written as one commit that touches only the fields that changed.
+//! written as one commit that touches only the fields that changed. Adding a contact point,
+//! retiring it and restoring it go the same way.
 
-use contactpoint_directory::model::{Directory, Phone, PhoneKind};
+use contactpoint_directory::model::{ContactPoint, Directory, Phone, PhoneKind};
 use contactpoint_directory::store::{read_contact_point, write_contact_point};
 use contactpoint_directory::validate_directory;
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_protocol::{ClientSession, DocumentId};
 use serde::{Deserialize, Serialize};
+
+use crate::history::Author;
 
 /// What the edit form sends. Absent fields are left as they are.
 #[derive(Debug, Default, Deserialize)]
@@ -34,10 +37,36 @@ pub struct NameEdit {
     pub text: String,
 }
 
+/// What the form for a new contact point sends.
+#[derive(Debug, Deserialize)]
+pub struct NewContact {
+    /// The name in one language.
+    pub name: NameEdit,
+    /// A description in one language.
+    #[serde(default)]
+    pub description: Option<NameEdit>,
+    /// Role codes from [`contactpoint_directory::model::ROLES`].
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Voice numbers in order; empty entries are ignored.
+    #[serde(default)]
+    pub phones: Vec<String>,
+    /// E-mail address; empty means none.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Web address; empty means none.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The id of an organisation of the same document that offers it; empty means none.
+    #[serde(default)]
+    pub organisation: Option<String>,
+}
+
 /// A problem to show next to a field of the form.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct FieldIssue {
-    /// The form field (`name`, `phones[0]`, `email`, `url`, or `contact` for the whole entry).
+    /// The form field (`name`, `description`, `roles`, `phones[0]`, `email`, `url`,
+    /// `organisation`, `retired`, or `contact` for the whole entry).
     pub field: String,
     /// What is wrong, for the editor.
     pub message: String,
@@ -57,10 +86,48 @@ pub fn find_contact(session: &ClientSession, contact_id: &str) -> Option<Documen
     session.doc_ids().copied().find(|id| session.doc(id).is_some_and(|d| read_contact_point(d, contact_id).is_some()))
 }
 
+/// The directory document of `area_key` (`national`, or an area such as `municipality:091`).
+pub fn find_area_document<'a>(
+    docs: impl IntoIterator<Item = (DocumentId, &'a Directory)>,
+    area_key: &str,
+) -> Option<DocumentId> {
+    docs.into_iter().find_map(|(id, d)| {
+        let matches = if d.is_national() {
+            area_key == "national"
+        } else {
+            d.area.as_ref().is_some_and(|a| a.to_string() == area_key)
+        };
+        matches.then_some(id)
+    })
+}
+
+/// A fresh UUID-shaped (version 4) id for a new contact point.
+pub fn new_contact_id() -> Result<String, EditError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|_| {
+        EditError::Invalid(vec![FieldIssue {
+            field: "contact".into(),
+            message: "this device could not create an id for the new entry; try again".into(),
+        }])
+    })?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
+}
+
 fn form_field(path: &str, contact_id: &str) -> String {
     let rest = path.strip_prefix(&format!("contact_points.{contact_id}")).unwrap_or(path).trim_start_matches('.');
     if rest.starts_with("name") {
         "name".into()
+    } else if rest.starts_with("description") {
+        "description".into()
+    } else if rest.starts_with("roles") {
+        "roles".into()
+    } else if rest.starts_with("organisation_id") {
+        "organisation".into()
+    } else if rest.starts_with("retired") {
+        "retired".into()
     } else if let Some(p) = rest.strip_prefix("phones[") {
         format!("phones[{}]", p.split(']').next().unwrap_or("0"))
     } else if rest.starts_with("email") {
@@ -75,11 +142,12 @@ fn form_field(path: &str, contact_id: &str) -> String {
 /// Applies an edit to the contact in `dir` (the document's contents, as read), validated; on
 /// success changes the document through `apply` (one commit) and returns what `apply` returned.
 pub fn edit_contact<R>(
-    mut dir: Directory,
+    dir: Directory,
     contact_id: &str,
     edit: &ContactEdit,
     today: &str,
     verified_by: &str,
+    author: &Author,
     apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
 ) -> Result<R, EditError> {
     let Some(mut c) = dir.contact_points.get(contact_id).cloned() else { return Err(EditError::NotFound) };
@@ -109,22 +177,123 @@ pub fn edit_contact<R>(
         c.verified_at = Some(today.to_owned());
         c.verified_by = Some(verified_by.to_owned());
     }
-    dir.contact_points.insert(contact_id.to_owned(), c.clone());
+    save(dir, c, Vec::new(), author, apply)
+}
+
+/// Puts `c` into `dir`, validates the document, and on success writes `c` through `apply` (one
+/// commit touching only the fields that differ from the stored contact). `issues` are problems
+/// the caller already found; they are reported with the validation's.
+fn save<R>(
+    mut dir: Directory,
+    c: ContactPoint,
+    mut issues: Vec<FieldIssue>,
+    author: &Author,
+    apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
+) -> Result<R, EditError> {
+    let contact_id = c.id.clone();
+    dir.contact_points.insert(contact_id.clone(), c.clone());
     let prefix = format!("contact_points.{contact_id}");
-    let issues: Vec<FieldIssue> = validate_directory(&dir)
-        .into_iter()
-        .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
-        .map(|i| FieldIssue { field: form_field(&i.path, contact_id), message: i.message })
-        .collect();
+    issues.extend(
+        validate_directory(&dir)
+            .into_iter()
+            .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
+            .map(|i| FieldIssue { field: form_field(&i.path, &contact_id), message: i.message }),
+    );
     if !issues.is_empty() {
         return Err(EditError::Invalid(issues));
     }
     Ok(apply(&|d: &mut Automerge| {
         let mut tx = d.transaction();
-        // Writing a contact that was read from this document cannot fail on its shape.
+        // Writing a contact point into a directory document cannot fail on its shape.
         let _ = write_contact_point(&mut tx, &c);
-        tx.commit();
+        tx.commit_with(author.commit_options());
     }))
+}
+
+fn trimmed(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// Adds a new contact point with id `id` to `dir` (the document's contents, as read): it serves
+/// the document's area (the whole country in the national document) and is recorded as verified
+/// on `today` by `verified_by`. Validated like an edit; on success written through `apply` as one
+/// commit, and what `apply` returned is returned.
+pub fn add_contact<R>(
+    dir: Directory,
+    id: &str,
+    new: &NewContact,
+    today: &str,
+    verified_by: &str,
+    author: &Author,
+    apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
+) -> Result<R, EditError> {
+    let mut issues = Vec::new();
+    if dir.contact_points.contains_key(id) {
+        issues.push(FieldIssue { field: "contact".into(), message: "an entry with this id already exists".into() });
+    }
+    let mut c = ContactPoint {
+        id: id.to_owned(),
+        areas: if dir.is_national() { Vec::new() } else { dir.area.iter().cloned().collect() },
+        verified_at: Some(today.to_owned()),
+        verified_by: Some(verified_by.trim().to_owned()).filter(|v| !v.is_empty()),
+        ..ContactPoint::default()
+    };
+    if !new.name.text.trim().is_empty() {
+        c.name.set(new.name.lang.trim(), new.name.text.trim());
+    }
+    if let Some(d) = new.description.as_ref().filter(|d| !d.text.trim().is_empty()) {
+        c.description.set(d.lang.trim(), d.text.trim());
+    }
+    for r in new.roles.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        if !c.has_role(r) {
+            c.roles.push(r.to_owned());
+        }
+    }
+    c.phones = new
+        .phones
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|number| Phone { number: number.to_owned(), kind: PhoneKind::Voice, description: Default::default() })
+        .collect();
+    c.email = trimmed(&new.email);
+    c.url = trimmed(&new.url);
+    c.organisation_id = trimmed(&new.organisation);
+    if let Some(o) = c.organisation_id.as_ref().filter(|o| !dir.organisations.contains_key(*o)) {
+        issues.push(FieldIssue {
+            field: "organisation".into(),
+            message: format!("this document has no organisation with the id \"{o}\""),
+        });
+    }
+    save(dir, c, issues, author, apply)
+}
+
+/// Retires a contact point on `today` (`YYYY-MM-DD`), as one commit. It stays in the document, so
+/// that it can be restored; an entry already retired keeps its original date.
+pub fn retire_contact<R>(
+    dir: Directory,
+    contact_id: &str,
+    today: &str,
+    author: &Author,
+    apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
+) -> Result<R, EditError> {
+    let Some(mut c) = dir.contact_points.get(contact_id).cloned() else { return Err(EditError::NotFound) };
+    if c.retired.is_none() {
+        c.retired = Some(today.trim().to_owned());
+    }
+    save(dir, c, Vec::new(), author, apply)
+}
+
+/// Puts a retired contact point back in use, as one commit.
+pub fn restore_contact<R>(
+    dir: Directory,
+    contact_id: &str,
+    author: &Author,
+    apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
+) -> Result<R, EditError> {
+    let Some(mut c) = dir.contact_points.get(contact_id).cloned() else { return Err(EditError::NotFound) };
+    c.retired = None;
+    save(dir, c, Vec::new(), author, apply)
 }
 
 #[cfg(test)]
@@ -152,7 +321,7 @@ mod tests {
         let edit =
             ContactEdit { phones: Some(vec!["+358 0 000 0999".into()]), verified: true, ..ContactEdit::default() };
         let dir = read_directory(&doc).unwrap();
-        let heads = edit_contact(dir, &id, &edit, "2026-11-24", "Editor A", |f| {
+        let heads = edit_contact(dir, &id, &edit, "2026-11-24", "Editor A", &Author::default(), |f| {
             f(&mut doc);
             doc.get_heads()
         })
@@ -165,6 +334,181 @@ mod tests {
         assert_eq!(after.name, before.name);
     }
 
+    fn library(doc: &Automerge) -> crate::views::Library {
+        let mut lib = crate::views::Library::default();
+        lib.refresh([(DocumentId::from_random_bytes([7; 16]), doc)]);
+        lib
+    }
+
+    fn json(s: &str) -> serde_json::Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    /// Whether the contact with `id` is listed when browsing Helsinki.
+    fn browsed(lib: &crate::views::Library, id: &str) -> bool {
+        json(&lib.browse("091", "fi", "2026-11-24", "mo 10:00"))
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["contacts"].as_array().unwrap().iter())
+            .any(|c| c["id"] == id)
+    }
+
+    /// Whether searching for `query` in Helsinki finds the contact with `id`.
+    fn found(lib: &crate::views::Library, query: &str, id: &str) -> bool {
+        json(&lib.search(query, Some("091"), "fi"))
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["href"] == format!("#/contact/{id}").as_str())
+    }
+
+    fn resolves(doc: &Automerge, role: &str, id: &str) -> bool {
+        let dir = read_directory(doc).unwrap();
+        contactpoint_directory::resolve(&[dir], "091", role).iter().any(|r| r.contact.id == id)
+    }
+
+    fn new_contact(phone: &str) -> NewContact {
+        serde_json::from_value(serde_json::json!({
+            "name": { "lang": "fi", "text": "Kallion nuorisotalo" },
+            "roles": ["family_support"],
+            "phones": [phone, ""],
+            "email": "",
+            "url": "https://example.invalid/kallio",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_valid_new_contact_is_one_commit_and_is_found_everywhere() {
+        let (mut doc, _) = helsinki();
+        let before = doc.get_heads();
+        let id = new_contact_id().unwrap();
+        assert_eq!((id.len(), &id[14..15]), (36, "4"), "a version 4 UUID: {id}");
+        assert_ne!(id, new_contact_id().unwrap());
+        let dir = read_directory(&doc).unwrap();
+        add_contact(dir, &id, &new_contact("040 123 4567"), "2026-11-24", "Editor A", &Author::default(), |f| {
+            f(&mut doc)
+        })
+        .unwrap();
+        assert_eq!(doc.get_changes(&before).len(), 1, "one commit");
+        let c = read_contact_point(&doc, &id).unwrap();
+        assert_eq!(c.name.get("fi"), Some("Kallion nuorisotalo"));
+        assert_eq!(c.areas, vec![contactpoint_directory::Area::Municipality("091".into())]);
+        assert_eq!(c.phones.len(), 1, "empty numbers are dropped");
+        assert_eq!((c.email, c.verified_at.as_deref()), (None, Some("2026-11-24")));
+        assert!(resolves(&doc, "family_support", &id));
+        let lib = library(&doc);
+        assert!(browsed(&lib, &id));
+        assert!(found(&lib, "kallion nuoriso", &id));
+        let areas = ["municipality:091".to_owned()];
+        assert!(lib.review_queue(&areas, "2026-11-24", "fi").iter().all(|i| i.id != id), "verified when added");
+        assert_eq!(lib.document_for_area("municipality:091"), Some(DocumentId::from_random_bytes([7; 16])));
+        assert_eq!(lib.document_for_area("national"), None);
+    }
+
+    #[test]
+    fn an_invalid_new_contact_is_reported_per_field_and_changes_nothing() {
+        let (mut doc, existing) = helsinki();
+        let before = doc.get_heads();
+        let mut new = new_contact("call me");
+        new.roles = vec!["no_such_role".into()];
+        new.name.text = " ".into();
+        new.organisation = Some("no-such-organisation".into());
+        let dir = read_directory(&doc).unwrap();
+        let err = add_contact(dir, "new-1", &new, "2026-11-24", "A", &Author::default(), |f| f(&mut doc)).unwrap_err();
+        let EditError::Invalid(issues) = err else { panic!("{err:?}") };
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        for field in ["name", "roles", "phones[0]", "organisation"] {
+            assert!(fields.contains(&field), "{field} missing from {issues:?}");
+        }
+        assert_eq!(doc.get_heads(), before, "nothing was written");
+        let dir = read_directory(&doc).unwrap();
+        let err =
+            add_contact(dir, &existing, &new_contact("040 123 4567"), "2026-11-24", "A", &Author::default(), |_| ())
+                .unwrap_err();
+        assert!(matches!(err, EditError::Invalid(ref i) if i[0].field == "contact"), "{err:?}");
+    }
+
+    #[test]
+    fn a_retired_contact_disappears_but_stays_and_can_be_restored() {
+        let (mut doc, _) = helsinki();
+        let id = new_contact_id().unwrap();
+        let dir = read_directory(&doc).unwrap();
+        add_contact(dir, &id, &new_contact("040 123 4567"), "2026-01-02", "A", &Author::default(), |f| f(&mut doc))
+            .unwrap();
+        let areas = ["municipality:091".to_owned()];
+        assert!(library(&doc).review_queue(&areas, "2026-11-24", "fi").iter().any(|i| i.id == id), "stale by now");
+
+        let before = doc.get_heads();
+        retire_contact(read_directory(&doc).unwrap(), &id, "2026-11-24", &Author::default(), |f| f(&mut doc)).unwrap();
+        assert_eq!(doc.get_changes(&before).len(), 1, "one commit");
+        assert_eq!(read_contact_point(&doc, &id).unwrap().retired.as_deref(), Some("2026-11-24"), "kept");
+        assert!(!resolves(&doc, "family_support", &id));
+        let lib = library(&doc);
+        assert!(!browsed(&lib, &id));
+        assert!(!found(&lib, "kallion nuoriso", &id));
+        assert!(lib.review_queue(&areas, "2026-11-24", "fi").iter().all(|i| i.id != id));
+        assert_eq!(json(&lib.contact(&id, "091", "fi", "2026-11-24", "mo 10:00"))["retired"], "2026-11-24");
+        let listed = lib.retired(&areas, "fi");
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].id.as_str(), listed[0].name.as_str()), (id.as_str(), "Kallion nuorisotalo"));
+        assert_eq!((listed[0].retired.as_str(), listed[0].area.as_str()), ("2026-11-24", "municipality:091"));
+        assert!(lib.retired(&["municipality:853".into()], "fi").is_empty(), "other areas' editors do not see it");
+
+        retire_contact(read_directory(&doc).unwrap(), &id, "2026-12-01", &Author::default(), |f| f(&mut doc)).unwrap();
+        assert_eq!(read_contact_point(&doc, &id).unwrap().retired.as_deref(), Some("2026-11-24"), "first date kept");
+
+        let before = doc.get_heads();
+        restore_contact(read_directory(&doc).unwrap(), &id, &Author::default(), |f| f(&mut doc)).unwrap();
+        assert_eq!(doc.get_changes(&before).len(), 1, "one commit");
+        assert!(resolves(&doc, "family_support", &id));
+        let lib = library(&doc);
+        assert!(browsed(&lib, &id) && found(&lib, "kallion nuoriso", &id));
+        assert!(lib.retired(&["*".into()], "fi").is_empty());
+        assert!(json(&lib.contact(&id, "091", "fi", "2026-11-24", "mo 10:00"))["retired"].is_null());
+        assert_eq!(
+            retire_contact(read_directory(&doc).unwrap(), "no-such-contact", "2026-11-24", &Author::default(), |_| ())
+                .unwrap_err(),
+            EditError::NotFound
+        );
+    }
+
+    #[test]
+    fn the_client_adds_to_an_areas_document_and_retires_and_restores() {
+        use crate::session::{Client, Effect};
+        let (doc, _) = helsinki();
+        let doc_id = DocumentId::from_random_bytes([9; 16]).to_string();
+        let mut client = Client::new("tab-1".into(), "browser-1".into());
+        client.open_doc(&doc_id, &doc.save(), None).unwrap();
+        let stored = |e: &[Effect]| e.iter().any(|e| matches!(e, Effect::Store { doc, .. } if *doc == doc_id));
+        let mut new = new_contact("040 123 4567");
+        assert_eq!(client.add_contact("municipality:853", &new, "2026-11-24", "A").unwrap_err(), EditError::NotFound);
+        let documents = client.views().documents("fi");
+        assert_eq!(documents.iter().map(|d| d.area.as_str()).collect::<Vec<_>>(), ["municipality:091"]);
+        let organisation = client.views().organisations("municipality:091", "fi")[0].id.clone();
+        new.organisation = Some(organisation.clone());
+        let (id, effects) = client.add_contact("municipality:091", &new, "2026-11-24", "A").unwrap();
+        assert!(stored(&effects), "{effects:?}");
+        let added = read_contact_point(client.session().doc(&doc_id.parse().unwrap()).unwrap(), &id).unwrap();
+        assert_eq!(added.organisation_id, Some(organisation));
+        assert_eq!(client.contact_scope(&id).map(|s| s.1).as_deref(), Some("municipality:091"));
+        assert!(stored(&client.retire_contact(&id, "2026-11-25").unwrap()));
+        assert_eq!(client.views().retired(&["*".into()], "fi")[0].id, id);
+        assert!(stored(&client.restore_contact(&id).unwrap()));
+        assert!(client.views().retired(&["*".into()], "fi").is_empty());
+        assert!(
+            matches!(client.retire_contact(&id, "not a date"), Err(EditError::Invalid(ref i)) if i[0].field == "retired")
+        );
+    }
+
+    #[test]
+    fn role_names_for_the_add_form() {
+        let roles = json(&crate::views::roles("sv"));
+        assert_eq!(roles.as_array().unwrap().len(), contactpoint_directory::model::ROLES.len());
+        assert_eq!(roles[0], serde_json::json!({ "role": "emergency", "label": "Nödnummer" }));
+    }
+
     #[test]
     fn invalid_values_are_reported_per_field_and_change_nothing() {
         let (doc, id) = helsinki();
@@ -173,13 +517,23 @@ mod tests {
             email: Some("not an address".into()),
             ..ContactEdit::default()
         };
-        let err = edit_contact(read_directory(&doc).unwrap(), &id, &edit, "2026-11-24", "A", |_| ()).unwrap_err();
+        let err =
+            edit_contact(read_directory(&doc).unwrap(), &id, &edit, "2026-11-24", "A", &Author::default(), |_| ())
+                .unwrap_err();
         let EditError::Invalid(issues) = err else { panic!("{err:?}") };
         assert!(issues.iter().any(|i| i.field == "phones[0]"), "{issues:?}");
         assert!(issues.iter().any(|i| i.field == "email"), "{issues:?}");
         assert_eq!(
-            edit_contact(read_directory(&doc).unwrap(), "no-such-contact", &edit, "2026-11-24", "A", |_| ())
-                .unwrap_err(),
+            edit_contact(
+                read_directory(&doc).unwrap(),
+                "no-such-contact",
+                &edit,
+                "2026-11-24",
+                "A",
+                &Author::default(),
+                |_| ()
+            )
+            .unwrap_err(),
             EditError::NotFound
         );
     }

@@ -5,6 +5,7 @@
 //! `#[wasm_bindgen]` wrappers in `bindings` (built for wasm32 only) convert values at the boundary.
 
 pub mod edit;
+pub mod history;
 pub mod session;
 pub mod views;
 

@@ -108,6 +108,7 @@ fn parse_id(id: &str) -> Result<DocumentId, ClientError> {
 pub struct Client {
     session: ClientSession,
     library: crate::views::Library,
+    author: crate::history::Author,
 }
 
 impl Client {
@@ -117,6 +118,7 @@ impl Client {
         Client {
             session: ClientSession::new(peer_id, PeerMetadata { storage_id: Some(storage_id), is_ephemeral: false }),
             library: crate::views::Library::default(),
+            author: crate::history::Author::default(),
         }
     }
 
@@ -195,7 +197,56 @@ impl Client {
         let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
         let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
         let session = &mut self.session;
-        crate::edit::edit_contact(dir, contact_id, edit, today, verified_by, |f| effects(session.change(&doc_id, f)))
+        crate::edit::edit_contact(dir, contact_id, edit, today, verified_by, &self.author, |f| {
+            effects(session.change(&doc_id, f))
+        })
+    }
+
+    /// Adds a contact point to the document of `area_key` (`national` or an area such as
+    /// `municipality:091`) as one commit, with a fresh id. Returns the id and the effects; on
+    /// invalid values returns the issues per field and changes nothing. `NotFound` when no open
+    /// document belongs to the area.
+    pub fn add_contact(
+        &mut self,
+        area_key: &str,
+        new: &crate::edit::NewContact,
+        today: &str,
+        verified_by: &str,
+    ) -> Result<(String, Vec<Effect>), crate::edit::EditError> {
+        let doc_id = self.views().document_for_area(area_key).ok_or(crate::edit::EditError::NotFound)?;
+        let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
+        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        let id = crate::edit::new_contact_id()?;
+        let session = &mut self.session;
+        let effects = crate::edit::add_contact(dir, &id, new, today, verified_by, &self.author, |f| {
+            effects(session.change(&doc_id, f))
+        })?;
+        Ok((id, effects))
+    }
+
+    /// Retires a contact point on `today` as one commit; it stays in its document for restoring.
+    pub fn retire_contact(&mut self, contact_id: &str, today: &str) -> Result<Vec<Effect>, crate::edit::EditError> {
+        let (doc_id, dir) = self.contact_document(contact_id)?;
+        let session = &mut self.session;
+        crate::edit::retire_contact(dir, contact_id, today, &self.author, |f| effects(session.change(&doc_id, f)))
+    }
+
+    /// Puts a retired contact point back in use as one commit.
+    pub fn restore_contact(&mut self, contact_id: &str) -> Result<Vec<Effect>, crate::edit::EditError> {
+        let (doc_id, dir) = self.contact_document(contact_id)?;
+        let session = &mut self.session;
+        crate::edit::restore_contact(dir, contact_id, &self.author, |f| effects(session.change(&doc_id, f)))
+    }
+
+    /// The document holding a contact point, with its contents.
+    fn contact_document(
+        &self,
+        contact_id: &str,
+    ) -> Result<(DocumentId, contactpoint_directory::Directory), crate::edit::EditError> {
+        let doc_id = crate::edit::find_contact(&self.session, contact_id).ok_or(crate::edit::EditError::NotFound)?;
+        let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
+        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        Ok((doc_id, dir))
     }
 
     /// The document holding a contact point, and that document's area (`national` for the
@@ -204,6 +255,64 @@ impl Client {
         let id = crate::edit::find_contact(&self.session, contact_id)?;
         let d = contactpoint_directory::store::read_directory(self.session.doc(&id)?).ok()?;
         Some((id.to_string(), contactpoint_directory::hsds::document_key(&d)))
+    }
+
+    /// Who edits on this device and the device's time, written into the next local commits.
+    pub fn set_author(&mut self, name: &str, now_ms: i64) {
+        self.author = crate::history::Author { name: name.to_owned(), now_ms };
+    }
+
+    /// Sets the device's time for the next local commits.
+    pub fn set_now(&mut self, now_ms: i64) {
+        self.author.now_ms = now_ms;
+    }
+
+    /// The editor and time for local commits.
+    pub fn author(&self) -> &crate::history::Author {
+        &self.author
+    }
+
+    /// A contact point's history, newest first (`None`: no open document has it).
+    pub fn contact_history(&self, contact_id: &str) -> Option<Vec<contactpoint_directory::history::HistoryEntry>> {
+        let id = crate::edit::find_contact(&self.session, contact_id)?;
+        Some(crate::history::history(self.session.doc(&id)?, contact_id))
+    }
+
+    /// A contact point's fields that editors changed concurrently.
+    pub fn contact_conflicts(&self, contact_id: &str) -> Vec<contactpoint_directory::history::Conflict> {
+        crate::edit::find_contact(&self.session, contact_id)
+            .and_then(|id| self.session.doc(&id))
+            .map(|d| crate::history::conflicts(d, contact_id))
+            .unwrap_or_default()
+    }
+
+    /// Writes one field of a contact point (restoring an earlier value or choosing between
+    /// conflicting ones) as one validated commit.
+    pub fn set_contact_field(
+        &mut self,
+        contact_id: &str,
+        field: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<Effect>, crate::edit::EditError> {
+        let doc_id = crate::edit::find_contact(&self.session, contact_id).ok_or(crate::edit::EditError::NotFound)?;
+        let trial = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?.fork();
+        let (session, author) = (&mut self.session, &self.author);
+        crate::history::set_field(trial, contact_id, field, value, author, |f| effects(session.change(&doc_id, f)))
+    }
+
+    /// The documents held because the relay refused their local changes.
+    pub fn held_docs(&self) -> Vec<String> {
+        self.session.doc_ids().filter(|id| self.session.is_held(id)).map(|id| id.to_string()).collect()
+    }
+
+    /// Resets a held document to the relay's last known state. Returns the values that were
+    /// discarded (for the editor to re-enter) and the effects (replace the stored document, sync).
+    pub fn reset_doc(&mut self, id: &str) -> Result<(Vec<crate::history::Discarded>, Vec<Effect>), ClientError> {
+        let doc_id = parse_id(id)?;
+        let (before, events) =
+            self.session.reset_doc(&doc_id).ok_or_else(|| ClientError(format!("document {id} is not open")))?;
+        let after = self.session.doc(&doc_id).ok_or_else(|| ClientError(format!("document {id} is not open")))?;
+        Ok((crate::history::discarded(&before, after), effects(events)))
     }
 
     /// A whole-document snapshot, to replace many stored chunks.

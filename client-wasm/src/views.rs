@@ -61,6 +61,8 @@ pub struct ContactView {
     example: bool,
     stale: bool,
     verified_at: Option<String>,
+    /// The day the entry was retired, if it was (editors see it with a way to restore it).
+    retired: Option<String>,
 }
 
 /// Days since 1970-01-01 for a `YYYY-MM-DD` date (proleptic Gregorian), or `None`.
@@ -318,6 +320,7 @@ impl Library {
             // Example entries carry their own label; "may be out of date" is for real ones.
             stale: !c.example && is_stale(c, today),
             verified_at: c.verified_at.clone(),
+            retired: c.retired.clone(),
         }
     }
 
@@ -493,8 +496,10 @@ impl Library {
                     }
                     EntryKind::Organisation => {
                         let o = d.organisations.get(&h.id)?;
-                        let first =
-                            d.contact_points.values().find(|c| c.organisation_id.as_deref() == Some(o.id.as_str()))?;
+                        let first = d
+                            .contact_points
+                            .values()
+                            .find(|c| !c.is_retired() && c.organisation_id.as_deref() == Some(o.id.as_str()))?;
                         Some(HitView {
                             href: format!("#/contact/{}", first.id),
                             title: pick(&o.name, lang).map(|t| t.text).unwrap_or_default(),
@@ -549,7 +554,7 @@ pub struct ReviewItem {
 impl Library {
     /// What the editor of `areas` should check (`*` for an admin: every document): contacts not
     /// verified for [`STALE_AFTER_DAYS`] days or past their review date, and guidance cards past
-    /// their `next_review_due`. Example entries are not listed. Oldest problems first.
+    /// their `next_review_due`. Example and retired entries are not listed. Oldest problems first.
     pub fn review_queue(&self, areas: &[String], today: &str, lang: &str) -> Vec<ReviewItem> {
         let Some(t) = days(today) else { return Vec::new() };
         let mut out = Vec::new();
@@ -558,7 +563,7 @@ impl Library {
             if !areas.iter().any(|a| *a == key || a == "*") {
                 continue;
             }
-            for c in d.contact_points.values().filter(|c| !c.example) {
+            for c in d.contact_points.values().filter(|c| !c.example && !c.is_retired()) {
                 let title = pick(&c.name, lang).map(|p| p.text).unwrap_or_else(|| c.id.clone());
                 let verified = c.verified_at.as_deref().and_then(days);
                 let reason = match (verified, c.review_by.as_deref().and_then(days)) {
@@ -586,6 +591,118 @@ impl Library {
         out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.title.cmp(&b.title)));
         out
     }
+}
+
+/// A retired contact point, for the editors who may restore it.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct RetiredItem {
+    /// The entry's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The day it was retired (`YYYY-MM-DD`).
+    pub retired: String,
+    /// The area whose document holds it (`national` for the national document).
+    pub area: String,
+}
+
+/// A directory document a new contact point can be added to.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct DocumentItem {
+    /// `national` or the area (`municipality:091`), the key `addContact` takes.
+    pub area: String,
+    /// The document's title.
+    pub title: String,
+}
+
+/// An organisation a new contact point can belong to.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct OrganisationItem {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl Library {
+    /// The retired contact points of the documents of `areas` (`*` for an admin: every document),
+    /// most recently retired first.
+    pub fn retired(&self, areas: &[String], lang: &str) -> Vec<RetiredItem> {
+        let mut out = Vec::new();
+        for d in self.directories() {
+            let key = contactpoint_directory::hsds::document_key(d);
+            if !areas.iter().any(|a| *a == key || a == "*") {
+                continue;
+            }
+            for c in d.contact_points.values() {
+                let Some(retired) = &c.retired else { continue };
+                out.push(RetiredItem {
+                    id: c.id.clone(),
+                    name: pick(&c.name, lang).map(|p| p.text).unwrap_or_else(|| c.id.clone()),
+                    retired: retired.clone(),
+                    area: key.clone(),
+                });
+            }
+        }
+        out.sort_by(|a, b| b.retired.cmp(&a.retired).then_with(|| a.name.cmp(&b.name)));
+        out
+    }
+
+    /// The directory documents, national first, then by title.
+    pub fn documents(&self, lang: &str) -> Vec<DocumentItem> {
+        let mut out: Vec<(bool, DocumentItem)> = self
+            .directories()
+            // A document still empty (not yet synced) is neither national nor an area's.
+            .filter(|d| d.is_national() || d.area.is_some())
+            .map(|d| {
+                let area = contactpoint_directory::hsds::document_key(d);
+                let title = pick(&d.title, lang).map(|p| p.text).unwrap_or_else(|| area.clone());
+                (!d.is_national(), DocumentItem { area, title })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.0, &a.1.title).cmp(&(b.0, &b.1.title)));
+        out.into_iter().map(|(_, d)| d).collect()
+    }
+
+    /// The organisations of the document of `area_key`, by name.
+    pub fn organisations(&self, area_key: &str, lang: &str) -> Vec<OrganisationItem> {
+        let Some(d) = self.document_for_area(area_key).and_then(|id| self.parsed.get(&id).map(|(_, d)| d)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<OrganisationItem> = d
+            .organisations
+            .values()
+            .map(|o| OrganisationItem {
+                id: o.id.clone(),
+                name: pick(&o.name, lang).map(|p| p.text).unwrap_or_else(|| o.id.clone()),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// The id of the directory document of `area_key` (`national` or an area).
+    pub fn document_for_area(&self, area_key: &str) -> Option<DocumentId> {
+        crate::edit::find_area_document(
+            self.order.iter().filter_map(|k| self.parsed.get(k).map(|(_, d)| (*k, d))),
+            area_key,
+        )
+    }
+}
+
+/// Every contact role with its name in `lang`, in the order guidance uses them, as JSON
+/// (`[{"role": "anchor_team", "label": "Ankkuritiimi"}, …]`).
+pub fn roles(lang: &str) -> String {
+    #[derive(Serialize)]
+    struct RoleView {
+        role: &'static str,
+        label: &'static str,
+    }
+    let list: Vec<RoleView> = contactpoint_directory::model::ROLES
+        .iter()
+        .map(|r| RoleView { role: r, label: role_label(r, lang).unwrap_or(r) })
+        .collect();
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }
 
 /// The ids of the documents listed in an index document (other than the index itself).

@@ -1,0 +1,219 @@
+//! An entry's history, its conflicts, putting one field back (restore or conflict choice), and
+//! what a reset after a refused write discarded, for the editor's screens.
+//!
+//! Every write here is validated the way `edit` validates a form, and is one commit carrying
+//! the editor's name and the device's time. The relay records the authenticated author of each
+//! change separately; the app shows that where it has it, and the name in the commit otherwise.
+
+use contactpoint_directory::history::{
+    Conflict, Fields, HistoryEntry, contact_conflicts, contact_fields, contact_history, set_contact_field,
+};
+use contactpoint_directory::store::read_directory;
+use contactpoint_directory::validate_directory;
+use contactpoint_protocol::automerge::transaction::CommitOptions;
+use contactpoint_protocol::automerge::{Automerge, ROOT, ReadDoc};
+use serde::Serialize;
+
+use crate::edit::{EditError, FieldIssue};
+
+/// Who is editing and when, written into each local commit. Not authenticated: the relay keeps
+/// the authenticated author of each change it accepts.
+#[derive(Clone, Debug, Default)]
+pub struct Author {
+    /// The editor's display name.
+    pub name: String,
+    /// Milliseconds since 1970 on this device.
+    pub now_ms: i64,
+}
+
+impl Author {
+    /// The commit options for a change made now by this editor.
+    pub fn commit_options(&self) -> CommitOptions {
+        // Seconds, as the JavaScript Automerge library writes them.
+        let mut o = CommitOptions::default().with_time(self.now_ms.div_euclid(1000));
+        if !self.name.is_empty() {
+            o = o.with_message(self.name.clone());
+        }
+        o
+    }
+}
+
+/// The contact point's history, newest first.
+pub fn history(doc: &Automerge, contact_id: &str) -> Vec<HistoryEntry> {
+    let mut h = contact_history(doc, contact_id);
+    h.reverse();
+    h
+}
+
+/// The contact point's open conflicts.
+pub fn conflicts(doc: &Automerge, contact_id: &str) -> Vec<Conflict> {
+    contact_conflicts(doc, contact_id)
+}
+
+/// Validation issues of the contact point in `doc`, keyed to form fields by path.
+fn contact_issues(doc: &Automerge, contact_id: &str) -> Vec<FieldIssue> {
+    let Ok(dir) = read_directory(doc) else {
+        return vec![FieldIssue { field: "contact".into(), message: "the document is not a directory".into() }];
+    };
+    let prefix = format!("contact_points.{contact_id}");
+    validate_directory(&dir)
+        .into_iter()
+        .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
+        .map(|i| FieldIssue {
+            field: i.path.strip_prefix(&prefix).unwrap_or(&i.path).trim_start_matches('.').to_owned(),
+            message: i.message,
+        })
+        .collect()
+}
+
+/// Writes one field back (an earlier value from the history, or the value chosen to end a
+/// conflict), checked first on `trial`, a fork of the document. `apply` makes the real change
+/// (one commit).
+pub fn set_field<R>(
+    mut trial: Automerge,
+    contact_id: &str,
+    field: &str,
+    value: Option<&str>,
+    author: &Author,
+    apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
+) -> Result<R, EditError> {
+    let write = |d: &mut Automerge| -> bool {
+        let mut tx = d.transaction();
+        let done = set_contact_field(&mut tx, contact_id, field, value).unwrap_or(false);
+        tx.commit_with(author.commit_options());
+        done
+    };
+    if !write(&mut trial) {
+        return Err(EditError::NotFound);
+    }
+    let issues = contact_issues(&trial, contact_id);
+    if !issues.is_empty() {
+        return Err(EditError::Invalid(issues));
+    }
+    Ok(apply(&|d: &mut Automerge| {
+        write(d);
+    }))
+}
+
+/// A value the relay refused (or that was not yet stored there) and a reset discarded.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Discarded {
+    /// The contact point.
+    pub contact: String,
+    /// Its name as it was here (any language), to find it again.
+    pub name: String,
+    /// The field's path.
+    pub field: String,
+    /// The value this device had.
+    pub yours: Option<String>,
+    /// The value after the reset.
+    pub now: Option<String>,
+}
+
+fn contact_ids(doc: &Automerge) -> Vec<String> {
+    match doc.get(ROOT, "contact_points").ok().flatten() {
+        Some((_, id)) => doc.keys(&id).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn any_name(f: &Fields) -> String {
+    f.iter().find(|(k, _)| k.starts_with("name.")).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// What differs between the document before a reset and after it, per contact point field.
+pub fn discarded(before: &Automerge, after: &Automerge) -> Vec<Discarded> {
+    let mut ids = contact_ids(before);
+    ids.extend(contact_ids(after));
+    ids.sort();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        let (b, a) = (contact_fields(before, &id), contact_fields(after, &id));
+        if b == a {
+            continue;
+        }
+        let name = any_name(&b);
+        let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            if b.get(k) != a.get(k) {
+                out.push(Discarded {
+                    contact: id.clone(),
+                    name: name.clone(),
+                    field: k.clone(),
+                    yours: b.get(k).cloned(),
+                    now: a.get(k).cloned(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contactpoint_directory::model::Directory;
+    use contactpoint_directory::seed;
+    use contactpoint_directory::store::{read_contact_point, write_directory};
+
+    fn helsinki() -> (Automerge, String) {
+        let dirs = seed::directories("2026-11-24").unwrap();
+        let d: Directory =
+            dirs.into_iter().find(|d| d.area.as_ref().is_some_and(|a| a.to_string() == "municipality:091")).unwrap();
+        let id = d.contact_points.keys().next().unwrap().clone();
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        write_directory(&mut tx, &d).unwrap();
+        tx.commit();
+        (doc, id)
+    }
+
+    #[test]
+    fn restoring_an_earlier_value_is_a_new_validated_change() {
+        let (mut doc, id) = helsinki();
+        let old = read_contact_point(&doc, &id).unwrap().phones[0].number.clone();
+        let a = Author { name: "Editor A".into(), now_ms: 1_764_000_000_123 };
+        set_field(doc.fork(), &id, "phones.0.number", Some("+358 9 000 0999"), &a, |f| f(&mut doc)).unwrap();
+        let h = history(&doc, &id);
+        assert_eq!(h[0].message.as_deref(), Some("Editor A"));
+        assert_eq!(h[0].time, 1_764_000_000);
+        assert_eq!(h[0].changes[0].before.as_deref(), Some(old.as_str()));
+
+        // Restoring writes the old value as a new change; history keeps both.
+        let b = Author { name: "Editor B".into(), now_ms: 1_764_000_100_000 };
+        set_field(doc.fork(), &id, "phones.0.number", Some(&old), &b, |f| f(&mut doc)).unwrap();
+        assert_eq!(read_contact_point(&doc, &id).unwrap().phones[0].number, old);
+        let h = history(&doc, &id);
+        assert_eq!(h[0].message.as_deref(), Some("Editor B"));
+        assert_eq!(h[1].message.as_deref(), Some("Editor A"));
+
+        // An invalid value is refused before anything is written.
+        let heads = doc.get_heads();
+        let err = set_field(doc.fork(), &id, "phones.0.number", Some("call me"), &b, |f| f(&mut doc)).unwrap_err();
+        let EditError::Invalid(issues) = err else { panic!("{err:?}") };
+        assert!(issues.iter().any(|i| i.field.starts_with("phones")), "{issues:?}");
+        assert_eq!(doc.get_heads(), heads);
+        assert_eq!(
+            set_field(doc.fork(), &id, "no.such.field", Some("x"), &b, |f| f(&mut doc)).unwrap_err(),
+            EditError::NotFound
+        );
+    }
+
+    #[test]
+    fn a_reset_lists_the_values_it_discarded() {
+        let (relay_copy, id) = helsinki();
+        let mut mine = relay_copy.fork();
+        let a = Author { name: "Editor A".into(), now_ms: 0 };
+        let mut tx = mine.transaction();
+        set_contact_field(&mut tx, &id, "email", Some("uusi@example.fi")).unwrap();
+        tx.commit_with(a.commit_options());
+        let d = discarded(&mine, &relay_copy);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].field.as_str(), d[0].yours.as_deref()), ("email", Some("uusi@example.fi")));
+        assert!(!d[0].name.is_empty());
+        assert!(discarded(&relay_copy, &relay_copy).is_empty());
+    }
+}
