@@ -122,6 +122,26 @@ pub fn relay_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// Runs the `contactpoint` command (the real binary, as an administrator would over SSH) and
+/// returns its exit status, standard output and standard error.
+pub fn contactpoint(args: &[&str]) -> Result<(bool, String, String)> {
+    let out = Command::new(relay_binary()?).args(args).env("RUST_BACKTRACE", "0").output()?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// Runs the `contactpoint` command and returns its standard output; fails if the command does.
+pub fn contactpoint_ok(args: &[&str]) -> Result<String> {
+    let (ok, stdout, stderr) = contactpoint(args)?;
+    if !ok {
+        bail!("contactpoint {} failed: {stderr}", args.join(" "));
+    }
+    Ok(stdout)
+}
+
 /// A relay running as a separate operating-system process, for crash and interop tests.
 pub struct RelayProcess {
     /// Where it listens.
@@ -489,9 +509,15 @@ pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> Result<(u16,
 
 /// Sends a GET over plain HTTP/1.1 and returns the status and body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
+    http_get_with(addr, path, &[]).await
+}
+
+/// Sends a GET with extra header lines (`Name: value`) and returns the status and body.
+pub async fn http_get_with(addr: SocketAddr, path: &str, headers: &[&str]) -> Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = TcpStream::connect(addr).await?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n").as_bytes()).await?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await?;
     parse_response(&buf)

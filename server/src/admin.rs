@@ -160,6 +160,47 @@ pub fn users(conn: &Connection) -> Result<Vec<UserRow>, StorageError> {
     Ok(out)
 }
 
+/// Creates a user without an invite, for an administrator on the command line, and returns the
+/// new user's id. The user has no device yet: give them one with an invite for the user
+/// ([`auth::create_device_invite`], `admin invite --user ID`). Editors need at least one area.
+pub fn create_user(
+    conn: &mut Connection,
+    name: &str,
+    role: Role,
+    areas: &[Area],
+    by: Option<&str>,
+) -> Result<i64, InviteError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(InviteError::UserName);
+    }
+    if role == Role::Editor && areas.is_empty() {
+        return Err(InviteError::EditorWithoutArea);
+    }
+    let areas = auth::area_keys(areas);
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)",
+        rusqlite::params![name, role.as_str(), storage::now_ms()],
+    )?;
+    let user_id = tx.last_insert_rowid();
+    for a in &areas {
+        tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", rusqlite::params![user_id, a])?;
+    }
+    storage::insert_audit(
+        &tx,
+        &AuditEntry {
+            user_id: Some(user_id),
+            device_id: None,
+            doc_id: None,
+            action: "user.create".into(),
+            detail: format!("role={} areas=[{}] by={}", role.as_str(), areas.join(" "), by.unwrap_or("cli")),
+        },
+    )?;
+    tx.commit()?;
+    Ok(user_id)
+}
+
 /// Disables a user: every device's token stops working and the relay closes their connections.
 /// Returns false when there is no such active user.
 pub fn disable_user(conn: &Connection, user_id: i64) -> Result<bool, StorageError> {

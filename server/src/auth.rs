@@ -150,7 +150,8 @@ pub struct InviteSpec {
     pub uses: i64,
 }
 
-/// Why an invite could not be created or redeemed. Shown to the person as it is.
+/// Why an invite or a user could not be created, or an invite redeemed. Shown to the person as
+/// it is.
 #[derive(Debug, thiserror::Error)]
 pub enum InviteError {
     /// Unknown, used up or expired code; deliberately one message, so codes cannot be probed.
@@ -162,6 +163,15 @@ pub enum InviteError {
     /// Device name missing or absurd.
     #[error("device_name must be 1 to 100 characters")]
     DeviceName,
+    /// A user's name missing or absurd.
+    #[error("the user's name must be 1 to 100 characters")]
+    UserName,
+    /// An invite for a user who does not exist.
+    #[error("there is no user {0}; list users with `contactpoint admin users`")]
+    NoSuchUser(i64),
+    /// An invite for a disabled user.
+    #[error("user {0} is disabled and cannot be given new devices")]
+    UserDisabled(i64),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -173,28 +183,51 @@ impl From<rusqlite::Error> for InviteError {
     }
 }
 
+/// Areas as stored: their text form, each once, sorted.
+pub fn area_keys(areas: &[Area]) -> Vec<String> {
+    let set: std::collections::BTreeSet<String> = areas.iter().map(ToString::to_string).collect();
+    set.into_iter().collect()
+}
+
+/// Stores a new invite and returns its code. `user_id` makes it an invite for a new device of
+/// that existing user; otherwise redeeming it creates a user with `role` and `areas`.
+#[allow(clippy::too_many_arguments)]
+fn insert_invite(
+    tx: &rusqlite::Transaction<'_>,
+    role: Role,
+    areas: &[String],
+    user_name: Option<&str>,
+    user_id: Option<i64>,
+    valid_for_ms: i64,
+    uses: i64,
+) -> Result<String, InviteError> {
+    let code = new_invite_code();
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO invites(code_hash, role, areas, user_name, created_at, expires_at, uses_left, user_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            hash_secret(&normalize_code(&code)),
+            role.as_str(),
+            areas.join(" "),
+            user_name,
+            now,
+            now.saturating_add(valid_for_ms),
+            uses,
+            user_id
+        ],
+    )?;
+    Ok(code)
+}
+
 /// Creates an invite and returns its code (shown once, stored hashed).
 pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>) -> Result<String, InviteError> {
     if spec.role == Role::Editor && spec.areas.is_empty() {
         return Err(InviteError::EditorWithoutArea);
     }
-    let code = new_invite_code();
-    let areas: Vec<String> = spec.areas.iter().map(ToString::to_string).collect();
-    let now = now_ms();
+    let areas = area_keys(&spec.areas);
     let tx = conn.transaction()?;
-    tx.execute(
-        "INSERT INTO invites(code_hash, role, areas, user_name, created_at, expires_at, uses_left)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            hash_secret(&normalize_code(&code)),
-            spec.role.as_str(),
-            areas.join(" "),
-            spec.user_name,
-            now,
-            now.saturating_add(spec.valid_for_ms),
-            spec.uses
-        ],
-    )?;
+    let code = insert_invite(&tx, spec.role, &areas, spec.user_name.as_deref(), None, spec.valid_for_ms, spec.uses)?;
     insert_audit(
         &tx,
         &AuditEntry {
@@ -203,6 +236,42 @@ pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>)
             doc_id: None,
             action: "invite.create".into(),
             detail: format!("role={} areas=[{}] by={}", spec.role.as_str(), areas.join(" "), by.unwrap_or("cli")),
+        },
+    )?;
+    tx.commit()?;
+    Ok(code)
+}
+
+/// Creates an invite that adds a device to an existing, active user (their role and areas stay
+/// as they are) and returns its code. Disabled users get no invites.
+pub fn create_device_invite(
+    conn: &mut Connection,
+    user_id: i64,
+    valid_for_ms: i64,
+    uses: i64,
+    by: Option<&str>,
+) -> Result<String, InviteError> {
+    let tx = conn.transaction()?;
+    let user = tx
+        .query_row("SELECT name, role, disabled_at IS NOT NULL FROM users WHERE id = ?1", [user_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
+        })
+        .optional()?;
+    let Some((name, role, disabled)) = user else { return Err(InviteError::NoSuchUser(user_id)) };
+    if disabled {
+        return Err(InviteError::UserDisabled(user_id));
+    }
+    let role =
+        Role::parse(&role).ok_or_else(|| StorageError::Invalid(format!("user {user_id} has unknown role {role}")))?;
+    let code = insert_invite(&tx, role, &[], Some(&name), Some(user_id), valid_for_ms, uses)?;
+    insert_audit(
+        &tx,
+        &AuditEntry {
+            user_id: Some(user_id),
+            device_id: None,
+            doc_id: None,
+            action: "invite.create".into(),
+            detail: format!("new device for user {user_id} by={}", by.unwrap_or("cli")),
         },
     )?;
     tx.commit()?;
@@ -218,8 +287,9 @@ pub struct Redeemed {
     pub identity: Identity,
 }
 
-/// Redeems an invite code for a new user and device, atomically (a code cannot be used twice
-/// even by two requests racing).
+/// Redeems an invite code for a new device, atomically (a code cannot be used twice even by two
+/// requests racing). The device belongs to a new user, or, for an invite made for an existing
+/// user, to that user as long as they are not disabled.
 pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Redeemed, InviteError> {
     let device_name = device_name.trim();
     if device_name.is_empty() || device_name.chars().count() > 100 {
@@ -229,7 +299,7 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let row = tx
         .query_row(
-            "SELECT id, role, areas, user_name FROM invites
+            "SELECT id, role, areas, user_name, user_id FROM invites
              WHERE code_hash = ?1 AND uses_left > 0 AND expires_at > ?2",
             params![hash_secret(&normalize_code(code)), now],
             |r| {
@@ -238,20 +308,41 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
                 ))
             },
         )
         .optional()?;
-    let Some((invite_id, role, areas, user_name)) = row else { return Err(InviteError::Invalid) };
-    let role = Role::parse(&role).ok_or(InviteError::Invalid)?;
+    let Some((invite_id, role, areas, user_name, existing)) = row else { return Err(InviteError::Invalid) };
     tx.execute("UPDATE invites SET uses_left = uses_left - 1 WHERE id = ?1", [invite_id])?;
-    let name = user_name.unwrap_or_else(|| device_name.to_owned());
-    tx.execute("INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)", params![name, role.as_str(), now])?;
-    let user_id = tx.last_insert_rowid();
-    let areas: Vec<String> = areas.split_whitespace().map(str::to_owned).collect();
-    for a in &areas {
-        tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", params![user_id, a])?;
-    }
+    let (user_id, name, role, areas) = match existing {
+        Some(user_id) => {
+            // The user's current name, role and areas; a user disabled since the invite was made
+            // gets no device (the same answer as for any invalid code).
+            let user = tx
+                .query_row("SELECT name, role FROM users WHERE id = ?1 AND disabled_at IS NULL", [user_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?;
+            let Some((name, role)) = user else { return Err(InviteError::Invalid) };
+            let role = Role::parse(&role).ok_or(InviteError::Invalid)?;
+            (user_id, name, role, crate::storage::user_areas(&tx, user_id)?)
+        }
+        None => {
+            let role = Role::parse(&role).ok_or(InviteError::Invalid)?;
+            let name = user_name.unwrap_or_else(|| device_name.to_owned());
+            tx.execute(
+                "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)",
+                params![name, role.as_str(), now],
+            )?;
+            let user_id = tx.last_insert_rowid();
+            let areas: Vec<String> = areas.split_whitespace().map(str::to_owned).collect();
+            for a in &areas {
+                tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", params![user_id, a])?;
+            }
+            (user_id, name, role, areas)
+        }
+    };
     let token = new_token();
     tx.execute(
         "INSERT INTO devices(user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -259,7 +350,11 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
     )?;
     let device_id = tx.last_insert_rowid();
     let identity = Identity { user_id, device_id, user_name: name, role, areas };
-    insert_audit(&tx, &identity.audit(None, "invite.redeem", format!("invite={invite_id} device={device_name}")))?;
+    let detail = match existing {
+        Some(_) => format!("invite={invite_id} device={device_name} (a new device of an existing user)"),
+        None => format!("invite={invite_id} device={device_name}"),
+    };
+    insert_audit(&tx, &identity.audit(None, "invite.redeem", detail))?;
     tx.commit()?;
     Ok(Redeemed { token, identity })
 }
@@ -283,10 +378,11 @@ pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<Str
 
 /// Limits failed invite-code attempts per client address, so codes cannot be guessed quickly:
 /// a burst of [`RedeemLimiter::BURST`], then one attempt per [`RedeemLimiter::REFILL`].
-#[derive(Default)]
-pub struct RedeemLimiter {
-    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (f64, std::time::Instant)>>,
-}
+///
+/// The state lives in the database (`redeem_failures`: per address, the attempts left and when
+/// that was worked out), so restarting the relay does not give an address new attempts. Rows of
+/// addresses that have recovered completely are deleted.
+pub struct RedeemLimiter;
 
 impl RedeemLimiter {
     /// Failed attempts allowed at once.
@@ -294,34 +390,53 @@ impl RedeemLimiter {
     /// Time for one more attempt to become available.
     pub const REFILL: std::time::Duration = std::time::Duration::from_secs(12);
 
-    fn tokens(&self, ip: std::net::IpAddr, now: std::time::Instant, take: bool) -> bool {
-        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            // Addresses that have refilled completely carry no information.
-            map.retain(|_, (t, at)| {
-                *t + now.duration_since(*at).as_secs_f64() / Self::REFILL.as_secs_f64() < Self::BURST
-            });
-        }
-        let (t, at) = map.entry(ip).or_insert((Self::BURST, now));
-        *t = (*t + now.duration_since(*at).as_secs_f64() / Self::REFILL.as_secs_f64()).min(Self::BURST);
-        *at = now;
-        if *t < 1.0 {
-            return false;
-        }
-        if take {
-            *t -= 1.0;
-        }
-        true
+    fn refill_ms() -> f64 {
+        Self::REFILL.as_secs_f64() * 1000.0
+    }
+
+    /// The attempts an address has left at `now` (milliseconds since the epoch).
+    fn left(conn: &Connection, address: &str, now: i64) -> Result<f64, StorageError> {
+        let row = conn
+            .prepare_cached("SELECT attempts_left, updated_at FROM redeem_failures WHERE address = ?1")?
+            .query_row([address], |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)?)))
+            .optional()?;
+        Ok(match row {
+            None => Self::BURST,
+            Some((left, at)) => (left + now.saturating_sub(at).max(0) as f64 / Self::refill_ms()).min(Self::BURST),
+        })
+    }
+
+    /// Whether this address may try a code at `now` (milliseconds since the epoch).
+    pub fn allowed_at(conn: &Connection, ip: std::net::IpAddr, now: i64) -> Result<bool, StorageError> {
+        Ok(Self::left(conn, &ip.to_string(), now)? >= 1.0)
+    }
+
+    /// Counts a failed attempt from this address at `now` (milliseconds since the epoch), and
+    /// forgets addresses that have recovered completely.
+    pub fn failed_at(conn: &Connection, ip: std::net::IpAddr, now: i64) -> Result<(), StorageError> {
+        let address = ip.to_string();
+        let left = Self::left(conn, &address, now)?;
+        let left = if left >= 1.0 { left - 1.0 } else { left };
+        conn.prepare_cached(
+            "INSERT INTO redeem_failures(address, attempts_left, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(address) DO UPDATE SET attempts_left = ?2, updated_at = ?3",
+        )?
+        .execute(params![address, left, now])?;
+        // Whoever has not failed for BURST × REFILL has every attempt back.
+        let full = (Self::BURST * Self::refill_ms()) as i64;
+        conn.prepare_cached("DELETE FROM redeem_failures WHERE updated_at < ?1")?
+            .execute([now.saturating_sub(full)])?;
+        Ok(())
     }
 
     /// Whether this address may try a code now.
-    pub fn allowed(&self, ip: std::net::IpAddr) -> bool {
-        self.tokens(ip, std::time::Instant::now(), false)
+    pub fn allowed(conn: &Connection, ip: std::net::IpAddr) -> Result<bool, StorageError> {
+        Self::allowed_at(conn, ip, now_ms())
     }
 
-    /// Counts a failed attempt from this address.
-    pub fn failed(&self, ip: std::net::IpAddr) {
-        self.tokens(ip, std::time::Instant::now(), true);
+    /// Counts a failed attempt from this address now.
+    pub fn failed(conn: &Connection, ip: std::net::IpAddr) -> Result<(), StorageError> {
+        Self::failed_at(conn, ip, now_ms())
     }
 }
 
@@ -390,6 +505,81 @@ mod tests {
         assert!(matches!(db.with(|c| Ok(redeem(c, &code, "p"))).unwrap(), Err(InviteError::Invalid)));
         let spec = InviteSpec { role: Role::Editor, areas: vec![], user_name: None, valid_for_ms: 1, uses: 1 };
         assert!(matches!(db.with(|c| Ok(create_invite(c, &spec, None))).unwrap(), Err(InviteError::EditorWithoutArea)));
+    }
+
+    #[test]
+    fn an_invite_for_an_existing_user_adds_a_device() {
+        let (_d, db) = db();
+        let spec = InviteSpec {
+            role: Role::Editor,
+            areas: vec!["091".parse().unwrap(), "municipality:091".parse().unwrap()],
+            user_name: Some("Helsinki editor".into()),
+            valid_for_ms: 60_000,
+            uses: 1,
+        };
+        let first = db
+            .with(|c| {
+                let code = create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))?;
+                redeem(c, &code, "phone").map_err(|e| StorageError::Invalid(e.to_string()))
+            })
+            .unwrap();
+        assert_eq!(first.identity.areas, vec!["municipality:091"], "an area named twice is stored once");
+        let user = first.identity.user_id;
+        let code = db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap().unwrap();
+        let second = db.with(|c| Ok(redeem(c, &code, "laptop"))).unwrap().unwrap();
+        assert_eq!(second.identity.user_id, user);
+        assert_ne!(second.identity.device_id, first.identity.device_id);
+        assert_eq!(second.identity.user_name, "Helsinki editor");
+        assert_eq!(second.identity.role, Role::Editor);
+        assert_eq!(second.identity.areas, vec!["municipality:091"]);
+
+        assert!(matches!(
+            db.with(|c| Ok(create_device_invite(c, 999, 60_000, 1, None))).unwrap(),
+            Err(InviteError::NoSuchUser(999))
+        ));
+        // Disabled after the invite was made: the invite no longer works; no new invites either.
+        let code = db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap().unwrap();
+        db.with(|c| crate::admin::disable_user(c, user)).unwrap();
+        assert!(matches!(db.with(|c| Ok(redeem(c, &code, "tablet"))).unwrap(), Err(InviteError::Invalid)));
+        assert!(matches!(
+            db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap(),
+            Err(InviteError::UserDisabled(_))
+        ));
+    }
+
+    #[test]
+    fn failed_codes_are_limited_per_address_and_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.sqlite");
+        let db = Db::open(&path).unwrap();
+        let ip: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        let other: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+        let t0 = 1_000_000;
+        for _ in 0..5 {
+            assert!(db.with(|c| RedeemLimiter::allowed_at(c, ip, t0)).unwrap());
+            db.with(|c| RedeemLimiter::failed_at(c, ip, t0)).unwrap();
+        }
+        assert!(!db.with(|c| RedeemLimiter::allowed_at(c, ip, t0)).unwrap());
+        assert!(db.with(|c| RedeemLimiter::allowed_at(c, other, t0)).unwrap(), "other addresses are not limited");
+        // Reopening the database (a restart) keeps the limit.
+        drop(db);
+        let db = Db::open(&path).unwrap();
+        assert!(!db.with(|c| RedeemLimiter::allowed_at(c, ip, t0 + 11_000)).unwrap());
+        // One attempt every 12 seconds.
+        assert!(db.with(|c| RedeemLimiter::allowed_at(c, ip, t0 + 12_000)).unwrap());
+        db.with(|c| RedeemLimiter::failed_at(c, ip, t0 + 12_000)).unwrap();
+        assert!(!db.with(|c| RedeemLimiter::allowed_at(c, ip, t0 + 13_000)).unwrap());
+        // An address that has recovered completely is forgotten when someone else fails.
+        db.with(|c| RedeemLimiter::failed_at(c, other, t0 + 200_000)).unwrap();
+        let rows: Vec<String> = db
+            .with(|c| {
+                let mut s = c.prepare("SELECT address FROM redeem_failures")?;
+                let rows = s.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .unwrap();
+        assert_eq!(rows, vec![other.to_string()]);
+        assert!(db.with(|c| RedeemLimiter::allowed_at(c, ip, t0 + 200_000)).unwrap());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! HTTP routes: WebSocket sync, invite redemption, health.
+//! HTTP routes: WebSocket sync, invite redemption, token rotation, change authors, health.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -6,13 +6,15 @@ use std::sync::atomic::Ordering;
 use axum::Json;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{self, InviteError};
+use contactpoint_protocol::{Access, DocumentId};
+
+use crate::auth::{self, InviteError, RedeemLimiter};
 use crate::relay::{self, Relay};
 use crate::storage::{self, StorageError};
 
@@ -60,6 +62,7 @@ pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v0/redeem", post(redeem))
         .route("/api/v0/rotate", post(rotate))
+        .route("/api/v0/authors/{doc_id}", get(authors))
         .route("/sync", get(sync))
         .with_state(relay);
     match web {
@@ -113,7 +116,7 @@ async fn redeem(
 ) -> Result<Json<RedeemResponse>, AppError> {
     let ip = peer.map(|p| p.0.0.ip());
     if let Some(ip) = ip
-        && !relay.redeem_limiter.allowed(ip)
+        && !relay.db().call(move |c| RedeemLimiter::allowed(c, ip)).await?
     {
         return Err(AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -126,13 +129,13 @@ async fn redeem(
         .db()
         .call(move |c| {
             let r = auth::redeem(c, &req.code, &req.device_name);
+            if let (Err(InviteError::Invalid), Some(ip)) = (&r, ip) {
+                RedeemLimiter::failed(c, ip)?;
+            }
             let index = storage::meta_get(c, "index_document_id")?;
             Ok((r, index))
         })
         .await?;
-    if let (Err(InviteError::Invalid), Some(ip)) = (&r, ip) {
-        relay.redeem_limiter.failed(ip);
-    }
     let r = r?;
     Ok(Json(RedeemResponse {
         token: r.token,
@@ -149,29 +152,120 @@ struct RotateResponse {
     token: String,
 }
 
+/// The device token sent as `Authorization: Bearer …`.
+fn bearer(headers: &axum::http::HeaderMap) -> Result<String, AppError> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::new(StatusCode::UNAUTHORIZED, "send the device token as Authorization: Bearer …"))
+}
+
+fn invalid_token() -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, "this device token is not valid (unknown, revoked or its account disabled)")
+}
+
 /// Replaces the device token given as `Authorization: Bearer …` with a new one.
 async fn rotate(
     State(relay): State<Arc<Relay>>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<RotateResponse>, AppError> {
-    let Some(old) = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned)
-    else {
-        return Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "send the current device token as Authorization: Bearer …",
-        ));
-    };
+    let old = bearer(&headers)?;
     match relay.db().call(move |c| auth::rotate_token(c, &old)).await? {
         Some(token) => Ok(Json(RotateResponse { token })),
-        None => Err(AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "this device token is not valid (unknown, revoked or its account disabled)",
-        )),
+        None => Err(invalid_token()),
     }
+}
+
+#[derive(Serialize)]
+struct AuthorsResponse {
+    changes: Vec<AuthoredChange>,
+}
+
+#[derive(Serialize)]
+struct AuthoredChange {
+    hash: String,
+    user: String,
+    user_id: i64,
+    device: String,
+    at: String,
+}
+
+/// What the database says about a request for a document's authors.
+enum AuthorsLookup {
+    BadToken,
+    NoDocument,
+    NotAllowed,
+    Found(Vec<storage::ChangeAuthor>),
+}
+
+/// Who delivered each accepted change of a document, oldest first. Only for those who may write
+/// the document (its area's editors and admins): the same access decision as for sync.
+async fn authors(
+    State(relay): State<Arc<Relay>>,
+    Path(doc_id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<AuthorsResponse>, AppError> {
+    let hash = auth::hash_secret(&bearer(&headers)?);
+    let doc = doc_id.parse::<DocumentId>().ok();
+    let lookup = relay
+        .db()
+        .call(move |c| {
+            let Some(identity) = storage::identity_by_token_hash(c, &hash)? else { return Ok(AuthorsLookup::BadToken) };
+            let Some(doc) = doc else { return Ok(AuthorsLookup::NoDocument) };
+            let scope = match storage::doc_scope(c, &doc)? {
+                Some((scope, false)) => scope,
+                // Unknown and erased documents alike.
+                _ => return Ok(AuthorsLookup::NoDocument),
+            };
+            if identity.access(&scope) != Access::Write {
+                return Ok(AuthorsLookup::NotAllowed);
+            }
+            Ok(AuthorsLookup::Found(storage::change_authors(c, &doc)?))
+        })
+        .await?;
+    match lookup {
+        AuthorsLookup::BadToken => Err(invalid_token()),
+        AuthorsLookup::NoDocument => {
+            Err(AppError::new(StatusCode::NOT_FOUND, format!("the relay has no document {doc_id}")))
+        }
+        AuthorsLookup::NotAllowed => Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "only the document's editors and administrators may see who changed it",
+        )),
+        AuthorsLookup::Found(rows) => Ok(Json(AuthorsResponse {
+            changes: rows
+                .into_iter()
+                .map(|r| AuthoredChange {
+                    hash: r.hash,
+                    user: r.user_name,
+                    user_id: r.user_id,
+                    device: r.device_name,
+                    at: rfc3339_utc(r.accepted_at),
+                })
+                .collect(),
+        })),
+    }
+}
+
+/// Seconds since the Unix epoch as an RFC 3339 time in UTC, such as `2026-11-24T08:05:09Z`.
+fn rfc3339_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let s = secs.rem_euclid(86_400);
+    // Days to the civil date, proleptic Gregorian (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
 }
 
 #[derive(Deserialize)]
@@ -205,4 +299,17 @@ async fn sync(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| relay::serve_socket(relay, socket, identity)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339_utc;
+
+    #[test]
+    fn times_are_rfc3339_in_utc() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_795_424_709), "2026-11-23T09:05:09Z");
+        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59Z");
+    }
 }

@@ -1,4 +1,5 @@
-//! The `contactpoint` command: `serve` runs the relay, `admin …` administers its database.
+//! The `contactpoint` command: `serve` runs the relay, `admin …` administers its database (also
+//! while the relay runs, for example over SSH on the relay's machine).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -79,20 +80,25 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a single-use invite code.
+    /// Create a single-use invite code: for a new user (--role), or for a new device of an
+    /// existing user (--user).
     Invite {
         /// SQLite database file.
         #[arg(long, default_value = DEFAULT_DB)]
         db: PathBuf,
         /// reader, editor or admin.
-        #[arg(long)]
-        role: String,
+        #[arg(long, required_unless_present = "user")]
+        role: Option<String>,
         /// Area the user edits (repeatable): municipality:091 (or just 091), county:90, police:oulu.
         #[arg(long = "area")]
         areas: Vec<String>,
         /// The person's display name.
         #[arg(long)]
         name: Option<String>,
+        /// Add a device to this existing user (see `admin users`) instead of creating a user; the
+        /// user keeps their name, role and areas.
+        #[arg(long, conflicts_with_all = ["role", "areas", "name"])]
+        user: Option<i64>,
         /// Days until the code expires.
         #[arg(long, default_value_t = admin::DEFAULT_INVITE_DAYS)]
         days: i64,
@@ -108,8 +114,11 @@ enum AdminCommand {
         /// Device id.
         device: i64,
     },
-    /// List users.
+    /// List users, or create one with `admin users create`.
+    #[command(args_conflicts_with_subcommands = true)]
     Users {
+        #[command(subcommand)]
+        command: Option<UsersCommand>,
         /// SQLite database file.
         #[arg(long, default_value = DEFAULT_DB)]
         db: PathBuf,
@@ -178,6 +187,30 @@ enum AdminCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user without an invite and print their id; then give them a device with
+    /// `admin invite --user ID`.
+    Create {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// The person's display name.
+        #[arg(long)]
+        name: String,
+        /// reader, editor or admin.
+        #[arg(long)]
+        role: String,
+        /// Area the user edits (repeatable; editors need one): municipality:091 (or just 091),
+        /// county:90, police:oulu.
+        #[arg(long = "area")]
+        areas: Vec<String>,
+        /// Print JSON instead of the id alone.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -199,6 +232,10 @@ fn main() -> Result<()> {
         Command::Export { db, format, out } => export(&db, &format, out.as_deref()),
         Command::Import { db, source, area } => import(&db, &source, area.as_deref()),
     }
+}
+
+fn parse_role(role: &str) -> Result<Role> {
+    Role::parse(role).ok_or_else(|| anyhow::anyhow!("--role must be reader, editor or admin, not {role:?}"))
 }
 
 fn open(db: &std::path::Path) -> Result<Db> {
@@ -343,16 +380,39 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
 
 fn run_admin(command: AdminCommand) -> Result<()> {
     match command {
-        AdminCommand::Invite { db, role, areas, name, days, uses } => {
-            let Some(role) = Role::parse(&role) else { bail!("--role must be reader, editor or admin, not {role:?}") };
-            let areas: Vec<Area> = areas.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
+        AdminCommand::Invite { db, role, areas, name, user, days, uses } => {
             if uses < 1 {
                 bail!("--uses must be at least 1");
             }
-            let spec = InviteSpec { role, areas, user_name: name, valid_for_ms: days * 86_400_000, uses };
-            let db = open(&db)?;
-            let code = db.with(|c| Ok(auth::create_invite(c, &spec, Some("cli"))))??;
+            let valid_for_ms = days.saturating_mul(86_400_000);
+            let code = match (user, role) {
+                (Some(user), _) => {
+                    let db = open(&db)?;
+                    db.with(|c| Ok(auth::create_device_invite(c, user, valid_for_ms, uses, Some("cli"))))??
+                }
+                (None, Some(role)) => {
+                    let role = parse_role(&role)?;
+                    let areas: Vec<Area> = areas.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
+                    let spec = InviteSpec { role, areas, user_name: name, valid_for_ms, uses };
+                    let db = open(&db)?;
+                    db.with(|c| Ok(auth::create_invite(c, &spec, Some("cli"))))??
+                }
+                (None, None) => bail!("give --role for a new user, or --user ID for a new device of an existing user"),
+            };
             println!("{code}");
+        }
+        AdminCommand::Users { command: Some(UsersCommand::Create { db, name, role, areas, json }), .. } => {
+            let role = parse_role(&role)?;
+            let areas: Vec<Area> = areas.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
+            let db = open(&db)?;
+            let id = db.with(|c| Ok(admin::create_user(c, &name, role, &areas, Some("cli"))))??;
+            if json {
+                let areas = auth::area_keys(&areas);
+                let user = serde_json::json!({ "id": id, "name": name.trim(), "role": role.as_str(), "areas": areas });
+                println!("{}", serde_json::to_string_pretty(&user)?);
+            } else {
+                println!("{id}");
+            }
         }
         AdminCommand::Revoke { db, device } => {
             let db = open(&db)?;
@@ -362,7 +422,7 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                 bail!("no active device {device}");
             }
         }
-        AdminCommand::Users { db, json } => {
+        AdminCommand::Users { command: None, db, json } => {
             let rows = open(&db)?.with(|c| admin::users(c))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -3,8 +3,9 @@
 //! A connection task owns the socket and the protocol [`Connection`] machine; it hands document
 //! messages to the document's task together with the authenticated identity. A document task
 //! owns the [`DocSync`], decides access from the identity and the document's scope, applies what
-//! it may, commits a batch of changes to SQLite in one transaction, and only then fans the
-//! resulting sync messages out. Documents with no peers are unloaded after an idle period.
+//! it may, commits a batch of changes to SQLite in one transaction (with the audit entry and the
+//! author of every new change), and only then fans the resulting sync messages out. Documents
+//! with no peers are unloaded after an idle period.
 
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
@@ -130,8 +131,6 @@ pub struct Relay {
     next_id: AtomicU64,
     /// Public counters.
     pub stats: Stats,
-    /// Failed invite-code attempts per client address.
-    pub redeem_limiter: crate::auth::RedeemLimiter,
 }
 
 impl Relay {
@@ -148,7 +147,6 @@ impl Relay {
             conns: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             stats: Stats::default(),
-            redeem_limiter: crate::auth::RedeemLimiter::default(),
         }))
     }
 
@@ -526,6 +524,7 @@ impl DocTask {
         // Only catalogued documents hold directory content; an admin's unlisted document is not
         // checked (and does not pay for the fork).
         let checked = !matches!(loaded.scope, Scope::Unlisted);
+        let before = loaded.sync.heads();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             loaded.sync.receive_validated(&peer.conn, &data, checked.then_some(&validator as &_))
         }));
@@ -554,11 +553,24 @@ impl DocTask {
                 }
                 if let Some(bytes) = r.new_changes {
                     loaded.incremental_bytes += bytes.len();
-                    let detail = format!("{} bytes", bytes.len());
+                    // The changes this message added, each recorded with who sent it.
+                    let hashes: Vec<_> =
+                        loaded.sync.doc().get_changes_meta(&before).into_iter().map(|m| m.hash).collect();
+                    let detail = match hashes.as_slice() {
+                        [] => format!("{} bytes", bytes.len()),
+                        [one] => format!("{} bytes, 1 change {one}", bytes.len()),
+                        [first, ..] => format!("{} bytes, {} changes, first {first}", bytes.len(), hashes.len()),
+                    };
                     appends.push(Append {
                         doc: self.id,
                         bytes,
                         audit: peer.identity.audit(Some(self.id.to_string()), "sync.write", detail),
+                        authors: Some(storage::Authorship {
+                            user_id: peer.identity.user_id,
+                            device_id: peer.identity.device_id,
+                            accepted_at: storage::now_ms() / 1000,
+                            hashes,
+                        }),
                     });
                     writers.push(peer.clone());
                 }

@@ -1,5 +1,5 @@
-//! SQLite storage: documents as snapshot + incremental chunks, sync states, identities and the
-//! audit log. The only module that speaks SQL.
+//! SQLite storage: documents as snapshot + incremental chunks, the author of every accepted
+//! change, sync states, identities and the audit log.
 //!
 //! Every method is blocking; async code calls them through [`Db::call`], which runs them on
 //! tokio's blocking pool so that no lock is ever held across an `.await`.
@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use contactpoint_protocol::DocumentId;
+use contactpoint_protocol::automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::auth::{Identity, Role};
@@ -143,6 +144,25 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT
      );
      CREATE INDEX audit_by_time ON audit(at);",
+    // 2: who delivered each accepted change, recorded with the change itself.
+    "CREATE TABLE change_authors(
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(id),
+        hash TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        accepted_at INTEGER NOT NULL,
+        UNIQUE (doc_id, hash)
+     );",
+    // 3: invites that add a device to an existing user instead of creating one.
+    "ALTER TABLE invites ADD COLUMN user_id INTEGER REFERENCES users(id);",
+    // 4: failed invite codes per client address, so that a restart does not forget them.
+    "CREATE TABLE redeem_failures(
+        address TEXT PRIMARY KEY,
+        attempts_left REAL NOT NULL,
+        updated_at INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX redeem_failures_by_time ON redeem_failures(updated_at);",
 ];
 
 /// A stored document: its scope and its chunks in order.
@@ -186,6 +206,39 @@ pub struct Append {
     pub bytes: Vec<u8>,
     /// Audit entry recorded in the same transaction.
     pub audit: AuditEntry,
+    /// The user and device that delivered the chunk's changes, recorded per change in the same
+    /// transaction (`None` for chunks no device delivered).
+    pub authors: Option<Authorship>,
+}
+
+/// The authenticated origin of a chunk of changes.
+#[derive(Clone, Debug)]
+pub struct Authorship {
+    /// The user whose device sent the changes.
+    pub user_id: i64,
+    /// The device that sent them.
+    pub device_id: i64,
+    /// When the relay accepted them, in seconds since the Unix epoch.
+    pub accepted_at: i64,
+    /// The hashes of the changes.
+    pub hashes: Vec<ChangeHash>,
+}
+
+/// One accepted change and who delivered it, as listed by `GET /api/v0/authors/{doc}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeAuthor {
+    /// The change hash, hex.
+    pub hash: String,
+    /// User id.
+    pub user_id: i64,
+    /// The user's display name.
+    pub user_name: String,
+    /// Device id.
+    pub device_id: i64,
+    /// The device's name.
+    pub device_name: String,
+    /// When the relay accepted it, in seconds since the Unix epoch.
+    pub accepted_at: i64,
 }
 
 /// The database, shared by every task of the relay.
@@ -362,10 +415,21 @@ pub fn append_batch(
     let mut seqs = Vec::with_capacity(batch.len());
     {
         let mut chunk = tx.prepare_cached("INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)")?;
+        // A change the relay already attributed keeps its first author.
+        let mut author = tx.prepare_cached(
+            "INSERT OR IGNORE INTO change_authors(doc_id, hash, user_id, device_id, accepted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
         for a in batch {
-            chunk.execute(params![a.doc.to_string(), a.bytes])?;
+            let doc = a.doc.to_string();
+            chunk.execute(params![doc, a.bytes])?;
             seqs.push(tx.last_insert_rowid());
             insert_audit(&tx, &a.audit)?;
+            if let Some(by) = &a.authors {
+                for h in &by.hashes {
+                    author.execute(params![doc, h.to_string(), by.user_id, by.device_id, by.accepted_at])?;
+                }
+            }
         }
     }
     tx.commit()?;
@@ -432,6 +496,26 @@ pub fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<(), StorageErro
     Ok(())
 }
 
+/// The recorded authors of a document's changes, oldest first.
+pub fn change_authors(conn: &Connection, doc: &DocumentId) -> Result<Vec<ChangeAuthor>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ca.hash, ca.user_id, u.name, ca.device_id, d.name, ca.accepted_at
+         FROM change_authors ca JOIN users u ON u.id = ca.user_id JOIN devices d ON d.id = ca.device_id
+         WHERE ca.doc_id = ?1 ORDER BY ca.accepted_at, ca.id",
+    )?;
+    let rows = stmt.query_map([doc.to_string()], |r| {
+        Ok(ChangeAuthor {
+            hash: r.get(0)?,
+            user_id: r.get(1)?,
+            user_name: r.get(2)?,
+            device_id: r.get(3)?,
+            device_name: r.get(4)?,
+            accepted_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// All documents with their scopes.
 pub fn list_docs(conn: &Connection) -> Result<Vec<(String, Scope, bool)>, StorageError> {
     let mut stmt =
@@ -496,7 +580,7 @@ mod tests {
             tx.commit()?;
             let audit =
                 AuditEntry { user_id: None, device_id: None, doc_id: None, action: "t".into(), detail: String::new() };
-            append_batch(c, &[Append { doc, bytes: b"inc".to_vec(), audit }], None)?;
+            append_batch(c, &[Append { doc, bytes: b"inc".to_vec(), audit, authors: None }], None)?;
             let d = load_doc(c, &doc)?.unwrap();
             assert_eq!(d.bytes, b"snapinc");
             assert_eq!((d.snapshot_bytes, d.incremental_bytes), (4, 3));
@@ -505,7 +589,7 @@ mod tests {
             // Another process appends while the snapshot is being made: its chunk survives.
             let audit =
                 AuditEntry { user_id: None, device_id: None, doc_id: None, action: "t".into(), detail: String::new() };
-            append_batch(c, &[Append { doc, bytes: b"late".to_vec(), audit }], None)?;
+            append_batch(c, &[Append { doc, bytes: b"late".to_vec(), audit, authors: None }], None)?;
             compact(c, &doc, b"all", &d.seqs)?;
             assert_eq!(load_doc(c, &doc)?.unwrap().bytes, b"alllate", "the late chunk is kept, after the snapshot");
             Ok(())
@@ -515,6 +599,53 @@ mod tests {
         drop(db);
         let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
         assert_eq!(db.with(|c| load_doc(c, &doc)).unwrap().unwrap().bytes, b"alllate");
+    }
+
+    #[test]
+    fn authors_are_stored_with_their_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
+        let doc = DocumentId::from_random_bytes([2; 16]);
+        let spec = crate::auth::InviteSpec {
+            role: Role::Editor,
+            areas: vec!["091".parse().unwrap()],
+            user_name: Some("Helsinki editor".into()),
+            valid_for_ms: 60_000,
+            uses: 1,
+        };
+        let identity = db
+            .with(|c| {
+                let code =
+                    crate::auth::create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))?;
+                crate::auth::redeem(c, &code, "work phone").map_err(|e| StorageError::Invalid(e.to_string()))
+            })
+            .unwrap()
+            .identity;
+        let (h1, h2) = (ChangeHash([1; 32]), ChangeHash([2; 32]));
+        let append = |hashes: Vec<ChangeHash>, at| Append {
+            doc,
+            bytes: b"inc".to_vec(),
+            audit: identity.audit(Some(doc.to_string()), "sync.write", String::new()),
+            authors: Some(Authorship {
+                user_id: identity.user_id,
+                device_id: identity.device_id,
+                accepted_at: at,
+                hashes,
+            }),
+        };
+        db.with(|c| {
+            append_batch(c, &[append(vec![h2], 20), append(vec![h1], 10)], Some((&doc, &Scope::Unlisted)))?;
+            // The same change delivered again keeps its first author and time.
+            append_batch(c, &[append(vec![h1], 30)], None)?;
+            let listed = change_authors(c, &doc)?;
+            assert_eq!(listed.iter().map(|a| a.hash.clone()).collect::<Vec<_>>(), vec![h1.to_string(), h2.to_string()]);
+            assert_eq!(listed[0].accepted_at, 10);
+            assert_eq!(listed[0].user_name, "Helsinki editor");
+            assert_eq!(listed[0].device_name, "work phone");
+            assert_eq!(load_doc(c, &doc)?.unwrap().seqs.len(), 3, "every chunk is stored");
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

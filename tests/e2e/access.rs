@@ -100,3 +100,93 @@ async fn every_cell_of_the_access_matrix() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Every accepted change is recorded with the user and device that sent it, in the same commit,
+/// and the document's editors and admins can list them: an editor writes through the relay, the
+/// change's hash is listed with the editor's name; readers and other areas' editors may not look.
+#[tokio::test]
+async fn editors_and_admins_see_who_changed_a_document() -> anyhow::Result<()> {
+    use anyhow::Context;
+    use contactpoint_protocol::automerge::ChangeHash;
+    use contactpoint_server::admin::{self, AuditQuery};
+    use contactpoint_server::auth::hash_secret;
+    use contactpoint_server::storage::identity_by_token_hash;
+    use contactpoint_tests::http_get_with;
+
+    let relay = TestRelay::start().await?;
+    let doc = relay.document(Scope::Area("municipality:091".into()));
+    let editor = relay.token(Role::Editor, &["091"]);
+    let admin_token = relay.token(Role::Admin, &[]);
+    let editor_id =
+        relay.db.with(|c| identity_by_token_hash(c, &hash_secret(&editor)))?.context("the editor's identity")?;
+
+    let hashes_of = |c: &NativeClient| -> Vec<ChangeHash> {
+        c.session.doc(&doc).map(|d| d.get_changes_meta(&[]).into_iter().map(|m| m.hash).collect()).unwrap_or_default()
+    };
+    let mut e = NativeClient::new("author-editor");
+    e.open(doc);
+    e.connect(&relay.url(&editor)).await?;
+    e.put(doc, "note", "written by the editor").await?;
+    e.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    let editor_changes = hashes_of(&e);
+    assert_eq!(editor_changes.len(), 1, "one commit, one change");
+    let mut a = NativeClient::new("author-admin");
+    a.open(doc);
+    a.connect(&relay.url(&admin_token)).await?;
+    a.wait_until(|c| c.get(doc, "note").is_some()).await?;
+    a.put(doc, "checked", "by an administrator").await?;
+    a.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    let admin_change = *hashes_of(&a).iter().find(|h| !editor_changes.contains(h)).context("the admin's change")?;
+
+    let (addr, path) = (relay.addr, format!("/api/v0/authors/{doc}"));
+    let get = |bearer: String| {
+        let path = path.clone();
+        async move { http_get_with(addr, &path, &[&format!("Authorization: Bearer {bearer}")]).await }
+    };
+    for (who, bearer) in [("editor", editor.clone()), ("admin", admin_token.clone())] {
+        let (status, body) = get(bearer).await?;
+        assert_eq!(status, 200, "{who}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body)?;
+        let changes = v["changes"].as_array().context("a list of changes")?;
+        assert_eq!(changes.len(), 2, "{who}: {body}");
+        assert_eq!(changes[0]["hash"], editor_changes[0].to_string(), "{who}: oldest first");
+        assert_eq!(changes[0]["user"], "editor test user");
+        assert_eq!(changes[0]["user_id"], editor_id.user_id);
+        assert_eq!(changes[0]["device"], "test device");
+        assert_eq!(changes[1]["hash"], admin_change.to_string());
+        assert_eq!(changes[1]["user"], "admin test user");
+        let at = changes[0]["at"].as_str().context("a time")?;
+        assert!(at.len() == 20 && at.as_bytes()[10] == b'T' && at.ends_with('Z'), "RFC 3339 in UTC: {at}");
+    }
+
+    // The audit entry of the write names the change too.
+    let audit = relay.db.with(|c| {
+        admin::audit(c, &AuditQuery { user_id: Some(editor_id.user_id), limit: 10, ..AuditQuery::default() })
+    })?;
+    let write = audit.iter().find(|r| r.action == "sync.write").context("the write is audited")?;
+    assert!(
+        write.detail.as_deref().is_some_and(|d| d.contains(&format!("1 change {}", editor_changes[0]))),
+        "{write:?}"
+    );
+
+    for (who, bearer, expected) in [
+        ("reader", relay.token(Role::Reader, &[]), 403),
+        ("editor of another area", relay.token(Role::Editor, &["853"]), 403),
+        ("unknown token", "cpt_not-a-token".to_owned(), 401),
+        ("revoked device", token(&relay, Who::Revoked), 401),
+    ] {
+        let (status, body) = get(bearer).await?;
+        assert_eq!(status, expected, "{who}: {body}");
+    }
+    let (status, _) = contactpoint_tests::http_get(relay.addr, &path).await?;
+    assert_eq!(status, 401, "no token");
+    let unknown = DocumentId::from_random_bytes([7; 16]);
+    let (status, body) = http_get_with(
+        relay.addr,
+        &format!("/api/v0/authors/{unknown}"),
+        &[&format!("Authorization: Bearer {admin_token}")],
+    )
+    .await?;
+    assert_eq!(status, 404, "{body}");
+    Ok(())
+}

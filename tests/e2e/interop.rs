@@ -1,6 +1,6 @@
 //! Interop with real clients: the official JavaScript automerge-repo client (run with Node from
-//! tests/js) and the Rust samod client sync through the relay, and a JavaScript reader's write
-//! reaches neither the relay's storage nor any other peer.
+//! tests/js) and the Rust samod client sync through the relay, and neither a JavaScript reader's
+//! write nor a JavaScript editor's invalid write reaches the relay's storage or any other peer.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -294,5 +294,109 @@ async fn admin_writes_flow_between_js_and_samod_in_both_directions() -> Result<(
     assert_eq!(read["doc"]["email"], "office@example.invalid");
     assert_eq!(read["doc"]["phone"], "+41 31 999 99 99");
     assert_eq!(heads(&stored_doc(&relay.db, created.id)?), samod_heads, "the relay stored it");
+    Ok(())
+}
+
+/// A phone number and the Finnish description of a contact point, as a client holds them.
+fn contact_fields(doc: &Automerge, contact: &str) -> Result<(String, String)> {
+    let cp = contactpoint_directory::store::read_contact_point(doc, contact).context("the contact point")?;
+    let phone = cp.phones.first().map(|p| p.number.clone()).unwrap_or_default();
+    let description = cp.description.iter().find(|(lang, _)| *lang == "fi").map(|(_, t)| t.to_owned());
+    Ok((phone, description.unwrap_or_default()))
+}
+
+#[tokio::test]
+async fn a_js_editors_invalid_write_is_refused_and_reaches_no_other_peer() -> Result<()> {
+    use contactpoint_server::storage::{self, Scope};
+    let relay = TestRelay::start().await?;
+    relay.db.with(|c| contactpoint_server::content::seed_if_empty(c, "2026-11-24"))?;
+    let doc: DocumentId = relay
+        .db
+        .with(|c| storage::list_docs(c))?
+        .into_iter()
+        .find(|(_, s, _)| *s == Scope::Area("municipality:091".into()))
+        .context("the Helsinki document")?
+        .0
+        .parse()?;
+    let stored = stored_doc(&relay.db, doc)?;
+    let contact = contactpoint_directory::store::read_directory(&stored)?
+        .contact_points
+        .keys()
+        .next()
+        .context("a Helsinki contact point")?
+        .clone();
+    let original = contact_fields(&stored, &contact)?;
+    let original_heads = heads(&stored);
+
+    // Peers that stay connected while the editor writes: our client and samod, both readers,
+    // both demonstrably synced to the original content first.
+    let mut live = native_synced(&relay, "interop-invalid-live", Role::Reader, doc).await?;
+    let samod = SamodClient::connect("invalid-live", &relay.url(&relay.token(Role::Reader, &[]))).await?;
+    let live_samod = samod.find(doc).await?;
+    assert_eq!(live_samod.with_document(|d| heads(d)), original_heads, "samod synced the original first");
+
+    // The JavaScript client, with a Helsinki editor's token (so it may write this document),
+    // writes what the directory's rules forbid. The relay refuses each write with the rule's
+    // message and closes the connection.
+    let editor = relay.token(Role::Editor, &["091"]);
+    let mut refused_changes: BTreeSet<ChangeHash> = BTreeSet::new();
+    for (pointer, value, rule) in [
+        (format!("/contact_points/{contact}/phones/0/number"), "call me", "not a phone number"),
+        (format!("/contact_points/{contact}/description/fi"), "Oppilas 010190-123M", "personal identity code"),
+    ] {
+        let written = node(&["write", &relay.url(&editor), &doc.url(), &pointer, value]).await?;
+        let errors = strings(&written, "relayErrors");
+        assert!(errors.iter().any(|m| m.contains(rule) && m.contains(&doc.to_string())), "{pointer}: {errors:?}");
+        assert_eq!(written["accepted"], Value::Bool(false), "{pointer}: {written}");
+        assert_eq!(js_heads(&written, "relayHeads")?, original_heads, "{pointer}: the relay kept its heads");
+        let change = js_heads(&written, "headsAfter")?;
+        assert!(change.is_disjoint(&original_heads), "{pointer}: the write made a new change");
+        refused_changes.extend(change);
+    }
+    let rejected: i64 = relay
+        .db
+        .with(|c| Ok(c.query_row("SELECT COUNT(*) FROM audit WHERE action = 'sync.rejected'", [], |r| r.get(0))?))?;
+    assert_eq!(rejected, 2, "both refusals are audited");
+
+    // Nothing is stored: the database file and a fresh client both hold the original.
+    let stored = stored_doc(&relay.db, doc)?;
+    assert_eq!(heads(&stored), original_heads, "the relay stored nothing");
+    assert!(refused_changes.iter().all(|h| stored.get_change_by_hash(h).is_none()));
+    assert_eq!(contact_fields(&stored, &contact)?, original);
+    let fresh = native_synced(&relay, "interop-invalid-fresh", Role::Reader, doc).await?;
+    assert_eq!(contact_fields(fresh.session.doc(&doc).context("no document")?, &contact)?, original);
+
+    // A valid write by a native editor afterwards: once the live peers have it, they would have
+    // had the refused changes before it, had the relay passed them on.
+    let mut e = NativeClient::new("interop-invalid-editor");
+    e.open(doc);
+    e.connect(&relay.url(&editor)).await?;
+    e.wait_until(|c| c.session.doc(&doc).is_some_and(|d| heads(d) == original_heads)).await?;
+    let mut cp =
+        contactpoint_directory::store::read_contact_point(e.session.doc(&doc).context("no document")?, &contact)
+            .context("the contact point")?;
+    cp.phones[0].number = "+358 0 000 0999".into();
+    e.change(doc, |d| {
+        let mut tx = d.transaction();
+        if contactpoint_directory::store::write_contact_point(&mut tx, &cp).is_ok() {
+            tx.commit();
+        }
+    })
+    .await?;
+    e.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    let valid_heads = e.session.doc(&doc).map(heads).context("no document")?;
+    live.wait_until(|c| c.session.doc(&doc).is_some_and(|d| heads(d) == valid_heads)).await?;
+    for h in &valid_heads {
+        samod.wait_for_change(&live_samod, *h).await?;
+    }
+    let live_doc = live.session.doc(&doc).context("no document")?;
+    assert!(refused_changes.iter().all(|h| live_doc.get_change_by_hash(h).is_none()), "the live reader got one");
+    assert_eq!(contact_fields(live_doc, &contact)?, ("+358 0 000 0999".to_owned(), original.1.clone()));
+    // Assertions run outside `with_document`: a panic while samod holds the document aborts.
+    let (seen, fields) =
+        live_samod.with_document(|d| (Seen::of(d, &refused_changes), contact_fields(d, &contact).ok()));
+    assert!(!seen.has_reader_change, "the live samod reader received a refused change");
+    assert_eq!(fields, Some(("+358 0 000 0999".to_owned(), original.1.clone())));
+    samod.stop().await;
     Ok(())
 }

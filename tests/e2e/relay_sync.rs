@@ -132,8 +132,15 @@ async fn wrong_invite_codes_are_rate_limited() -> anyhow::Result<()> {
         contactpoint_server::admin::first_admin_invite(c)
             .map_err(|e| contactpoint_server::storage::StorageError::Invalid(e.to_string()))
     })?;
-    let (status, _) =
-        http_post(relay.addr, "/api/v0/redeem", &format!(r#"{{"code": "{code}", "device_name": "phone"}}"#)).await?;
+    let right = format!(r#"{{"code": "{code}", "device_name": "phone"}}"#);
+    let (status, _) = http_post(relay.addr, "/api/v0/redeem", &right).await?;
     assert_eq!(status, 429, "the address waits before trying again");
+
+    // The failures are kept in the database: a restart on the same file does not reset them.
+    let (path, dir) = relay.stop().await;
+    let relay = TestRelay::start_at(&path, Limits::default()).await?;
+    let (status, body) = http_post(relay.addr, "/api/v0/redeem", &right).await?;
+    assert_eq!(status, 429, "still limited after a restart: {body}");
+    drop(dir);
     Ok(())
 }

@@ -4,7 +4,9 @@
 //   node interop.mjs create <wsUrl>                      create a document, wait until the relay has it
 //   node interop.mjs read   <wsUrl> <automergeUrl>       find a document and print its content
 //   node interop.mjs write  <wsUrl> <automergeUrl> <key> <value>
-//                                                        change a document, wait for the relay's verdict
+//                                                        change a document, wait for the relay's verdict;
+//                                                        <key> is a root key or a JSON Pointer such as
+//                                                        /contact_points/<id>/phones/0/number
 //   node interop.mjs push   <wsUrl> <automergeUrl> <key> <value>
 //                                                        the same, and also send the change's bytes in a
 //                                                        hand-made sync message, as a client does whose
@@ -23,7 +25,11 @@ const TIMEOUT_MS = Number(process.env.INTEROP_TIMEOUT_MS ?? 15000)
 
 /** Prints the one result line and exits. */
 function finish(result, code) {
-  process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(code))
+  // Documents may hold integers that Automerge gives JavaScript as BigInt, which JSON lacks.
+  const json = JSON.stringify(result, (_, v) =>
+    typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v,
+  )
+  process.stdout.write(json + "\n", () => process.exit(code))
 }
 
 function fail(message) {
@@ -154,6 +160,25 @@ async function read(wsUrl, url) {
   return report(conn, { url: handle.url, heads: handle.heads(), doc: handle.doc() })
 }
 
+/** Sets `value` at `key`: a root key, or a JSON Pointer (RFC 6901) into maps and lists. */
+function setAt(d, key, value) {
+  if (!key.startsWith("/")) {
+    d[key] = value
+    return
+  }
+  const path = key
+    .slice(1)
+    .split("/")
+    .map(s => s.replaceAll("~1", "/").replaceAll("~0", "~"))
+  const step = (target, segment) => (Array.isArray(target) ? Number(segment) : segment)
+  let target = d
+  for (const segment of path.slice(0, -1)) {
+    target = target[step(target, segment)]
+    if (target === undefined || target === null) throw new Error(`nothing at ${segment} of ${key}`)
+  }
+  target[step(target, path.at(-1))] = value
+}
+
 async function write(wsUrl, url, key, value, push) {
   const conn = await connect(wsUrl, push ? "push" : "write")
   const handle = await bounded(conn.repo.find(url), `the document ${url}`)
@@ -164,15 +189,11 @@ async function write(wsUrl, url, key, value, push) {
     // The official client sends a read-only peer its heads but not its changes (its Automerge
     // honours the relay's read-only flag). This sends the change itself, from a copy the repo
     // does not know, so that the relay's verdict can only be about this one message.
-    doc = A.change(A.clone(handle.doc()), d => {
-      d[key] = value
-    })
+    doc = A.change(A.clone(handle.doc()), d => setAt(d, key, value))
     const data = A.encodeSyncMessage({ heads: A.getHeads(doc), need: [], have: [], changes: [A.getLastLocalChange(doc)] })
     conn.adapter.send({ type: "sync", senderId: conn.peerId, targetId: conn.relayPeerId, documentId: handle.documentId, data })
   } else {
-    handle.change(d => {
-      d[key] = value
-    })
+    handle.change(d => setAt(d, key, value))
     doc = handle.doc()
   }
   const after = encodeHeads(A.getHeads(doc))
