@@ -380,7 +380,9 @@ async fn the_main_screens_are_accessible_in_every_language() -> Result<()> {
 /// and synced; the relay process is stopped. Offline, the editor's invalid phone number is
 /// refused next to its field and not saved; a valid one is saved and shown at once. When the
 /// relay returns on the same port, the reader's page, open on that contact and never reloaded,
-/// shows the new number, and the relay has stored it.
+/// shows the new number, and the relay has stored it. The audit log names the editor; the
+/// contact's history shows the change with the editor's name and the old number, and restoring
+/// the old number reaches the reader and the relay as a new change.
 #[tokio::test]
 async fn an_edit_made_offline_reaches_the_relay_and_another_device() -> Result<()> {
     const NUMBER: &str = "+358 0 000 0999";
@@ -418,20 +420,115 @@ async fn an_edit_made_offline_reaches_the_relay_and_another_device() -> Result<(
     let _relay = start_relay(&db, &addr.to_string(), &web)?;
     script.go().await?;
 
+    let seen = script.step("seen").await?;
+    assert_eq!(seen["readerNumbers"][0], NUMBER, "{seen}");
+    // The audit log names the editor for the accepted write to the contact's document.
+    let audit =
+        std::process::Command::new(relay_binary()?).args(["admin", "audit", "--json", "--db"]).arg(&db).output()?;
+    ensure!(audit.status.success(), "admin audit failed: {}", String::from_utf8_lossy(&audit.stderr));
+    let rows: Value = serde_json::from_slice(&audit.stdout)?;
+    let writes: Vec<&Value> =
+        rows.as_array().context("audit rows")?.iter().filter(|r| r["action"] == "sync.write").collect();
+    assert!(
+        writes.iter().any(|r| r["user_name"] == "Editor A"),
+        "no accepted write by Editor A in the audit log: {rows:#}"
+    );
+    assert!(!writes.iter().any(|r| r["user_name"] == "Reader B"), "a write by the reader was accepted: {rows:#}");
+    script.go().await?;
+
     let result = script.finish().await?;
     assert_eq!(result["readerNumbers"][0], NUMBER, "{result}");
+    let before = result["before"][0].as_str().context("the old number")?;
+    assert_eq!(result["history"]["author"], "Editor A", "the history names the editor: {result}");
+    assert!(
+        !result["history"]["text"].as_str().unwrap_or_default().contains("not yet confirmed"),
+        "the author is the one the relay recorded: {result}"
+    );
+    assert_eq!(result["history"]["before"], before, "{result}");
+    assert_eq!(result["history"]["after"], NUMBER, "{result}");
+    assert_eq!(result["afterRestore"]["before"], NUMBER, "restoring is a new change: {result}");
+    assert_eq!(result["afterRestore"]["after"], before, "{result}");
+    assert_eq!(result["restoredSame"], true, "the reader's page was reloaded or left: {result}");
     assert_eq!(result["sameDocument"], true, "the reader's page was reloaded or left: {result}");
     assert_eq!(result["readerHash"], format!("#/contact/{}", result["contact"]["id"].as_str().unwrap_or("?")));
     // The editor's "last synced" time moved on only once the relay acknowledged every document,
     // and the relay acknowledges only what it has durably stored: the export, which reads the
     // relay's database, needs no waiting.
     let stored = export(&db)?;
-    assert!(stored.contains(NUMBER), "the relay's database does not have {NUMBER}");
+    assert!(!stored.contains(NUMBER), "the restored number did not replace {NUMBER} on the relay");
+    assert!(stored.contains(before), "the relay's database does not have the restored {before}");
     assert!(!stored.contains(INVALID), "the refused value reached the relay");
     eprintln!(
         "offline edit test: {:.1} s in all, the reader showed the edit {} ms after the relay returned",
         started.elapsed().as_secs_f64(),
         result["readerMs"]
     );
+    Ok(())
+}
+
+/// 5. Concurrent edits of one field show as a conflict and resolve to one value everywhere. Two
+/// editors of Helsinki change the same phone number while the relay is stopped. When it returns,
+/// both apps show the conflict with both numbers, and the same one shown now; one editor keeps
+/// the other's number, and both apps and the relay's database then hold that one value.
+#[tokio::test]
+async fn concurrent_edits_show_a_conflict_and_resolve_to_one_value() -> Result<()> {
+    const FIRST: &str = "+358 0 000 0991";
+    const SECOND: &str = "+358 0 000 0992";
+    let web = built_web()?;
+    let started = Instant::now();
+    let served = Served::start(&web)?;
+    let addr = served.relay.addr;
+    let first = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
+    let second = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor C"])?;
+    let mut script = Script::start(
+        "conflict",
+        &[
+            "--url",
+            &served.url(),
+            "--first",
+            &first,
+            "--second",
+            &second,
+            "--first-number",
+            FIRST,
+            "--second-number",
+            SECOND,
+        ],
+    )
+    .await?;
+    let synced = script.step("synced").await?;
+    let contact = synced["contact"].as_str().context("contact id")?.to_owned();
+    let Served { relay, db, _dir } = served;
+    relay.kill9()?;
+    script.go().await?;
+    script.step("edited").await?;
+    let _relay = start_relay(&db, &addr.to_string(), &web)?;
+    script.go().await?;
+
+    let result = script.finish().await?;
+    let mut values: Vec<&str> =
+        result["firstValues"].as_array().context("values")?.iter().filter_map(Value::as_str).collect();
+    values.sort();
+    assert_eq!(values, [FIRST, SECOND], "the first editor sees both numbers: {result}");
+    assert_eq!(result["firstValues"], result["secondValues"], "both apps show the conflict alike: {result}");
+    assert_eq!(
+        result["shown"][0], result["shown"][1],
+        "both apps show the same number until someone chooses: {result}"
+    );
+    assert_eq!(result["resolved"], serde_json::json!([FIRST, FIRST]), "{result}");
+
+    // The relay holds one value, with no conflict left.
+    let store = contactpoint_server::storage::Db::open(&db)?;
+    let docs = store.with(|c| contactpoint_server::storage::list_docs(c))?;
+    let doc = docs
+        .iter()
+        .filter_map(|(id, _, _)| id.parse().ok())
+        .filter_map(|id| contactpoint_tests::stored_doc(&store, id).ok())
+        .find(|d| contactpoint_directory::store::read_contact_point(d, &contact).is_some())
+        .context("no stored document has the contact")?;
+    assert!(contactpoint_directory::history::contact_conflicts(&doc, &contact).is_empty());
+    let stored = contactpoint_directory::store::read_contact_point(&doc, &contact).context("contact")?;
+    assert_eq!(stored.phones[0].number, FIRST);
+    eprintln!("conflict test: {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -198,7 +198,10 @@ function homeScreen() {
     q,
     results,
     h("p", {}, h("a", { href: "#/browse" }, t("browse"))),
-    reviewAreas().length ? h("p", {}, h("a", { href: "#/review" }, t("review_queue"))) : null,
+    reviewAreas().length
+      ? h("p", { class: "row" }, h("a", { href: "#/review" }, t("review_queue")), h("a", { href: "#/add" }, t("add_contact")), h("a", { href: "#/retired" }, t("retired_list")))
+      : null,
+    (settings.discarded || []).length ? h("p", {}, h("a", { href: "#/discarded" }, `${t("discarded")} (${settings.discarded.length})`)) : null,
   );
 }
 
@@ -249,17 +252,196 @@ function canEdit(contactId) {
   return user.role === "admin" || (user.role === "editor" && (user.areas || []).includes(scope[1]));
 }
 
+// A contact point's field path (`phones.0.number`, `name.fi`) as an editor reads it.
+function fieldLabel(path) {
+  const p = path.split(".");
+  const rest = (from) => (p.length > from ? ` (${p.slice(from).join(".")})` : "");
+  if (p[0] === "phones" && p.length > 1) return `${t("phone_n")} ${Number(p[1]) + 1}${p[2] === "number" ? "" : rest(2)}`;
+  const known = { name: "name", description: "description", email: "email", url: "website", verified_at: "verified", verified_by: "verified_by" };
+  return known[p[0]] ? `${t(known[p[0]])}${rest(1)}` : path;
+}
+
+function formatTime(ms) {
+  return new Date(ms).toLocaleString(language() === "en" ? "en-GB" : language());
+}
+
+// Writes one field (a restored or a chosen value) as one change, then redraws the screen.
+function setField(id, field, value, report) {
+  const res = client.setContactField(id, field, value === null ? undefined : value);
+  if (!res.ok) {
+    report.textContent = res.issues.map((i) => i.message).join(" ");
+    return false;
+  }
+  sync.applyLocal(res.effects);
+  if (!client.isConnected()) statusEl.replaceChildren(h("span", {}, t("saved_offline")));
+  return true;
+}
+
+// Fields two editors changed concurrently, with a button to keep each value. Automerge shows
+// the same value everywhere until someone chooses; choosing writes that value once more.
+function conflictSection(id) {
+  const conflicts = JSON.parse(client.contactConflicts(id)).filter((c) => c.values.every((v) => v !== "{map}" && v !== "{list}"));
+  if (!conflicts.length) return null;
+  const report = h("p", { class: "error", role: "alert" });
+  return h(
+    "section",
+    { class: "conflicts", "data-testid": "conflicts", "aria-labelledby": "conflicts-h" },
+    h("h2", { id: "conflicts-h" }, t("conflict_title")),
+    h("p", {}, t("conflict_text")),
+    conflicts.map((c) =>
+      h(
+        "div",
+        { "data-testid": "conflict", "data-field": c.field },
+        h("h3", {}, fieldLabel(c.field)),
+        h(
+          "ul",
+          { class: "list" },
+          c.values.map((v, i) =>
+            h(
+              "li",
+              {},
+              h(
+                "button",
+                { type: "button", class: "choice", "data-value": v, onclick: () => setField(id, c.field, v, report) && route() },
+                `${t("keep")}: `,
+                h("span", { dir: "auto" }, v),
+                i === 0 ? h("span", { class: "hint" }, ` (${t("shown_now")})`) : null,
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+    report,
+  );
+}
+
 function contactScreen(id) {
   const c = JSON.parse(client.contact(id, settings.municipality, language(), today(), nowLocal()));
   if (!c) return homeScreen();
+  const editable = canEdit(id);
   show(
     c.name.text,
-    canEdit(id) ? h("p", {}, h("a", { class: "button secondary", href: `#/edit/${encodeURIComponent(id)}` }, t("edit"))) : null,
+    editable
+      ? h(
+          "p",
+          { class: "row" },
+          h("a", { class: "button secondary", href: `#/edit/${encodeURIComponent(id)}` }, t("edit")),
+          h("a", { class: "button secondary", href: `#/history/${encodeURIComponent(id)}` }, t("history")),
+        )
+      : null,
+    editable ? conflictSection(id) : null,
+    c.retired ? h("p", { class: "badge stale", "data-testid": "retired" }, `${t("retired_on")} ${c.retired}`) : null,
     contactCard(c),
     c.description ? content("p", c.description) : null,
     c.email ? h("p", {}, `${t("email")}: `, h("a", { href: `mailto:${c.email}` }, c.email)) : null,
     c.url ? h("p", {}, h("a", { href: c.url, rel: "noopener" }, t("website"))) : null,
     c.verified_at ? h("p", { class: "hint" }, `${t("verified")}: ${c.verified_at}`) : null,
+    editable ? retireButton(id, c) : null,
+    h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))),
+  );
+}
+
+// Retiring keeps the entry in its document (readers no longer see it); restoring brings it back.
+function retireButton(id, c) {
+  const report = h("p", { class: "error", role: "alert" });
+  const act = (f) => {
+    try {
+      sync.applyLocal(f());
+      if (!client.isConnected()) statusEl.replaceChildren(h("span", {}, t("saved_offline")));
+      route();
+    } catch (e) {
+      report.textContent = String(e && e.message ? e.message : e);
+    }
+  };
+  const button = c.retired
+    ? h("button", { type: "button", "data-testid": "restore-contact", onclick: () => act(() => client.restoreContact(id)) }, t("restore_contact"))
+    : h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          "data-testid": "retire-contact",
+          onclick: () => confirm(t("retire_confirm")) && act(() => client.retireContact(id, today())),
+        },
+        t("retire_contact"),
+      );
+  return h("div", {}, h("p", {}, button), report);
+}
+
+// A new contact point in one of the editor's area documents (an admin may pick any).
+function addScreen() {
+  const areas = reviewAreas();
+  const docs = JSON.parse(client.areaDocuments(language())).filter((d) => areas.includes("*") || areas.includes(d.area));
+  if (!docs.length) return homeScreen();
+  const field = (key, label, attrs = {}) => {
+    const input = h("input", { id: `f-${key}`, name: key, "aria-describedby": `e-${key}`, ...attrs });
+    return { key, input, el: h("div", {}, h("label", { for: `f-${key}` }, label), input, h("p", { class: "error", id: `e-${key}` })) };
+  };
+  const area = h("select", { id: "f-area" }, docs.map((d) => h("option", { value: d.area }, d.title)));
+  const name = field("name", t("name"), { required: true });
+  const phone = field("phones[0]", `${t("phone_n")} 1`, { type: "tel", dir: "ltr", autocomplete: "off" });
+  const email = field("email", t("email"), { type: "email" });
+  const url = field("url", t("website"), { type: "url" });
+  const roles = JSON.parse(client.roles(language()));
+  const roleBoxes = roles.map((r) => ({ role: r.role, input: h("input", { type: "checkbox", id: `r-${r.role}`, value: r.role }) }));
+  const rolesError = h("p", { class: "error", id: "e-roles" });
+  const all = [name, phone, email, url];
+  const summary = h("p", { class: "error", role: "alert" });
+  const form = h(
+    "form",
+    {
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        for (const f of all) {
+          f.input.removeAttribute("aria-invalid");
+          f.el.querySelector(".error").textContent = "";
+        }
+        rolesError.textContent = "";
+        summary.textContent = "";
+        const json = {
+          name: { lang: language(), text: name.input.value },
+          roles: roleBoxes.filter((b) => b.input.checked).map((b) => b.role),
+          phones: phone.input.value.trim() ? [phone.input.value] : [],
+          email: email.input.value || undefined,
+          url: url.input.value || undefined,
+        };
+        const res = client.addContact(area.value, JSON.stringify(json), today(), (settings.user || {}).name || "");
+        if (!res.ok) {
+          summary.textContent = t("fix_errors");
+          for (const issue of res.issues) {
+            if (issue.field === "roles") {
+              rolesError.textContent = issue.message;
+              continue;
+            }
+            const f = all.find((x) => x.key === issue.field) || name;
+            f.input.setAttribute("aria-invalid", "true");
+            f.el.querySelector(".error").textContent = issue.message;
+          }
+          return;
+        }
+        sync.applyLocal(res.effects);
+        if (!client.isConnected()) statusEl.replaceChildren(h("span", {}, t("saved_offline")));
+        location.hash = `#/contact/${encodeURIComponent(res.id)}`;
+      },
+    },
+    h("label", { for: "f-area" }, t("area_document")),
+    area,
+    all.map((f) => f.el),
+    h("fieldset", {}, h("legend", {}, t("roles")), roleBoxes.map((b) => h("p", { class: "row" }, b.input, h("label", { for: b.input.id, class: "inline" }, roles.find((r) => r.role === b.role).label))), rolesError),
+    summary,
+    h("p", { class: "row" }, h("button", { type: "submit" }, t("save")), h("a", { class: "button secondary", href: "#/" }, t("cancel"))),
+  );
+  show(t("add_contact"), form);
+}
+
+function retiredScreen() {
+  const items = JSON.parse(client.retired(JSON.stringify(reviewAreas()), language()));
+  show(
+    t("retired_list"),
+    items.length
+      ? h("ul", { class: "list" }, items.map((i) => h("li", { "data-testid": "retired-item" }, h("a", { href: `#/contact/${encodeURIComponent(i.id)}` }, h("strong", {}, i.name), `${t("retired_on")} ${i.retired} · ${i.area}`))))
+      : h("p", {}, t("retired_empty")),
     h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))),
   );
 }
@@ -318,6 +500,163 @@ function editScreen(id) {
     h("p", { class: "row" }, h("button", { type: "submit" }, t("save")), h("a", { class: "button secondary", href: `#/contact/${encodeURIComponent(id)}` }, t("cancel"))),
   );
   show(`${t("edit_contact")}: ${c.name.text}`, form);
+}
+
+// Who made each change of a document, as the relay authenticated it: fetched when online,
+// otherwise the copy saved on this device. Returns {byHash: Map, fresh: boolean}.
+async function authorsOf(doc) {
+  const key = `authors:${doc}`;
+  try {
+    const res = await fetch(`/api/v0/authors/${encodeURIComponent(doc)}`, { headers: { authorization: `Bearer ${settings.token}` } });
+    if (res.ok) {
+      const { changes } = await res.json();
+      await store.setSetting(key, changes);
+      return { byHash: new Map(changes.map((c) => [c.hash, c])), fresh: true };
+    }
+  } catch (e) {
+    // Offline: fall back to the saved copy below.
+  }
+  const saved = (await store.getSetting(key)) || [];
+  return { byHash: new Map(saved.map((c) => [c.hash, c])), fresh: false };
+}
+
+// An entry's changes, newest first: who, when, the previous value, and a button that writes the
+// previous value back as a new change.
+async function historyScreen(id) {
+  if (!canEdit(id)) return contactScreen(id);
+  const c = JSON.parse(client.contact(id, settings.municipality, language(), today(), nowLocal()));
+  const entries = JSON.parse(client.contactHistory(id));
+  if (!c || !entries) return homeScreen();
+  const scope = client.contactScope(id);
+  const authors = await authorsOf(scope[0]);
+  // The screen may have been left while the names were fetched.
+  if (location.hash !== `#/history/${encodeURIComponent(id)}`) return;
+  const report = h("p", { class: "error", role: "alert" });
+  const who = (e) => {
+    const a = authors.byHash.get(e.hash);
+    if (a) return { name: a.user, when: formatTime(Date.parse(a.at)), confirmed: true };
+    return { name: e.message || t("unknown_author"), when: e.time ? formatTime(e.time * 1000) : "", confirmed: false };
+  };
+  const items = entries.map((e) => {
+    const w = who(e);
+    const by = h("span", { "data-testid": "author" }, w.name);
+    const note = w.confirmed ? null : h("span", { class: "hint" }, ` (${t("unconfirmed")})`);
+    if (e.changes.every((f) => f.before === null)) {
+      return h("li", { "data-testid": "history-entry" }, h("p", {}, `${t("created_by")} `, by, note, ` · ${w.when}`));
+    }
+    return h(
+      "li",
+      { "data-testid": "history-entry" },
+      e.changes.map((f) =>
+        h(
+          "div",
+          { class: "change", "data-field": f.field },
+          h("p", {}, h("strong", {}, fieldLabel(f.field)), ` ${t("changed_by")} `, by.cloneNode(true), note ? note.cloneNode(true) : null, ` · ${w.when}`),
+          h("p", {}, `${t("previous_value")}: `, h("span", { dir: "auto", "data-testid": "before" }, f.before ?? t("no_value"))),
+          h("p", {}, `${t("new_value")}: `, h("span", { dir: "auto", "data-testid": "after" }, f.after ?? t("no_value"))),
+          h(
+            "p",
+            {},
+            h(
+              "button",
+              {
+                type: "button",
+                class: "secondary",
+                "data-testid": "restore",
+                onclick: () => {
+                  if (setField(id, f.field, f.before, report)) {
+                    statusEl.replaceChildren(h("span", { role: "status" }, t("restored")));
+                    location.hash = `#/contact/${encodeURIComponent(id)}`;
+                  }
+                },
+              },
+              t("restore"),
+            ),
+          ),
+        ),
+      ),
+    );
+  });
+  show(
+    `${t("history_of")}: ${c.name.text}`,
+    authors.fresh ? null : h("p", { class: "hint" }, t("authors_offline")),
+    report,
+    items.length ? h("ol", { class: "list history" }, items) : h("p", {}, t("history_empty")),
+    h("p", {}, h("a", { class: "button secondary", href: `#/contact/${encodeURIComponent(id)}` }, t("back"))),
+  );
+}
+
+// A refusal from the relay. When it names a document, that document is held (not sent) until
+// the editor resets it; the refused values are kept to be entered again.
+function showRefusal(message, doc) {
+  let el = document.getElementById("refusal");
+  if (!el) {
+    el = h("section", { id: "refusal", class: "refusal", role: "alert", "aria-labelledby": "refusal-h" });
+    main.before(el);
+  }
+  el.replaceChildren(
+    h("h2", { id: "refusal-h" }, t("refused")),
+    h("p", { dir: "auto", "data-testid": "refusal-message" }, message),
+    doc ? h("p", {}, t("refused_held")) : null,
+    doc ? h("p", {}, h("button", { type: "button", "data-testid": "reset-doc", onclick: () => resetDoc(doc) }, t("reset_doc"))) : null,
+  );
+}
+
+async function resetDoc(doc) {
+  const res = client.resetDoc(doc);
+  const at = new Date().toISOString();
+  const kept = ((await store.getSetting("discarded")) || []).concat(res.discarded.map((d) => ({ ...d, at })));
+  await store.setSetting("discarded", kept);
+  settings.discarded = kept;
+  sync.applyLocal(res.effects);
+  const el = document.getElementById("refusal");
+  if (el) el.remove();
+  sync.now();
+  location.hash = "#/discarded";
+  route();
+}
+
+function discardedScreen() {
+  const list = settings.discarded || [];
+  show(
+    t("discarded"),
+    list.length ? h("p", {}, t("discarded_text")) : h("p", {}, t("discarded_empty")),
+    list.length
+      ? h(
+          "ul",
+          { class: "list" },
+          list.map((d) =>
+            h(
+              "li",
+              { "data-testid": "discarded-item" },
+              h("a", { href: `#/edit/${encodeURIComponent(d.contact)}` }, h("strong", {}, d.name || d.contact), ` · ${fieldLabel(d.field)}`),
+              h("p", {}, `${t("your_value")}: `, h("span", { dir: "auto" }, d.yours ?? t("no_value"))),
+              h("p", { class: "hint" }, `${t("now_value")}: `, h("span", { dir: "auto" }, d.now ?? t("no_value"))),
+            ),
+          ),
+        )
+      : null,
+    list.length
+      ? h(
+          "p",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              onclick: async () => {
+                await store.setSetting("discarded", []);
+                settings.discarded = [];
+                discardedScreen();
+              },
+            },
+            t("clear_list"),
+          ),
+        )
+      : null,
+    h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))),
+  );
 }
 
 // The areas whose entries this user keeps current: an admin all of them.
@@ -409,6 +748,14 @@ function route() {
       return browseScreen();
     case "review":
       return reviewScreen();
+    case "history":
+      return historyScreen(a).catch((e) => show(t("history"), h("p", { class: "error", role: "alert" }, String(e && e.message ? e.message : e))));
+    case "discarded":
+      return discardedScreen();
+    case "add":
+      return addScreen();
+    case "retired":
+      return retiredScreen();
     case "settings":
       return settingsScreen();
     case "municipality":
@@ -423,7 +770,7 @@ function route() {
 
 // Screens that show synced content are redrawn when documents change; the others (sign-in,
 // municipality picker, settings) are left alone.
-const LIVE_PAGES = new Set(["", "card", "contact", "browse", "review"]);
+const LIVE_PAGES = new Set(["", "card", "contact", "browse", "review", "history", "retired"]);
 let routeTimer;
 function routeSoon() {
   clearTimeout(routeTimer);
@@ -450,6 +797,7 @@ async function start() {
   if (!settings.token) return route();
   // A fresh peer id per running instance: two tabs never share one.
   client = new Client(`tab-${randomId()}`, settings.storageId);
+  client.setAuthor((settings.user || {}).name || "");
   sync = new Sync(client, store, settings.token, {
     onChange: async (doc) => {
       if (doc === settings.indexDoc) await openIndexedDocs();
@@ -462,9 +810,7 @@ async function start() {
     onStoreError: (e) => {
       statusEl.replaceChildren(h("span", { class: "error", role: "alert" }, `${t("store_failed")}: ${e && e.message ? e.message : e}`));
     },
-    onRefused: (message) => {
-      statusEl.replaceChildren(h("span", { class: "error" }, `${t("refused")}: ${message}`));
-    },
+    onRefused: (message, doc) => showRefusal(message, doc),
   });
   if (settings.indexDoc) {
     await sync.open(settings.indexDoc);

@@ -8,7 +8,8 @@ const SLOW_TIMER = 5 * 60 * 1000;
 const QUIET = 400;
 
 export class Sync {
-  // client: the wasm Client; store: Store; token: device token; hooks: {onChange, onStatus, onRefused}
+  // client: the wasm Client; store: Store; token: device token;
+  // hooks: {onChange, onStatus, onRefused(message, doc), onStoreError}
   constructor(client, store, token, hooks) {
     this.client = client;
     this.store = store;
@@ -114,7 +115,12 @@ export class Sync {
           this.hooks.onChange(e.doc);
           break;
         case "refused":
-          this.hooks.onRefused(e.message);
+          this.hooks.onRefused(e.message, e.doc);
+          break;
+        case "replace":
+          // A reset: everything stored for the document gives way to the relay's state.
+          this.queueWrite(() => this.store.compact(e.doc, e.bytes));
+          this.hooks.onChange(e.doc);
           break;
         case "closed":
           if (this.ws) this.ws.close();

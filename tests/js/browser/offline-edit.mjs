@@ -3,10 +3,13 @@
 // relay process; the editor tries an invalid phone number (refused, nothing saved), then saves a
 // valid one, which shows at once on the editor's page. When the relay is back on the same port,
 // the reader's page, open on that contact and never reloaded, shows the new number by itself.
+// Then the editor opens the contact's history: the change is listed with the editor's name as the
+// relay recorded it and the previous number; restoring it reaches the reader as a new change.
 //
 // node offline-edit.mjs --url http://127.0.0.1:PORT/ --editor INVITE --reader INVITE
 //                       --number "+358 0 000 0999" --invalid "call me maybe"
-// Steps: "synced" (then the relay is stopped), "edited" (then it is started again).
+// Steps: "synced" (then the relay is stopped), "edited" (then it is started again), "seen"
+// (the Rust test reads the audit log).
 
 import { args, check, finish, launchPersistent, lastSynced, need, pickMunicipality, run, signIn, step, waitOffline, waitSyncedAfter, WAIT_MS } from "./common.mjs";
 
@@ -129,7 +132,34 @@ run(async () => {
   const readerHash = new URL(reader.page.url()).hash;
   // The editor's "last synced" time moves on once the relay acknowledged every document.
   const editorSynced = await waitSyncedAfter(editor.page, editor.synced, 2 * WAIT_MS);
+  await step("seen", { contact: { id, name: contact.name }, readerNumbers, readerMs, sameDocument, readerHash, editorSynced });
+
+  // 4. The history names the editor (as the relay recorded it) and shows the previous number.
+  await editor.page.locator(`main a[href="#/history/${encodeURIComponent(id)}"]`).click();
+  const change = editor.page.locator('main [data-testid=history-entry] .change[data-field="phones.0.number"]').first();
+  await change.waitFor().catch(async () => {
+    throw new Error(`the history shows no change of the first phone number: ${await editor.page.locator("main").innerText()}`);
+  });
+  const history = {
+    author: (await change.locator("[data-testid=author]").textContent()).trim(),
+    before: (await change.locator("[data-testid=before]").textContent()).trim(),
+    after: (await change.locator("[data-testid=after]").textContent()).trim(),
+    text: (await change.innerText()).trim(),
+  };
+  // Restoring writes the previous number back as a new change; the reader sees it without reloading.
+  await change.locator("[data-testid=restore]").click();
+  await waitFirstNumber(editor.page, before[0], "editor, after restoring");
+  await waitFirstNumber(reader.page, before[0], "reader, after the editor restored the number");
+  const restoredSame = await reader.page.evaluate(() => window.__sameDocument === true);
+  await editor.page.locator(`main a[href="#/history/${encodeURIComponent(id)}"]`).click();
+  await editor.page.locator("main [data-testid=history-entry]").first().waitFor();
+  const newest = editor.page.locator('main [data-testid=history-entry] .change[data-field="phones.0.number"]').first();
+  const afterRestore = {
+    before: (await newest.locator("[data-testid=before]").textContent()).trim(),
+    after: (await newest.locator("[data-testid=after]").textContent()).trim(),
+  };
+  const finalSynced = await waitSyncedAfter(editor.page, editorSynced, 2 * WAIT_MS);
   await editor.context.close();
   await reader.context.close();
-  finish({ contact: { id, name: contact.name }, before, editorNumbers, readerNumbers, readerMs, sameDocument, readerHash, editorSynced, invalidError });
+  finish({ contact: { id, name: contact.name }, before, editorNumbers, readerNumbers, readerMs, sameDocument, readerHash, editorSynced, invalidError, history, afterRestore, restoredSame, finalSynced });
 });
