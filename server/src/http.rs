@@ -244,28 +244,11 @@ async fn authors(
                     user: r.user_name,
                     user_id: r.user_id,
                     device: r.device_name,
-                    at: rfc3339_utc(r.accepted_at),
+                    at: crate::calendar::rfc3339_utc(r.accepted_at),
                 })
                 .collect(),
         })),
     }
-}
-
-/// Seconds since the Unix epoch as an RFC 3339 time in UTC, such as `2026-11-24T08:05:09Z`.
-fn rfc3339_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let s = secs.rem_euclid(86_400);
-    // Days to the civil date, proleptic Gregorian (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
 }
 
 #[derive(Deserialize)]
@@ -299,17 +282,4 @@ async fn sync(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| relay::serve_socket(relay, socket, identity)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rfc3339_utc;
-
-    #[test]
-    fn times_are_rfc3339_in_utc() {
-        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_utc(1_795_424_709), "2026-11-23T09:05:09Z");
-        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59Z");
-    }
 }

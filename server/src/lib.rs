@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod banner;
+pub mod calendar;
 pub mod content;
 pub mod http;
 pub mod relay;

@@ -10,7 +10,7 @@ use contactpoint_directory::Area;
 use contactpoint_server::auth::{self, InviteSpec, Role};
 use contactpoint_server::storage::{self, Db};
 use contactpoint_server::{Limits, Relay};
-use contactpoint_server::{admin, content};
+use contactpoint_server::{admin, calendar, content};
 
 #[derive(Parser)]
 #[command(name = "contactpoint", version, about = "Contact Point relay and administration")]
@@ -243,7 +243,7 @@ fn open(db: &std::path::Path) -> Result<Db> {
 }
 
 fn today() -> String {
-    civil(storage::now_ms())[..10].to_owned()
+    calendar::minutes_utc(storage::now_ms())[..10].to_owned()
 }
 
 /// `YYYY-MM-DD` (UTC) to milliseconds since the epoch at the start of that day.
@@ -257,28 +257,7 @@ fn day_start_ms(date: &str) -> Result<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         bail!("{date:?} is not a date; write YYYY-MM-DD");
     }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400_000)
-}
-
-/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM` (UTC), without a calendar dependency.
-fn civil(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let minutes = ms.rem_euclid(86_400_000) / 60_000;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
+    Ok(calendar::days_from_date(y, m, d) * 86_400_000)
 }
 
 fn export(db: &std::path::Path, format: &str, out: Option<&std::path::Path>) -> Result<()> {
@@ -438,8 +417,8 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                         u.name,
                         u.role,
                         u.active_devices,
-                        civil(u.created_at),
-                        u.disabled_at.map(civil).map(|d| d[..10].to_owned()).unwrap_or_default(),
+                        calendar::minutes_utc(u.created_at),
+                        u.disabled_at.map(calendar::minutes_utc).map(|d| d[..10].to_owned()).unwrap_or_default(),
                         u.areas.join(" ")
                     );
                 }
@@ -465,8 +444,8 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                         d.id,
                         user,
                         d.name,
-                        civil(d.created_at),
-                        d.revoked_at.map(civil).unwrap_or_default()
+                        calendar::minutes_utc(d.created_at),
+                        d.revoked_at.map(calendar::minutes_utc).unwrap_or_default()
                     );
                 }
             }
@@ -503,7 +482,7 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                     };
                     println!(
                         "{}  {:<16} {:<24} {} {}",
-                        civil(r.at),
+                        calendar::minutes_utc(r.at),
                         r.action,
                         who,
                         r.doc_id.unwrap_or_default(),
