@@ -37,6 +37,31 @@ fn edit_error(e: crate::edit::EditError) -> JsValue {
     js_sys::Error::new(&message).into()
 }
 
+/// A form's outcome for JavaScript: `{ok: true, id?, effects}`, or `{ok: false, issues}` for
+/// values that break the rules; a missing target is thrown as an error with `not_found`.
+fn form_result(
+    r: Result<(Option<String>, Vec<Effect>), crate::edit::EditError>,
+    not_found: &str,
+) -> Result<JsValue, JsValue> {
+    let out = Object::new();
+    match r {
+        Ok((id, effects)) => {
+            let _ = Reflect::set(&out, &"ok".into(), &true.into());
+            if let Some(id) = id {
+                let _ = Reflect::set(&out, &"id".into(), &id.into());
+            }
+            let _ = Reflect::set(&out, &"effects".into(), &to_js(effects));
+        }
+        Err(crate::edit::EditError::NotFound) => return Err(js_sys::Error::new(not_found).into()),
+        Err(crate::edit::EditError::Invalid(issues)) => {
+            let _ = Reflect::set(&out, &"ok".into(), &false.into());
+            let json = serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into());
+            let _ = Reflect::set(&out, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
+        }
+    }
+    Ok(out.into())
+}
+
 /// The client as JavaScript sees it.
 #[wasm_bindgen(js_name = Client)]
 pub struct JsClient(Client);
@@ -142,22 +167,8 @@ impl JsClient {
         self.0.set_now(js_sys::Date::now() as i64);
         let edit: crate::edit::ContactEdit =
             serde_json::from_str(edit_json).map_err(|e| js_sys::Error::new(&format!("bad edit: {e}")))?;
-        let out = Object::new();
-        match self.0.edit_contact(contact_id, &edit, today, verified_by) {
-            Ok(effects) => {
-                let _ = Reflect::set(&out, &"ok".into(), &true.into());
-                let _ = Reflect::set(&out, &"effects".into(), &to_js(effects));
-            }
-            Err(crate::edit::EditError::NotFound) => {
-                return Err(js_sys::Error::new("this contact is not in any open document").into());
-            }
-            Err(crate::edit::EditError::Invalid(issues)) => {
-                let _ = Reflect::set(&out, &"ok".into(), &false.into());
-                let json = serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into());
-                let _ = Reflect::set(&out, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
-            }
-        }
-        Ok(out.into())
+        let r = self.0.edit_contact(contact_id, &edit, today, verified_by).map(|e| (None, e));
+        form_result(r, "this contact is not in any open document")
     }
 
     /// `[documentId, area]` of the document holding a contact, or undefined.
@@ -196,22 +207,8 @@ impl JsClient {
     #[wasm_bindgen(js_name = setContactField)]
     pub fn set_contact_field(&mut self, id: &str, field: &str, value: Option<String>) -> Result<JsValue, JsValue> {
         self.0.set_now(js_sys::Date::now() as i64);
-        let out = Object::new();
-        match self.0.set_contact_field(id, field, value.as_deref()) {
-            Ok(effects) => {
-                let _ = Reflect::set(&out, &"ok".into(), &true.into());
-                let _ = Reflect::set(&out, &"effects".into(), &to_js(effects));
-            }
-            Err(crate::edit::EditError::NotFound) => {
-                return Err(js_sys::Error::new("this field of this contact is not in any open document").into());
-            }
-            Err(crate::edit::EditError::Invalid(issues)) => {
-                let _ = Reflect::set(&out, &"ok".into(), &false.into());
-                let json = serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into());
-                let _ = Reflect::set(&out, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
-            }
-        }
-        Ok(out.into())
+        let r = self.0.set_contact_field(id, field, value.as_deref()).map(|e| (None, e));
+        form_result(r, "this field of this contact is not in any open document")
     }
 
     /// The ids of documents held after a refusal, as JSON.
@@ -245,23 +242,8 @@ impl JsClient {
         self.0.set_now(js_sys::Date::now() as i64);
         let new: crate::edit::NewContact =
             serde_json::from_str(new_json).map_err(|e| js_sys::Error::new(&format!("bad contact: {e}")))?;
-        let out = Object::new();
-        match self.0.add_contact(area_key, &new, today, verified_by) {
-            Ok((id, effects)) => {
-                let _ = Reflect::set(&out, &"ok".into(), &true.into());
-                let _ = Reflect::set(&out, &"id".into(), &id.into());
-                let _ = Reflect::set(&out, &"effects".into(), &to_js(effects));
-            }
-            Err(crate::edit::EditError::NotFound) => {
-                return Err(js_sys::Error::new(&format!("no open document belongs to {area_key}")).into());
-            }
-            Err(crate::edit::EditError::Invalid(issues)) => {
-                let _ = Reflect::set(&out, &"ok".into(), &false.into());
-                let json = serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into());
-                let _ = Reflect::set(&out, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
-            }
-        }
-        Ok(out.into())
+        let r = self.0.add_contact(area_key, &new, today, verified_by).map(|(id, e)| (Some(id), e));
+        form_result(r, &format!("no open document belongs to {area_key}"))
     }
 
     /// Retires a contact point on `today`; returns the effects. Throws when the contact is in no

@@ -297,12 +297,13 @@ pub fn restore_contact<R>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use contactpoint_directory::seed;
     use contactpoint_directory::store::{read_directory, write_directory};
 
-    fn helsinki() -> (Automerge, String) {
+    /// The sample Helsinki document and the id of one of its contact points.
+    pub(crate) fn helsinki() -> (Automerge, String) {
         let dirs = seed::directories("2026-11-24").unwrap();
         let d: Directory =
             dirs.into_iter().find(|d| d.area.as_ref().is_some_and(|a| a.to_string() == "municipality:091")).unwrap();

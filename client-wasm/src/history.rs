@@ -155,21 +155,8 @@ pub fn discarded(before: &Automerge, after: &Automerge) -> Vec<Discarded> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contactpoint_directory::model::Directory;
-    use contactpoint_directory::seed;
-    use contactpoint_directory::store::{read_contact_point, write_directory};
-
-    fn helsinki() -> (Automerge, String) {
-        let dirs = seed::directories("2026-11-24").unwrap();
-        let d: Directory =
-            dirs.into_iter().find(|d| d.area.as_ref().is_some_and(|a| a.to_string() == "municipality:091")).unwrap();
-        let id = d.contact_points.keys().next().unwrap().clone();
-        let mut doc = Automerge::new();
-        let mut tx = doc.transaction();
-        write_directory(&mut tx, &d).unwrap();
-        tx.commit();
-        (doc, id)
-    }
+    use crate::edit::tests::helsinki;
+    use contactpoint_directory::store::read_contact_point;
 
     #[test]
     fn restoring_an_earlier_value_is_a_new_validated_change() {
