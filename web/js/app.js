@@ -374,15 +374,11 @@ function addScreen() {
   const areas = reviewAreas();
   const docs = JSON.parse(client.areaDocuments(language())).filter((d) => areas.includes("*") || areas.includes(d.area));
   if (!docs.length) return homeScreen();
-  const field = (key, label, attrs = {}) => {
-    const input = h("input", { id: `f-${key}`, name: key, "aria-describedby": `e-${key}`, ...attrs });
-    return { key, input, el: h("div", {}, h("label", { for: `f-${key}` }, label), input, h("p", { class: "error", id: `e-${key}` })) };
-  };
   const area = h("select", { id: "f-area" }, docs.map((d) => h("option", { value: d.area }, d.title)));
-  const name = field("name", t("name"), { required: true });
-  const phone = field("phones[0]", `${t("phone_n")} 1`, { type: "tel", dir: "ltr", autocomplete: "off" });
-  const email = field("email", t("email"), { type: "email" });
-  const url = field("url", t("website"), { type: "url" });
+  const name = formField("name", t("name"), "", { required: true });
+  const phone = formField("phones[0]", `${t("phone_n")} 1`, "", { type: "tel", dir: "ltr", autocomplete: "off" });
+  const email = formField("email", t("email"), "", { type: "email" });
+  const url = formField("url", t("website"), "", { type: "url" });
   const roles = JSON.parse(client.roles(language()));
   const roleBoxes = roles.map((r) => ({ role: r.role, input: h("input", { type: "checkbox", id: `r-${r.role}`, value: r.role }) }));
   const rolesError = h("p", { class: "error", id: "e-roles" });
@@ -393,12 +389,8 @@ function addScreen() {
     {
       onsubmit: (ev) => {
         ev.preventDefault();
-        for (const f of all) {
-          f.input.removeAttribute("aria-invalid");
-          f.el.querySelector(".error").textContent = "";
-        }
+        clearIssues(all, summary);
         rolesError.textContent = "";
-        summary.textContent = "";
         const json = {
           name: { lang: language(), text: name.input.value },
           roles: roleBoxes.filter((b) => b.input.checked).map((b) => b.role),
@@ -408,16 +400,8 @@ function addScreen() {
         };
         const res = client.addContact(area.value, JSON.stringify(json), today(), (settings.user || {}).name || "");
         if (!res.ok) {
-          summary.textContent = t("fix_errors");
-          for (const issue of res.issues) {
-            if (issue.field === "roles") {
-              rolesError.textContent = issue.message;
-              continue;
-            }
-            const f = all.find((x) => x.key === issue.field) || name;
-            f.input.setAttribute("aria-invalid", "true");
-            f.el.querySelector(".error").textContent = issue.message;
-          }
+          rolesError.textContent = res.issues.filter((i) => i.field === "roles").map((i) => i.message).join(" ");
+          showIssues(res.issues.filter((i) => i.field !== "roles"), all, name, summary);
           return;
         }
         sync.applyLocal(res.effects);
@@ -446,18 +430,40 @@ function retiredScreen() {
   );
 }
 
+// A labelled input with its own error line below it; issues from the wasm side name the `key`.
+function formField(key, label, value, attrs = {}) {
+  const input = h("input", { id: `f-${key}`, name: key, value: value || "", "aria-describedby": `e-${key}`, ...attrs });
+  return { key, input, el: h("div", {}, h("label", { for: `f-${key}` }, label), input, h("p", { class: "error", id: `e-${key}` })) };
+}
+
+// Clears the marks a previous attempt left on the form's fields.
+function clearIssues(fields, summary) {
+  for (const f of fields) {
+    f.input.removeAttribute("aria-invalid");
+    f.el.querySelector(".error").textContent = "";
+  }
+  summary.textContent = "";
+}
+
+// Shows each issue under its field (or `fallback`) and moves focus to the first marked field.
+function showIssues(issues, fields, fallback, summary) {
+  summary.textContent = t("fix_errors");
+  for (const issue of issues) {
+    const f = fields.find((x) => x.key === issue.field) || fallback;
+    f.input.setAttribute("aria-invalid", "true");
+    f.el.querySelector(".error").textContent = issue.message;
+  }
+  (fields.find((x) => x.input.getAttribute("aria-invalid")) || fallback).input.focus();
+}
+
 function editScreen(id) {
   if (!canEdit(id)) return contactScreen(id);
   const c = JSON.parse(client.contact(id, settings.municipality, language(), today(), nowLocal()));
   if (!c) return homeScreen();
-  const field = (key, label, value, attrs = {}) => {
-    const input = h("input", { id: `f-${key}`, name: key, value: value || "", "aria-describedby": `e-${key}`, ...attrs });
-    return { key, input, el: h("div", {}, h("label", { for: `f-${key}` }, label), input, h("p", { class: "error", id: `e-${key}` })) };
-  };
-  const name = field("name", t("name"), c.name.lang === language() ? c.name.text : "");
-  const phones = (c.phones.length ? c.phones : [{ number: "" }]).map((p, i) => field(`phones[${i}]`, `${t("phone_n")} ${i + 1}`, p.number, { type: "tel", dir: "ltr", autocomplete: "off" }));
-  const email = field("email", t("email"), c.email, { type: "email" });
-  const url = field("url", t("website"), c.url, { type: "url" });
+  const name = formField("name", t("name"), c.name.lang === language() ? c.name.text : "");
+  const phones = (c.phones.length ? c.phones : [{ number: "" }]).map((p, i) => formField(`phones[${i}]`, `${t("phone_n")} ${i + 1}`, p.number, { type: "tel", dir: "ltr", autocomplete: "off" }));
+  const email = formField("email", t("email"), c.email, { type: "email" });
+  const url = formField("url", t("website"), c.url, { type: "url" });
   const verified = h("input", { id: "f-verified", type: "checkbox" });
   const all = [name, ...phones, email, url];
   const summary = h("p", { class: "error", role: "alert" });
@@ -466,11 +472,7 @@ function editScreen(id) {
     {
       onsubmit: (ev) => {
         ev.preventDefault();
-        for (const f of all) {
-          f.input.removeAttribute("aria-invalid");
-          f.el.querySelector(".error").textContent = "";
-        }
-        summary.textContent = "";
+        clearIssues(all, summary);
         const edit = {
           phones: phones.map((p) => p.input.value),
           email: email.input.value,
@@ -480,13 +482,7 @@ function editScreen(id) {
         if (name.input.value.trim()) edit.name = { lang: language(), text: name.input.value };
         const res = client.editContact(id, JSON.stringify(edit), today(), (settings.user || {}).name || "");
         if (!res.ok) {
-          summary.textContent = t("fix_errors");
-          for (const issue of res.issues) {
-            const f = all.find((x) => x.key === issue.field) || name;
-            f.input.setAttribute("aria-invalid", "true");
-            f.el.querySelector(".error").textContent = issue.message;
-          }
-          (all.find((x) => x.input.getAttribute("aria-invalid")) || name).input.focus();
+          showIssues(res.issues, all, name, summary);
           return;
         }
         sync.applyLocal(res.effects);

@@ -1,8 +1,10 @@
 // Browser test: accessibility and looks of the main screens in Finnish, Swedish and English.
 // axe-core checks each screen against WCAG 2.1 A and AA; each screen is saved as a phone-size
-// screenshot; at 320 px the home screen and a card's steps must not scroll sideways.
+// screenshot; at 320 px the home screen, a card's steps and the add form must not scroll sideways.
+// The person for the `--admin` language is an administrator, whose history and add screens are
+// checked too; the others are readers, who must not be offered them.
 //
-// node a11y.mjs --url http://127.0.0.1:PORT/ --codes fi=CODE,sv=CODE,en=CODE --out DIR
+// node a11y.mjs --url http://127.0.0.1:PORT/ --codes fi=CODE,sv=CODE,en=CODE --out DIR --admin en
 // The result lists every violation found, sideways scrolling, stray "null" text (the Rust test
 // asserts there is none of these) and the screenshots written.
 
@@ -87,7 +89,7 @@ async function go(page, url, hash) {
   await page.goto(new URL(hash, url).href);
 }
 
-async function oneLanguage(browser, url, lang, code, out) {
+async function oneLanguage(browser, url, lang, code, out, editor) {
   const { context, page } = await newPage(browser, { locale: LOCALES[lang] });
 
   // Sign-in, in the browser's language on first start.
@@ -126,6 +128,21 @@ async function oneLanguage(browser, url, lang, code, out) {
   await page.locator("main a.tel").first().waitFor();
   await screen(page, out, lang, "6-contact");
 
+  // The editor's screens, for the administrator: the contact's history and the add form.
+  const history = page.locator('main a[href^="#/history/"]');
+  if (editor) {
+    check((await history.count()) === 1, `the administrator (${lang}) is offered no history on a contact`);
+    await history.click();
+    await page.locator("main [data-testid=history-entry]").first().waitFor();
+    await screen(page, out, lang, "8-history");
+    await go(page, url, "#/add");
+    await page.locator("main form #f-area").waitFor();
+    await screen(page, out, lang, "9-add");
+    await narrow(page, lang, "add");
+  } else {
+    check((await history.count()) === 0, `a reader (${lang}) is offered a contact's history`);
+  }
+
   await go(page, url, "#/settings");
   await page.locator("select#lang").waitFor();
   check((await page.locator("select#lang").inputValue()) === lang, `settings show a language other than ${lang}`);
@@ -135,13 +152,13 @@ async function oneLanguage(browser, url, lang, code, out) {
 
 run(async () => {
   const a = args();
-  need(a, "url", "codes", "out");
+  need(a, "url", "codes", "out", "admin");
   const codes = Object.fromEntries(a.codes.split(",").map((kv) => kv.split("=")));
   const browser = await launch();
   await axeSelfTest(browser);
   for (const lang of ["fi", "sv", "en"]) {
     check(codes[lang], `no invite code for ${lang}`);
-    await oneLanguage(browser, a.url, lang, codes[lang], a.out);
+    await oneLanguage(browser, a.url, lang, codes[lang], a.out, lang === a.admin);
   }
   await browser.close();
   finish({ violations, overflow, stray, screenshots, checked });

@@ -188,3 +188,13 @@ export async function waitOffline(page, timeout = WAIT_MS) {
     throw new Error(`the app did not notice the relay was gone within ${timeout / 1000} s; the status says "${await page.locator("#status").textContent()}"`);
   });
 }
+
+// A signed-in, synced person with Helsinki picked, in a fresh browser profile of their own.
+export async function helsinkiPerson(url, code) {
+  const { context, page } = await launchPersistent({ locale: "en-GB" });
+  await signIn(page, url, code);
+  const never = await lastSynced(page);
+  await pickMunicipality(page, "helsing", "Helsinki");
+  const synced = await waitSyncedAfter(page, never);
+  return { context, page, synced };
+}

@@ -6,18 +6,9 @@
 //                   --first-number "+358 0 000 0991" --second-number "+358 0 000 0992"
 // Steps: "synced" (then the relay is stopped), "edited" (then it is started again).
 
-import { args, check, finish, launchPersistent, lastSynced, need, pickMunicipality, run, signIn, step, waitOffline, waitSyncedAfter, WAIT_MS } from "./common.mjs";
+import { args, check, finish, helsinkiPerson, need, run, step, waitOffline, waitSyncedAfter, WAIT_MS } from "./common.mjs";
 
 const HELSINKI = "serves the municipality of Helsinki";
-
-async function person(url, code) {
-  const { context, page } = await launchPersistent({ locale: "en-GB" });
-  await signIn(page, url, code);
-  const never = await lastSynced(page);
-  await pickMunicipality(page, "helsing", "Helsinki");
-  const synced = await waitSyncedAfter(page, never);
-  return { context, page, synced };
-}
 
 function firstNumber(page) {
   return page.locator("main [data-testid=contact] a.tel").first().textContent();
@@ -43,8 +34,8 @@ async function waitConflict(page, who, timeout = 2 * WAIT_MS) {
 run(async () => {
   const a = args();
   need(a, "url", "first", "second", "first-number", "second-number");
-  const first = await person(a.url, a.first);
-  const second = await person(a.url, a.second);
+  const first = await helsinkiPerson(a.url, a.first);
+  const second = await helsinkiPerson(a.url, a.second);
 
   await first.page.goto(new URL("#/browse", a.url).href);
   await first.page.locator("main [data-testid=contact]").first().waitFor();

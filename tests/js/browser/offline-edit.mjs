@@ -11,7 +11,7 @@
 // Steps: "synced" (then the relay is stopped), "edited" (then it is started again), "seen"
 // (the Rust test reads the audit log).
 
-import { args, check, finish, launchPersistent, lastSynced, need, pickMunicipality, run, signIn, step, waitOffline, waitSyncedAfter, WAIT_MS } from "./common.mjs";
+import { args, check, finish, helsinkiPerson, need, run, step, waitOffline, waitSyncedAfter, WAIT_MS } from "./common.mjs";
 
 const HELSINKI = "serves the municipality of Helsinki";
 
@@ -36,16 +36,6 @@ async function waitFirstNumber(page, number, who, timeout = WAIT_MS) {
     });
 }
 
-// A signed-in, synced person with Helsinki picked, in a fresh profile.
-async function person(url, code) {
-  const { context, page } = await launchPersistent({ locale: "en-GB" });
-  await signIn(page, url, code);
-  const never = await lastSynced(page);
-  await pickMunicipality(page, "helsing", "Helsinki");
-  const synced = await waitSyncedAfter(page, never);
-  return { context, page, synced };
-}
-
 // The form field `key` (ids such as "f-phones[0]" hold brackets, so they are matched whole).
 const field = (page, key) => page.locator(`[id="f-${key}"]`);
 const fieldError = (page, key) => page.locator(`[id="e-${key}"]`);
@@ -53,8 +43,8 @@ const fieldError = (page, key) => page.locator(`[id="e-${key}"]`);
 run(async () => {
   const a = args();
   need(a, "url", "editor", "reader", "number", "invalid");
-  const editor = await person(a.url, a.editor);
-  const reader = await person(a.url, a.reader);
+  const editor = await helsinkiPerson(a.url, a.editor);
+  const reader = await helsinkiPerson(a.url, a.reader);
 
   // 1. A Helsinki contact with a phone number, from the editor's list of contacts.
   await editor.page.goto(new URL("#/browse", a.url).href);
@@ -158,8 +148,9 @@ run(async () => {
     before: (await newest.locator("[data-testid=before]").textContent()).trim(),
     after: (await newest.locator("[data-testid=after]").textContent()).trim(),
   };
-  const finalSynced = await waitSyncedAfter(editor.page, editorSynced, 2 * WAIT_MS);
+  // The reader received the restored number through the relay, which passes changes on only
+  // after storing them: the Rust side can read the relay's database now.
   await editor.context.close();
   await reader.context.close();
-  finish({ contact: { id, name: contact.name }, before, editorNumbers, readerNumbers, readerMs, sameDocument, readerHash, editorSynced, invalidError, history, afterRestore, restoredSame, finalSynced });
+  finish({ contact: { id, name: contact.name }, before, editorNumbers, readerNumbers, readerMs, sameDocument, readerHash, editorSynced, invalidError, history, afterRestore, restoredSame });
 });
