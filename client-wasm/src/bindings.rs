@@ -211,6 +211,37 @@ impl JsClient {
         form_result(r, "this field of this contact is not in any open document")
     }
 
+    /// Changes an area's local version of a national card from an operation's JSON
+    /// (`{op: "adapt" | "withdraw" | "set_text" | "add_step" | "remove_step", …}`). Returns
+    /// `{ok: true, effects}` or `{ok: false, issues}`.
+    #[wasm_bindgen(js_name = changeLocal)]
+    pub fn change_local(&mut self, slug: &str, area_key: &str, op_json: &str) -> Result<JsValue, JsValue> {
+        self.0.set_now(js_sys::Date::now() as i64);
+        let op: crate::local::LocalOp =
+            serde_json::from_str(op_json).map_err(|e| js_sys::Error::new(&format!("bad change: {e}")))?;
+        let r = self.0.change_local(slug, area_key, &op).map(|e| (None, e));
+        form_result(r, "this card, step or area is not in any open document")
+    }
+
+    /// The local guidance editor's view of a national card in an area, as JSON (`null` if unknown).
+    #[wasm_bindgen(js_name = localGuidance)]
+    pub fn local_guidance(&mut self, slug: &str, area_key: &str, lang: &str) -> String {
+        serde_json::to_string(&self.0.local_view(slug, area_key, lang)).unwrap_or_else(|_| "null".into())
+    }
+
+    /// The area documents covering a municipality, most specific first, as JSON `[{area, title}]`.
+    #[wasm_bindgen(js_name = areasCovering)]
+    pub fn areas_covering(&mut self, municipality: &str, lang: &str) -> String {
+        let list: Vec<serde_json::Value> = self
+            .0
+            .views()
+            .areas_covering(municipality, lang)
+            .into_iter()
+            .map(|(area, title)| serde_json::json!({ "area": area, "title": title }))
+            .collect();
+        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+    }
+
     /// The ids of documents held after a refusal, as JSON.
     #[wasm_bindgen(js_name = heldDocs)]
     pub fn held_docs(&self) -> String {

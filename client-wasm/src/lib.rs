@@ -6,6 +6,7 @@
 
 pub mod edit;
 pub mod history;
+pub mod local;
 pub mod session;
 pub mod views;
 

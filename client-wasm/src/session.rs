@@ -300,6 +300,30 @@ impl Client {
         crate::history::set_field(trial, contact_id, field, value, author, |f| effects(session.change(&doc_id, f)))
     }
 
+    /// Changes an area's local version of the national card `slug` (one validated commit).
+    pub fn change_local(
+        &mut self,
+        slug: &str,
+        area_key: &str,
+        op: &crate::local::LocalOp,
+    ) -> Result<Vec<Effect>, crate::edit::EditError> {
+        use crate::edit::EditError::NotFound;
+        let views = self.views();
+        let national = views.directory_for_area("national").ok_or(NotFound)?;
+        let card = national.cards.values().find(|c| c.slug == slug).ok_or(NotFound)?.id.clone();
+        let area = views.directory_for_area(area_key).ok_or(NotFound)?.clone();
+        let national = national.clone();
+        let doc_id = views.document_for_area(area_key).ok_or(NotFound)?;
+        let (session, author) = (&mut self.session, &self.author);
+        crate::local::change_local(area, &national, &card, op, author, |f| effects(session.change(&doc_id, f)))
+    }
+
+    /// The local guidance editor's view of the national card `slug` in an area.
+    pub fn local_view(&mut self, slug: &str, area_key: &str, lang: &str) -> Option<crate::local::LocalView> {
+        let views = self.views();
+        crate::local::local_view(views.directory_for_area(area_key)?, views.directory_for_area("national")?, slug, lang)
+    }
+
     /// The documents held because the relay refused their local changes.
     pub fn held_docs(&self) -> Vec<String> {
         self.session.doc_ids().filter(|id| self.session.is_held(id)).map(|id| id.to_string()).collect()

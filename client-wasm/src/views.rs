@@ -681,6 +681,32 @@ impl Library {
         out
     }
 
+    /// The contents of the directory document of `area_key` (`national` or an area).
+    pub fn directory_for_area(&self, area_key: &str) -> Option<&Directory> {
+        self.document_for_area(area_key).and_then(|id| self.parsed.get(&id).map(|(_, d)| d))
+    }
+
+    /// The area documents that cover a municipality, most specific first (municipality, county,
+    /// police department), as `(area key, title)`.
+    pub fn areas_covering(&self, municipality: &str, lang: &str) -> Vec<(String, String)> {
+        let Some(m) = Localities::get().municipality(municipality) else { return Vec::new() };
+        let mut out: Vec<(u8, String, String)> = self
+            .directories()
+            .filter_map(|d| {
+                let rank = match d.area.as_ref()? {
+                    contactpoint_directory::Area::Municipality(c) if *c == m.code => 0,
+                    contactpoint_directory::Area::County(c) if *c == m.wellbeing_county => 1,
+                    contactpoint_directory::Area::Police(p) if *p == m.police_department => 2,
+                    _ => return None,
+                };
+                let key = contactpoint_directory::hsds::document_key(d);
+                Some((rank, key.clone(), pick(&d.title, lang).map(|p| p.text).unwrap_or(key)))
+            })
+            .collect();
+        out.sort();
+        out.into_iter().map(|(_, k, t)| (k, t)).collect()
+    }
+
     /// The id of the directory document of `area_key` (`national` or an area).
     pub fn document_for_area(&self, area_key: &str) -> Option<DocumentId> {
         crate::edit::find_area_document(

@@ -241,7 +241,107 @@ function cardScreen(slug, nodeId) {
     if (card.do_not.length) parts.push(h("section", { class: "donot" }, h("h2", {}, t("do_not")), h("ul", {}, card.do_not.map((d) => content("li", d)))));
   }
   parts.push(h("p", { class: "row" }, nodeId ? h("a", { class: "button secondary", href: `#/card/${encodeURIComponent(slug)}` }, t("start_over")) : null, h("a", { class: "button secondary", href: "#/" }, t("back"))));
+  // Editors of an area covering the chosen municipality may adapt the card for it.
+  const local = localAreas().map((a) => h("li", {}, h("a", { href: `#/local/${encodeURIComponent(slug)}/${encodeURIComponent(a.area)}` }, `${t("local_version_for")}: ${a.title}`)));
+  if (local.length) parts.push(h("ul", { class: "local-links" }, local));
   show(card.title.text, ...parts);
+}
+
+// The area documents covering the chosen municipality that this user may edit.
+function localAreas() {
+  const user = settings.user || {};
+  if (user.role !== "admin" && user.role !== "editor") return [];
+  return JSON.parse(client.areasCovering(settings.municipality, language())).filter((a) => user.role === "admin" || (user.areas || []).includes(a.area));
+}
+
+// An area's local version of a national card: reword steps, add local steps, remove steps the
+// national card does not require. Every button is one validated change.
+function localScreen(slug, area) {
+  const user = settings.user || {};
+  if (!(user.role === "admin" || (user.role === "editor" && (user.areas || []).includes(area)))) return cardScreen(slug);
+  const v = JSON.parse(client.localGuidance(slug, area, language()));
+  if (!v) return homeScreen();
+  const areaTitle = (JSON.parse(client.areasCovering(settings.municipality, language())).find((a) => a.area === area) || { title: area }).title;
+  const report = h("p", { class: "error", role: "alert", "data-testid": "local-report" });
+  const change = (op) => {
+    report.textContent = "";
+    const res = client.changeLocal(slug, area, JSON.stringify(op));
+    if (!res.ok) {
+      report.textContent = res.issues.map((i) => i.message).join(" ");
+      return false;
+    }
+    sync.applyLocal(res.effects);
+    statusEl.replaceChildren(h("span", { role: "status" }, client.isConnected() ? t("saved") : t("saved_offline")));
+    localScreen(slug, area);
+    return true;
+  };
+  const back = h("p", {}, h("a", { class: "button secondary", href: `#/card/${encodeURIComponent(slug)}` }, t("back")));
+  if (!v.active) {
+    return show(
+      `${t("local_guidance")}: ${v.title}`,
+      h("p", {}, `${t("local_version_for")}: ${areaTitle}`),
+      h("p", {}, t("local_intro")),
+      h("p", {}, t("local_none")),
+      h("p", {}, h("button", { type: "button", "data-testid": "adapt", onclick: () => change({ op: "adapt" }) }, v.withdrawn ? t("restore_local") : t("create_local"))),
+      report,
+      back,
+    );
+  }
+  const kinds = ["info", "consult", "refer", "support", "follow_up", "call", "document_elsewhere"];
+  const roles = JSON.parse(client.roles(language()));
+  const nodes = v.nodes.map((n) => {
+    const kind = h("select", { id: `k-${n.id}` }, kinds.map((k) => h("option", { value: k }, t(`kind_${k}`))));
+    const text = h("textarea", { id: `t-${n.id}`, rows: 3 });
+    const role = h("select", { id: `r-${n.id}` }, h("option", { value: "" }, "—"), roles.map((r) => h("option", { value: r.role }, r.label)));
+    return h(
+      "section",
+      { class: `urgency urgency-${n.urgency}`, "data-node": n.id },
+      h("h2", {}, n.heading),
+      h(
+        "ol",
+        { class: "steps" },
+        n.steps.map((st) => {
+          const box = h("textarea", { id: `s-${n.id}-${st.id}`, rows: 3, lang: st.lang, dir: "auto" }, st.text);
+          return h(
+            "li",
+            { "data-step": st.id, "data-kind": st.kind },
+            h("p", {}, h("strong", {}, t(`kind_${st.kind}`)), st.locked ? h("span", { class: "badge" }, ` ${t("required_nationally")}`) : null, st.local ? h("span", { class: "badge" }, ` ${t("local_step")}`) : null),
+            h("label", { for: box.id, class: "visually-hidden" }, `${t("step_text")} (${t(`kind_${st.kind}`)})`),
+            box,
+            st.roles.length ? h("p", { class: "hint" }, st.roles.join(", ")) : null,
+            st.national_text ? h("p", { class: "hint" }, `${t("national_wording")}: `, h("span", { dir: "auto" }, st.national_text)) : null,
+            h(
+              "p",
+              { class: "row" },
+              h("button", { type: "button", class: "secondary", "data-testid": "save-wording", onclick: () => change({ op: "set_text", node: n.id, step: st.id, lang: language(), text: box.value }) }, t("save_wording")),
+              st.locked ? null : h("button", { type: "button", class: "secondary", "data-testid": "remove-step", onclick: () => change({ op: "remove_step", node: n.id, step: st.id }) }, t("remove_step")),
+            ),
+          );
+        }),
+      ),
+      h(
+        "details",
+        {},
+        h("summary", {}, t("add_step")),
+        h("label", { for: kind.id }, t("step_kind")),
+        kind,
+        h("label", { for: text.id }, t("step_text")),
+        text,
+        h("label", { for: role.id }, t("step_role")),
+        role,
+        h("p", {}, h("button", { type: "button", "data-testid": "add-step", onclick: () => change({ op: "add_step", node: n.id, kind: kind.value, lang: language(), text: text.value, roles: role.value ? [role.value] : [] }) }, t("add_step"))),
+      ),
+    );
+  });
+  show(
+    `${t("local_guidance")}: ${v.title}`,
+    h("p", {}, `${t("local_version_for")}: ${areaTitle}`),
+    h("p", {}, t("local_intro")),
+    report,
+    ...nodes,
+    h("p", {}, h("button", { type: "button", class: "secondary", "data-testid": "withdraw", onclick: () => confirm(t("withdraw_local_confirm")) && change({ op: "withdraw" }) }, t("withdraw_local"))),
+    back,
+  );
 }
 
 // Editors edit the documents of their areas, admins every document.
@@ -750,6 +850,8 @@ function route() {
       return discardedScreen();
     case "add":
       return addScreen();
+    case "local":
+      return localScreen(a, b);
     case "retired":
       return retiredScreen();
     case "settings":
