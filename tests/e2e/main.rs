@@ -8,5 +8,6 @@ mod content;
 mod durability;
 mod interop;
 mod relay_sync;
+mod rules;
 mod simulation;
 mod validation;
