@@ -536,3 +536,207 @@ async fn concurrent_edits_show_a_conflict_and_resolve_to_one_value() -> Result<(
     eprintln!("conflict test: {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
+
+/// 6. An area adapts national guidance. An editor of Helsinki creates Helsinki's local version of
+/// a card, rewords a step and adds a local step, and cannot remove the steps the national card
+/// requires. A reader in Helsinki sees the local version; a reader in Espoo the national one. The
+/// relay stored a local version that keeps every required step.
+#[tokio::test]
+async fn an_area_adapts_national_guidance_and_only_its_readers_see_it() -> Result<()> {
+    const WORDING: &str = "Helsingissä: soita ensin koulun kuraattorille.";
+    const ADDED: &str = "Helsingin ankkuritiimi neuvoo arkisin.";
+    let web = built_web()?;
+    let started = Instant::now();
+    let served = Served::start(&web)?;
+    let editor = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
+    let (reader, other) = (served.reader_invite()?, served.reader_invite()?);
+    let script = Script::start(
+        "local-guidance",
+        &[
+            "--url",
+            &served.url(),
+            "--editor",
+            &editor,
+            "--reader",
+            &reader,
+            "--other",
+            &other,
+            "--wording",
+            WORDING,
+            "--added",
+            ADDED,
+        ],
+    )
+    .await?;
+    let result = script.finish().await?;
+    let texts = |k: &str| -> Vec<String> {
+        result[k].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+    };
+    let (national, reader_steps, other_steps) = (texts("nationalSteps"), texts("readerSteps"), texts("otherSteps"));
+    assert!(reader_steps.iter().any(|s| s.contains(WORDING)), "{result}");
+    assert!(reader_steps.iter().any(|s| s.contains(ADDED)), "{result}");
+    assert_eq!(reader_steps.len(), national.len() + 1, "one step added, none removed: {result}");
+    assert!(
+        !other_steps.iter().any(|s| s.contains(WORDING) || s.contains(ADDED)),
+        "Espoo sees the local version: {result}"
+    );
+    assert_eq!(other_steps.len(), national.len(), "{result}");
+    assert_eq!(result["readerLinks"], 0, "a reader is offered local editing: {result}");
+
+    // The relay's copy: Helsinki's document holds a local version that keeps the required steps.
+    let store = contactpoint_server::storage::Db::open(&served.db)?;
+    let docs: Vec<contactpoint_directory::Directory> = store
+        .with(|c| contactpoint_server::storage::list_docs(c))?
+        .iter()
+        .filter_map(|(id, _, _)| id.parse().ok())
+        .filter_map(|id| contactpoint_tests::stored_doc(&store, id).ok())
+        .filter_map(|d| contactpoint_directory::store::read_directory(&d).ok())
+        .collect();
+    let national_doc = docs.iter().find(|d| d.is_national()).context("national document")?;
+    let helsinki = docs
+        .iter()
+        .find(|d| d.area.as_ref().is_some_and(|a| a.to_string() == "municipality:091"))
+        .context("Helsinki's document")?;
+    let local = helsinki.cards.values().find(|c| c.overrides.is_some()).context("no local version stored")?;
+    assert!(local.steps().any(|(_, s)| s.text.iter().any(|(_, t)| t == WORDING)));
+    assert!(contactpoint_directory::validate::validate_overrides(helsinki, national_doc).is_empty());
+    eprintln!("local guidance test: {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The stored document that holds contact point `contact`, as the relay's database has it now.
+fn stored_with_contact(db: &Path, contact: &str) -> Result<contactpoint_protocol::automerge::Automerge> {
+    let store = contactpoint_server::storage::Db::open(db)?;
+    let docs = store.with(|c| contactpoint_server::storage::list_docs(c))?;
+    docs.iter()
+        .filter_map(|(id, _, _)| id.parse().ok())
+        .filter_map(|id| contactpoint_tests::stored_doc(&store, id).ok())
+        .find(|d| contactpoint_directory::store::read_contact_point(d, contact).is_some())
+        .with_context(|| format!("no stored document has the contact {contact}"))
+}
+
+/// 7. A write the relay refuses, as an editor meets it. Two editors of Helsinki open a contact
+/// reached by one phone number and an e-mail address only. Editor B's link to the relay is cut
+/// while the relay runs; editor A removes the phone number and the relay stores it; B, offline,
+/// removes the e-mail address, valid on B's device. The merge would leave no way to reach the
+/// contact, so when B's link returns the relay refuses B's change: B's app shows the rule's
+/// message with a reset button, and does not claim to be up to date. After the reset, B's app
+/// lists the e-mail address among the values to enter again (B's value none, the relay's the
+/// address), shows the contact as the relay has it, drops the refusal and syncs again; entering
+/// B's value again from that list is refused on the device with the same rule. The relay's
+/// database never held the contact without a way to reach it, and its audit log has the refusal
+/// of B's write.
+#[tokio::test]
+async fn a_merge_that_breaks_a_rule_is_refused_and_reset_in_the_app() -> Result<()> {
+    use contactpoint_directory::store::read_contact_point;
+    use contactpoint_directory::validate::msg::REACH_REQUIRED;
+    let web = built_web()?;
+    let started = Instant::now();
+    let served = Served::start(&web)?;
+    let first = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
+    let second = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor B"])?;
+    let mut script =
+        Script::start("refusal", &["--url", &served.url(), "--first", &first, "--second", &second]).await?;
+
+    // The contact the script chose is reached by phone and e-mail and nothing else.
+    let synced = script.step("synced").await?;
+    let contact = synced["contact"].as_str().context("contact id")?.to_owned();
+    let stored = read_contact_point(&stored_with_contact(&served.db, &contact)?, &contact).context("contact")?;
+    ensure!(!stored.phones.is_empty(), "the chosen contact has no phone number: {stored:?}");
+    let email = stored.email.clone().context("the chosen contact has no e-mail address")?;
+    ensure!(
+        stored.url.is_none() && stored.chat_url.is_none(),
+        "the chosen contact has more ways to reach it: {stored:?}"
+    );
+    assert_eq!(synced["before"]["email"], email.as_str(), "{synced}");
+    script.go().await?;
+
+    // A's removal of the phone numbers is stored before B's link returns.
+    script.step("a-saved").await?;
+    let waited = Instant::now();
+    loop {
+        let c = read_contact_point(&stored_with_contact(&served.db, &contact)?, &contact).context("contact")?;
+        if c.phones.is_empty() {
+            assert_eq!(c.email.as_deref(), Some(email.as_str()), "A's change kept the e-mail address");
+            break;
+        }
+        ensure!(waited.elapsed() < Duration::from_secs(20), "the relay did not store A's change within 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    script.go().await?;
+
+    let result = script.finish().await?;
+    assert!(
+        result["savedStatus"].as_str().is_some_and(|s| s.contains("Saved on this device")),
+        "B's edit waits on the device: {result}"
+    );
+    let refused = &result["refused"];
+    assert_eq!(refused["role"], "alert", "{result}");
+    assert_eq!(refused["heading"], "The relay refused a change", "{result}");
+    assert!(refused["message"].as_str().is_some_and(|m| m.contains(REACH_REQUIRED)), "the rule's message: {result}");
+    assert_eq!(refused["resetButton"], "Reset to the relay's version", "{result}");
+    assert_eq!(result["held"]["reach"]["email"], Value::Null, "B's device keeps B's change until the reset: {result}");
+    assert_eq!(result["held"]["refusalShown"], 1, "the refusal stays after B reconnected: {result}");
+    assert_eq!(
+        result["held"]["upToDateWhileHeld"], false,
+        "the app claimed to be up to date with a refused change held: {result}"
+    );
+    assert_eq!(result["discardedTitle"], "Values to enter again", "{result}");
+    let items = result["discarded"].as_array().context("discarded items")?;
+    let item = items
+        .iter()
+        .find(|i| i["label"].as_str().is_some_and(|l| l.ends_with("· E-mail")))
+        .with_context(|| format!("the e-mail address is not listed to enter again: {result}"))?;
+    assert_eq!(item["yours"], "(none)", "{result}");
+    assert_eq!(item["now"], email.as_str(), "{result}");
+    assert_eq!(item["href"], format!("#/edit/{contact}"), "{result}");
+    assert_eq!(items.len(), 1, "only the e-mail address was discarded: {result}");
+    assert_eq!(result["refusalAfterReset"], 0, "the refusal is gone after the reset: {result}");
+    assert_eq!(result["after"]["phones"], serde_json::json!([]), "{result}");
+    assert_eq!(result["after"]["email"], email.as_str(), "{result}");
+    assert!(result["status"].as_str().is_some_and(|s| s.contains("Up to date")), "{result}");
+    assert_ne!(result["synced"], result["held"]["lastSynced"], "B synced again after the reset: {result}");
+    assert_eq!(result["refusalAtEnd"], 0, "the refusal did not come back: {result}");
+    assert_eq!(result["reentered"]["hash"], format!("#/edit/{contact}"), "the form stays open: {result}");
+    assert!(
+        result["reentered"]["errors"].as_array().is_some_and(|e| e.iter().any(|m| m.as_str() == Some(REACH_REQUIRED))),
+        "entering B's value again is refused on the device with the rule: {result}"
+    );
+    assert_eq!(result["firstRefusals"], 0, "A's write was never refused: {result}");
+    assert_eq!(result["firstReach"]["email"], email.as_str(), "{result}");
+
+    // Every state of the stored document can reach the contact; the last has A's change only.
+    let doc = stored_with_contact(&served.db, &contact)?;
+    for change in doc.get_changes(&[]) {
+        let at = doc.fork_at(&[change.hash()])?;
+        if let Some(c) = read_contact_point(&at, &contact) {
+            assert!(
+                !c.phones.is_empty() || c.email.is_some() || c.url.is_some() || c.chat_url.is_some(),
+                "the relay stored the contact with no way to reach it, at change {}",
+                change.hash()
+            );
+        }
+    }
+    let now = read_contact_point(&doc, &contact).context("contact")?;
+    assert!(now.phones.is_empty(), "{now:?}");
+    assert_eq!(now.email.as_deref(), Some(email.as_str()));
+    // The refusal is in the audit log, with the rule, for editor B; A's write was accepted.
+    let audit = std::process::Command::new(relay_binary()?)
+        .args(["admin", "audit", "--json", "--db"])
+        .arg(&served.db)
+        .output()?;
+    ensure!(audit.status.success(), "admin audit failed: {}", String::from_utf8_lossy(&audit.stderr));
+    let rows: Value = serde_json::from_slice(&audit.stdout)?;
+    let rows = rows.as_array().context("audit rows")?;
+    let rejected: Vec<&Value> = rows.iter().filter(|r| r["action"] == "sync.rejected").collect();
+    assert!(
+        rejected
+            .iter()
+            .any(|r| r["user_name"] == "Editor B" && r["detail"].as_str().is_some_and(|d| d.contains(REACH_REQUIRED))),
+        "no refusal of Editor B's write in the audit log: {rows:#?}"
+    );
+    assert!(!rejected.iter().any(|r| r["user_name"] == "Editor A"), "A's write was refused: {rows:#?}");
+    assert!(rows.iter().any(|r| r["action"] == "sync.write" && r["user_name"] == "Editor A"), "{rows:#?}");
+    eprintln!("refusal test: {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}

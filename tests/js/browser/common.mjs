@@ -190,11 +190,49 @@ export async function waitOffline(page, timeout = WAIT_MS) {
 }
 
 // A signed-in, synced person with Helsinki picked, in a fresh browser profile of their own.
-export async function helsinkiPerson(url, code) {
+// `prepare(context)` runs before the app is first loaded (to route its connections, say).
+export async function helsinkiPerson(url, code, { prepare } = {}) {
   const { context, page } = await launchPersistent({ locale: "en-GB" });
+  if (prepare) await prepare(context);
   await signIn(page, url, code);
   const never = await lastSynced(page);
   await pickMunicipality(page, "helsing", "Helsinki");
   const synced = await waitSyncedAfter(page, never);
   return { context, page, synced };
+}
+
+// One browser's link to the relay, which the test can cut while the relay (and everyone else's
+// link) stays up. Playwright's offline mode alone does not do it: Chromium keeps an open WebSocket
+// sending under it. So every sync WebSocket of the context runs through a route to the relay;
+// `cut()` turns the browser offline (the page gets its "offline" event, new connections fail)
+// and closes the open ones at both ends; `restore()` lets connections through again and turns
+// the browser online (the "online" event makes the app connect at once, not after its back-off).
+// Call `relayLink(context)` before the app first connects.
+export async function relayLink(context) {
+  let cut = false;
+  const open = new Set();
+  await context.routeWebSocket(/\/sync(\?|$)/, (ws) => {
+    if (cut) {
+      ws.close({ code: 1001, reason: "cut off by the test" });
+      return;
+    }
+    // No close handlers here: with one, Playwright would stop passing a close on to the other end.
+    open.add({ ws, server: ws.connectToServer() });
+  });
+  return {
+    async cut() {
+      cut = true;
+      await context.setOffline(true);
+      // Links that have closed already are closed again, harmlessly.
+      for (const link of open) {
+        await link.ws.close({ code: 1001, reason: "cut off by the test" }).catch(() => {});
+        await link.server.close().catch(() => {});
+      }
+      open.clear();
+    },
+    async restore() {
+      cut = false;
+      await context.setOffline(false);
+    },
+  };
 }
