@@ -14,6 +14,8 @@ let client;
 let sync;
 let settings = {};
 let lastStatus = { state: "offline", at: undefined };
+// A local change was saved while the relay was out of reach and has not been confirmed yet.
+let waitingLocal = false;
 
 function randomId() {
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -61,11 +63,25 @@ function renderStatus() {
   if (at) settings.lastSynced = at;
   const when = settings.lastSynced ? new Date(settings.lastSynced).toLocaleString(language() === "en" ? "en-GB" : language()) : t("never_synced");
   const label = state === "online" ? t("online") : state === "offline" ? t("offline") : t(state);
-  statusEl.replaceChildren(
-    h("span", { class: state === "offline" ? "offline" : "" }, label),
-    " · ",
-    h("span", { "data-testid": "last-synced" }, `${t("last_synced")}: ${when}`),
-  );
+  // "Up to date" means the relay confirmed every local change, so nothing waits any more.
+  if (state === "online") waitingLocal = false;
+  const parts = [h("span", { class: state === "offline" ? "offline" : "" }, label), " · ", h("span", { "data-testid": "last-synced" }, `${t("last_synced")}: ${when}`)];
+  if (waitingLocal) parts.push(h("span", { "data-testid": "waiting" }, ` · ${t("saved_offline")}`));
+  statusEl.replaceChildren(...parts);
+}
+
+// After a local change: while the relay is out of reach, the status line keeps saying that the
+// change waits on this device until the relay confirms it.
+function savedLocally() {
+  if (!client.isConnected()) waitingLocal = true;
+  renderStatus();
+}
+
+// The relay's refusal in the editor's words: the rule's message without the document id and
+// the internal path, which stay available under "details".
+function refusalText(message) {
+  const m = /^document \S+: (?:change refused: )?(?:[\w.\-\[\]]+: )?(.*)$/s.exec(message);
+  return m ? m[1] : message;
 }
 
 // Text picked from a multilingual field, with its language and direction marked.
@@ -271,7 +287,7 @@ function localScreen(slug, area) {
       return false;
     }
     sync.applyLocal(res.effects);
-    statusEl.replaceChildren(h("span", { role: "status" }, client.isConnected() ? t("saved") : t("saved_offline")));
+    savedLocally();
     localScreen(slug, area);
     return true;
   };
@@ -373,7 +389,7 @@ function setField(id, field, value, report) {
     return false;
   }
   sync.applyLocal(res.effects);
-  if (!client.isConnected()) statusEl.replaceChildren(h("span", {}, t("saved_offline")));
+  savedLocally();
   return true;
 }
 
@@ -448,7 +464,7 @@ function retireButton(id, c) {
   const act = (f) => {
     try {
       sync.applyLocal(f());
-      if (!client.isConnected()) statusEl.replaceChildren(h("span", {}, t("saved_offline")));
+      savedLocally();
       route();
     } catch (e) {
       report.textContent = String(e && e.message ? e.message : e);
@@ -505,7 +521,7 @@ function addScreen() {
           return;
         }
         sync.applyLocal(res.effects);
-        if (!client.isConnected()) statusEl.replaceChildren(h("span", {}, t("saved_offline")));
+        savedLocally();
         location.hash = `#/contact/${encodeURIComponent(res.id)}`;
       },
     },
@@ -546,13 +562,19 @@ function clearIssues(fields, summary) {
 }
 
 // Shows each issue under its field (or `fallback`) and moves focus to the first marked field.
+// Issues about the whole entry (no field of its own) are shown in the summary.
 function showIssues(issues, fields, fallback, summary) {
-  summary.textContent = t("fix_errors");
+  const general = [];
   for (const issue of issues) {
-    const f = fields.find((x) => x.key === issue.field) || fallback;
+    const f = fields.find((x) => x.key === issue.field);
+    if (!f) {
+      general.push(issue.message);
+      continue;
+    }
     f.input.setAttribute("aria-invalid", "true");
     f.el.querySelector(".error").textContent = issue.message;
   }
+  summary.textContent = [t("fix_errors"), ...general].join(" ");
   (fields.find((x) => x.input.getAttribute("aria-invalid")) || fallback).input.focus();
 }
 
@@ -586,7 +608,7 @@ function editScreen(id) {
           return;
         }
         sync.applyLocal(res.effects);
-        if (!client.isConnected()) statusEl.replaceChildren(h("span", {}, t("saved_offline")));
+        savedLocally();
         location.hash = `#/contact/${encodeURIComponent(id)}`;
       },
     },
@@ -690,11 +712,15 @@ function showRefusal(message, doc) {
     el = h("section", { id: "refusal", class: "refusal", role: "alert", "aria-labelledby": "refusal-h" });
     main.before(el);
   }
+  // Parts left out are null: replaceChildren would print them.
   el.replaceChildren(
+    ...[
     h("h2", { id: "refusal-h" }, t("refused")),
-    h("p", { dir: "auto", "data-testid": "refusal-message" }, message),
+    h("p", { dir: "auto", "data-testid": "refusal-message" }, refusalText(message)),
+    refusalText(message) !== message ? h("details", {}, h("summary", {}, t("details")), h("p", { class: "hint", dir: "ltr" }, message)) : null,
     doc ? h("p", {}, t("refused_held")) : null,
     doc ? h("p", {}, h("button", { type: "button", "data-testid": "reset-doc", onclick: () => resetDoc(doc) }, t("reset_doc"))) : null,
+    ].filter(Boolean),
   );
 }
 

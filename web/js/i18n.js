@@ -177,6 +177,7 @@ const T = {
   kind_document_elsewhere: { fi: "Kirjaa omaan järjestelmään", sv: "Dokumentera i eget system", en: "Record in your own system" },
   kind_follow_up: { fi: "Seuraa", sv: "Följ upp", en: "Follow up" },
   kind_info: { fi: "Tietoa", sv: "Information", en: "Information" },
+  details: { fi: "Lisätiedot", sv: "Detaljer", en: "Details" },
   clear_list: { fi: "Tyhjennä lista", sv: "Töm listan", en: "Clear this list" },
 };
 
