@@ -1,9 +1,11 @@
 //! Validation of directory, guidance and index documents, with messages a local editor understands.
 //!
 //! Every rule reports a [`ValidationIssue`]: where (`contact_points.<id>.phones[0].number`) and a
-//! stable English message. The relay calls [`validate_document`] on a candidate document (the
-//! stored document with the incoming change applied to a fork) and refuses the write when the
-//! list is not empty; editors and the HSDS importer call [`validate_directory`] on typed content.
+//! stable English message. The relay calls [`validate_document_against`] (with the national
+//! document, so that local overrides are checked too) on the stored document and on a candidate
+//! (the stored document with the incoming change applied to a fork), and refuses the write when
+//! [`new_issues`] finds a problem the stored document did not have; editors and the HSDS importer
+//! call [`validate_directory`] on typed content.
 //!
 //! The paths use the document layout of [`crate::store`]: map keys joined by dots, list positions
 //! in brackets. That lets the check for personal identity codes walk the raw document (including
@@ -104,10 +106,20 @@ fn issue(path: impl Into<String>, message: impl Into<String>) -> ValidationIssue
     ValidationIssue { path: path.into(), message: message.into() }
 }
 
-/// Validates a candidate document of any kind, as the relay does before accepting a write.
+/// Validates a candidate document of any kind on its own.
 ///
-/// Returns every problem; an empty list means the document may be stored.
+/// Returns every problem, sorted and without repeats; an empty list means the document is valid.
 pub fn validate_document(doc: &impl ReadDoc) -> Vec<ValidationIssue> {
+    validate_document_against(doc, None)
+}
+
+/// Validates a candidate document as the relay does before accepting a write: the rules of
+/// [`validate_document`] and, for an area document when the national document is given, those
+/// of [`validate_overrides`].
+///
+/// Returns every problem, sorted and without repeats. The relay refuses a write only for the
+/// problems that [`new_issues`] finds, so that a document with older problems stays editable.
+pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory>) -> Vec<ValidationIssue> {
     let mut issues = BTreeSet::new();
     match store::document_kind(doc) {
         Some(DocumentKind::Index) => match store::read_index(doc) {
@@ -116,8 +128,13 @@ pub fn validate_document(doc: &impl ReadDoc) -> Vec<ValidationIssue> {
                 issues.insert(issue("kind", e.to_string()));
             }
         },
-        Some(DocumentKind::National | DocumentKind::Area) => match store::read_directory(doc) {
-            Ok(d) => issues.extend(validate_directory(&d)),
+        Some(kind @ (DocumentKind::National | DocumentKind::Area)) => match store::read_directory(doc) {
+            Ok(d) => {
+                issues.extend(validate_directory(&d));
+                if let (DocumentKind::Area, Some(national)) = (kind, national) {
+                    issues.extend(validate_overrides(&d, national));
+                }
+            }
             Err(e) => {
                 issues.insert(issue("kind", e.to_string()));
             }
@@ -143,6 +160,14 @@ pub fn validate_document(doc: &impl ReadDoc) -> Vec<ValidationIssue> {
         }
     });
     issues.into_iter().collect()
+}
+
+/// The problems of `after` that `before` did not have, in the order of `after`. Problems are the
+/// same when both their path and their message are, so a write that leaves an older problem as it
+/// was, or that fixes it, adds nothing here.
+pub fn new_issues(before: &[ValidationIssue], after: &[ValidationIssue]) -> Vec<ValidationIssue> {
+    let known: BTreeSet<&ValidationIssue> = before.iter().collect();
+    after.iter().filter(|i| !known.contains(i)).cloned().collect()
 }
 
 /// Validates an area document against the national document: local overrides must keep every

@@ -516,6 +516,61 @@ mod validation {
         );
     }
 
+    /// A national document whose card `k1` has a locked first step, and an area document with a
+    /// local override `k1-local` of it that drops that step.
+    fn override_dropping_a_locked_step() -> (Directory, Directory) {
+        let mut national = base();
+        national.kind = Some(DocumentKind::National);
+        national.area = None;
+        national.contact_points.clear();
+        steps_of(&mut national, "now")[0].locked = true;
+        let mut local = base();
+        let mut over = local.cards.remove("k1").unwrap();
+        over.id = "k1-local".into();
+        over.overrides = Some("k1".into());
+        if let Some(Node::Steps { steps, .. }) = over.nodes.get_mut("now") {
+            steps[0].id = "renamed".into();
+        }
+        local.cards.insert(over.id.clone(), over);
+        (national, local)
+    }
+
+    #[test]
+    fn the_relay_checks_overrides_of_area_documents_against_the_national_one() {
+        let (national, local) = override_dropping_a_locked_step();
+        let locked = ValidationIssue {
+            path: "cards.k1-local".into(),
+            message: "the locked step \"s1\" of the national card \"local-card\" must be kept in a local override"
+                .into(),
+        };
+        let doc = doc_of(&local);
+        assert_eq!(validate_document(&doc), vec![], "on its own the area document is valid");
+        assert_eq!(validate::validate_document_against(&doc, None), vec![]);
+        assert_eq!(validate::validate_document_against(&doc, Some(&national)), vec![locked]);
+        // The national document itself has no overrides to check.
+        assert_eq!(validate::validate_document_against(&doc_of(&national), Some(&national)), vec![]);
+    }
+
+    #[test]
+    fn only_problems_a_write_adds_are_new() {
+        let problem = |path: &str, message: &str| ValidationIssue { path: path.into(), message: message.into() };
+        let old = problem("cards.k1-local", "the locked step \"s1\" … must be kept in a local override");
+        let phone = problem("contact_points.c1.phones[0].number", msg::PHONE_FORMAT);
+        let email = problem("contact_points.c1.email", msg::EMAIL);
+        let before = vec![old.clone(), phone.clone()];
+        // Keeping or fixing older problems adds nothing.
+        assert_eq!(validate::new_issues(&before, &before), vec![]);
+        assert_eq!(validate::new_issues(&before, std::slice::from_ref(&old)), vec![]);
+        assert_eq!(validate::new_issues(&before, &[]), vec![]);
+        // A problem is new unless the same path had the same message before.
+        assert_eq!(validate::new_issues(&before, &[old.clone(), email.clone()]), vec![email.clone()]);
+        let moved = problem("contact_points.c1.phones[1].number", msg::PHONE_FORMAT);
+        assert_eq!(validate::new_issues(&before, &[phone.clone(), moved.clone()]), vec![moved]);
+        let other_message = problem("contact_points.c1.phones[0].number", msg::PHONE_PLACEHOLDER);
+        assert_eq!(validate::new_issues(&before, std::slice::from_ref(&other_message)), vec![other_message]);
+        assert_eq!(validate::new_issues(&[], &[phone.clone(), email.clone()]), vec![phone, email]);
+    }
+
     #[test]
     fn index_document() {
         let mut index = contactpoint_directory::Index::default();

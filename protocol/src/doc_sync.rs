@@ -69,6 +69,13 @@ pub struct DocSync<P> {
 /// before the changes. Returning `Err` discards the changes.
 pub type Validator<'a> = dyn Fn(&Automerge, &[ChangeHash]) -> Result<(), String> + 'a;
 
+/// Whether a sync message carries changes, which is exactly when a writer's message is validated
+/// by [`DocSync::receive_validated`]. Lets a caller prepare what its validator needs only for such
+/// messages. An undecodable message carries none (receiving it fails anyway).
+pub fn carries_changes(data: &[u8]) -> bool {
+    sync::Message::decode(data).is_ok_and(|m| !m.changes.is_empty())
+}
+
 impl<P: Ord + Clone> DocSync<P> {
     /// Wraps an in-memory document.
     pub fn new(doc: Automerge) -> Self {
@@ -364,9 +371,11 @@ mod tests {
         };
         let mut result = Ok(());
         let mut queue: Vec<Vec<u8>> = sent.outgoing.into_iter().map(|(_, m)| m).collect();
+        let mut validated = 0;
         for _ in 0..5 {
             queue.extend(writer.generate(&0));
             for m in std::mem::take(&mut queue) {
+                validated += usize::from(carries_changes(&m));
                 match relay.receive_validated(&1, &m, Some(no_bad)) {
                     Ok(r) => {
                         for (_, m) in r.outgoing {
@@ -382,6 +391,8 @@ mod tests {
         }
         assert_eq!(result, Err(SyncError::Rejected("phone number is not valid".into())));
         assert_eq!(relay.heads(), heads);
+        assert_eq!(validated, 1, "only the message with the change is one to validate");
+        assert!(!carries_changes(&[0x42, 0xff, 0xff]));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! author of every new change), and only then fans the resulting sync messages out. Documents
 //! with no peers are unloaded after an idle period.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,6 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
+use contactpoint_directory::store::read_directory;
+use contactpoint_directory::{Directory, ValidationIssue, new_issues, validate_document_against};
+use contactpoint_protocol::automerge::{Automerge, ChangeHash};
 use contactpoint_protocol::{Access, Connection, DocSync, DocumentId, Event, PeerMetadata};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -281,6 +285,23 @@ struct Loaded {
     seqs: Vec<i64>,
 }
 
+/// The national document as a document task last read it from storage, to check the local
+/// overrides of guidance cards in area documents.
+struct NationalCopy {
+    id: DocumentId,
+    /// The stored version it was read at (`storage::national_doc`).
+    version: i64,
+    directory: Directory,
+}
+
+/// The problems a document had at some heads, measured against some version of the national
+/// document. A write is refused only for problems that are not among these.
+struct KnownIssues {
+    heads: Vec<ChangeHash>,
+    national: Option<(DocumentId, i64)>,
+    issues: Vec<ValidationIssue>,
+}
+
 struct DocTask {
     relay: Arc<Relay>,
     id: DocumentId,
@@ -290,6 +311,12 @@ struct DocTask {
     peers: HashMap<u64, PeerRef>,
     /// Connections already told that their writes are refused, so they are told once.
     warned: HashSet<u64>,
+    /// Read when a writer's message carries changes to a catalogued document other than the
+    /// national one; `None` when there is no national document.
+    national: Option<NationalCopy>,
+    /// The problems of the document as it was before the last validated write (or after it, when
+    /// it was accepted), so that they are not worked out again for every write.
+    known_issues: Option<KnownIssues>,
 }
 
 async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedReceiver<DocCmd>, generation: u64) {
@@ -301,6 +328,8 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
         tombstoned: false,
         peers: HashMap::new(),
         warned: HashSet::new(),
+        national: None,
+        known_issues: None,
     };
     if let Err(e) = task.load().await {
         tracing::error!(doc = %id, "cannot load document: {e}");
@@ -474,13 +503,29 @@ impl DocTask {
             }
             self.loaded = Some(Loaded {
                 scope: Scope::Unlisted,
-                sync: DocSync::new(contactpoint_protocol::automerge::Automerge::new()),
+                sync: DocSync::new(Automerge::new()),
                 snapshot_bytes: 0,
                 incremental_bytes: 0,
                 seqs: Vec::new(),
             });
             *created = Some(Scope::Unlisted);
             tracing::info!(doc = %self.id, user = peer.identity.user_id, "document created through sync");
+        }
+        // A writer's changes to a catalogued document are checked against the committed national
+        // document (for local overrides of its cards), read here, before the changes are applied.
+        let checked_write = self.loaded.as_ref().is_some_and(|l| {
+            !matches!(l.scope, Scope::Unlisted)
+                && peer.identity.access(&l.scope) == Access::Write
+                && contactpoint_protocol::doc_sync::carries_changes(&data)
+        });
+        let national_needed = checked_write && self.loaded.as_ref().is_some_and(|l| l.scope != Scope::National);
+        if national_needed && let Err(e) = self.refresh_national().await {
+            tracing::error!(doc = %self.id, "could not read the national document to check a write: {e}");
+            let _ = peer.out.try_send(Out::Error {
+                message: "the relay could not check your changes; try again".into(),
+                close: true,
+            });
+            return;
         }
         let Some(loaded) = self.loaded.as_mut() else { return };
         let access = peer.identity.access(&loaded.scope);
@@ -504,30 +549,62 @@ impl DocTask {
         }
         let had_doc = !loaded.sync.heads().is_empty();
         // A catalogued document that is a directory (it declares its kind) must stay valid: a
-        // writer's changes are applied to a fork and checked before they are kept.
+        // writer's changes are applied to a fork and refused when the result has a problem that
+        // the document did not have before. Older problems (data from before a rule existed, or
+        // a local override that a newer national document makes incomplete) do not block writes.
         let was_directory = contactpoint_directory::store::document_kind(loaded.sync.doc()).is_some();
-        let validator = move |candidate: &contactpoint_protocol::automerge::Automerge,
-                              _: &[contactpoint_protocol::automerge::ChangeHash]|
-              -> Result<(), String> {
-            if !was_directory && contactpoint_directory::store::document_kind(candidate).is_none() {
-                return Ok(());
-            }
-            let issues = contactpoint_directory::validate_document(candidate);
-            match issues.first() {
-                None => Ok(()),
-                Some(first) if issues.len() == 1 => Err(format!("{}: {}", first.path, first.message)),
-                Some(first) => {
-                    Err(format!("{}: {} (and {} more problems)", first.path, first.message, issues.len() - 1))
-                }
-            }
-        };
+        let national = self.national.as_ref().filter(|_| loaded.scope != Scope::National);
+        let national_key = national.map(|n| (n.id, n.version));
+        let national_dir = national.map(|n| &n.directory);
+        let known_issues = &mut self.known_issues;
+        // What the validator found in a candidate it accepted, to keep as the document's problems.
+        let accepted: RefCell<Option<KnownIssues>> = RefCell::new(None);
         // Only catalogued documents hold directory content; an admin's unlisted document is not
         // checked (and does not pay for the fork).
         let checked = !matches!(loaded.scope, Scope::Unlisted);
         let before = loaded.sync.heads();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            // The problems before the write, worked out only for a message that will be validated.
+            let known: &[ValidationIssue] = if checked_write {
+                let current = known_issues.as_ref().is_some_and(|k| k.heads == before && k.national == national_key);
+                if !current {
+                    *known_issues = Some(KnownIssues {
+                        heads: before.clone(),
+                        national: national_key,
+                        issues: validate_document_against(loaded.sync.doc(), national_dir),
+                    });
+                }
+                known_issues.as_ref().map_or(&[], |k| k.issues.as_slice())
+            } else {
+                &[]
+            };
+            let validator = |candidate: &Automerge, _: &[ChangeHash]| -> Result<(), String> {
+                if !was_directory && contactpoint_directory::store::document_kind(candidate).is_none() {
+                    return Ok(());
+                }
+                let issues = validate_document_against(candidate, national_dir);
+                let added = new_issues(known, &issues);
+                match added.first() {
+                    None => {
+                        accepted.replace(Some(KnownIssues {
+                            heads: candidate.get_heads(),
+                            national: national_key,
+                            issues,
+                        }));
+                        Ok(())
+                    }
+                    Some(first) if added.len() == 1 => Err(format!("{}: {}", first.path, first.message)),
+                    Some(first) => {
+                        Err(format!("{}: {} (and {} more problems)", first.path, first.message, added.len() - 1))
+                    }
+                }
+            };
             loaded.sync.receive_validated(&peer.conn, &data, checked.then_some(&validator as &_))
         }));
+        if let (Ok(Ok(_)), Some(k)) = (&result, accepted.into_inner()) {
+            // The candidate is now the document.
+            self.known_issues = Some(k);
+        }
         match result {
             Ok(Ok(r)) => {
                 if r.write_refused {
@@ -635,6 +712,39 @@ impl DocTask {
             })
             .collect();
         self.save_states(detached).await;
+    }
+
+    /// Makes `national` the committed national document, reading it again only when its stored
+    /// version has changed since it was last read. Only acknowledged changes count: what the
+    /// national document's own task holds in memory but has not committed is not stored yet.
+    async fn refresh_national(&mut self) -> Result<(), storage::StorageError> {
+        let cached = self.national.as_ref().map(|n| (n.id, n.version));
+        let found = self
+            .relay
+            .db
+            .call(move |c| {
+                let Some((id, version)) = storage::national_doc(c)? else { return Ok(None) };
+                if cached == Some((id, version)) {
+                    return Ok(Some((id, version, None)));
+                }
+                Ok(storage::load_doc(c, &id)?.map(|s| (id, version, Some(s.bytes))))
+            })
+            .await?;
+        let Some((id, version, bytes)) = found else {
+            self.national = None;
+            return Ok(());
+        };
+        let Some(bytes) = bytes else { return Ok(()) };
+        // Loading and reading a whole document is CPU work: keep it off the async workers.
+        let directory = tokio::task::spawn_blocking(move || -> Result<Directory, String> {
+            let doc = Automerge::load(&bytes).map_err(|e| e.to_string())?;
+            read_directory(&doc).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| storage::StorageError::Task(e.to_string()))?
+        .map_err(|e| storage::StorageError::Invalid(format!("the national document {id} does not read: {e}")))?;
+        self.national = Some(NationalCopy { id, version, directory });
+        Ok(())
     }
 
     /// Merges chunks that another process stored for this document.

@@ -163,6 +163,15 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX redeem_failures_by_time ON redeem_failures(updated_at);",
+    // 5: a version per document that grows whenever its chunks change, whoever changes them, so
+    // that a copy read earlier can be known to be current without reading the chunks.
+    "ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+     CREATE TRIGGER chunks_added AFTER INSERT ON chunks BEGIN
+        UPDATE documents SET version = version + 1 WHERE id = NEW.doc_id;
+     END;
+     CREATE TRIGGER chunks_removed AFTER DELETE ON chunks BEGIN
+        UPDATE documents SET version = version + 1 WHERE id = OLD.doc_id;
+     END;",
 ];
 
 /// A stored document: its scope and its chunks in order.
@@ -330,6 +339,26 @@ pub fn doc_scope(conn: &Connection, doc: &DocumentId) -> Result<Option<(Scope, b
             Ok((Scope::from_db(&r.get::<_, String>(0)?), r.get::<_, bool>(1)?))
         })
         .optional()?)
+}
+
+/// The national document (the oldest, should more than one be registered; never a tombstoned one)
+/// and its version, a number that grows with every change to its stored chunks (appends by the
+/// relay or by another process, and compaction). `None` when there is no national document.
+pub fn national_doc(conn: &Connection) -> Result<Option<(DocumentId, i64)>, StorageError> {
+    let found: Option<(String, i64)> = conn
+        .query_row(
+            "SELECT id, version FROM documents WHERE scope = 'national' AND tombstoned_at IS NULL
+             ORDER BY created_at, id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    found
+        .map(|(id, version)| {
+            let id = id.parse().map_err(|e| StorageError::Invalid(format!("stored document id {id}: {e}")))?;
+            Ok((id, version))
+        })
+        .transpose()
 }
 
 /// Loads a document's chunks.
@@ -643,6 +672,45 @@ mod tests {
             assert_eq!(listed[0].user_name, "Helsinki editor");
             assert_eq!(listed[0].device_name, "work phone");
             assert_eq!(load_doc(c, &doc)?.unwrap().seqs.len(), 3, "every chunk is stored");
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn the_national_version_follows_every_chunk_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
+        let (national, area) = (DocumentId::from_random_bytes([3; 16]), DocumentId::from_random_bytes([4; 16]));
+        let audit =
+            || AuditEntry { user_id: None, device_id: None, doc_id: None, action: "t".into(), detail: String::new() };
+        db.with(|c| {
+            assert_eq!(national_doc(c)?, None);
+            let tx = c.transaction()?;
+            create_doc(&tx, &area, &Scope::Area("municipality:091".into()), b"area")?;
+            create_doc(&tx, &national, &Scope::National, b"snap")?;
+            tx.commit()?;
+            let (id, first) = national_doc(c)?.unwrap();
+            assert_eq!(id, national);
+            append_batch(c, &[Append { doc: area, bytes: b"a".to_vec(), audit: audit(), authors: None }], None)?;
+            assert_eq!(national_doc(c)?, Some((national, first)), "other documents' chunks do not count");
+            append_batch(c, &[Append { doc: national, bytes: b"inc".to_vec(), audit: audit(), authors: None }], None)?;
+            let (_, appended) = national_doc(c)?.unwrap();
+            assert!(appended > first);
+            // Compaction leaves the same chunk numbers as the first snapshot; the version still moves.
+            let seqs = load_doc(c, &national)?.unwrap().seqs;
+            compact(c, &national, b"all", &seqs)?;
+            assert_eq!(load_doc(c, &national)?.unwrap().seqs, seqs[..1]);
+            let (_, compacted) = national_doc(c)?.unwrap();
+            assert!(compacted > appended);
+            // Another process's write (the admin CLI's import) counts as well.
+            c.execute(
+                "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', x'00')",
+                [national.to_string()],
+            )?;
+            assert!(national_doc(c)?.unwrap().1 > compacted);
+            c.execute("UPDATE documents SET tombstoned_at = 1 WHERE id = ?1", [national.to_string()])?;
+            assert_eq!(national_doc(c)?, None, "a tombstoned national document is no national document");
             Ok(())
         })
         .unwrap();

@@ -1,15 +1,21 @@
 //! Writes that break the directory's rules are refused by the relay: nothing is stored, no other
-//! peer sees them, and the writer is told what is wrong.
+//! peer sees them, and the writer is told what is wrong. Local overrides of national guidance
+//! cards must keep the national card's locked steps. Only problems that a write adds are refused,
+//! so a document with older problems stays editable.
 
-use contactpoint_directory::store::{read_contact_point, read_directory, write_contact_point};
-use contactpoint_directory::validate_document;
+use std::time::Duration;
+
+use contactpoint_directory::model::{CardStatus, GuidanceCard, Node, Step, StepKind};
+use contactpoint_directory::store::{read_contact_point, read_directory, write_card, write_contact_point};
+use contactpoint_directory::validate::validate_overrides;
+use contactpoint_directory::{Directory, LocalizedText, validate_document};
 use contactpoint_protocol::DocumentId;
-use contactpoint_protocol::automerge::Automerge;
+use contactpoint_protocol::automerge::{Automerge, ChangeHash, ReadDoc};
 use contactpoint_server::admin;
 use contactpoint_server::auth::Role;
 use contactpoint_server::content;
-use contactpoint_server::storage::{self, Scope};
-use contactpoint_tests::{NativeClient, TestRelay};
+use contactpoint_server::storage::{self, Append, AuditEntry, Scope};
+use contactpoint_tests::{NativeClient, TestRelay, stored_doc};
 
 async fn helsinki(relay: &TestRelay) -> anyhow::Result<(DocumentId, String)> {
     relay.db.with(|c| content::seed_if_empty(c, "2026-11-24"))?;
@@ -135,4 +141,254 @@ fn registered_documents_are_valid_directories() {
         assert!(contactpoint_directory::store::document_kind(&doc).is_some(), "{scope:?}");
         assert_eq!(validate_document(&doc), vec![], "{scope:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local overrides of national guidance cards, and problems a document already had
+
+fn national_id(relay: &TestRelay) -> anyhow::Result<DocumentId> {
+    let id = relay
+        .db
+        .with(|c| storage::list_docs(c))?
+        .into_iter()
+        .find(|(_, s, _)| *s == Scope::National)
+        .expect("a national document")
+        .0;
+    Ok(id.parse()?)
+}
+
+fn stored_dir(relay: &TestRelay, doc: DocumentId) -> anyhow::Result<Directory> {
+    Ok(read_directory(&stored_doc(&relay.db, doc)?)?)
+}
+
+/// The steps of every steps node of a card that has more than one step.
+fn droppable_steps(card: &GuidanceCard) -> impl Iterator<Item = &Step> {
+    card.nodes.values().flat_map(|n| match n {
+        Node::Steps { steps, .. } if steps.len() > 1 => steps.iter().collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// A national card with a locked notify step (the statutory child-welfare notification) that a
+/// local copy can leave out without breaking any rule other than the override rule.
+fn card_with_locked_notify(national: &Directory) -> (GuidanceCard, String) {
+    national
+        .cards
+        .values()
+        .find_map(|c| {
+            let step = droppable_steps(c).find(|s| s.locked && s.kind == StepKind::Notify)?;
+            Some((c.clone(), step.id.clone()))
+        })
+        .expect("a seeded national card with a locked notification step")
+}
+
+/// A national card with an unlocked step that is not a call: a local copy may leave it out.
+fn card_with_unlocked_step(national: &Directory) -> (GuidanceCard, String) {
+    national
+        .cards
+        .values()
+        .find_map(|c| {
+            let step = droppable_steps(c).find(|s| !s.locked && s.kind != StepKind::Call)?;
+            Some((c.clone(), step.id.clone()))
+        })
+        .expect("a seeded national card with an unlocked step")
+}
+
+/// A published local override of a national card: a copy under a new id.
+fn local_copy(card: &GuidanceCard, id: &str) -> GuidanceCard {
+    GuidanceCard { id: id.into(), overrides: Some(card.id.clone()), status: CardStatus::Published, ..card.clone() }
+}
+
+fn without_step(mut card: GuidanceCard, step: &str) -> GuidanceCard {
+    for node in card.nodes.values_mut() {
+        if let Node::Steps { steps, .. } = node {
+            steps.retain(|s| s.id != step);
+        }
+    }
+    card
+}
+
+fn step_mut<'a>(card: &'a mut GuidanceCard, step: &str) -> &'a mut Step {
+    card.nodes
+        .values_mut()
+        .find_map(|n| match n {
+            Node::Steps { steps, .. } => steps.iter_mut().find(|s| s.id == step),
+            Node::Question { .. } => None,
+        })
+        .expect("the step")
+}
+
+async fn put_card(c: &mut NativeClient, doc: DocumentId, card: &GuidanceCard) -> anyhow::Result<()> {
+    let card = card.clone();
+    c.change(doc, move |d| {
+        let mut tx = d.transaction();
+        write_card(&mut tx, &card).expect("write");
+        tx.commit();
+    })
+    .await
+}
+
+fn card_in(c: &NativeClient, doc: DocumentId, id: &str) -> Option<GuidanceCard> {
+    read_directory(c.session.doc(&doc)?).ok()?.cards.remove(id)
+}
+
+fn heads(c: &NativeClient, doc: DocumentId) -> Vec<ChangeHash> {
+    c.session.doc(&doc).expect("doc").get_heads()
+}
+
+/// The story:
+/// 1. A reader and an editor of Helsinki sync the Helsinki document.
+/// 2. The editor publishes a local override of a national card that leaves out the card's locked
+///    child-welfare notification: refused with a message naming the step; nothing is stored and
+///    the reader never receives the change.
+/// 3. A second editor session publishes the same override keeping every locked step, with one
+///    unlocked step reworded and a local step added: accepted, stored, and the reader receives it.
+#[tokio::test]
+async fn local_overrides_keep_the_national_locked_steps() -> anyhow::Result<()> {
+    let relay = TestRelay::start().await?;
+    let (doc, contact) = helsinki(&relay).await?;
+    let national = stored_dir(&relay, national_id(&relay)?)?;
+    let (card, locked) = card_with_locked_notify(&national);
+    let editor = relay.token(Role::Editor, &["091"]);
+    let mut reader = synced(&relay, "reader", &relay.token(Role::Reader, &[]), doc, &contact).await?;
+    let local = "helsinki-local-guidance";
+
+    let mut e1 = synced(&relay, "editor-1", &editor, doc, &contact).await?;
+    put_card(&mut e1, doc, &without_step(local_copy(&card, local), &locked)).await?;
+    let refused = heads(&e1, doc);
+    e1.wait_until(|c| c.closed.is_some()).await?;
+    let expected = format!(
+        "cards.{local}: the locked step \"{locked}\" of the national card \"{}\" must be kept in a local override",
+        card.slug
+    );
+    assert!(e1.errors.iter().any(|e| e.contains(&expected)), "{:?}", e1.errors);
+    assert!(e1.session.is_held(&doc));
+    let stored = stored_doc(&relay.db, doc)?;
+    assert!(refused.iter().all(|h| stored.get_change_by_hash(h).is_none()), "the refused change is not stored");
+    assert!(!read_directory(&stored)?.cards.contains_key(local));
+    reader.settle(Duration::from_millis(300)).await?;
+    assert!(card_in(&reader, doc, local).is_none());
+
+    let mut e2 = synced(&relay, "editor-2", &editor, doc, &contact).await?;
+    let mut kept = local_copy(&card, local);
+    let reworded = card.steps().find(|(_, s)| !s.locked).expect("an unlocked step").1.id.clone();
+    step_mut(&mut kept, &reworded).text = LocalizedText::fi_sv_en(
+        "Soita kaupungin ankkuritiimille.",
+        "Ring stadens ankarteam.",
+        "Call the city's Anchor team.",
+    );
+    let notify = step_mut(&mut kept, &locked).clone();
+    if let Some(Node::Steps { steps, .. }) = kept.nodes.values_mut().find(|n| match n {
+        Node::Steps { steps, .. } => steps.iter().any(|s| s.id == locked),
+        Node::Question { .. } => false,
+    }) {
+        steps.push(Step {
+            id: "helsinki-extra".into(),
+            text: LocalizedText::fi_sv_en("Kerro rehtorille.", "Berätta för rektorn.", "Tell the head teacher."),
+            kind: StepKind::Consult,
+            roles: Vec::new(),
+            legal_basis: None,
+            locked: false,
+        });
+    }
+    put_card(&mut e2, doc, &kept).await?;
+    e2.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    assert!(e2.closed.is_none(), "{:?} {:?}", e2.closed, e2.errors);
+    assert_eq!(stored_dir(&relay, doc)?.cards.get(local), Some(&kept));
+    reader.wait_until(|c| card_in(c, doc, local).is_some()).await?;
+    let seen = card_in(&reader, doc, local).expect("the override");
+    assert_eq!(seen, kept);
+    assert!(seen.steps().any(|(_, s)| *s == notify), "the reader's copy keeps the notification");
+    let held = reader.session.doc(&doc).expect("doc");
+    assert!(refused.iter().all(|h| held.get_change_by_hash(h).is_none()), "the reader never held the refused change");
+    Ok(())
+}
+
+/// The story:
+/// 1. An override that leaves out a locked step reaches the Helsinki document through storage, as
+///    an import made before the rule existed would have.
+/// 2. An editor's unrelated, valid edit of a contact point is accepted: the older problem does not
+///    block it.
+/// 3. A write that adds a problem of its own is still refused, naming only that problem.
+#[tokio::test]
+async fn older_problems_do_not_block_unrelated_writes() -> anyhow::Result<()> {
+    let relay = TestRelay::start().await?;
+    let (doc, contact) = helsinki(&relay).await?;
+    let national = stored_dir(&relay, national_id(&relay)?)?;
+    let (card, locked) = card_with_locked_notify(&national);
+    let mut stored = stored_doc(&relay.db, doc)?;
+    let before = stored.get_heads();
+    let mut tx = stored.transaction();
+    write_card(&mut tx, &without_step(local_copy(&card, "imported-override"), &locked))?;
+    tx.commit();
+    let audit = AuditEntry {
+        user_id: None,
+        device_id: None,
+        doc_id: Some(doc.to_string()),
+        action: "import".into(),
+        detail: "an override from before the rule".into(),
+    };
+    relay.db.with(|c| {
+        storage::append_batch(c, &[Append { doc, bytes: stored.save_after(&before), audit, authors: None }], None)
+    })?;
+    assert_eq!(validate_overrides(&stored_dir(&relay, doc)?, &national).len(), 1, "the document has a problem");
+
+    let editor = relay.token(Role::Editor, &["091"]);
+    let mut e1 = synced(&relay, "editor-1", &editor, doc, &contact).await?;
+    edit(&mut e1, doc, &contact, |c| c.phones[0].number = "+358 0 000 0998".into()).await?;
+    e1.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    assert!(e1.closed.is_none(), "{:?} {:?}", e1.closed, e1.errors);
+    assert_eq!(stored_phone(&relay, doc, &contact)?, "+358 0 000 0998");
+
+    edit(&mut e1, doc, &contact, |c| c.phones[0].number = "call me maybe".into()).await?;
+    e1.wait_until(|c| c.closed.is_some()).await?;
+    assert_eq!(e1.errors.len(), 1, "{:?}", e1.errors);
+    assert!(e1.errors[0].contains("phones[0].number: this is not a phone number"), "{:?}", e1.errors);
+    assert!(!e1.errors[0].contains("more problems") && !e1.errors[0].contains("locked step"), "{:?}", e1.errors);
+    assert_eq!(stored_phone(&relay, doc, &contact)?, "+358 0 000 0998");
+    Ok(())
+}
+
+/// The story:
+/// 1. A Helsinki editor publishes a local override that leaves out an unlocked step: accepted.
+/// 2. An administrator locks that step in the national card, so the override lacks a locked step.
+/// 3. The editor's unrelated edit of a contact point is still accepted.
+/// 4. A second override that leaves out the newly locked step is refused: the relay checks against
+///    the national document as it is now, not as it was when it first read it.
+#[tokio::test]
+async fn a_newly_locked_national_step_does_not_lock_out_area_editors() -> anyhow::Result<()> {
+    let relay = TestRelay::start().await?;
+    let (doc, contact) = helsinki(&relay).await?;
+    let national_doc = national_id(&relay)?;
+    let national = stored_dir(&relay, national_doc)?;
+    let (card, step) = card_with_unlocked_step(&national);
+    let editor = relay.token(Role::Editor, &["091"]);
+    let mut e1 = synced(&relay, "editor", &editor, doc, &contact).await?;
+    put_card(&mut e1, doc, &without_step(local_copy(&card, "first-override"), &step)).await?;
+    e1.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    assert!(stored_dir(&relay, doc)?.cards.contains_key("first-override"), "{:?}", e1.errors);
+
+    let mut admin = NativeClient::new("admin");
+    admin.open(national_doc);
+    admin.connect(&relay.url(&relay.token(Role::Admin, &[]))).await?;
+    admin.wait_until(|c| card_in(c, national_doc, &card.id).is_some()).await?;
+    let mut locked = card.clone();
+    step_mut(&mut locked, &step).locked = true;
+    put_card(&mut admin, national_doc, &locked).await?;
+    admin.wait_until(|c| c.session.is_acknowledged(&national_doc)).await?;
+    assert_eq!(stored_dir(&relay, national_doc)?.cards.get(&card.id), Some(&locked));
+    let now = stored_dir(&relay, national_doc)?;
+    assert_eq!(validate_overrides(&stored_dir(&relay, doc)?, &now).len(), 1, "the override now lacks a locked step");
+
+    edit(&mut e1, doc, &contact, |c| c.phones[0].number = "+358 0 000 0997".into()).await?;
+    e1.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    assert!(e1.closed.is_none(), "{:?} {:?}", e1.closed, e1.errors);
+    assert_eq!(stored_phone(&relay, doc, &contact)?, "+358 0 000 0997");
+
+    put_card(&mut e1, doc, &without_step(local_copy(&card, "second-override"), &step)).await?;
+    e1.wait_until(|c| c.closed.is_some()).await?;
+    let expected = format!("cards.second-override: the locked step \"{step}\"");
+    assert!(e1.errors.iter().any(|e| e.contains(&expected)), "{:?}", e1.errors);
+    assert!(!stored_dir(&relay, doc)?.cards.contains_key("second-override"));
+    Ok(())
 }
