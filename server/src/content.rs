@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use contactpoint_directory::model::{Directory, DocumentKind, IndexEntry};
 use contactpoint_directory::store::{read_directory, read_index, write_index};
-use contactpoint_directory::{Area, hsds, seed, validate_document};
+use contactpoint_directory::{Area, hsds, new_issues, seed, validate_document_against};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::Automerge;
 use rusqlite::{Connection, params};
@@ -138,7 +138,8 @@ pub struct ImportReport {
 }
 
 /// Imports parsed HSDS directories: into the documents they name, or all into `area` when given.
-/// Every resulting document is validated before anything is stored; any problem aborts the whole
+/// Every resulting document is validated before anything is stored; any problem the import adds
+/// (including a local override that drops a locked step of the national card) aborts the whole
 /// import, which is written in one transaction.
 pub fn import(
     conn: &mut Connection,
@@ -192,14 +193,32 @@ pub fn import(
             }
         }
         tx.commit();
-        for issue in validate_document(&doc) {
-            problems.push(format!("document {key}: {}: {}", issue.path, issue.message));
-        }
         report.documents.push((key.clone(), orgs, contacts));
         if id.is_none() {
             report.created.push(key.clone());
         }
         writes.push((key.clone(), id, doc, before));
+    }
+    // The same rule as for writes through the relay: an import is refused for the problems it
+    // adds, with local overrides checked against the national document as it will be after the
+    // import. Problems a document already had do not block importing into it.
+    let national = match writes.iter().find(|(key, ..)| key == "national") {
+        Some((_, _, doc, _)) => read_directory(doc).ok(),
+        None => match existing.get("national") {
+            Some(id) => load(conn, id)?.and_then(|s| read_directory(&s.doc).ok()),
+            None => None,
+        },
+    };
+    for (key, _, doc, before) in &writes {
+        let old = if before.is_empty() {
+            Vec::new()
+        } else {
+            let earlier = doc.fork_at(before).map_err(|e| StorageError::Invalid(e.to_string()))?;
+            validate_document_against(&earlier, national.as_ref())
+        };
+        for issue in new_issues(&old, &validate_document_against(doc, national.as_ref())) {
+            problems.push(format!("document {key}: {}: {}", issue.path, issue.message));
+        }
     }
     if !problems.is_empty() {
         return Err(ImportError::Invalid(problems));

@@ -92,6 +92,71 @@ fn an_invalid_import_changes_nothing() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An import is refused only for the problems it adds, as a write through the relay is: a
+/// document that already holds a bad value (stored before a rule existed) can still be imported
+/// into, while an import that brings a new bad value is refused and names only that one.
+#[test]
+fn an_import_is_refused_only_for_problems_it_adds() -> anyhow::Result<()> {
+    let (_a, db) = seeded()?;
+    let helsinki: DocumentId = db
+        .with(|c| storage::list_docs(c))?
+        .into_iter()
+        .find(|(_, s, _)| *s == Scope::Area("municipality:091".into()))
+        .expect("Helsinki")
+        .0
+        .parse()?;
+    let stored = db.with(|c| storage::load_doc(c, &helsinki))?.expect("stored");
+    let mut doc = Automerge::load(&stored.bytes)?;
+    let ids: Vec<String> = read_directory(&doc)?.contact_points.keys().take(2).cloned().collect();
+    // The file to import: everything as it is now, without the contact that will go bad (the
+    // HSDS reader itself refuses bad values in a file).
+    let clean = export_json(&db)?;
+    let without_old = || -> anyhow::Result<Vec<contactpoint_directory::Directory>> {
+        let mut dirs = hsds::import_json(&clean).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        for d in &mut dirs {
+            d.contact_points.remove(&ids[0]);
+        }
+        Ok(dirs)
+    };
+    // An older problem, stored without the checks (as data from before a rule would be).
+    let before = doc.get_heads();
+    let mut old = read_contact_point(&doc, &ids[0]).expect("contact");
+    old.phones[0].number = "call me".into();
+    let mut tx = doc.transaction();
+    contactpoint_directory::store::write_contact_point(&mut tx, &old)?;
+    tx.commit();
+    let audit = storage::AuditEntry {
+        user_id: None,
+        device_id: None,
+        doc_id: Some(helsinki.to_string()),
+        action: "import".into(),
+        detail: "data from before the rule".into(),
+    };
+    db.with(|c| {
+        storage::append_batch(
+            c,
+            &[storage::Append { doc: helsinki, bytes: doc.save_after(&before), audit, authors: None }],
+            None,
+        )
+    })?;
+
+    // A valid change elsewhere in the same document is imported.
+    let mut dirs = without_old()?;
+    let area = dirs.iter_mut().find(|d| d.contact_points.contains_key(&ids[1])).expect("Helsinki directory");
+    area.contact_points.get_mut(&ids[1]).expect("contact").email = Some("uusi@example.invalid".into());
+    db.with(|c| Ok(content::import(c, dirs, None)))?.map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert!(export_json(&db)?.contains("uusi@example.invalid"));
+
+    // A new bad value is refused, and the message names it, not the older one.
+    let mut dirs = without_old()?;
+    let area = dirs.iter_mut().find(|d| d.contact_points.contains_key(&ids[1])).expect("Helsinki directory");
+    area.contact_points.get_mut(&ids[1]).expect("contact").email = Some("not an address".into());
+    let err = db.with(|c| Ok(content::import(c, dirs, None)))?.expect_err("refused").to_string();
+    assert!(err.contains("not an e-mail address"), "{err}");
+    assert!(!err.contains("not a phone number"), "the older problem is not reported as the import's: {err}");
+    Ok(())
+}
+
 /// An import made with the CLI while the relay runs reaches a client connected to that document
 /// without any reconnect, because the relay merges chunks other processes store.
 #[tokio::test]
