@@ -3,8 +3,9 @@
 //! written as one commit that touches only the fields that changed. Adding a contact point,
 //! retiring it and restoring it go the same way.
 
-use contactpoint_directory::model::{ContactPoint, Directory, Phone, PhoneKind};
+use contactpoint_directory::model::{ContactPoint, Directory, Phone, PhoneKind, Schedule, ScheduleKind, Weekday};
 use contactpoint_directory::store::{read_contact_point, write_contact_point};
+use contactpoint_directory::text::LocalizedText;
 use contactpoint_directory::validate_directory;
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_protocol::{ClientSession, DocumentId};
@@ -23,9 +24,36 @@ pub struct ContactEdit {
     pub email: Option<String>,
     /// Web address; empty removes it.
     pub url: Option<String>,
+    /// The description in one language; empty text removes that language's description.
+    pub description: Option<NameEdit>,
+    /// The note about opening hours in one language; empty text removes that language's note.
+    pub hours_note: Option<NameEdit>,
+    /// The opening hours, every row in order; an empty list removes them all.
+    pub schedules: Option<Vec<ScheduleEdit>>,
     /// Marks the contact as checked today by `verified_by`.
     #[serde(default)]
     pub verified: bool,
+}
+
+/// One row of opening hours as the form sends it.
+#[derive(Debug, Default, Deserialize)]
+pub struct ScheduleEdit {
+    /// `regular` or `out_of_hours`; anything else is reported by validation.
+    #[serde(default)]
+    pub kind: String,
+    /// Weekday codes (`MO` … `SU`); none means every day.
+    #[serde(default)]
+    pub days: Vec<String>,
+    /// Opening time `HH:MM`; empty means none. Anything else is kept so validation reports it.
+    #[serde(default)]
+    pub opens: String,
+    /// Closing time `HH:MM`; empty means none.
+    #[serde(default)]
+    pub closes: String,
+    /// The position among the stored schedules of the row this one was loaded from, so that
+    /// what the form does not show (the row's description) stays with it; absent for a new row.
+    #[serde(default)]
+    pub from: Option<usize>,
 }
 
 /// A name in one language.
@@ -65,8 +93,10 @@ pub struct NewContact {
 /// A problem to show next to a field of the form.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct FieldIssue {
-    /// The form field (`name`, `description`, `roles`, `phones[0]`, `email`, `url`,
-    /// `organisation`, `retired`, or `contact` for the whole entry).
+    /// The form field (`name`, `description`, `hours_note`, `roles`, `phones[0]`, `email`,
+    /// `url`, `organisation`, `retired`, `schedules[0]` for a row of opening hours as a whole,
+    /// `schedules[0].kind`, `schedules[0].days`, `schedules[0].opens`, `schedules[0].closes`,
+    /// or `contact` for the whole entry).
     pub field: String,
     /// What is wrong, for the editor.
     pub message: String,
@@ -122,6 +152,19 @@ fn form_field(path: &str, contact_id: &str) -> String {
         "name".into()
     } else if rest.starts_with("description") {
         "description".into()
+    } else if rest.starts_with("hours_note") {
+        "hours_note".into()
+    } else if let Some(p) = rest.strip_prefix("schedules[") {
+        let (i, tail) = p.split_once(']').unwrap_or(("0", ""));
+        let part = match tail.trim_start_matches('.').split(['.', '[']).next().unwrap_or("") {
+            "opens_at" => ".opens",
+            "closes_at" => ".closes",
+            "byday" => ".days",
+            "kind" => ".kind",
+            // The pair rule and the row's description, which the form does not show.
+            _ => "",
+        };
+        format!("schedules[{i}]{part}")
     } else if rest.starts_with("roles") {
         "roles".into()
     } else if rest.starts_with("organisation_id") {
@@ -173,11 +216,54 @@ pub fn edit_contact<R>(
     if let Some(u) = &edit.url {
         c.url = Some(u.trim().to_owned()).filter(|u| !u.is_empty());
     }
+    if let Some(d) = &edit.description {
+        set_text(&mut c.description, d);
+    }
+    if let Some(n) = &edit.hours_note {
+        set_text(&mut c.hours_note, n);
+    }
+    if let Some(rows) = &edit.schedules {
+        c.schedules = rows.iter().map(|row| schedule(row, &c.schedules)).collect();
+    }
     if edit.verified {
         c.verified_at = Some(today.to_owned());
         c.verified_by = Some(verified_by.to_owned());
     }
     save(dir, c, Vec::new(), author, apply)
+}
+
+/// Sets one language of a text; empty text removes that language, the others stay.
+fn set_text(t: &mut LocalizedText, edit: &NameEdit) {
+    let (lang, text) = (edit.lang.trim(), edit.text.trim());
+    if text.is_empty() {
+        t.0.remove(lang);
+    } else {
+        t.set(lang, text);
+    }
+}
+
+/// A stored schedule from a row of the form. The row's description comes from the stored row it
+/// was loaded from, and so do its days' order when the same days are chosen, so an untouched
+/// row writes nothing.
+fn schedule(row: &ScheduleEdit, stored: &[Schedule]) -> Schedule {
+    let old = row.from.and_then(|i| stored.get(i));
+    let time = |t: &str| Some(t.trim().to_owned()).filter(|t| !t.is_empty());
+    let mut byday: Vec<Weekday> = Vec::new();
+    for d in row.days.iter().map(|d| Weekday::parse(&d.trim().to_ascii_uppercase())) {
+        if !byday.contains(&d) {
+            byday.push(d);
+        }
+    }
+    if let Some(o) = old.filter(|o| o.byday.len() == byday.len() && byday.iter().all(|d| o.byday.contains(d))) {
+        byday.clone_from(&o.byday);
+    }
+    Schedule {
+        kind: ScheduleKind::parse(row.kind.trim()),
+        byday,
+        opens_at: time(&row.opens),
+        closes_at: time(&row.closes),
+        description: old.map(|o| o.description.clone()).unwrap_or_default(),
+    }
 }
 
 /// Puts `c` into `dir`, validates the document, and on success writes `c` through `apply` (one
@@ -508,6 +594,190 @@ pub(crate) mod tests {
         let roles = json(&crate::views::roles("sv"));
         assert_eq!(roles.as_array().unwrap().len(), contactpoint_directory::model::ROLES.len());
         assert_eq!(roles[0], serde_json::json!({ "role": "emergency", "label": "Nödnummer" }));
+    }
+
+    fn row(kind: &str, days: &[&str], opens: &str, closes: &str) -> ScheduleEdit {
+        ScheduleEdit {
+            kind: kind.into(),
+            days: days.iter().map(|d| (*d).to_owned()).collect(),
+            opens: opens.into(),
+            closes: closes.into(),
+            from: None,
+        }
+    }
+
+    /// Applies `edit` to the contact `id` of `doc`, committing through `doc` when valid.
+    fn edit(doc: &mut Automerge, id: &str, edit: &ContactEdit) -> Result<(), EditError> {
+        let dir = read_directory(doc).unwrap();
+        edit_contact(dir, id, edit, "2026-11-24", "Editor A", &Author::default(), |f| f(doc))
+    }
+
+    #[test]
+    fn a_schedule_edit_changes_only_the_opening_hours_in_one_commit() {
+        let (mut doc, id) = helsinki();
+        let before = read_contact_point(&doc, &id).unwrap();
+        let heads = doc.get_heads();
+        let weekdays = ["MO", "TU", "WE", "TH", "FR"];
+        let rows = vec![row("regular", &weekdays, "08:00", "16:00"), row("out_of_hours", &["sa", "SU"], "", "")];
+        edit(&mut doc, &id, &ContactEdit { schedules: Some(rows), ..ContactEdit::default() }).unwrap();
+        assert_eq!(doc.get_changes(&heads).len(), 1, "one commit");
+        let after = read_contact_point(&doc, &id).unwrap();
+        assert_eq!(after.schedules.len(), 2);
+        let s = &after.schedules[0];
+        assert_eq!(
+            (&s.kind, s.opens_at.as_deref(), s.closes_at.as_deref()),
+            (&ScheduleKind::Regular, Some("08:00"), Some("16:00"))
+        );
+        assert_eq!(s.byday.iter().map(Weekday::as_str).collect::<Vec<_>>(), weekdays);
+        let s = &after.schedules[1];
+        assert_eq!((&s.kind, &s.opens_at, &s.closes_at), (&ScheduleKind::OutOfHours, &None, &None), "round the clock");
+        assert_eq!(s.byday, [Weekday::Sa, Weekday::Su]);
+        assert_eq!(
+            ContactPoint { schedules: before.schedules.clone(), ..after.clone() },
+            before,
+            "nothing else changed"
+        );
+        let newest = contactpoint_directory::history::contact_history(&doc, &id).pop().unwrap();
+        assert!(newest.changes.iter().all(|c| c.field.starts_with("schedules.")), "{:?}", newest.changes);
+        // The contact page shows the hours, and gives the form the rows as stored.
+        let lib = library(&doc);
+        let page = json(&lib.contact(&id, "091", "en", "2026-11-24", "mo 10:00"));
+        assert_eq!(page["hours"][0], "Mon Tue Wed Thu Fri 08:00–16:00");
+        assert_eq!(page["open_now"], true);
+        let form = &page["form"];
+        assert_eq!(
+            form["schedules"][0],
+            serde_json::json!({ "kind": "regular", "days": weekdays, "opens": "08:00", "closes": "16:00" })
+        );
+        assert_eq!(form["schedules"][1]["opens"], "");
+        assert_eq!(form["description"], before.description.get("en").unwrap_or(""));
+        assert!(!lib.browse("091", "en", "2026-11-24", "mo 10:00").contains("\"form\""), "lists carry no form");
+
+        // The form sent back as loaded, with a description kept by the row it came from: no change.
+        let mut stored = after.clone();
+        stored.schedules[1].description.set("fi", "Viikonloppuisin");
+        let mut tx = doc.transaction();
+        write_contact_point(&mut tx, &stored).unwrap();
+        tx.commit();
+        let heads = doc.get_heads();
+        let mut rows = vec![
+            row("regular", &["FR", "TH", "WE", "TU", "MO"], "08:00", "16:00"),
+            row("out_of_hours", &["SA", "SU"], "", ""),
+        ];
+        rows[0].from = Some(0);
+        rows[1].from = Some(1);
+        let same = ContactEdit { schedules: Some(rows), ..ContactEdit::default() };
+        edit(&mut doc, &id, &same).unwrap();
+        assert_eq!(doc.get_heads(), heads, "an unchanged form writes nothing");
+
+        // Removing the first row keeps the description with the row that stays.
+        let mut rest = vec![row("out_of_hours", &["SA", "SU"], "18:00", "08:00")];
+        rest[0].from = Some(1);
+        edit(&mut doc, &id, &ContactEdit { schedules: Some(rest), ..ContactEdit::default() }).unwrap();
+        let after = read_contact_point(&doc, &id).unwrap();
+        assert_eq!(after.schedules.len(), 1);
+        assert_eq!(after.schedules[0].description.get("fi"), Some("Viikonloppuisin"));
+        assert_eq!(after.schedules[0].opens_at.as_deref(), Some("18:00"));
+        edit(&mut doc, &id, &ContactEdit { schedules: Some(Vec::new()), ..ContactEdit::default() }).unwrap();
+        assert!(read_contact_point(&doc, &id).unwrap().schedules.is_empty(), "an empty list removes the hours");
+    }
+
+    #[test]
+    fn an_invalid_time_and_a_half_pair_are_reported_on_their_form_fields_and_change_nothing() {
+        use contactpoint_directory::validate::msg;
+        let (mut doc, id) = helsinki();
+        let heads = doc.get_heads();
+        let rows = vec![
+            row("regular", &["MO"], "25:00", "16:00"),
+            row("out_of_hours", &[], "16:00", ""),
+            row("regular", &["XX"], "--:--", "08:00"),
+            row("sometimes", &[], "", ""),
+        ];
+        let err = edit(&mut doc, &id, &ContactEdit { schedules: Some(rows), ..ContactEdit::default() }).unwrap_err();
+        let EditError::Invalid(issues) = err else { panic!("{err:?}") };
+        let has = |field: &str, message: &str| issues.iter().any(|i| i.field == field && i.message == message);
+        assert!(has("schedules[0].opens", msg::TIME), "{issues:?}");
+        assert!(has("schedules[1]", msg::TIME_PAIR), "{issues:?}");
+        assert!(has("schedules[2].opens", msg::TIME), "{issues:?}");
+        assert!(issues.iter().any(|i| i.field == "schedules[2].days"), "{issues:?}");
+        assert!(issues.iter().any(|i| i.field == "schedules[3].kind"), "{issues:?}");
+        assert!(!issues.iter().any(|i| i.field.starts_with("schedules[0].closes")), "{issues:?}");
+        assert_eq!(doc.get_heads(), heads, "nothing was written");
+
+        let one = |field: &str| {
+            let note = NameEdit { lang: "fi".into(), text: "Oppilas 010190-123M".into() };
+            let edit = match field {
+                "description" => ContactEdit { description: Some(note), ..ContactEdit::default() },
+                _ => ContactEdit { hours_note: Some(note), ..ContactEdit::default() },
+            };
+            edit_contact(read_directory(&doc).unwrap(), &id, &edit, "2026-11-24", "A", &Author::default(), |_| ())
+                .unwrap_err()
+        };
+        for field in ["description", "hours_note"] {
+            let err = one(field);
+            assert!(matches!(err, EditError::Invalid(ref i) if i.len() == 1 && i[0].field == field), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn a_description_in_one_language_leaves_the_others() {
+        let (mut doc, id) = helsinki();
+        let before = read_contact_point(&doc, &id).unwrap();
+        assert!(["fi", "sv", "en"].iter().all(|l| before.description.get(l).is_some()), "{:?}", before.description);
+        let heads = doc.get_heads();
+        let text = |lang: &str, text: &str| Some(NameEdit { lang: lang.into(), text: text.into() });
+        let e = ContactEdit {
+            description: text("sv", "  Ny beskrivning  "),
+            hours_note: text("en", "At night call the social emergency service."),
+            ..ContactEdit::default()
+        };
+        edit(&mut doc, &id, &e).unwrap();
+        assert_eq!(doc.get_changes(&heads).len(), 1, "one commit");
+        let after = read_contact_point(&doc, &id).unwrap();
+        assert_eq!(after.description.get("sv"), Some("Ny beskrivning"));
+        for lang in ["fi", "en"] {
+            assert_eq!(after.description.get(lang), before.description.get(lang), "{lang} kept");
+        }
+        assert_eq!(after.hours_note.get("en"), Some("At night call the social emergency service."));
+        assert_eq!(
+            after.hours_note.0.len(),
+            before.hours_note.0.len() + usize::from(before.hours_note.get("en").is_none())
+        );
+        assert_eq!(
+            ContactPoint {
+                description: before.description.clone(),
+                hours_note: before.hours_note.clone(),
+                ..after.clone()
+            },
+            before
+        );
+
+        // An empty text removes that language only; a language with no text stays absent.
+        edit(
+            &mut doc,
+            &id,
+            &ContactEdit { description: text("en", " "), hours_note: text("sv", ""), ..ContactEdit::default() },
+        )
+        .unwrap();
+        let after = read_contact_point(&doc, &id).unwrap();
+        assert_eq!(after.description.get("en"), None);
+        assert!(!after.description.0.contains_key("en"));
+        assert_eq!(after.description.get("fi"), before.description.get("fi"));
+        assert_eq!(after.hours_note.0.get("sv").map(String::as_str), before.hours_note.0.get("sv").map(String::as_str));
+    }
+
+    #[test]
+    fn issue_paths_map_to_form_fields() {
+        let f = |rest: &str| form_field(&format!("contact_points.c1.{rest}"), "c1");
+        assert_eq!(f("schedules[2].opens_at"), "schedules[2].opens");
+        assert_eq!(f("schedules[0].closes_at"), "schedules[0].closes");
+        assert_eq!(f("schedules[1].byday[3]"), "schedules[1].days");
+        assert_eq!(f("schedules[1].kind"), "schedules[1].kind");
+        assert_eq!(f("schedules[4]"), "schedules[4]");
+        assert_eq!(f("schedules[0].description.fi"), "schedules[0]");
+        assert_eq!(f("hours_note.sv"), "hours_note");
+        assert_eq!(f("description.en"), "description");
+        assert_eq!(form_field("contact_points.c1", "c1"), "contact");
     }
 
     #[test]

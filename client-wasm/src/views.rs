@@ -63,6 +63,47 @@ pub struct ContactView {
     verified_at: Option<String>,
     /// The day the entry was retired, if it was (editors see it with a way to restore it).
     retired: Option<String>,
+    /// What the edit form starts from; only on a contact's own page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    form: Option<ContactForm>,
+}
+
+/// The stored values the edit form shows, in the form's language exactly (no fallback: the form
+/// writes that language only).
+#[derive(Clone, Debug, Serialize)]
+pub struct ContactForm {
+    description: String,
+    hours_note: String,
+    schedules: Vec<ScheduleForm>,
+}
+
+/// One stored schedule as the form's row: times empty when not set, days as weekday codes.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScheduleForm {
+    kind: String,
+    days: Vec<String>,
+    opens: String,
+    closes: String,
+}
+
+impl ContactForm {
+    fn new(c: &ContactPoint, lang: &str) -> Self {
+        let exact = |t: &LocalizedText| t.0.get(lang).cloned().unwrap_or_default();
+        ContactForm {
+            description: exact(&c.description),
+            hours_note: exact(&c.hours_note),
+            schedules: c
+                .schedules
+                .iter()
+                .map(|s| ScheduleForm {
+                    kind: s.kind.as_str().to_owned(),
+                    days: s.byday.iter().map(|d| d.as_str().to_owned()).collect(),
+                    opens: s.opens_at.clone().unwrap_or_default(),
+                    closes: s.closes_at.clone().unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Days since 1970-01-01 for a `YYYY-MM-DD` date (proleptic Gregorian), or `None`.
@@ -321,6 +362,7 @@ impl Library {
             stale: !c.example && is_stale(c, today),
             verified_at: c.verified_at.clone(),
             retired: c.retired.clone(),
+            form: None,
         }
     }
 
@@ -458,7 +500,8 @@ impl Library {
         serde_json::to_string(&view).unwrap_or_else(|_| "null".into())
     }
 
-    /// One contact point, as JSON (`null` if unknown).
+    /// One contact point with what its edit form starts from (`form`), as JSON (`null` if
+    /// unknown).
     pub fn contact(&self, id: &str, municipality: &str, lang: &str, today: &str, now: &str) -> String {
         let Some((_, c)) = self.contact_by_id(id) else { return "null".into() };
         let why =
@@ -466,7 +509,8 @@ impl Library {
                 .into_iter()
                 .find(|r| r.contact.id == c.id)
                 .map(|r| why_text(r.matched_by, r.area.map(|a| a.name(lang)), lang));
-        serde_json::to_string(&self.contact_view(c, lang, today, now, why)).unwrap_or_else(|_| "null".into())
+        let view = ContactView { form: Some(ContactForm::new(c, lang)), ..self.contact_view(c, lang, today, now, why) };
+        serde_json::to_string(&view).unwrap_or_else(|_| "null".into())
     }
 
     /// Search results for type-ahead, as JSON.

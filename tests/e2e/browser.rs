@@ -677,6 +677,14 @@ async fn a_merge_that_breaks_a_rule_is_refused_and_reset_in_the_app() -> Result<
     assert_eq!(refused["resetButton"], "Reset to the relay's version", "{result}");
     assert_eq!(result["held"]["reach"]["email"], Value::Null, "B's device keeps B's change until the reset: {result}");
     assert_eq!(result["held"]["refusalShown"], 1, "the refusal stays after B reconnected: {result}");
+    assert!(
+        result["held"]["status"].as_str().is_some_and(|s| s.contains("The refused change is not being sent")),
+        "the status line says the refused change waits: {result}"
+    );
+    assert!(
+        result["status"].as_str().is_some_and(|s| !s.contains("not being sent")),
+        "after the reset nothing is held: {result}"
+    );
     assert_eq!(
         result["held"]["upToDateWhileHeld"], false,
         "the app claimed to be up to date with a refused change held: {result}"
@@ -740,5 +748,103 @@ async fn a_merge_that_breaks_a_rule_is_refused_and_reset_in_the_app() -> Result<
     assert!(!rejected.iter().any(|r| r["user_name"] == "Editor A"), "A's write was refused: {rows:#?}");
     assert!(rows.iter().any(|r| r["action"] == "sync.write" && r["user_name"] == "Editor A"), "{rows:#?}");
     eprintln!("refusal test: {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// 8. Opening hours are edited like any other field. An editor of Helsinki replaces a contact's
+/// opening hours with regular hours Monday to Friday, 08:30–15:30, and rewrites its English description. A
+/// closing time the browser could not read, and then an opening time with no closing time, are
+/// refused next to their fields with the directory's messages, and nothing is saved. The whole
+/// row is saved as one change holding only the hours and the description; a reader's contact
+/// page, never reloaded, shows both after sync, and the relay stored them with the other
+/// languages' descriptions untouched. axe finds nothing wrong with the form, which does not
+/// scroll sideways at 320 px.
+#[tokio::test]
+async fn an_editor_changes_opening_hours_and_a_reader_sees_them() -> Result<()> {
+    use contactpoint_directory::model::{ScheduleKind, Weekday};
+    use contactpoint_directory::store::read_contact_point;
+    use contactpoint_directory::validate::msg;
+    const DESCRIPTION: &str = "Advice for professionals on weekdays.";
+    const HOURS: &str = "Mon Tue Wed Thu Fri 08:30–15:30";
+    let web = built_web()?;
+    let started = Instant::now();
+    let served = Served::start(&web)?;
+    let editor = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
+    let reader = invite(&served.db, &["--role", "reader", "--name", "Reader B"])?;
+    let script = Script::start(
+        "edit-hours",
+        &[
+            "--url",
+            &served.url(),
+            "--editor",
+            &editor,
+            "--reader",
+            &reader,
+            "--opens",
+            "08:30",
+            "--closes",
+            "15:30",
+            "--hours",
+            HOURS,
+            "--description",
+            DESCRIPTION,
+        ],
+    )
+    .await?;
+    let result = script.finish().await?;
+    let id = result["contact"]["id"].as_str().context("contact id")?.to_owned();
+
+    assert_eq!(result["violations"], Value::Array(vec![]), "axe on the edit form: {:#}", result["violations"]);
+    assert!(result["axePasses"].as_u64().is_some_and(|n| n >= 10), "axe applied almost no rules: {result}");
+    assert_eq!(result["overflow"], Value::Null, "the edit form scrolls sideways at 320 px: {result}");
+    assert_eq!(result["focused"], "f-schedules[0].kind", "a new row takes the focus: {result}");
+    assert_eq!(result["timeError"], msg::TIME, "{result}");
+    assert_eq!(result["timeInvalid"], "true", "{result}");
+    assert_eq!(result["timeFocus"], "f-schedules[0].closes", "{result}");
+    assert_eq!(result["pairError"], msg::TIME_PAIR, "{result}");
+    assert_eq!(result["pairFocus"], "f-schedules[0].closes", "the missing time takes the focus: {result}");
+    assert_eq!(result["closesCleared"], true, "the earlier message stayed: {result}");
+    assert!(result["summary"].as_str().is_some_and(|s| s.contains("Nothing was saved")), "{result}");
+    assert_eq!(result["afterRefused"], result["before"], "a refused form changed the contact: {result}");
+    assert!(result["editorCard"].as_str().is_some_and(|c| c.contains(HOURS)), "{result}");
+    assert!(result["editorMain"].as_str().is_some_and(|c| c.contains(DESCRIPTION)), "{result}");
+    assert!(result["readerCard"].as_str().is_some_and(|c| c.contains(HOURS)), "{result}");
+    assert!(result["readerMain"].as_str().is_some_and(|c| c.contains(DESCRIPTION)), "{result}");
+    assert_eq!(result["sameDocument"], true, "the reader's page was reloaded or left: {result}");
+    assert_eq!(
+        result["reopened"],
+        serde_json::json!({
+            "rows": 1, "kind": "regular", "days": ["MO", "TU", "WE", "TH", "FR"],
+            "opens": "08:30", "closes": "15:30", "description": DESCRIPTION,
+        }),
+        "{result}"
+    );
+
+    // The relay stored the hours and the description, and one change made both.
+    let doc = stored_with_contact(&served.db, &id)?;
+    let c = read_contact_point(&doc, &id).context("contact")?;
+    assert_eq!(c.schedules.len(), 1, "{:?}", c.schedules);
+    let s = &c.schedules[0];
+    assert_eq!(s.kind, ScheduleKind::Regular);
+    assert_eq!(s.byday, [Weekday::Mo, Weekday::Tu, Weekday::We, Weekday::Th, Weekday::Fr]);
+    assert_eq!((s.opens_at.as_deref(), s.closes_at.as_deref()), (Some("08:30"), Some("15:30")));
+    assert_eq!(c.description.get("en"), Some(DESCRIPTION));
+    assert!(c.description.get("fi").is_some_and(|d| d != DESCRIPTION), "the Finnish description was lost");
+    let history = contactpoint_directory::history::contact_history(&doc, &id);
+    let newest = history.last().context("no history")?;
+    let fields: Vec<&str> = newest.changes.iter().map(|f| f.field.as_str()).collect();
+    assert!(fields.contains(&"description.en") && fields.iter().any(|f| f.starts_with("schedules.")), "{fields:?}");
+    assert!(
+        fields.iter().all(|f| *f == "description.en" || f.starts_with("schedules.")),
+        "the saved form touched other fields: {fields:?}"
+    );
+    let touching = history.iter().filter(|e| e.changes.iter().any(|f| f.field.starts_with("schedules."))).count();
+    let seeded = usize::from(result["storedRows"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(touching, seeded + 1, "the refused forms reached the relay: {history:?}");
+    eprintln!(
+        "opening hours test: {:.1} s, the reader showed the edit {} ms after it was saved",
+        started.elapsed().as_secs_f64(),
+        result["readerMs"]
+    );
     Ok(())
 }

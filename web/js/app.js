@@ -67,6 +67,8 @@ function renderStatus() {
   if (state === "online") waitingLocal = false;
   const parts = [h("span", { class: state === "offline" ? "offline" : "" }, label), " · ", h("span", { "data-testid": "last-synced" }, `${t("last_synced")}: ${when}`)];
   if (waitingLocal) parts.push(h("span", { "data-testid": "waiting" }, ` · ${t("saved_offline")}`));
+  // A document the relay refused is not sent until reset: say so rather than "Updating…" alone.
+  if (client && JSON.parse(client.heldDocs()).length) parts.push(h("span", { class: "error", "data-testid": "held" }, ` · ${t("held_status")}`));
   statusEl.replaceChildren(...parts);
 }
 
@@ -373,7 +375,8 @@ function fieldLabel(path) {
   const p = path.split(".");
   const rest = (from) => (p.length > from ? ` (${p.slice(from).join(".")})` : "");
   if (p[0] === "phones" && p.length > 1) return `${t("phone_n")} ${Number(p[1]) + 1}${p[2] === "number" ? "" : rest(2)}`;
-  const known = { name: "name", description: "description", email: "email", url: "website", verified_at: "verified", verified_by: "verified_by" };
+  if (p[0] === "schedules" && p.length > 1) return `${t("hours_row")} ${Number(p[1]) + 1}${rest(2)}`;
+  const known = { name: "name", description: "description", hours_note: "hours_note", email: "email", url: "website", verified_at: "verified", verified_by: "verified_by" };
   return known[p[0]] ? `${t(known[p[0]])}${rest(1)}` : path;
 }
 
@@ -578,22 +581,116 @@ function showIssues(issues, fields, fallback, summary) {
   (fields.find((x) => x.input.getAttribute("aria-invalid")) || fallback).input.focus();
 }
 
+// A labelled text area with its own error line, shaped like `formField`; the text is in `lang`.
+function textField(key, label, value, lang) {
+  const input = h("textarea", { id: `f-${key}`, name: key, rows: 3, lang, dir: "auto", "aria-describedby": `e-${key}` }, value || "");
+  return { key, input, el: h("div", {}, h("label", { for: `f-${key}` }, label), input, h("p", { class: "error", id: `e-${key}` })) };
+}
+
+const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+
+// A time input's value for the wasm side: a time the browser could not read (only the hour
+// typed, say) is passed on as text that is not a time, so the rules' message is shown for it.
+function timeValue(input) {
+  return input.value || (input.validity.badInput ? "--:--" : "");
+}
+
+// One row of opening hours (`s`: {kind, days, opens, closes, from}) as the `i`th fieldset of the
+// edit form, with its fields for `showIssues`: the kind, the days, both times, and the row as a
+// whole (a missing time of the pair, shown under the times).
+function scheduleRow(i, s, onRemove) {
+  const key = `schedules[${i}]`;
+  const legend = `${t("hours_row")} ${i + 1}`;
+  const kinds = ["regular", "out_of_hours"].concat(["regular", "out_of_hours"].includes(s.kind) ? [] : [s.kind]);
+  const kind = h(
+    "select",
+    { id: `f-${key}.kind`, "aria-describedby": `e-${key}.kind` },
+    kinds.map((k) => h("option", { value: k, selected: k === s.kind }, k === "regular" || k === "out_of_hours" ? t(`hours_${k}`) : k)),
+  );
+  const boxes = WEEKDAYS.map((d) => h("input", { type: "checkbox", id: `f-${key}.${d}`, value: d, checked: s.days.includes(d), "aria-describedby": `e-${key}.days` }));
+  const time = (part, value) => {
+    const f = formField(`${key}.${part}`, t(part), value, { type: "time" });
+    f.input.setAttribute("aria-describedby", `e-${key}.${part} e-${key}`);
+    return f;
+  };
+  const opens = time("opens", s.opens);
+  const closes = time("closes", s.closes);
+  const rowError = h("p", { class: "error", id: `e-${key}` });
+  const kindField = { key: `${key}.kind`, input: kind, el: h("div", {}, h("label", { for: kind.id }, t("hours_kind")), kind, h("p", { class: "error", id: `e-${key}.kind` })) };
+  const daysError = h("p", { class: "error", id: `e-${key}.days` });
+  const daysField = { key: `${key}.days`, input: boxes[0], el: h("div", {}, daysError) };
+  // A problem with the row as a whole marks the time to fill in: the empty one, else the first.
+  const rowField = {
+    key,
+    get input() {
+      return opens.input.value && !closes.input.value ? closes.input : opens.input;
+    },
+    el: h("div", {}, rowError),
+  };
+  const el = h(
+    "fieldset",
+    { class: "schedule", "data-testid": "schedule" },
+    h("legend", {}, legend),
+    kindField.el,
+    h(
+      "fieldset",
+      { class: "days" },
+      h("legend", {}, t("days")),
+      h("p", { class: "hint" }, t("days_hint")),
+      h("div", { class: "day-boxes" }, boxes.map((b, j) => h("label", { class: "day", for: b.id }, b, h("span", { "aria-hidden": "true" }, t(`day_${WEEKDAYS[j]}`)), h("span", { class: "visually-hidden" }, t(`day_${WEEKDAYS[j]}_long`))))),
+      daysField.el,
+    ),
+    h("div", { class: "times" }, opens.el, closes.el),
+    h("p", { class: "hint" }, t("times_hint")),
+    rowField.el,
+    h("p", {}, h("button", { type: "button", class: "secondary", "data-testid": "remove-hours", onclick: onRemove }, t("remove"), h("span", { class: "visually-hidden" }, `: ${legend}`))),
+  );
+  return {
+    el,
+    fields: [kindField, daysField, opens, closes, rowField],
+    value: () => ({ kind: kind.value, days: boxes.filter((b) => b.checked).map((b) => b.value), opens: timeValue(opens.input), closes: timeValue(closes.input), from: s.from }),
+  };
+}
+
 function editScreen(id) {
   if (!canEdit(id)) return contactScreen(id);
   const c = JSON.parse(client.contact(id, settings.municipality, language(), today(), nowLocal()));
   if (!c) return homeScreen();
+  const stored = c.form;
   const name = formField("name", t("name"), c.name.lang === language() ? c.name.text : "");
   const phones = (c.phones.length ? c.phones : [{ number: "" }]).map((p, i) => formField(`phones[${i}]`, `${t("phone_n")} ${i + 1}`, p.number, { type: "tel", dir: "ltr", autocomplete: "off" }));
   const email = formField("email", t("email"), c.email, { type: "email" });
   const url = formField("url", t("website"), c.url, { type: "url" });
+  const description = textField("description", t("description"), stored && stored.description, language());
+  const hoursNote = textField("hours_note", t("hours_note"), stored && stored.hours_note, language());
+  // The rows of opening hours: redrawn, and so renumbered, when one is added or removed.
+  let rows = [];
+  const rowsEl = h("div", {});
+  const draw = (schedules) => {
+    rows = schedules.map((s, i) => scheduleRow(i, s, () => change((list) => list.splice(i, 1), false)));
+    rowsEl.replaceChildren(...(rows.length ? rows.map((r) => r.el) : [h("p", { class: "hint" }, t("hours_none"))]));
+  };
+  // Adds or removes a row, keeping what was entered in the others; focus goes to the new row,
+  // or after a removal to the button that adds one.
+  const change = (f, added) => {
+    const list = rows.map((r) => r.value());
+    f(list);
+    draw(list);
+    (added ? rows[rows.length - 1].fields[0].input : addButton).focus();
+  };
+  const addButton = h("button", { type: "button", class: "secondary", "data-testid": "add-hours", onclick: () => change((list) => list.push({ kind: "regular", days: [], opens: "", closes: "" }), true) }, t("add_hours"));
+  draw(stored ? stored.schedules.map((s, i) => ({ ...s, from: i })) : []);
   const verified = h("input", { id: "f-verified", type: "checkbox" });
-  const all = [name, ...phones, email, url];
+  const fields = () => [name, ...phones, email, url, description, ...rows.flatMap((r) => r.fields), hoursNote];
   const summary = h("p", { class: "error", role: "alert" });
+  // The rules' own messages, not the browser's, for every field (a half-typed time included).
   const form = h(
     "form",
     {
+      novalidate: true,
       onsubmit: (ev) => {
         ev.preventDefault();
+        const all = fields();
         clearIssues(all, summary);
         const edit = {
           phones: phones.map((p) => p.input.value),
@@ -602,6 +699,11 @@ function editScreen(id) {
           verified: verified.checked,
         };
         if (name.input.value.trim()) edit.name = { lang: language(), text: name.input.value };
+        if (stored) {
+          edit.description = { lang: language(), text: description.input.value };
+          edit.hours_note = { lang: language(), text: hoursNote.input.value };
+          edit.schedules = rows.map((r) => r.value());
+        }
         const res = client.editContact(id, JSON.stringify(edit), today(), (settings.user || {}).name || "");
         if (!res.ok) {
           showIssues(res.issues, all, name, summary);
@@ -612,7 +714,10 @@ function editScreen(id) {
         location.hash = `#/contact/${encodeURIComponent(id)}`;
       },
     },
-    all.map((f) => f.el),
+    [name, ...phones, email, url, description].map((f) => f.el),
+    stored
+      ? h("section", { class: "hours", "aria-labelledby": "hours-h" }, h("h2", { id: "hours-h" }, t("opening_hours")), rowsEl, h("p", {}, addButton), hoursNote.el)
+      : null,
     h("p", { class: "row" }, verified, h("label", { for: "f-verified", class: "inline" }, t("mark_verified"))),
     summary,
     h("p", { class: "row" }, h("button", { type: "submit" }, t("save")), h("a", { class: "button secondary", href: `#/contact/${encodeURIComponent(id)}` }, t("cancel"))),
@@ -733,6 +838,7 @@ async function resetDoc(doc) {
   sync.applyLocal(res.effects);
   const el = document.getElementById("refusal");
   if (el) el.remove();
+  renderStatus();
   sync.now();
   location.hash = "#/discarded";
   route();
@@ -934,7 +1040,10 @@ async function start() {
     onStoreError: (e) => {
       statusEl.replaceChildren(h("span", { class: "error", role: "alert" }, `${t("store_failed")}: ${e && e.message ? e.message : e}`));
     },
-    onRefused: (message, doc) => showRefusal(message, doc),
+    onRefused: (message, doc) => {
+      showRefusal(message, doc);
+      renderStatus();
+    },
   });
   if (settings.indexDoc) {
     await sync.open(settings.indexDoc);
