@@ -236,3 +236,20 @@ export async function relayLink(context) {
     },
   };
 }
+
+// The contacts on the browse screen that serve Helsinki itself (with a phone number when
+// `withPhone`), in the order shown: each with its link, id and name.
+export async function helsinkiContacts(page, url, { withPhone = false } = {}) {
+  await page.goto(new URL("#/browse", url).href);
+  await page.locator("main [data-testid=contact]").first().waitFor();
+  const found = await page.locator("main [data-testid=contact]").evaluateAll(
+    (els, [why, phone]) =>
+      els
+        .filter((el) => (el.querySelector(".why") || {}).textContent?.includes(why) && (!phone || el.querySelector("a.tel")))
+        .map((el) => ({ href: el.querySelector("strong a").getAttribute("href"), name: el.querySelector("strong").textContent.trim() })),
+    ["serves the municipality of Helsinki", withPhone],
+  );
+  check(found.length, `no contact on the browse screen serves the municipality of Helsinki${withPhone ? " and has a phone number" : ""}`);
+  return found.map((c) => ({ ...c, id: decodeURIComponent(c.href.replace("#/contact/", "")) }));
+}
+

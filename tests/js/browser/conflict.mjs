@@ -6,9 +6,7 @@
 //                   --first-number "+358 0 000 0991" --second-number "+358 0 000 0992"
 // Steps: "synced" (then the relay is stopped), "edited" (then it is started again).
 
-import { args, check, finish, helsinkiPerson, need, run, step, waitOffline, waitSyncedAfter, WAIT_MS } from "./common.mjs";
-
-const HELSINKI = "serves the municipality of Helsinki";
+import { args, check, finish, helsinkiContacts, helsinkiPerson, need, run, step, WAIT_MS, waitOffline, waitSyncedAfter } from "./common.mjs";
 
 function firstNumber(page) {
   return page.locator("main [data-testid=contact] a.tel").first().textContent();
@@ -37,14 +35,7 @@ run(async () => {
   const first = await helsinkiPerson(a.url, a.first);
   const second = await helsinkiPerson(a.url, a.second);
 
-  await first.page.goto(new URL("#/browse", a.url).href);
-  await first.page.locator("main [data-testid=contact]").first().waitFor();
-  const href = await first.page.locator("main [data-testid=contact]").evaluateAll(
-    (els, why) => els.filter((el) => (el.querySelector(".why") || {}).textContent?.includes(why) && el.querySelector("a.tel")).map((el) => el.querySelector("strong a").getAttribute("href"))[0],
-    HELSINKI,
-  );
-  check(href, `no contact on the browse screen ${HELSINKI} with a phone number`);
-  const id = decodeURIComponent(href.replace("#/contact/", ""));
+  const [{ href, id }] = await helsinkiContacts(first.page, a.url, { withPhone: true });
   for (const p of [first.page, second.page]) {
     await p.goto(new URL(href, a.url).href);
     await p.locator("main [data-testid=contact] a.tel").first().waitFor();

@@ -14,9 +14,8 @@
 // and axe's violations on the form.
 
 import { AxeBuilder } from "@axe-core/playwright";
-import { args, check, finish, helsinkiPerson, need, run, WAIT_MS } from "./common.mjs";
+import { args, check, finish, helsinkiContacts, helsinkiPerson, need, run, WAIT_MS } from "./common.mjs";
 
-const HELSINKI = "serves the municipality of Helsinki";
 const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR"];
 
 // The form field `key` and its error line (ids such as "f-schedules[0].opens" hold brackets
@@ -65,17 +64,8 @@ run(async () => {
   const reader = await helsinkiPerson(a.url, a.reader);
 
   // 1. A Helsinki contact, from the editor's list of contacts.
-  await editor.page.goto(new URL("#/browse", a.url).href);
-  await editor.page.locator("main [data-testid=contact]").first().waitFor();
-  const contact = await editor.page.locator("main [data-testid=contact]").evaluateAll(
-    (els, why) =>
-      els
-        .filter((el) => (el.querySelector(".why") || {}).textContent?.includes(why))
-        .map((el) => ({ href: el.querySelector("strong a").getAttribute("href"), name: el.querySelector("strong").textContent.trim() }))[0],
-    HELSINKI,
-  );
-  check(contact, `no contact on the browse screen ${HELSINKI}`);
-  const id = decodeURIComponent(contact.href.replace("#/contact/", ""));
+  const [contact] = await helsinkiContacts(editor.page, a.url);
+  const id = contact.id;
   const contactUrl = new URL(contact.href, a.url).href;
   await editor.page.goto(contactUrl);
   await editor.page.locator("main [data-testid=contact]").waitFor();

@@ -11,9 +11,7 @@
 // Steps: "synced" (then the relay is stopped), "edited" (then it is started again), "seen"
 // (the Rust test reads the audit log).
 
-import { args, check, finish, helsinkiPerson, need, run, step, waitOffline, waitSyncedAfter, WAIT_MS } from "./common.mjs";
-
-const HELSINKI = "serves the municipality of Helsinki";
+import { args, check, finish, helsinkiContacts, helsinkiPerson, need, run, step, WAIT_MS, waitOffline, waitSyncedAfter } from "./common.mjs";
 
 // The phone numbers shown on a contact page, in order.
 function numbers(page) {
@@ -47,17 +45,8 @@ run(async () => {
   const reader = await helsinkiPerson(a.url, a.reader);
 
   // 1. A Helsinki contact with a phone number, from the editor's list of contacts.
-  await editor.page.goto(new URL("#/browse", a.url).href);
-  await editor.page.locator("main [data-testid=contact]").first().waitFor();
-  const contact = await editor.page.locator("main [data-testid=contact]").evaluateAll(
-    (els, why) =>
-      els
-        .filter((el) => (el.querySelector(".why") || {}).textContent?.includes(why) && el.querySelector("a.tel"))
-        .map((el) => ({ href: el.querySelector("strong a").getAttribute("href"), name: el.querySelector("strong").textContent.trim() }))[0],
-    HELSINKI,
-  );
-  check(contact, `no contact on the browse screen ${HELSINKI} and has a phone number`);
-  const id = decodeURIComponent(contact.href.replace("#/contact/", ""));
+  const [contact] = await helsinkiContacts(editor.page, a.url, { withPhone: true });
+  const id = contact.id;
   const contactUrl = new URL(contact.href, a.url).href;
 
   await editor.page.goto(contactUrl);
