@@ -248,7 +248,9 @@ fn why_text(matched: MatchedBy, area_name: Option<String>, lang: &str) -> String
 #[derive(Default)]
 pub struct Library {
     parsed: BTreeMap<DocumentId, (Vec<ChangeHash>, Directory)>,
-    search: Option<SearchIndex>,
+    /// Built on the first search after a change, not at start-up: the home screen must not wait
+    /// for an index of all of Finland that the first screen does not use.
+    search: std::cell::OnceCell<SearchIndex>,
     order: Vec<DocumentId>,
 }
 
@@ -314,10 +316,9 @@ impl Library {
         }
         let before = self.parsed.len();
         self.parsed.retain(|k, _| seen.contains(k));
-        if changed || before != self.parsed.len() || self.search.is_none() {
+        if changed || before != self.parsed.len() {
             self.order = self.parsed.keys().cloned().collect();
-            self.search =
-                Some(SearchIndex::build(self.order.iter().filter_map(|k| self.parsed.get(k).map(|(_, d)| d))));
+            self.search = std::cell::OnceCell::new();
         }
     }
 
@@ -521,7 +522,7 @@ impl Library {
             title: String,
             subtitle: String,
         }
-        let Some(index) = &self.search else { return "[]".into() };
+        let index = self.search.get_or_init(|| SearchIndex::build(self.directories()));
         let docs: Vec<&Directory> = self.directories().collect();
         let hits: Vec<HitView> = index
             .search(query, municipality, 20)
