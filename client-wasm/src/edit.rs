@@ -140,10 +140,9 @@ pub fn new_contact_id() -> Result<String, EditError> {
             message: "this device could not create an id for the new entry; try again".into(),
         }])
     })?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    Ok(contactpoint_directory::ids::uuid_string(&b))
 }
 
 fn form_field(path: &str, contact_id: &str) -> String {

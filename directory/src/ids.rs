@@ -31,7 +31,11 @@ pub fn stable_bytes(namespace: &str, name: &str) -> [u8; 16] {
 
 /// A UUID-shaped id (`xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx`) derived from a namespace and a name.
 pub fn stable_id(namespace: &str, name: &str) -> String {
-    let b = stable_bytes(namespace, name);
+    uuid_string(&stable_bytes(namespace, name))
+}
+
+/// Sixteen bytes in the UUID text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+pub fn uuid_string(b: &[u8; 16]) -> String {
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
