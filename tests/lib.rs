@@ -166,7 +166,6 @@ impl RelayProcess {
     /// Starts it with extra `serve` arguments, such as `--seed` and `--web DIR` for the browser
     /// tests, and keeps the invite code it prints for a database without users.
     pub fn start_with_args(db: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
-        use std::io::BufRead;
         let mut child = Command::new(relay_binary()?)
             .args(["serve", "--listen", listen, "--db"])
             .arg(db)
@@ -176,23 +175,10 @@ impl RelayProcess {
             .stderr(Stdio::inherit())
             .spawn()?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let mut invite = None;
-        let addr = loop {
-            let Some(line) = lines.next() else {
-                let _ = child.kill();
-                bail!("the relay exited before listening");
-            };
-            let line = line?;
-            if let Some(addr) = contactpoint_server::banner::parse_listening(&line) {
-                break addr;
-            }
-            if let Some(code) = contactpoint_server::banner::parse_invite(&line) {
-                invite = Some(code);
-            }
+        let Some((addr, invite)) = contactpoint_server::banner::read_startup(stdout)? else {
+            let _ = child.kill();
+            bail!("the relay exited before listening");
         };
-        // Keep draining stdout so the relay never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
         Ok(RelayProcess { addr, invite, child })
     }
 

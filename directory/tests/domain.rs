@@ -489,8 +489,9 @@ mod validation {
         );
     }
 
-    #[test]
-    fn locked_steps_are_kept_in_local_overrides() {
+    /// A national document whose card `k1` has a locked first step `s1`, and an area document
+    /// with a faithful local override `k1-local` of it.
+    fn national_and_override() -> (Directory, Directory) {
         let mut national = base();
         national.kind = Some(DocumentKind::National);
         national.area = None;
@@ -500,12 +501,24 @@ mod validation {
         let mut over = local.cards.remove("k1").unwrap();
         over.id = "k1-local".into();
         over.overrides = Some("k1".into());
-        local.cards.insert(over.id.clone(), over.clone());
-        assert!(validate::validate_overrides(&local, &national).is_empty());
-        let local_card = local.cards.get_mut("k1-local").unwrap();
-        if let Some(Node::Steps { steps, .. }) = local_card.nodes.get_mut("now") {
+        local.cards.insert(over.id.clone(), over);
+        (national, local)
+    }
+
+    /// The same, with the override dropping the locked step (its id renamed).
+    fn override_dropping_a_locked_step() -> (Directory, Directory) {
+        let (national, mut local) = national_and_override();
+        if let Some(Node::Steps { steps, .. }) = local.cards.get_mut("k1-local").unwrap().nodes.get_mut("now") {
             steps[0].id = "renamed".into();
         }
+        (national, local)
+    }
+
+    #[test]
+    fn locked_steps_are_kept_in_local_overrides() {
+        let (national, local) = national_and_override();
+        assert!(validate::validate_overrides(&local, &national).is_empty());
+        let (national, local) = override_dropping_a_locked_step();
         assert_eq!(
             validate::validate_overrides(&local, &national),
             vec![ValidationIssue {
@@ -514,25 +527,6 @@ mod validation {
                     .into(),
             }]
         );
-    }
-
-    /// A national document whose card `k1` has a locked first step, and an area document with a
-    /// local override `k1-local` of it that drops that step.
-    fn override_dropping_a_locked_step() -> (Directory, Directory) {
-        let mut national = base();
-        national.kind = Some(DocumentKind::National);
-        national.area = None;
-        national.contact_points.clear();
-        steps_of(&mut national, "now")[0].locked = true;
-        let mut local = base();
-        let mut over = local.cards.remove("k1").unwrap();
-        over.id = "k1-local".into();
-        over.overrides = Some("k1".into());
-        if let Some(Node::Steps { steps, .. }) = over.nodes.get_mut("now") {
-            steps[0].id = "renamed".into();
-        }
-        local.cards.insert(over.id.clone(), over);
-        (national, local)
     }
 
     #[test]

@@ -29,6 +29,28 @@ pub fn parse_invite(line: &str) -> Option<String> {
         .then(|| t.to_owned())
 }
 
+/// Reads a starting relay's output until it announces its address; returns the address and
+/// the first administrator's invite code if one was printed. The rest of the output is drained
+/// in the background, so the relay never blocks on a full pipe. `None` when the output ended
+/// first (the relay exited before listening).
+pub fn read_startup(out: impl std::io::Read + Send + 'static) -> std::io::Result<Option<(SocketAddr, Option<String>)>> {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(out).lines();
+    let mut invite = None;
+    let addr = loop {
+        let Some(line) = lines.next() else { return Ok(None) };
+        let line = line?;
+        if let Some(addr) = parse_listening(&line) {
+            break addr;
+        }
+        if let Some(code) = parse_invite(&line) {
+            invite = Some(code);
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok(Some((addr, invite)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,16 @@ impl Served {
     fn reader_invite(&self) -> Result<String> {
         invite(&self.db, &["--role", "reader"])
     }
+
+    /// An invite for an editor of Helsinki (area 091) with this display name.
+    fn helsinki_editor(&self, name: &str) -> Result<String> {
+        invite(&self.db, &["--role", "editor", "--area", "091", "--name", name])
+    }
+
+    /// An invite for a reader with this display name.
+    fn named_reader(&self, name: &str) -> Result<String> {
+        invite(&self.db, &["--role", "reader", "--name", name])
+    }
 }
 
 /// An invite code made by the administration command, with its `--role`, `--area` and `--name`.
@@ -395,8 +405,8 @@ async fn an_edit_made_offline_reaches_the_relay_and_another_device() -> Result<(
     let started = Instant::now();
     let served = Served::start(&web)?;
     let addr = served.relay.addr;
-    let editor = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
-    let reader = invite(&served.db, &["--role", "reader", "--name", "Reader B"])?;
+    let editor = served.helsinki_editor("Editor A")?;
+    let reader = served.named_reader("Reader B")?;
     // The new number must not be in the sample data, or finding it later would prove nothing.
     ensure!(!export(&served.db)?.contains(NUMBER), "the sample data already has {NUMBER}");
     let mut script = Script::start(
@@ -482,8 +492,8 @@ async fn concurrent_edits_show_a_conflict_and_resolve_to_one_value() -> Result<(
     let started = Instant::now();
     let served = Served::start(&web)?;
     let addr = served.relay.addr;
-    let first = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
-    let second = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor C"])?;
+    let first = served.helsinki_editor("Editor A")?;
+    let second = served.helsinki_editor("Editor C")?;
     let mut script = Script::start(
         "conflict",
         &[
@@ -522,14 +532,7 @@ async fn concurrent_edits_show_a_conflict_and_resolve_to_one_value() -> Result<(
     assert_eq!(result["resolved"], serde_json::json!([FIRST, FIRST]), "{result}");
 
     // The relay holds one value, with no conflict left.
-    let store = contactpoint_server::storage::Db::open(&db)?;
-    let docs = store.with(|c| contactpoint_server::storage::list_docs(c))?;
-    let doc = docs
-        .iter()
-        .filter_map(|(id, _, _)| id.parse().ok())
-        .filter_map(|id| contactpoint_tests::stored_doc(&store, id).ok())
-        .find(|d| contactpoint_directory::store::read_contact_point(d, &contact).is_some())
-        .context("no stored document has the contact")?;
+    let doc = stored_with_contact(&db, &contact)?;
     assert!(contactpoint_directory::history::contact_conflicts(&doc, &contact).is_empty());
     let stored = contactpoint_directory::store::read_contact_point(&doc, &contact).context("contact")?;
     assert_eq!(stored.phones[0].number, FIRST);
@@ -548,7 +551,7 @@ async fn an_area_adapts_national_guidance_and_only_its_readers_see_it() -> Resul
     let web = built_web()?;
     let started = Instant::now();
     let served = Served::start(&web)?;
-    let editor = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
+    let editor = served.helsinki_editor("Editor A")?;
     let (reader, other) = (served.reader_invite()?, served.reader_invite()?);
     let script = Script::start(
         "local-guidance",
@@ -584,14 +587,8 @@ async fn an_area_adapts_national_guidance_and_only_its_readers_see_it() -> Resul
     assert_eq!(result["readerLinks"], 0, "a reader is offered local editing: {result}");
 
     // The relay's copy: Helsinki's document holds a local version that keeps the required steps.
-    let store = contactpoint_server::storage::Db::open(&served.db)?;
-    let docs: Vec<contactpoint_directory::Directory> = store
-        .with(|c| contactpoint_server::storage::list_docs(c))?
-        .iter()
-        .filter_map(|(id, _, _)| id.parse().ok())
-        .filter_map(|id| contactpoint_tests::stored_doc(&store, id).ok())
-        .filter_map(|d| contactpoint_directory::store::read_directory(&d).ok())
-        .collect();
+    let docs: Vec<contactpoint_directory::Directory> =
+        stored_docs(&served.db)?.iter().filter_map(|d| contactpoint_directory::store::read_directory(d).ok()).collect();
     let national_doc = docs.iter().find(|d| d.is_national()).context("national document")?;
     let helsinki = docs
         .iter()
@@ -606,13 +603,21 @@ async fn an_area_adapts_national_guidance_and_only_its_readers_see_it() -> Resul
 
 /// The stored document that holds contact point `contact`, as the relay's database has it now.
 fn stored_with_contact(db: &Path, contact: &str) -> Result<contactpoint_protocol::automerge::Automerge> {
-    let store = contactpoint_server::storage::Db::open(db)?;
-    let docs = store.with(|c| contactpoint_server::storage::list_docs(c))?;
-    docs.iter()
-        .filter_map(|(id, _, _)| id.parse().ok())
-        .filter_map(|id| contactpoint_tests::stored_doc(&store, id).ok())
+    stored_docs(db)?
+        .into_iter()
         .find(|d| contactpoint_directory::store::read_contact_point(d, contact).is_some())
         .with_context(|| format!("no stored document has the contact {contact}"))
+}
+
+/// Every document the relay has stored in the database file, as it has them.
+fn stored_docs(db: &Path) -> Result<Vec<contactpoint_protocol::automerge::Automerge>> {
+    let store = contactpoint_server::storage::Db::open(db)?;
+    let docs = store.with(|c| contactpoint_server::storage::list_docs(c))?;
+    Ok(docs
+        .iter()
+        .filter_map(|(id, _, _)| id.parse().ok())
+        .filter_map(|id| contactpoint_tests::stored_doc(&store, id).ok())
+        .collect())
 }
 
 /// 7. A write the relay refuses, as an editor meets it. Two editors of Helsinki open a contact
@@ -633,8 +638,8 @@ async fn a_merge_that_breaks_a_rule_is_refused_and_reset_in_the_app() -> Result<
     let web = built_web()?;
     let started = Instant::now();
     let served = Served::start(&web)?;
-    let first = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
-    let second = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor B"])?;
+    let first = served.helsinki_editor("Editor A")?;
+    let second = served.helsinki_editor("Editor B")?;
     let mut script =
         Script::start("refusal", &["--url", &served.url(), "--first", &first, "--second", &second]).await?;
 
@@ -769,8 +774,8 @@ async fn an_editor_changes_opening_hours_and_a_reader_sees_them() -> Result<()> 
     let web = built_web()?;
     let started = Instant::now();
     let served = Served::start(&web)?;
-    let editor = invite(&served.db, &["--role", "editor", "--area", "091", "--name", "Editor A"])?;
-    let reader = invite(&served.db, &["--role", "reader", "--name", "Reader B"])?;
+    let editor = served.helsinki_editor("Editor A")?;
+    let reader = served.named_reader("Reader B")?;
     let script = Script::start(
         "edit-hours",
         &[

@@ -155,23 +155,12 @@ impl Relay {
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("could not start {}", bin.display()))?;
-        let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
-        let mut invite = None;
-        let addr = loop {
-            let Some(line) = lines.next() else {
-                let _ = child.kill();
-                bail!("the relay exited before listening");
-            };
-            let line = line?;
-            if let Some(addr) = contactpoint_server::banner::parse_listening(&line) {
-                break addr;
-            }
-            if let Some(code) = contactpoint_server::banner::parse_invite(&line) {
-                invite = Some(code);
-            }
+        let Some((addr, invite)) =
+            contactpoint_server::banner::read_startup(child.stdout.take().context("no stdout")?)?
+        else {
+            let _ = child.kill();
+            bail!("the relay exited before listening");
         };
-        // Keep draining stdout so the relay never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
         let invite = invite.context("the relay printed no invite code on a fresh database")?;
         Ok(Relay { child, addr, invite })
     }

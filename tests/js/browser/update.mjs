@@ -6,7 +6,7 @@
 // node update.mjs --url http://127.0.0.1:PORT/ --code INVITE
 // Steps: "controlled" (then a new build is deployed), "offered" (then the relay is killed).
 
-import { args, check, finish, launchPersistent, lastSynced, need, pickMunicipality, run, signIn, step, waitServiceWorkerActive, waitSyncedAfter } from "./common.mjs";
+import { args, check, finish, helsinkiPerson, need, run, step, waitServiceWorkerActive } from "./common.mjs";
 
 const MARKER = "[data-testid=build-marker]";
 
@@ -25,14 +25,9 @@ function swState(page) {
 run(async () => {
   const a = args();
   need(a, "url", "code");
-  const { context, page } = await launchPersistent({ locale: "en-GB" });
-
   // 1. The first version: signed in, Helsinki picked, synced once, and after a reload running
   // under the service worker (only such a page can be out of date).
-  await signIn(page, a.url, a.code);
-  const never = await lastSynced(page);
-  await pickMunicipality(page, "helsing", "Helsinki");
-  await waitSyncedAfter(page, never);
+  const { context, page } = await helsinkiPerson(a.url, a.code);
   const topicsBefore = await page.locator(".topics a").count();
   await waitServiceWorkerActive(page);
   await page.reload();
