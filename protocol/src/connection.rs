@@ -8,6 +8,11 @@
 use crate::doc_id::DocumentId;
 use crate::wire::{DecodeError, DocMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 
+/// The longest `senderId` or `storageId` a relay accepts in `join`. The JavaScript client's ids
+/// are UUIDs or short random strings; 128 bytes leaves room and bounds what a peer can make the
+/// relay copy into every document it touches and into stored sync states.
+pub const MAX_ID_BYTES: usize = 128;
+
 /// Which end of the connection this machine runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
@@ -144,6 +149,14 @@ impl Connection {
         };
         if sender_id.is_empty() {
             return self.fail("join without a senderId");
+        }
+        // Both are copied into every document's peer list and the storage id into stored sync
+        // states, so neither may be large.
+        if sender_id.len() > MAX_ID_BYTES {
+            return self.fail(format!("senderId is longer than {MAX_ID_BYTES} bytes"));
+        }
+        if metadata.as_ref().and_then(|m| m.storage_id.as_ref()).is_some_and(|s| s.len() > MAX_ID_BYTES) {
+            return self.fail(format!("storageId is longer than {MAX_ID_BYTES} bytes"));
         }
         if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_VERSION) {
             return self.fail(format!(

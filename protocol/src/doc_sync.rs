@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 
+use crate::bounds::{self, Bounds};
+
 /// What a peer may do with a document. Decided by the caller (the relay's access rules), never by
 /// anything the peer says about itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,6 +42,9 @@ pub enum SyncError {
     /// Stored bytes could not be loaded.
     #[error("corrupt document data: {0}")]
     Load(String),
+    /// The message asks more of the engine than any honest peer does (see [`Bounds`]).
+    #[error("sync message over the limits: {0}")]
+    Bounds(String),
 }
 
 /// The result of receiving one sync message.
@@ -63,6 +68,7 @@ struct PeerSync {
 pub struct DocSync<P> {
     doc: Automerge,
     peers: BTreeMap<P, PeerSync>,
+    bounds: Bounds,
 }
 
 /// Validates a candidate document (the result of applying a peer's changes) given the heads
@@ -79,7 +85,12 @@ pub fn carries_changes(data: &[u8]) -> bool {
 impl<P: Ord + Clone> DocSync<P> {
     /// Wraps an in-memory document.
     pub fn new(doc: Automerge) -> Self {
-        DocSync { doc, peers: BTreeMap::new() }
+        DocSync { doc, peers: BTreeMap::new(), bounds: Bounds::default() }
+    }
+
+    /// Replaces the limits every peer's messages are checked against.
+    pub fn set_bounds(&mut self, bounds: Bounds) {
+        self.bounds = bounds;
     }
 
     /// Loads a document from stored chunks (a snapshot followed by incremental chunks, simply
@@ -159,6 +170,19 @@ impl<P: Ord + Clone> DocSync<P> {
         self.peers.clear();
     }
 
+    /// Replaces the document with a copy rebuilt from storage (after the engine failed midway
+    /// through a message) while keeping every peer attached. Each peer keeps only what its stored
+    /// form keeps (the heads it shares with us), so the next exchange works out afresh what it
+    /// lacks; no peer has to reconnect.
+    pub fn rebuild(&mut self, doc: Automerge) {
+        self.doc = doc;
+        for p in self.peers.values_mut() {
+            let mut state = sync::State::decode(&p.state.encode()).unwrap_or_default();
+            state.read_only = p.access != Access::Write;
+            p.state = state;
+        }
+    }
+
     /// Whether the peer is known to have every change this document has: the peer acknowledged
     /// them, so (for a relay that acknowledges only what it stored) they are durable there.
     pub fn peer_has_all(&self, peer: &P) -> bool {
@@ -196,6 +220,8 @@ impl<P: Ord + Clone> DocSync<P> {
     ) -> Result<Received<P>, SyncError> {
         let message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
         let p = self.peers.get_mut(peer).ok_or(SyncError::UnknownPeer)?;
+        // Automerge trusts what steers its work (Bloom filters, counts): bound it first.
+        bounds::check_message(&message, &self.bounds)?;
         let before = self.doc.get_heads();
         let mut write_refused = false;
         match p.access {
@@ -208,11 +234,9 @@ impl<P: Ord + Clone> DocSync<P> {
                 self.doc.receive_sync_message(&mut p.state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
             }
             Access::Write => {
-                // Automerge skips chunks it cannot parse without saying so; a writer sending a
-                // corrupt chunk deserves to hear about it instead of silently losing the edit.
-                for chunk in message.changes.iter() {
-                    check_chunk(chunk)?;
-                }
+                // Automerge skips chunks it cannot parse without saying so, and inflates compressed
+                // data without a cap: a writer's chunks are checked (and inflated with a cap) first.
+                bounds::check_chunks(message.changes.iter(), &self.bounds)?;
                 // A message without changes cannot make the document invalid: no fork needed.
                 let validate = validate.filter(|_| !message.changes.is_empty());
                 match validate {
@@ -263,27 +287,6 @@ impl<P: Ord + Clone> DocSync<P> {
     /// The document's current heads.
     pub fn heads(&self) -> Vec<ChangeHash> {
         self.doc.get_heads()
-    }
-}
-
-/// Checks that one chunk of a sync message is intact: a change (plain or compressed) parses and
-/// its checksum matches, and a whole-document chunk loads completely.
-fn check_chunk(chunk: &[u8]) -> Result<(), SyncError> {
-    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-    if chunk.len() < 9 || chunk[..4] != MAGIC {
-        return Err(SyncError::Apply("a change chunk lacks the Automerge header".into()));
-    }
-    match chunk[8] {
-        0 => automerge::Automerge::load_with_options(
-            chunk,
-            automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
-        )
-        .map(|_| ())
-        .map_err(|e| SyncError::Apply(format!("corrupt document chunk: {e}"))),
-        1 | 2 => automerge::Change::try_from(chunk)
-            .map(|_| ())
-            .map_err(|e| SyncError::Apply(format!("corrupt change chunk: {e}"))),
-        t => Err(SyncError::Apply(format!("unknown chunk type {t}"))),
     }
 }
 
@@ -416,6 +419,117 @@ mod tests {
         let (bytes, _) = exchange(&mut relay, &mut client, 1, Received::default());
         assert_eq!(get(client.doc(), "k1").as_deref(), Some("changed"));
         assert!(bytes < 1024, "reconnect cost {bytes} bytes");
+    }
+
+    /// A message carrying `changes`, `have` as given and nothing else.
+    fn message(have: Vec<sync::Have>, changes: Vec<Vec<u8>>) -> Vec<u8> {
+        sync::Message {
+            heads: vec![],
+            need: vec![],
+            have,
+            changes: changes.into(),
+            flags: None,
+            version: sync::MessageVersion::V1,
+        }
+        .encode()
+    }
+
+    #[test]
+    fn several_changes_in_one_chunk_entry_apply() {
+        // A peer that lacks several changes may get them back to back in one entry of `changes`.
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        let mut client = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        client.add_peer(0, Access::Write, None);
+        for i in 0..100 {
+            relay.change(|d| put(d, &format!("k{i}"), "value"));
+        }
+        exchange(&mut relay, &mut client, 1, Received::default());
+        let state = relay.remove_peer(&1).unwrap();
+        client.remove_peer(&0);
+        let before = relay.heads();
+        relay.change(|d| put(d, "description", &"long text ".repeat(2000)));
+        relay.change(|d| put(d, "k1", "edited"));
+        relay.change(|d| put(d, "k2", "edited"));
+        let together: Vec<u8> = relay.doc().get_changes(&before).iter().flat_map(|c| c.raw_bytes().to_vec()).collect();
+        // Read as one change, as the check once did, the entry does not parse.
+        assert!(automerge::Change::try_from(&together[..]).is_err());
+        let mut writer = DocSync::<u8>::new(client.doc().fork());
+        writer.add_peer(0, Access::Write, None);
+        // Our engine, as a client, applies such a message from the relay ...
+        client.add_peer(0, Access::Write, None);
+        client.receive(&0, &message(vec![], vec![together.clone()])).unwrap();
+        assert_eq!(get(client.doc(), "k2").as_deref(), Some("edited"));
+        assert_eq!(client.heads(), relay.heads());
+        // ... and, as a relay, from a writer.
+        let mut relay2 = DocSync::<u8>::new(writer.doc().fork());
+        relay2.add_peer(1, Access::Write, Some(&state));
+        let r = relay2.receive(&1, &message(vec![], vec![together])).unwrap();
+        assert!(r.new_changes.is_some());
+        assert_eq!(relay2.heads(), relay.heads());
+    }
+
+    #[test]
+    fn hostile_bloom_filters_are_refused_before_automerge_sees_them() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        relay.change(|d| put(d, "phone", "+358 40 000 0000"));
+        relay.add_peer(1, Access::Read, None);
+        relay.add_peer(2, Access::Write, None);
+        // 1 entry, 0 bits per entry, 7 probes: Automerge would divide by zero.
+        let zero_bits = sync::BloomFilter::try_from(&[1u8, 0, 7][..]).unwrap();
+        // 1 entry, 10 bits, 2^32-1 probes: Automerge would reserve 16 GiB.
+        let huge_probes =
+            sync::BloomFilter::try_from(&[1u8, 10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff][..]).unwrap();
+        for bloom in [zero_bits, huge_probes] {
+            let have = vec![sync::Have { last_sync: vec![], bloom }];
+            for peer in [1, 2] {
+                let got = relay.receive(&peer, &message(have.clone(), vec![]));
+                assert!(matches!(got, Err(SyncError::Bounds(_))), "{got:?}");
+                assert!(relay.has_peer(&peer), "the peer is still attached");
+            }
+        }
+        let two_haves = vec![sync::Have::default(), sync::Have::default()];
+        assert!(matches!(relay.receive(&1, &message(two_haves, vec![])), Err(SyncError::Bounds(_))));
+        // An honest message afterwards is served as usual.
+        let r = relay.receive(&1, &message(vec![sync::Have::default()], vec![])).unwrap();
+        assert_eq!(r.outgoing.len(), 1, "the reader gets the document");
+    }
+
+    #[test]
+    fn a_compressed_change_that_inflates_too_far_is_refused() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        relay.set_bounds(Bounds { max_inflated_bytes: 1024, ..Bounds::default() });
+        let mut writer = Automerge::new();
+        put(&mut writer, "description", &"x".repeat(64 * 1024));
+        let change = writer.get_changes(&[]).first().map(|c| c.clone().bytes().to_vec()).unwrap();
+        assert_eq!(change[8], 2, "Automerge compresses a change this large");
+        let got = relay.receive(&1, &message(vec![], vec![change.clone()]));
+        assert!(matches!(got, Err(SyncError::Bounds(_))), "{got:?}");
+        assert!(relay.heads().is_empty());
+        relay.set_bounds(Bounds::default());
+        relay.receive(&1, &message(vec![], vec![change])).unwrap();
+        assert_eq!(relay.heads().len(), 1);
+    }
+
+    #[test]
+    fn rebuild_keeps_peers_and_they_catch_up() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        let mut client = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        client.add_peer(0, Access::Write, None);
+        relay.change(|d| put(d, "a", "1"));
+        exchange(&mut relay, &mut client, 1, Received::default());
+        let stored = relay.save();
+        relay.rebuild(Automerge::load(&stored).unwrap());
+        assert!(relay.has_peer(&1));
+        let sent = relay.change(|d| put(d, "b", "2"));
+        let mut pending = Received::default();
+        for (_, m) in sent.outgoing {
+            pending.outgoing.extend(client.receive(&0, &m).unwrap().outgoing);
+        }
+        exchange(&mut relay, &mut client, 1, pending);
+        assert_eq!(get(client.doc(), "b").as_deref(), Some("2"));
     }
 
     #[test]

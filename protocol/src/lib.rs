@@ -55,12 +55,14 @@
 //! assert_eq!(value.as_str(), Some("world"));
 //! ```
 
+pub mod bounds;
 pub mod client;
 pub mod connection;
 pub mod doc_id;
 pub mod doc_sync;
 pub mod wire;
 
+pub use bounds::Bounds;
 pub use client::{ClientEvent, ClientSession, DocStatus};
 pub use connection::{Connection, Event, Side};
 pub use doc_id::DocumentId;
