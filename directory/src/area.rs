@@ -86,6 +86,23 @@ impl Area {
     }
 }
 
+impl Area {
+    /// Whether this area includes `other`: the same area, or a municipality inside this wellbeing
+    /// county or police department. An area's editors may list only such places.
+    pub fn covers(&self, other: &Area) -> bool {
+        if self == other {
+            return true;
+        }
+        let Area::Municipality(code) = other else { return false };
+        let Some(m) = Localities::get().municipality(code) else { return false };
+        match self {
+            Area::County(c) => m.wellbeing_county == *c,
+            Area::Police(p) => m.police_department == *p,
+            Area::Municipality(_) => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +114,20 @@ mod tests {
         assert_eq!("county:90".parse(), Ok(Area::County("90".into())));
         assert_eq!("police:helsinki".parse(), Ok(Area::Police("helsinki".into())));
         assert_eq!(Area::Municipality("091".into()).name("sv"), "Helsingfors");
+    }
+
+    #[test]
+    fn an_area_covers_itself_and_its_municipalities_only() {
+        let helsinki = Area::Municipality("091".into());
+        let turku = Area::Municipality("853".into());
+        let county: Area = "county:90".parse().unwrap();
+        assert!(helsinki.covers(&helsinki));
+        assert!(!helsinki.covers(&turku));
+        assert!(county.covers(&helsinki));
+        assert!(!county.covers(&turku));
+        assert!(!helsinki.covers(&county));
+        assert!(Area::Police("helsinki".into()).covers(&helsinki));
+        assert!(!Area::Police("helsinki".into()).covers(&turku));
     }
 
     #[test]

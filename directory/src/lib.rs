@@ -25,4 +25,7 @@ pub use model::{ContactPoint, Directory, DocumentKind, GuidanceCard, Index, Inde
 pub use resolve::{MatchedBy, Resolved, resolve, resolve_any, unverified_police_mappings};
 pub use search::{Hit, SearchIndex, search_municipalities};
 pub use text::LocalizedText;
-pub use validate::{ValidationIssue, new_issues, validate_directory, validate_document, validate_document_against};
+pub use validate::{
+    Place, ValidationIssue, new_issues, validate_directory, validate_document, validate_document_against,
+    validate_document_at,
+};

@@ -62,7 +62,10 @@ pub fn resolve_any<'a>(
     let mut out: Vec<Resolved<'a>> = Vec::new();
     for doc in docs {
         for c in doc.contact_points.values() {
-            if c.is_retired() || !roles.iter().any(|r| c.has_role(r)) || out.iter().any(|r| r.contact.id == c.id) {
+            // An entry appears once per document; another document's entry with the same id is its
+            // own entry, never hidden by this one.
+            let seen = out.iter().any(|r| std::ptr::eq(r.document, doc) && r.contact.id == c.id);
+            if c.is_retired() || !roles.iter().any(|r| c.has_role(r)) || seen {
                 continue;
             }
             if let Some(r) = best_match(doc, c, muni) {

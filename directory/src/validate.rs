@@ -19,6 +19,7 @@ use crate::model::{
     AUDIENCES, CardStatus, ContactPoint, Directory, DocumentKind, GuidanceCard, Index, Node, Organisation, ROLES,
     Schedule, StepKind, TOPICS, Urgency,
 };
+use crate::area::Area;
 use crate::store;
 use crate::text::LocalizedText;
 
@@ -98,6 +99,11 @@ pub mod msg {
     pub const OVERRIDE_NATIONAL: &str = "only area documents can override national cards";
     /// A record that is not a map.
     pub const NOT_A_RECORD: &str = "this record is damaged: it must be a map of fields";
+    /// A document's kind or area differs from what the relay's catalogue says it is.
+    pub const WRONG_PLACE: &str = "this document's kind and area are fixed by the relay's catalogue and cannot be changed";
+    /// A contact point lists an area outside its document's area.
+    pub const OUTSIDE_AREA: &str =
+        "this area is outside the document's own area; list only the area itself or places within it";
     /// A catalogue with two national documents.
     pub const SECOND_NATIONAL: &str = "the catalogue may list only one national document";
 }
@@ -160,6 +166,54 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
         }
     });
     issues.into_iter().collect()
+}
+
+/// What the relay's catalogue says a document is, which its content must agree with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The catalogue of documents.
+    Index,
+    /// The national document.
+    National,
+    /// One area's document.
+    Area(Area),
+}
+
+/// [`validate_document_against`] for a document the relay catalogues at `place`: its kind and
+/// area must be the catalogue's, and every area its contact points list must lie within the
+/// document's area, so that an area's editors cannot write entries for places they do not edit.
+pub fn validate_document_at(doc: &impl ReadDoc, national: Option<&Directory>, place: &Place) -> Vec<ValidationIssue> {
+    let mut issues: BTreeSet<ValidationIssue> = validate_document_against(doc, national).into_iter().collect();
+    issues.extend(validate_place(doc, place));
+    issues.into_iter().collect()
+}
+
+/// The problems of a document's kind, area and contact areas relative to `place`.
+pub fn validate_place(doc: &impl ReadDoc, place: &Place) -> Vec<ValidationIssue> {
+    let mut issues = Vec::new();
+    let kind = store::document_kind(doc);
+    let expected = match place {
+        Place::Index => DocumentKind::Index,
+        Place::National => DocumentKind::National,
+        Place::Area(_) => DocumentKind::Area,
+    };
+    if kind.as_ref() != Some(&expected) {
+        issues.push(issue("kind", msg::WRONG_PLACE));
+        return issues;
+    }
+    let Place::Area(area) = place else { return issues };
+    let Ok(d) = store::read_directory(doc) else { return issues };
+    if d.area.as_ref() != Some(area) {
+        issues.push(issue("area", msg::WRONG_PLACE));
+    }
+    for c in d.contact_points.values() {
+        for (i, a) in c.areas.iter().enumerate() {
+            if !area.covers(a) {
+                issues.push(issue(format!("contact_points.{}.areas.{i}", c.id), msg::OUTSIDE_AREA));
+            }
+        }
+    }
+    issues
 }
 
 /// The problems of `after` that `before` did not have, in the order of `after`. Problems are the

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod banner;
 pub mod calendar;
 pub mod content;
+pub mod gate;
 pub mod http;
 pub mod relay;
 pub mod storage;

@@ -7,24 +7,23 @@
 //! author of every new change), and only then fans the resulting sync messages out. Documents
 //! with no peers are unloaded after an idle period.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use contactpoint_directory::store::read_directory;
-use contactpoint_directory::{Directory, ValidationIssue, new_issues, validate_document_against};
-use contactpoint_protocol::automerge::{Automerge, ChangeHash};
-use contactpoint_protocol::{Access, Connection, DocSync, DocumentId, Event, PeerMetadata};
+use contactpoint_directory::Directory;
+use contactpoint_protocol::automerge::Automerge;
+use contactpoint_protocol::{Bounds, Connection, DocSync, DocumentId, Event, PeerMetadata};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::auth::Identity;
-use crate::storage::{self, Append, Db, Scope};
+use crate::gate::{self, ContactIds, Effect, Gate, NationalCopy, SyncInput};
+use crate::storage::{self, Db, Scope};
 
 /// Limits and timings of the relay.
 #[derive(Clone, Debug)]
@@ -39,10 +38,19 @@ pub struct Limits {
     pub rate_burst: f64,
     /// How long a document with no peers stays in memory.
     pub doc_idle: Duration,
-    /// Frames queued for one connection before it counts as too slow and is closed.
-    pub outbox_frames: usize,
+    /// Bytes queued for one connection before it counts as too slow and is closed. One message
+    /// is always let through to an empty queue, however large.
+    pub outbox_bytes: usize,
+    /// How long one frame may take to be written to a connection before it is closed.
+    pub write_timeout: Duration,
     /// How often revocations are looked for in the database.
     pub revocation_poll: Duration,
+    /// What a peer's sync message may ask of the engine.
+    pub bounds: Bounds,
+    /// Documents one user may create through sync per hour.
+    pub creations_per_hour: u32,
+    /// How long an unused sync state is kept.
+    pub sync_state_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -53,8 +61,12 @@ impl Default for Limits {
             rate_per_sec: 500.0,
             rate_burst: 2000.0,
             doc_idle: Duration::from_secs(30),
-            outbox_frames: 4096,
+            outbox_bytes: 4 * 1024 * 1024,
+            write_timeout: Duration::from_secs(30),
             revocation_poll: Duration::from_millis(250),
+            bounds: Bounds::default(),
+            creations_per_hour: 20,
+            sync_state_ttl: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }
@@ -76,7 +88,50 @@ enum Out {
     },
 }
 
-type Outbox = mpsc::Sender<Out>;
+impl Out {
+    /// What the message holds in memory while queued, roughly.
+    fn size(&self) -> usize {
+        64 + match self {
+            Out::Sync { data, .. } => data.len(),
+            Out::Unavailable { .. } => 0,
+            Out::Error { message, .. } => message.len(),
+        }
+    }
+}
+
+/// The queue of messages for one connection, limited by the bytes it holds rather than by a
+/// count of messages, so that a peer that stops reading pins at most its budget.
+#[derive(Clone)]
+struct Outbox {
+    tx: mpsc::UnboundedSender<Out>,
+    queued: Arc<AtomicUsize>,
+    budget: usize,
+}
+
+impl Outbox {
+    /// Queues a message unless that would take the queue over its budget. A message for an
+    /// empty queue always goes, so that a large snapshot can still be sent.
+    fn try_send(&self, out: Out) -> bool {
+        let size = out.size();
+        let queued = self.queued.load(Ordering::Relaxed);
+        if queued > 0 && queued + size > self.budget {
+            return false;
+        }
+        self.queued.fetch_add(size, Ordering::Relaxed);
+        self.tx.send(out).is_ok()
+    }
+
+    /// Queues a small message (an error) whatever the budget.
+    fn force(&self, out: Out) {
+        self.queued.fetch_add(out.size(), Ordering::Relaxed);
+        let _ = self.tx.send(out);
+    }
+
+    /// A message left the queue.
+    fn sent(&self, size: usize) {
+        self.queued.fetch_sub(size, Ordering::Relaxed);
+    }
+}
 
 /// A connection as a document task knows it.
 #[derive(Clone)]
@@ -133,6 +188,10 @@ pub struct Relay {
     docs: Mutex<HashMap<DocumentId, DocHandle>>,
     conns: Mutex<HashMap<u64, ConnEntry>>,
     next_id: AtomicU64,
+    /// Which document holds each contact point id.
+    contact_ids: Arc<ContactIds>,
+    /// Documents created through sync per user in the current hour: (hour started, count).
+    creations: Mutex<HashMap<i64, (Instant, u32)>>,
     /// Public counters.
     pub stats: Stats,
 }
@@ -141,7 +200,9 @@ impl Relay {
     /// Creates the relay over an open database.
     pub fn new(db: Db, limits: Limits) -> Result<Arc<Relay>, storage::StorageError> {
         let storage_id = db.with(storage::storage_id)?;
-        let peer_id = format!("relay-{}", &storage_id[..8]);
+        let peer_id = format!("relay-{}", storage_id.chars().take(8).collect::<String>());
+        let contact_ids = Arc::new(ContactIds::default());
+        index_contact_ids(&db, &contact_ids)?;
         Ok(Arc::new(Relay {
             db,
             limits,
@@ -150,8 +211,35 @@ impl Relay {
             docs: Mutex::new(HashMap::new()),
             conns: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            contact_ids,
+            creations: Mutex::new(HashMap::new()),
             stats: Stats::default(),
         }))
+    }
+
+    /// Which document holds a contact point id, as far as this relay knows.
+    pub fn contact_owner(&self, id: &str) -> Option<DocumentId> {
+        self.contact_ids.owner(id)
+    }
+
+    /// Takes one of the user's document creations for this hour, if any is left.
+    fn creation_allowed(&self, user_id: i64) -> bool {
+        let mut c = self.creations.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let entry = c.entry(user_id).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(3600) {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.limits.creations_per_hour {
+            return false;
+        }
+        entry.1 += 1;
+        true
+    }
+
+    /// Whether a document has a task (is loaded).
+    fn is_loaded(&self, doc: &DocumentId) -> bool {
+        self.lock_docs().contains_key(doc)
     }
 
     /// The database.
@@ -220,22 +308,72 @@ impl Relay {
     }
 }
 
+/// Reads which contact point ids each stored document holds, so that a write can be refused
+/// for taking another document's id. Runs once at start, on the caller's thread.
+fn index_contact_ids(db: &Db, ids: &ContactIds) -> Result<(), storage::StorageError> {
+    let docs = db.with(|c| storage::list_docs(c))?;
+    for (id, scope, tombstoned) in docs {
+        let Ok(doc_id) = id.parse::<DocumentId>() else { continue };
+        if tombstoned || scope == Scope::Unlisted {
+            continue;
+        }
+        record_contact_ids(db, ids, doc_id)?;
+    }
+    Ok(())
+}
+
+/// Records the contact point ids of one stored document (blocking).
+fn record_contact_ids(db: &Db, ids: &ContactIds, doc: DocumentId) -> Result<(), storage::StorageError> {
+    let Some(stored) = db.with(|c| storage::load_doc(c, &doc))? else { return Ok(()) };
+    match std::panic::catch_unwind(|| Automerge::load(&stored.bytes)) {
+        Ok(Ok(d)) => ids.record(doc, gate::contact_ids(&d)),
+        _ => tracing::warn!(doc = %doc, "a stored document does not load; its contact ids are not known"),
+    }
+    Ok(())
+}
+
 /// Watches the database for what other processes (the admin CLI) change in the file: revoked
 /// devices and disabled users lose their connections, and chunks stored for loaded documents are
 /// merged and passed on to their peers.
 pub async fn watch_database(relay: Arc<Relay>) {
     let mut since = storage::now_ms();
     let mut seq = relay.db.call(|c| storage::newest_seq(c)).await.unwrap_or(0);
+    let mut pruned_at: Option<Instant> = None;
     loop {
         tokio::time::sleep(relay.limits.revocation_poll).await;
+        if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+            pruned_at = Some(Instant::now());
+            let before = storage::now_ms() - relay.limits.sync_state_ttl.as_millis() as i64;
+            match relay.db.call(move |c| storage::prune_sync_states(c, before)).await {
+                Ok(n) if n > 0 => tracing::info!(states = n, "deleted unused sync states"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("could not delete unused sync states: {e}"),
+            }
+        }
         let from_seq = seq;
         match relay.db.call(move |c| storage::chunks_since(c, from_seq)).await {
             Ok((docs, newest)) => {
                 seq = newest;
-                let handles = relay.lock_docs();
-                for d in docs.iter().filter_map(|d| d.parse::<DocumentId>().ok()) {
-                    if let Some(h) = handles.get(&d) {
-                        let _ = h.tx.send(DocCmd::Refresh);
+                let mut unloaded = Vec::new();
+                {
+                    let handles = relay.lock_docs();
+                    for d in docs.iter().filter_map(|d| d.parse::<DocumentId>().ok()) {
+                        match handles.get(&d) {
+                            Some(h) => {
+                                let _ = h.tx.send(DocCmd::Refresh);
+                            }
+                            None => unloaded.push(d),
+                        }
+                    }
+                }
+                // A loaded document records its ids as it loads; others are read here.
+                if !unloaded.is_empty() {
+                    let (db, ids) = (relay.db.clone(), relay.contact_ids.clone());
+                    let read = tokio::task::spawn_blocking(move || {
+                        unloaded.into_iter().try_for_each(|d| record_contact_ids(&db, &ids, d))
+                    });
+                    if let Ok(Err(e)) = read.await {
+                        tracing::warn!("could not read new documents' contact ids: {e}");
                     }
                 }
             }
@@ -265,8 +403,8 @@ pub async fn watch_database(relay: Arc<Relay>) {
 // ---------------------------------------------------------------------------------------------
 // Document tasks
 
-/// Records an audit entry for a refusal without holding up the document: nothing depends on it
-/// being stored before the next message.
+/// Records an audit entry without holding up the document: nothing depends on it being stored
+/// before the next message.
 fn audit_later(db: &Db, entry: storage::AuditEntry) {
     let db = db.clone();
     tokio::spawn(async move {
@@ -276,47 +414,46 @@ fn audit_later(db: &Db, entry: storage::AuditEntry) {
     });
 }
 
-struct Loaded {
-    scope: Scope,
-    sync: DocSync<u64>,
+/// What storage holds of a loaded document, for compaction.
+#[derive(Default)]
+struct Stored {
     snapshot_bytes: usize,
     incremental_bytes: usize,
-    /// The stored chunks this copy contains; compaction replaces exactly these.
+    /// The stored chunks the in-memory copy contains; compaction replaces exactly these.
     seqs: Vec<i64>,
 }
 
-/// The national document as a document task last read it from storage, to check the local
-/// overrides of guidance cards in area documents.
-struct NationalCopy {
-    id: DocumentId,
-    /// The stored version it was read at (`storage::national_doc`).
-    version: i64,
-    directory: Directory,
+/// A command with what was read from storage for it, ready for the gate.
+enum Prepared {
+    Sync { peer: PeerRef, request: bool, data: Vec<u8>, stored_state: Option<Vec<u8>>, may_create: bool },
+    Detach { conn: u64 },
+    Refresh { chunks: Vec<(i64, Vec<u8>)> },
 }
 
-/// The problems a document had at some heads, measured against some version of the national
-/// document. A write is refused only for problems that are not among these.
-struct KnownIssues {
-    heads: Vec<ChangeHash>,
-    national: Option<(DocumentId, i64)>,
-    issues: Vec<ValidationIssue>,
+/// What one run of the gate over a batch produced.
+struct GateRun {
+    gate: Gate,
+    effects: Vec<Effect>,
+    /// Sync states of peers that left: (connection, state).
+    detached: Vec<(u64, Vec<u8>)>,
+    /// Stored chunks merged: (sequence number, size).
+    merged: Vec<(i64, usize)>,
+    /// Commands not run because the engine failed before them; they run after the rebuild.
+    rest: Vec<Prepared>,
+    /// The peers whose messages ran, and whether each is attached afterwards.
+    peers: Vec<(PeerRef, bool)>,
 }
 
 struct DocTask {
     relay: Arc<Relay>,
     id: DocumentId,
-    /// `None` while the document is unknown to the relay (not in the database).
-    loaded: Option<Loaded>,
-    tombstoned: bool,
+    /// The policy and engine. Taken out while it runs on the blocking pool.
+    gate: Option<Gate>,
+    stored: Stored,
     peers: HashMap<u64, PeerRef>,
-    /// Connections already told that their writes are refused, so they are told once.
-    warned: HashSet<u64>,
     /// Read when a writer's message carries changes to a catalogued document other than the
     /// national one; `None` when there is no national document.
-    national: Option<NationalCopy>,
-    /// The problems of the document as it was before the last validated write (or after it, when
-    /// it was accepted), so that they are not worked out again for every write.
-    known_issues: Option<KnownIssues>,
+    national: Option<Arc<NationalCopy>>,
 }
 
 async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedReceiver<DocCmd>, generation: u64) {
@@ -324,21 +461,17 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
     let mut task = DocTask {
         relay: relay.clone(),
         id,
-        loaded: None,
-        tombstoned: false,
+        gate: Some(Gate::unknown(id)),
+        stored: Stored::default(),
         peers: HashMap::new(),
-        warned: HashSet::new(),
         national: None,
-        known_issues: None,
     };
     if let Err(e) = task.load().await {
         tracing::error!(doc = %id, "cannot load document: {e}");
         // Answer every waiting peer rather than leaving it hanging; the next message retries.
         while let Ok(cmd) = rx.try_recv() {
             if let DocCmd::Sync { peer, .. } = cmd {
-                let _ = peer
-                    .out
-                    .try_send(Out::Error { message: "the relay could not load this document".into(), close: true });
+                peer.out.force(Out::Error { message: "the relay could not load this document".into(), close: true });
             }
         }
         relay.lock_docs().retain(|_, h| h.generation != generation);
@@ -381,319 +514,271 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
     relay.stats.loaded_docs.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// Loads stored bytes into an engine off the async workers; a panic is an error.
+async fn load_engine(id: DocumentId, bytes: Vec<u8>) -> Result<Automerge, storage::StorageError> {
+    tokio::task::spawn_blocking(move || match std::panic::catch_unwind(|| Automerge::load(&bytes)) {
+        Ok(Ok(d)) => Ok(d),
+        Ok(Err(e)) => Err(storage::StorageError::Invalid(format!("stored document {id} is corrupt: {e}"))),
+        Err(_) => Err(storage::StorageError::Invalid(format!("loading stored document {id} panicked"))),
+    })
+    .await
+    .map_err(|e| storage::StorageError::Task(e.to_string()))?
+}
+
 impl DocTask {
+    fn gate(&self) -> &Gate {
+        // The gate is out only while a blocking run holds it, and this task awaits that run.
+        #[allow(clippy::expect_used)]
+        self.gate.as_ref().expect("the gate is held by this task between runs")
+    }
+
     async fn load(&mut self) -> Result<(), storage::StorageError> {
         let id = self.id;
         let stored = self.relay.db.call(move |c| storage::load_doc(c, &id)).await?;
-        self.loaded = None;
-        self.tombstoned = false;
-        if let Some(s) = stored {
-            self.tombstoned = s.tombstoned;
-            let sync = match std::panic::catch_unwind(|| DocSync::load(&s.bytes)) {
-                Ok(Ok(d)) => d,
-                Ok(Err(e)) => {
-                    return Err(storage::StorageError::Invalid(format!("stored document {id} is corrupt: {e}")));
-                }
-                Err(_) => return Err(storage::StorageError::Invalid(format!("loading stored document {id} panicked"))),
-            };
-            self.loaded = Some(Loaded {
-                scope: s.scope,
-                sync,
-                snapshot_bytes: s.snapshot_bytes,
-                incremental_bytes: s.incremental_bytes,
-                seqs: s.seqs,
-            });
+        self.stored = Stored::default();
+        let Some(s) = stored else {
+            self.gate = Some(Gate::unknown(id));
+            return Ok(());
+        };
+        if s.tombstoned {
+            self.gate = Some(Gate::tombstoned(id));
+            return Ok(());
         }
+        let doc = load_engine(id, s.bytes).await?;
+        self.relay.contact_ids.record(id, crate::gate::contact_ids(&doc));
+        let mut sync = DocSync::new(doc);
+        sync.set_bounds(self.relay.limits.bounds.clone());
+        self.gate = Some(Gate::open(id, s.scope, sync));
+        self.stored = Stored { snapshot_bytes: s.snapshot_bytes, incremental_bytes: s.incremental_bytes, seqs: s.seqs };
         Ok(())
     }
 
-    async fn process(&mut self, batch: Vec<DocCmd>) {
-        let mut appends: Vec<Append> = Vec::new();
-        let mut outgoing: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut writers: Vec<PeerRef> = Vec::new();
-        let mut created: Option<Scope> = None;
-        let mut detached: Vec<(u64, Option<String>, Option<Vec<u8>>)> = Vec::new();
+    /// Reads what each command needs from storage (sync states, the national document, chunks
+    /// stored by another process), without touching the engine.
+    async fn prepare(&mut self, batch: Vec<DocCmd>) -> Vec<Prepared> {
+        let mut out = Vec::with_capacity(batch.len());
+        let mut national_needed = false;
         for cmd in batch {
             match cmd {
-                DocCmd::Detach { conn } => {
-                    self.warned.remove(&conn);
-                    if let Some(p) = self.peers.remove(&conn) {
-                        let state = self.loaded.as_mut().and_then(|l| l.sync.remove_peer(&conn));
-                        detached.push((conn, p.storage_id, state));
+                DocCmd::Detach { conn } => out.push(Prepared::Detach { conn }),
+                DocCmd::Refresh => {
+                    let (id, known) = (self.id, self.stored.seqs.clone());
+                    match self.relay.db.call(move |c| storage::unknown_chunks(c, &id, &known)).await {
+                        Ok(chunks) => out.push(Prepared::Refresh { chunks }),
+                        Err(e) => tracing::warn!(doc = %id, "could not read new chunks: {e}"),
                     }
                 }
                 DocCmd::Sync { peer, request, data } => {
-                    self.on_sync(peer, request, data, &mut appends, &mut outgoing, &mut writers, &mut created).await;
+                    let gate = self.gate();
+                    let stored_state = match &peer.storage_id {
+                        Some(sid) if !gate.has_peer(peer.conn) && gate.scope().is_some() => {
+                            let (id, sid, device) = (self.id, sid.clone(), peer.identity.device_id);
+                            self.relay.db.call(move |c| storage::load_sync_state(c, &id, device, &sid)).await.unwrap_or_else(
+                                |e| {
+                                    tracing::warn!("could not load sync state: {e}");
+                                    None
+                                },
+                            )
+                        }
+                        _ => None,
+                    };
+                    let gate = self.gate();
+                    if let Some(scope) = gate.scope()
+                        && *scope != Scope::National
+                        && gate::is_checked_write(scope, &peer.identity, &data)
+                    {
+                        national_needed = true;
+                    }
+                    let may_create = gate.scope().is_none()
+                        && !request
+                        && peer.identity.may_create()
+                        && self.relay.creation_allowed(peer.identity.user_id);
+                    out.push(Prepared::Sync { peer, request, data, stored_state, may_create });
                 }
-                DocCmd::Refresh => self.refresh(&mut outgoing).await,
             }
         }
-        if !appends.is_empty() || created.is_some() {
-            let id = self.id;
-            let create = created.clone();
-            let n = appends.len() as u64;
-            let commit = self
-                .relay
-                .db
-                .call(move |c| storage::append_batch(c, &appends, create.as_ref().map(|s| (&id, s))))
-                .await;
-            if let Err(e) = commit {
-                // Nothing may be acknowledged that is not stored: drop the in-memory changes
-                // by reloading, and tell the writers to try again later.
-                tracing::error!(doc = %self.id, "commit failed, changes not acknowledged: {e}");
-                for w in &writers {
-                    let _ = w.out.try_send(Out::Error {
-                        message: "the relay could not store your changes; try again".into(),
-                        close: true,
-                    });
+        if national_needed && let Err(e) = self.refresh_national().await {
+            tracing::error!(doc = %self.id, "could not read the national document to check a write: {e}");
+            // Without it no write can be checked: those messages are answered, not applied.
+            out.retain(|p| match p {
+                Prepared::Sync { peer, data, .. } => {
+                    let checked = self.gate().scope().is_some_and(|s| gate::is_checked_write(s, &peer.identity, data));
+                    if checked {
+                        peer.out.force(Out::Error {
+                            message: "the relay could not check your changes; try again".into(),
+                            close: true,
+                        });
+                    }
+                    !checked
                 }
-                let peers = std::mem::take(&mut self.peers);
-                if let Err(e) = self.load().await {
-                    tracing::error!(doc = %self.id, "reload after failed commit failed: {e}");
+                _ => true,
+            });
+        }
+        out
+    }
+
+    async fn process(&mut self, batch: Vec<DocCmd>) {
+        let mut work = self.prepare(batch).await;
+        let mut detached: Vec<storage::SavedState> = Vec::new();
+        while !work.is_empty() {
+            let Some(gate) = self.gate.take() else { return };
+            let (national, ids, now_secs) = (self.national.clone(), self.relay.contact_ids.clone(), storage::now_ms() / 1000);
+            let ran = tokio::task::spawn_blocking(move || run_gate(gate, work, national.as_deref(), &ids, now_secs)).await;
+            let run = match ran {
+                Ok(run) => run,
+                Err(e) => {
+                    // Unreachable in practice: the gate catches the engine's panics itself.
+                    tracing::error!(doc = %self.id, "the document's gate failed: {e}");
+                    if let Err(e) = self.load().await {
+                        tracing::error!(doc = %self.id, "reload failed: {e}");
+                        self.gate = Some(Gate::unknown(self.id));
+                    }
+                    self.kick_all("the relay restarted this document; reconnect");
+                    return;
                 }
-                for (_, p) in peers {
-                    let _ = p.out.try_send(Out::Error {
-                        message: "the relay had a storage problem; reconnect".into(),
-                        close: true,
-                    });
+            };
+            self.gate = Some(run.gate);
+            // Peers refused or detached by this run are still answered: their messages went out
+            // through `batch` before they leave `peers`.
+            let mut batch: HashMap<u64, PeerRef> = HashMap::new();
+            for (p, attached) in run.peers {
+                if attached {
+                    self.peers.entry(p.conn).or_insert_with(|| p.clone());
+                } else {
+                    self.peers.remove(&p.conn);
                 }
+                batch.insert(p.conn, p);
+            }
+            for (seq, size) in run.merged {
+                self.stored.incremental_bytes += size;
+                self.stored.seqs.push(seq);
+            }
+            for (conn, state) in run.detached {
+                if let Some(p) = self.peers.remove(&conn)
+                    && let Some(sid) = p.storage_id
+                {
+                    detached.push((self.id, p.identity.device_id, sid, state));
+                }
+            }
+            if !self.apply(run.effects, &batch, &mut detached).await {
                 return;
             }
-            self.relay.stats.writes.fetch_add(n, Ordering::Relaxed);
-        }
-        for (conn, data) in outgoing {
-            if let Some(p) = self.peers.get(&conn)
-                && p.out.try_send(Out::Sync { doc: self.id, data }).is_err()
-            {
-                // The connection is gone or hopelessly behind; it will resync when it returns.
-                let _ = p.out.try_send(Out::Error { message: "connection too slow".into(), close: true });
-                detached.push((
-                    conn,
-                    p.storage_id.clone(),
-                    self.loaded.as_mut().and_then(|l| l.sync.remove_peer(&conn)),
-                ));
-                self.peers.remove(&conn);
+            if self.gate().needs_rebuild() {
+                // Storage holds every committed change and nothing else: rebuild from it while
+                // the other peers stay connected.
+                let id = self.id;
+                let rebuilt = match self.relay.db.call(move |c| storage::load_doc(c, &id)).await {
+                    Ok(Some(s)) if !s.tombstoned => match load_engine(id, s.bytes).await {
+                        Ok(doc) => {
+                            self.stored =
+                                Stored { snapshot_bytes: s.snapshot_bytes, incremental_bytes: s.incremental_bytes, seqs: s.seqs };
+                            Some(doc)
+                        }
+                        Err(e) => {
+                            tracing::error!(doc = %id, "rebuild failed: {e}");
+                            None
+                        }
+                    },
+                    Ok(_) => Some(Automerge::new()),
+                    Err(e) => {
+                        tracing::error!(doc = %id, "rebuild failed: {e}");
+                        None
+                    }
+                };
+                match rebuilt {
+                    Some(doc) => {
+                        if let Some(g) = self.gate.as_mut() {
+                            g.rebuild(doc);
+                        }
+                    }
+                    None => {
+                        self.kick_all("the relay had a storage problem; reconnect");
+                        let _ = self.load().await;
+                        return;
+                    }
+                }
             }
+            work = run.rest;
         }
         self.save_states(detached).await;
         self.maybe_compact().await;
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn on_sync(
+    /// Carries out the gate's effects: appends committed in one transaction first, then messages
+    /// in order. Returns false when the commit failed (everyone was told; the document reloaded).
+    async fn apply(
         &mut self,
-        peer: PeerRef,
-        request: bool,
-        data: Vec<u8>,
-        appends: &mut Vec<Append>,
-        outgoing: &mut Vec<(u64, Vec<u8>)>,
-        writers: &mut Vec<PeerRef>,
-        created: &mut Option<Scope>,
-    ) {
-        if self.tombstoned {
-            let _ = peer.out.try_send(Out::Unavailable { doc: self.id });
-            return;
-        }
-        if self.loaded.is_none() {
-            // An unknown document: a `request` learns nothing; a `sync` from a peer allowed to
-            // create documents creates it; anyone else learns nothing either.
-            if request || !peer.identity.may_create() {
-                let _ = peer.out.try_send(Out::Unavailable { doc: self.id });
-                return;
+        effects: Vec<Effect>,
+        batch: &HashMap<u64, PeerRef>,
+        detached: &mut Vec<storage::SavedState>,
+    ) -> bool {
+        let mut appends = Vec::new();
+        let mut messages = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Append(a) => appends.push(a),
+                Effect::Audit(a) => audit_later(&self.relay.db, a),
+                other => messages.push(other),
             }
-            self.loaded = Some(Loaded {
-                scope: Scope::Unlisted,
-                sync: DocSync::new(Automerge::new()),
-                snapshot_bytes: 0,
-                incremental_bytes: 0,
-                seqs: Vec::new(),
-            });
-            *created = Some(Scope::Unlisted);
-            tracing::info!(doc = %self.id, user = peer.identity.user_id, "document created through sync");
         }
-        // A writer's changes to a catalogued document are checked against the committed national
-        // document (for local overrides of its cards), read here, before the changes are applied.
-        let checked_write = self.loaded.as_ref().is_some_and(|l| {
-            !matches!(l.scope, Scope::Unlisted)
-                && peer.identity.access(&l.scope) == Access::Write
-                && contactpoint_protocol::doc_sync::carries_changes(&data)
-        });
-        let national_needed = checked_write && self.loaded.as_ref().is_some_and(|l| l.scope != Scope::National);
-        if national_needed && let Err(e) = self.refresh_national().await {
-            tracing::error!(doc = %self.id, "could not read the national document to check a write: {e}");
-            let _ = peer.out.try_send(Out::Error {
-                message: "the relay could not check your changes; try again".into(),
-                close: true,
-            });
-            return;
-        }
-        let Some(loaded) = self.loaded.as_mut() else { return };
-        let access = peer.identity.access(&loaded.scope);
-        if access == Access::None {
-            let _ = peer.out.try_send(Out::Unavailable { doc: self.id });
-            return;
-        }
-        if !loaded.sync.has_peer(&peer.conn) {
-            let stored = match &peer.storage_id {
-                Some(sid) => {
-                    let (id, sid) = (self.id, sid.clone());
-                    self.relay.db.call(move |c| storage::load_sync_state(c, &id, &sid)).await.unwrap_or_else(|e| {
-                        tracing::warn!("could not load sync state: {e}");
-                        None
-                    })
-                }
-                None => None,
-            };
-            loaded.sync.add_peer(peer.conn, access, stored.as_deref());
-            self.peers.insert(peer.conn, peer.clone());
-        }
-        let had_doc = !loaded.sync.heads().is_empty();
-        // A catalogued document that is a directory (it declares its kind) must stay valid: a
-        // writer's changes are applied to a fork and refused when the result has a problem that
-        // the document did not have before. Older problems (data from before a rule existed, or
-        // a local override that a newer national document makes incomplete) do not block writes.
-        let was_directory = contactpoint_directory::store::document_kind(loaded.sync.doc()).is_some();
-        let national = self.national.as_ref().filter(|_| loaded.scope != Scope::National);
-        let national_key = national.map(|n| (n.id, n.version));
-        let national_dir = national.map(|n| &n.directory);
-        let known_issues = &mut self.known_issues;
-        // What the validator found in a candidate it accepted, to keep as the document's problems.
-        let accepted: RefCell<Option<KnownIssues>> = RefCell::new(None);
-        // Only catalogued documents hold directory content; an admin's unlisted document is not
-        // checked (and does not pay for the fork).
-        let checked = !matches!(loaded.scope, Scope::Unlisted);
-        let before = loaded.sync.heads();
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            // The problems before the write, worked out only for a message that will be validated.
-            let known: &[ValidationIssue] = if checked_write {
-                let current = known_issues.as_ref().is_some_and(|k| k.heads == before && k.national == national_key);
-                if !current {
-                    *known_issues = Some(KnownIssues {
-                        heads: before.clone(),
-                        national: national_key,
-                        issues: validate_document_against(loaded.sync.doc(), national_dir),
-                    });
-                }
-                known_issues.as_ref().map_or(&[], |k| k.issues.as_slice())
-            } else {
-                &[]
-            };
-            let validator = |candidate: &Automerge, _: &[ChangeHash]| -> Result<(), String> {
-                if !was_directory && contactpoint_directory::store::document_kind(candidate).is_none() {
-                    return Ok(());
-                }
-                let issues = validate_document_against(candidate, national_dir);
-                let added = new_issues(known, &issues);
-                match added.first() {
-                    None => {
-                        accepted.replace(Some(KnownIssues {
-                            heads: candidate.get_heads(),
-                            national: national_key,
-                            issues,
-                        }));
-                        Ok(())
-                    }
-                    Some(first) if added.len() == 1 => Err(format!("{}: {}", first.path, first.message)),
-                    Some(first) => {
-                        Err(format!("{}: {} (and {} more problems)", first.path, first.message, added.len() - 1))
-                    }
-                }
-            };
-            loaded.sync.receive_validated(&peer.conn, &data, checked.then_some(&validator as &_))
-        }));
-        if let (Ok(Ok(_)), Some(k)) = (&result, accepted.into_inner()) {
-            // The candidate is now the document.
-            self.known_issues = Some(k);
-        }
-        match result {
-            Ok(Ok(r)) => {
-                if r.write_refused {
-                    self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
-                    if self.warned.insert(peer.conn) {
-                        tracing::warn!(doc = %self.id, user = peer.identity.user_id, device = peer.identity.device_id, "write refused: read-only access");
-                        audit_later(
-                            &self.relay.db,
-                            peer.identity.audit(
-                                Some(self.id.to_string()),
-                                "sync.refused",
-                                "write without write access".into(),
-                            ),
-                        );
-                        let _ = peer.out.try_send(Out::Error {
-                            message: format!(
-                                "you may read but not change document {}; your changes were not accepted",
-                                self.id
-                            ),
-                            close: false,
-                        });
-                    }
-                }
-                if let Some(bytes) = r.new_changes {
-                    loaded.incremental_bytes += bytes.len();
-                    // The changes this message added, each recorded with who sent it.
-                    let hashes: Vec<_> =
-                        loaded.sync.doc().get_changes_meta(&before).into_iter().map(|m| m.hash).collect();
-                    let detail = match hashes.as_slice() {
-                        [] => format!("{} bytes", bytes.len()),
-                        [one] => format!("{} bytes, 1 change {one}", bytes.len()),
-                        [first, ..] => format!("{} bytes, {} changes, first {first}", bytes.len(), hashes.len()),
-                    };
-                    appends.push(Append {
-                        doc: self.id,
-                        bytes,
-                        audit: peer.identity.audit(Some(self.id.to_string()), "sync.write", detail),
-                        authors: Some(storage::Authorship {
-                            user_id: peer.identity.user_id,
-                            device_id: peer.identity.device_id,
-                            accepted_at: storage::now_ms() / 1000,
-                            hashes,
-                        }),
-                    });
-                    writers.push(peer.clone());
-                }
-                outgoing.extend(r.outgoing);
-                if request && !had_doc && loaded.sync.heads().is_empty() {
-                    // Neither side has anything: say so, as automerge-repo expects.
-                    let _ = peer.out.try_send(Out::Unavailable { doc: self.id });
-                }
-            }
-            Ok(Err(e)) => {
-                self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(doc = %self.id, user = peer.identity.user_id, "sync message refused: {e}");
-                audit_later(
-                    &self.relay.db,
-                    peer.identity.audit(Some(self.id.to_string()), "sync.rejected", e.to_string()),
-                );
-                let _ = peer.out.try_send(Out::Error { message: format!("document {}: {e}", self.id), close: true });
-            }
-            Err(_) => {
-                self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(doc = %self.id, user = peer.identity.user_id, "Automerge panicked on a peer's message; reloading the document");
-                let _ = peer.out.try_send(Out::Error {
-                    message: format!("document {}: the relay could not process your data", self.id),
-                    close: true,
-                });
-                // The in-memory document may be inconsistent: rebuild it from storage, which
-                // holds only committed, acknowledged changes. Peers reattach on their next message.
-                appends.clear();
-                outgoing.clear();
-                for (_, p) in std::mem::take(&mut self.peers) {
-                    if p.conn != peer.conn {
-                        let _ = p.out.try_send(Out::Error {
-                            message: "the relay restarted this document; reconnect".into(),
-                            close: true,
-                        });
-                    }
-                }
+        let created = self.gate.as_mut().and_then(|g| g.created.take());
+        if !appends.is_empty() || created.is_some() {
+            let (id, n) = (self.id, appends.len() as u64);
+            let sizes: usize = appends.iter().map(|a| a.bytes.len()).sum();
+            let commit = self
+                .relay
+                .db
+                .call(move |c| storage::append_batch(c, &appends, created.as_ref().map(|s| (&id, s))))
+                .await;
+            if let Err(e) = commit {
+                // Nothing may be acknowledged that is not stored: drop the in-memory changes by
+                // reloading, and tell everyone to come back.
+                tracing::error!(doc = %self.id, "commit failed, changes not acknowledged: {e}");
+                self.kick_all("the relay could not store changes; reconnect and try again");
                 if let Err(e) = self.load().await {
-                    tracing::error!(doc = %self.id, "reload failed: {e}");
+                    tracing::error!(doc = %self.id, "reload after failed commit failed: {e}");
+                }
+                return false;
+            }
+            self.stored.incremental_bytes += sizes;
+            self.relay.stats.writes.fetch_add(n, Ordering::Relaxed);
+        }
+        for m in messages {
+            let (conn, out) = match m {
+                Effect::Send { conn, data } => (conn, Out::Sync { doc: self.id, data }),
+                Effect::Unavailable { conn } => (conn, Out::Unavailable { doc: self.id }),
+                Effect::Error { conn, message, close, .. } => {
+                    self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    (conn, Out::Error { message, close })
+                }
+                Effect::Append(_) | Effect::Audit(_) => continue,
+            };
+            let Some(p) = self.peers.get(&conn).or_else(|| batch.get(&conn)) else { continue };
+            if matches!(out, Out::Error { .. }) {
+                p.out.force(out);
+            } else if !p.out.try_send(out) {
+                // Over its memory budget: the connection is too slow to keep; it resyncs when it
+                // returns, from the state saved here.
+                p.out.force(Out::Error { message: "connection too slow; reconnect".into(), close: true });
+                let state = self.gate.as_mut().and_then(|g| g.detach(conn));
+                if let Some(p) = self.peers.remove(&conn)
+                    && let (Some(sid), Some(state)) = (p.storage_id, state)
+                {
+                    detached.push((self.id, p.identity.device_id, sid, state));
                 }
             }
+        }
+        true
+    }
+
+    /// Closes every peer's connection with `reason`, detaching them.
+    fn kick_all(&mut self, reason: &str) {
+        for (_, p) in std::mem::take(&mut self.peers) {
+            p.out.force(Out::Error { message: reason.into(), close: true });
         }
     }
 
-    async fn save_states(&self, detached: Vec<(u64, Option<String>, Option<Vec<u8>>)>) {
-        let states: Vec<_> = detached.into_iter().filter_map(|(_, sid, st)| Some((self.id, sid?, st?))).collect();
+    async fn save_states(&self, states: Vec<storage::SavedState>) {
         if states.is_empty() {
             return;
         }
@@ -704,14 +789,15 @@ impl DocTask {
 
     async fn save_all_states(&mut self) {
         let conns: Vec<u64> = self.peers.keys().copied().collect();
-        let detached = conns
-            .into_iter()
-            .filter_map(|c| {
-                let p = self.peers.remove(&c)?;
-                Some((c, p.storage_id, self.loaded.as_mut().and_then(|l| l.sync.remove_peer(&c))))
-            })
-            .collect();
-        self.save_states(detached).await;
+        let mut states = Vec::new();
+        for c in conns {
+            let Some(p) = self.peers.remove(&c) else { continue };
+            let state = self.gate.as_mut().and_then(|g| g.detach(c));
+            if let (Some(sid), Some(state)) = (p.storage_id, state) {
+                states.push((self.id, p.identity.device_id, sid, state));
+            }
+        }
+        self.save_states(states).await;
     }
 
     /// Makes `national` the committed national document, reading it again only when its stored
@@ -743,49 +829,92 @@ impl DocTask {
         .await
         .map_err(|e| storage::StorageError::Task(e.to_string()))?
         .map_err(|e| storage::StorageError::Invalid(format!("the national document {id} does not read: {e}")))?;
-        self.national = Some(NationalCopy { id, version, directory });
+        self.national = Some(Arc::new(NationalCopy { id, version, directory }));
         Ok(())
-    }
-
-    /// Merges chunks that another process stored for this document.
-    async fn refresh(&mut self, outgoing: &mut Vec<(u64, Vec<u8>)>) {
-        let Some(l) = self.loaded.as_mut() else { return };
-        let (id, known) = (self.id, l.seqs.clone());
-        let chunks = match self.relay.db.call(move |c| storage::unknown_chunks(c, &id, &known)).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(doc = %id, "could not read new chunks: {e}");
-                return;
-            }
-        };
-        for (seq, bytes) in chunks {
-            match l.sync.apply_stored(&bytes) {
-                Ok(out) => outgoing.extend(out),
-                Err(e) => tracing::error!(doc = %id, seq, "a stored chunk does not load: {e}"),
-            }
-            l.incremental_bytes += bytes.len();
-            l.seqs.push(seq);
-        }
     }
 
     /// Replaces the chunks with one snapshot once the incremental chunks outweigh the snapshot.
     async fn maybe_compact(&mut self) {
-        let Some(l) = self.loaded.as_mut() else { return };
+        let l = &self.stored;
         if l.incremental_bytes < 64 * 1024 || l.incremental_bytes < l.snapshot_bytes {
             return;
         }
-        let snapshot = l.sync.save();
+        let Some(gate) = self.gate.take() else { return };
+        let (gate, snapshot) = match tokio::task::spawn_blocking(move || {
+            let snapshot = gate.sync().map(|s| s.save());
+            (gate, snapshot)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(doc = %self.id, "saving a snapshot failed: {e}");
+                let _ = self.load().await;
+                return;
+            }
+        };
+        self.gate = Some(gate);
+        let Some(snapshot) = snapshot else { return };
         let size = snapshot.len();
-        let (id, covered) = (self.id, l.seqs.clone());
+        let (id, covered) = (self.id, self.stored.seqs.clone());
         match self.relay.db.call(move |c| storage::compact(c, &id, &snapshot, &covered)).await {
             Ok(seq) => {
-                l.snapshot_bytes = size;
-                l.incremental_bytes = 0;
-                l.seqs = vec![seq];
+                self.stored = Stored { snapshot_bytes: size, incremental_bytes: 0, seqs: vec![seq] };
             }
             Err(e) => tracing::warn!(doc = %id, "compaction failed (data is safe, retried later): {e}"),
         }
     }
+}
+
+/// Runs the gate over prepared commands, on the blocking pool. Stops early when the engine fails,
+/// so that the rest run on the rebuilt document.
+fn run_gate(
+    mut gate: Gate,
+    work: Vec<Prepared>,
+    national: Option<&NationalCopy>,
+    ids: &ContactIds,
+    now_secs: i64,
+) -> GateRun {
+    let mut effects = Vec::new();
+    let mut detached = Vec::new();
+    let mut merged = Vec::new();
+    let mut peers = Vec::new();
+    let mut work = work.into_iter();
+    for item in work.by_ref() {
+        match item {
+            Prepared::Detach { conn } => {
+                if let Some(state) = gate.detach(conn) {
+                    detached.push((conn, state));
+                }
+            }
+            Prepared::Refresh { chunks } => {
+                for (seq, bytes) in chunks {
+                    match gate.apply_stored(&bytes) {
+                        Ok(out) => effects.extend(out),
+                        Err(e) => tracing::error!(doc = %gate.id(), seq, "a stored chunk does not load: {e}"),
+                    }
+                    merged.push((seq, bytes.len()));
+                }
+            }
+            Prepared::Sync { peer, request, data, stored_state, may_create } => {
+                let input = SyncInput {
+                    stored_state: stored_state.as_deref(),
+                    national,
+                    may_create,
+                    contact_ids: ids,
+                    now_secs,
+                };
+                let g = gate::Peer { conn: peer.conn, identity: peer.identity.clone() };
+                effects.extend(gate.on_sync(&g, request, &data, &input));
+                let attached = gate.has_peer(peer.conn);
+                peers.push((peer, attached));
+                if gate.needs_rebuild() {
+                    break;
+                }
+            }
+        }
+    }
+    GateRun { gate, effects, detached, merged, rest: work.collect(), peers }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -822,7 +951,8 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
         .lock_conns()
         .insert(conn_id, ConnEntry { device_id: identity.device_id, user_id: identity.user_id, kick: kick_tx });
     relay.stats.connections.fetch_add(1, Ordering::Relaxed);
-    let (out_tx, mut out_rx) = mpsc::channel::<Out>(relay.limits.outbox_frames);
+    let (tx, mut out_rx) = mpsc::unbounded_channel::<Out>();
+    let outbox = Outbox { tx, queued: Arc::new(AtomicUsize::new(0)), budget: relay.limits.outbox_bytes };
     let mut conn = Connection::relay(
         relay.peer_id.clone(),
         PeerMetadata { storage_id: Some(relay.storage_id.clone()), is_ephemeral: false },
@@ -852,14 +982,19 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                 frames.push(Connection::error_frame(&reason));
                 close = Some(reason);
             }
-            out = out_rx.recv() => match out {
-                Some(Out::Sync { doc, data }) => frames.push(conn.sync_frame(doc, data, false)),
-                Some(Out::Unavailable { doc }) => frames.push(conn.unavailable_frame(doc)),
-                Some(Out::Error { message, close: c }) => {
-                    frames.push(Connection::error_frame(&message));
-                    if c { close = Some(message); }
+            out = out_rx.recv() => {
+                if let Some(o) = &out {
+                    outbox.sent(o.size());
                 }
-                None => close = Some("internal channel closed".into()),
+                match out {
+                    Some(Out::Sync { doc, data }) => frames.push(conn.sync_frame(doc, data, false)),
+                    Some(Out::Unavailable { doc }) => frames.push(conn.unavailable_frame(doc)),
+                    Some(Out::Error { message, close: c }) => {
+                        frames.push(Connection::error_frame(&message));
+                        if c { close = Some(message); }
+                    }
+                    None => close = Some("internal channel closed".into()),
+                }
             },
             msg = stream.next() => match msg {
                 None => break 'conn "socket closed".into(),
@@ -877,8 +1012,18 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                                     peer_storage = metadata.storage_id.filter(|_| !metadata.is_ephemeral);
                                 }
                                 Event::Doc { document_id, request, data } => {
+                                    // A document that is not loaded and that this message cannot
+                                    // create is looked up first, so that requests for unknown
+                                    // ids cost a lookup and no task.
+                                    if !relay.is_loaded(&document_id) && (request || !identity.may_create()) {
+                                        let known = relay.db.call(move |c| storage::doc_scope(c, &document_id)).await;
+                                        if !matches!(known, Ok(Some((_, false)))) {
+                                            frames.push(conn.unavailable_frame(document_id));
+                                            continue;
+                                        }
+                                    }
                                     touched.insert(document_id);
-                                    let peer = PeerRef { conn: conn_id, identity: identity.clone(), storage_id: peer_storage.clone(), out: out_tx.clone() };
+                                    let peer = PeerRef { conn: conn_id, identity: identity.clone(), storage_id: peer_storage.clone(), out: outbox.clone() };
                                     relay.send_to_doc(document_id, DocCmd::Sync { peer, request, data });
                                 }
                                 Event::Unavailable { .. } => {}
@@ -898,15 +1043,17 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
             },
         }
         for f in frames {
-            if sink.send(WsMessage::Binary(f.into())).await.is_err() {
-                break 'conn "send failed".into();
+            match tokio::time::timeout(relay.limits.write_timeout, sink.send(WsMessage::Binary(f.into()))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break 'conn "send failed".into(),
+                Err(_) => break 'conn "send timed out: the peer does not read".into(),
             }
         }
         if let Some(r) = close {
             break 'conn r;
         }
     };
-    let _ = sink.send(WsMessage::Close(None)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(WsMessage::Close(None))).await;
     tracing::debug!(conn = conn_id, user = identity.user_id, "connection closed: {close_reason}");
     {
         // Only loaded documents hold state for this connection; do not load others to detach.

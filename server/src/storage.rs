@@ -172,6 +172,19 @@ const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER chunks_removed AFTER DELETE ON chunks BEGIN
         UPDATE documents SET version = version + 1 WHERE id = OLD.doc_id;
      END;",
+    // 6: sync states keyed by device, not by the storage id a peer chooses, so that one device
+    // holds at most one state per document however many storage ids it makes up. The states are
+    // a saving of bandwidth only: dropping the old ones costs each device one fuller sync.
+    "DROP TABLE sync_states;
+     CREATE TABLE sync_states(
+        doc_id TEXT NOT NULL,
+        device_id INTEGER NOT NULL,
+        storage_id TEXT NOT NULL,
+        state BLOB NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, device_id)
+     ) WITHOUT ROWID;
+     CREATE INDEX sync_states_by_time ON sync_states(updated_at);",
 ];
 
 /// A stored document: its scope and its chunks in order.
@@ -488,32 +501,47 @@ pub fn compact(conn: &mut Connection, doc: &DocumentId, snapshot: &[u8], covered
     Ok(first)
 }
 
-/// The stored sync state of a document with a peer's storage.
-pub fn load_sync_state(conn: &Connection, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StorageError> {
+/// The stored sync state of a document with a device, if the device still uses the same storage
+/// (a new storage id means the peer's copy is new too, so the old state would mislead).
+pub fn load_sync_state(
+    conn: &Connection,
+    doc: &DocumentId,
+    device_id: i64,
+    storage_id: &str,
+) -> Result<Option<Vec<u8>>, StorageError> {
     Ok(conn
         .query_row(
-            "SELECT state FROM sync_states WHERE doc_id = ?1 AND storage_id = ?2",
-            params![doc.to_string(), storage_id],
+            "SELECT state FROM sync_states WHERE doc_id = ?1 AND device_id = ?2 AND storage_id = ?3",
+            params![doc.to_string(), device_id, storage_id],
             |r| r.get(0),
         )
         .optional()?)
 }
 
-/// Stores sync states, one transaction for all.
-pub fn save_sync_states(conn: &mut Connection, states: &[(DocumentId, String, Vec<u8>)]) -> Result<(), StorageError> {
+/// A peer's sync state to keep: document, device, the peer's storage id, the encoded state.
+pub type SavedState = (DocumentId, i64, String, Vec<u8>);
+
+/// Stores sync states, one transaction for all; a device's newer state replaces its older one.
+pub fn save_sync_states(conn: &mut Connection, states: &[SavedState]) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO sync_states(doc_id, storage_id, state, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(doc_id, storage_id) DO UPDATE SET state = ?3, updated_at = ?4",
+            "INSERT INTO sync_states(doc_id, device_id, storage_id, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(doc_id, device_id) DO UPDATE SET storage_id = ?3, state = ?4, updated_at = ?5",
         )?;
         let now = now_ms();
-        for (doc, sid, state) in states {
-            stmt.execute(params![doc.to_string(), sid, state, now])?;
+        for (doc, device, sid, state) in states {
+            stmt.execute(params![doc.to_string(), device, sid, state, now])?;
         }
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Deletes sync states not used since `before` (milliseconds): a device away that long syncs
+/// afresh, and the table does not grow with devices that never return.
+pub fn prune_sync_states(conn: &Connection, before: i64) -> Result<usize, StorageError> {
+    Ok(conn.execute("DELETE FROM sync_states WHERE updated_at < ?1", [before])?)
 }
 
 /// Records an audit entry.
