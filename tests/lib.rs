@@ -182,6 +182,19 @@ impl RelayProcess {
         Ok(RelayProcess { addr, invite, child })
     }
 
+    /// The operating system's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The most memory the process has held so far (`VmHWM`), in bytes.
+    pub fn peak_memory(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM line")?;
+        let kib: u64 = line.split_whitespace().nth(1).context("no VmHWM value")?.parse()?;
+        Ok(kib * 1024)
+    }
+
     /// Kills the process with SIGKILL: no shutdown code runs.
     pub fn kill9(mut self) -> Result<()> {
         self.child.kill()?;

@@ -15,11 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
+use crate::area::Area;
 use crate::model::{
     AUDIENCES, CardStatus, ContactPoint, Directory, DocumentKind, GuidanceCard, Index, Node, Organisation, ROLES,
     Schedule, StepKind, TOPICS, Urgency,
 };
-use crate::area::Area;
 use crate::store;
 use crate::text::LocalizedText;
 
@@ -100,7 +100,8 @@ pub mod msg {
     /// A record that is not a map.
     pub const NOT_A_RECORD: &str = "this record is damaged: it must be a map of fields";
     /// A document's kind or area differs from what the relay's catalogue says it is.
-    pub const WRONG_PLACE: &str = "this document's kind and area are fixed by the relay's catalogue and cannot be changed";
+    pub const WRONG_PLACE: &str =
+        "this document's kind and area are fixed by the relay's catalogue and cannot be changed";
     /// A contact point lists an area outside its document's area.
     pub const OUTSIDE_AREA: &str =
         "this area is outside the document's own area; list only the area itself or places within it";

@@ -187,7 +187,14 @@ pub fn place_of(scope: &Scope) -> Option<Place> {
 impl Gate {
     /// A gate for a document not in storage.
     pub fn unknown(id: DocumentId) -> Gate {
-        Gate { id, known: Known::Unknown, known_issues: None, warned: HashSet::new(), needs_rebuild: false, created: None }
+        Gate {
+            id,
+            known: Known::Unknown,
+            known_issues: None,
+            warned: HashSet::new(),
+            needs_rebuild: false,
+            created: None,
+        }
     }
 
     /// A gate for a stored document.
@@ -351,7 +358,11 @@ impl Gate {
                 let added = new_issues(&known, &issues);
                 match added.first() {
                     None => {
-                        accepted.replace(Some(KnownIssues { heads: candidate.get_heads(), national: national_key, issues }));
+                        accepted.replace(Some(KnownIssues {
+                            heads: candidate.get_heads(),
+                            national: national_key,
+                            issues,
+                        }));
                         Ok(())
                     }
                     Some(first) if added.len() == 1 => Err(format!("{}: {}", first.path, first.message)),
@@ -414,7 +425,12 @@ impl Gate {
             Ok(Err(e)) => {
                 tracing::warn!(doc = %id, user = peer.identity.user_id, "sync message refused: {e}");
                 effects.push(Effect::Audit(peer.identity.audit(Some(id.to_string()), "sync.rejected", e.to_string())));
-                effects.push(Effect::Error { conn, message: format!("document {id}: {e}"), close: true, doc: Some(id) });
+                effects.push(Effect::Error {
+                    conn,
+                    message: format!("document {id}: {e}"),
+                    close: true,
+                    doc: Some(id),
+                });
                 self.detach(conn);
             }
             Err(_) => {

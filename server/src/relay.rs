@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
-use contactpoint_directory::store::read_directory;
 use contactpoint_directory::Directory;
+use contactpoint_directory::store::read_directory;
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_protocol::{Bounds, Connection, DocSync, DocumentId, Event, PeerMetadata};
 use futures_util::{SinkExt, StreamExt};
@@ -190,6 +190,8 @@ pub struct Relay {
     next_id: AtomicU64,
     /// Which document holds each contact point id.
     contact_ids: Arc<ContactIds>,
+    /// The newest chunk when the ids were first read; the watcher reads from there.
+    indexed_seq: i64,
     /// Documents created through sync per user in the current hour: (hour started, count).
     creations: Mutex<HashMap<i64, (Instant, u32)>>,
     /// Public counters.
@@ -202,6 +204,8 @@ impl Relay {
         let storage_id = db.with(storage::storage_id)?;
         let peer_id = format!("relay-{}", storage_id.chars().take(8).collect::<String>());
         let contact_ids = Arc::new(ContactIds::default());
+        // Chunks stored after this are seen by the watcher, which records their ids too.
+        let indexed_seq = db.with(|c| storage::newest_seq(c))?;
         index_contact_ids(&db, &contact_ids)?;
         Ok(Arc::new(Relay {
             db,
@@ -212,6 +216,7 @@ impl Relay {
             conns: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             contact_ids,
+            indexed_seq,
             creations: Mutex::new(HashMap::new()),
             stats: Stats::default(),
         }))
@@ -337,7 +342,7 @@ fn record_contact_ids(db: &Db, ids: &ContactIds, doc: DocumentId) -> Result<(), 
 /// merged and passed on to their peers.
 pub async fn watch_database(relay: Arc<Relay>) {
     let mut since = storage::now_ms();
-    let mut seq = relay.db.call(|c| storage::newest_seq(c)).await.unwrap_or(0);
+    let mut seq = relay.indexed_seq;
     let mut pruned_at: Option<Instant> = None;
     loop {
         tokio::time::sleep(relay.limits.revocation_poll).await;
@@ -573,12 +578,14 @@ impl DocTask {
                     let stored_state = match &peer.storage_id {
                         Some(sid) if !gate.has_peer(peer.conn) && gate.scope().is_some() => {
                             let (id, sid, device) = (self.id, sid.clone(), peer.identity.device_id);
-                            self.relay.db.call(move |c| storage::load_sync_state(c, &id, device, &sid)).await.unwrap_or_else(
-                                |e| {
+                            self.relay
+                                .db
+                                .call(move |c| storage::load_sync_state(c, &id, device, &sid))
+                                .await
+                                .unwrap_or_else(|e| {
                                     tracing::warn!("could not load sync state: {e}");
                                     None
-                                },
-                            )
+                                })
                         }
                         _ => None,
                     };
@@ -622,8 +629,12 @@ impl DocTask {
         let mut detached: Vec<storage::SavedState> = Vec::new();
         while !work.is_empty() {
             let Some(gate) = self.gate.take() else { return };
-            let (national, ids, now_secs) = (self.national.clone(), self.relay.contact_ids.clone(), storage::now_ms() / 1000);
-            let ran = tokio::task::spawn_blocking(move || run_gate(gate, work, national.as_deref(), &ids, now_secs)).await;
+            let (national, ids, now_secs) =
+                (self.national.clone(), self.relay.contact_ids.clone(), storage::now_ms() / 1000);
+            let budget = self.relay.limits.outbox_bytes;
+            let ran =
+                tokio::task::spawn_blocking(move || run_gate(gate, work, national.as_deref(), &ids, now_secs, budget))
+                    .await;
             let run = match ran {
                 Ok(run) => run,
                 Err(e) => {
@@ -670,8 +681,11 @@ impl DocTask {
                 let rebuilt = match self.relay.db.call(move |c| storage::load_doc(c, &id)).await {
                     Ok(Some(s)) if !s.tombstoned => match load_engine(id, s.bytes).await {
                         Ok(doc) => {
-                            self.stored =
-                                Stored { snapshot_bytes: s.snapshot_bytes, incremental_bytes: s.incremental_bytes, seqs: s.seqs };
+                            self.stored = Stored {
+                                snapshot_bytes: s.snapshot_bytes,
+                                incremental_bytes: s.incremental_bytes,
+                                seqs: s.seqs,
+                            };
                             Some(doc)
                         }
                         Err(e) => {
@@ -874,11 +888,14 @@ fn run_gate(
     national: Option<&NationalCopy>,
     ids: &ContactIds,
     now_secs: i64,
+    budget: usize,
 ) -> GateRun {
     let mut effects = Vec::new();
     let mut detached = Vec::new();
     let mut merged = Vec::new();
     let mut peers = Vec::new();
+    let mut produced: HashMap<u64, usize> = HashMap::new();
+    let mut cut: HashSet<u64> = HashSet::new();
     let mut work = work.into_iter();
     for item in work.by_ref() {
         match item {
@@ -897,6 +914,25 @@ fn run_gate(
                 }
             }
             Prepared::Sync { peer, request, data, stored_state, may_create } => {
+                // A peer whose answers in this run already fill its outbox budget gets no more
+                // work done for it: small messages asking for large answers cost it its
+                // connection instead of the relay's CPU.
+                let made = produced.get(&peer.conn).copied().unwrap_or(0);
+                if made > budget {
+                    if cut.insert(peer.conn) {
+                        effects.push(Effect::Error {
+                            conn: peer.conn,
+                            message: "connection too slow; reconnect".into(),
+                            close: true,
+                            doc: Some(gate.id()),
+                        });
+                        if let Some(state) = gate.detach(peer.conn) {
+                            detached.push((peer.conn, state));
+                        }
+                    }
+                    peers.push((peer, false));
+                    continue;
+                }
                 let input = SyncInput {
                     stored_state: stored_state.as_deref(),
                     national,
@@ -905,8 +941,14 @@ fn run_gate(
                     now_secs,
                 };
                 let g = gate::Peer { conn: peer.conn, identity: peer.identity.clone() };
-                effects.extend(gate.on_sync(&g, request, &data, &input));
-                let attached = gate.has_peer(peer.conn);
+                let out = gate.on_sync(&g, request, &data, &input);
+                for e in &out {
+                    if let Effect::Send { conn, data } = e {
+                        *produced.entry(*conn).or_insert(0) += data.len();
+                    }
+                }
+                effects.extend(out);
+                let attached = gate.has_peer(peer.conn) && !cut.contains(&peer.conn);
                 peers.push((peer, attached));
                 if gate.needs_rebuild() {
                     break;
