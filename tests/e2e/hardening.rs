@@ -313,6 +313,9 @@ fn reframe(frame: Vec<u8>, sender: &str) -> Vec<u8> {
     }
 }
 
+/// A write an editor makes to its document.
+type Forgery = Box<dyn Fn(&mut Automerge)>;
+
 /// The content cells of the access matrix: an editor of Helsinki writing (a) a contact point
 /// for Turku, (b) a contact point with the id of one of Turku's, (c) the document's own area.
 /// Each is refused with the rule's message, nothing is stored, and a reader is unaffected.
@@ -350,7 +353,7 @@ async fn an_editor_cannot_write_outside_its_area() -> anyhow::Result<()> {
     turku_entry.areas = vec!["municipality:853".parse()?];
     let mut stolen_id = own.clone();
     stolen_id.id = theirs.id.clone();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Automerge)>)> = vec![
+    let cases: Vec<(&str, Forgery)> = vec![
         (
             "outside the document's own area",
             Box::new(move |d: &mut Automerge| {
