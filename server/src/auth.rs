@@ -359,9 +359,19 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
     Ok(Redeemed { token, identity })
 }
 
+/// A rotated token: the new token and the device it belongs to.
+#[derive(Debug)]
+pub struct Rotated {
+    /// The new device token: shown once, kept by the device.
+    pub token: String,
+    /// Who the device belongs to; its `device_id` names the connections to close.
+    pub identity: Identity,
+}
+
 /// Replaces a device's token with a new one (the old one stops working at once). Returns the new
-/// token, or `None` when the old one is not a valid token.
-pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<String>, StorageError> {
+/// token, or `None` when the old one is not a valid token. Connections opened with the old token
+/// are the caller's to close ([`crate::relay::Relay::kick_device`]).
+pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<Rotated>, StorageError> {
     let tx = conn.transaction()?;
     let Some(identity) = crate::storage::identity_by_token_hash(&tx, &hash_secret(old_token))? else {
         return Ok(None);
@@ -373,7 +383,7 @@ pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<Str
     )?;
     insert_audit(&tx, &identity.audit(None, "device.rotate", String::new()))?;
     tx.commit()?;
-    Ok(Some(token))
+    Ok(Some(Rotated { token, identity }))
 }
 
 /// Limits failed invite-code attempts per client address, so codes cannot be guessed quickly:

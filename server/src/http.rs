@@ -175,7 +175,19 @@ async fn rotate(
 ) -> Result<Json<RotateResponse>, AppError> {
     let old = bearer(&headers)?;
     match relay.db().call(move |c| auth::rotate_token(c, &old)).await? {
-        Some(token) => Ok(Json(RotateResponse { token })),
+        Some(rotated) => {
+            // Whoever holds the old token must not keep a session it opened.
+            let n =
+                relay.kick_device(rotated.identity.device_id, "this device's token has been replaced; connect again");
+            if n > 0 {
+                tracing::info!(
+                    device = rotated.identity.device_id,
+                    connections = n,
+                    "closed connections after rotation"
+                );
+            }
+            Ok(Json(RotateResponse { token: rotated.token }))
+        }
         None => Err(invalid_token()),
     }
 }

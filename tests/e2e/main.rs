@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod content;
 mod durability;
+mod hardening_auth;
 mod hardening_net;
 mod interop;
 mod relay_sync;
