@@ -1,10 +1,21 @@
-//! Sessions under attack: a rotated token's open connection is closed.
+//! Sessions under attack: a rotated token's open connection is closed, and simultaneous wrong
+//! invite codes are counted one by one.
+
+use std::net::IpAddr;
 
 use anyhow::{Context, Result};
-use contactpoint_server::auth::Role;
-use contactpoint_server::storage::Scope;
-use contactpoint_tests::{NativeClient, TestRelay, eventually, http_post_with};
-use serde_json::Value;
+use contactpoint_server::auth::{self, InviteSpec, Role};
+use contactpoint_server::storage::{Scope, StorageError};
+use contactpoint_tests::{NativeClient, TestRelay, eventually, http_from, http_post, http_post_with};
+use serde_json::{Value, json};
+
+fn invite(relay: &TestRelay, role: Role, user_name: Option<&str>) -> Result<String> {
+    let spec =
+        InviteSpec { role, areas: vec![], user_name: user_name.map(str::to_owned), valid_for_ms: 60_000, uses: 1 };
+    Ok(relay
+        .db
+        .with(|c| auth::create_invite(c, &spec, Some("test")).map_err(|e| StorageError::Invalid(e.to_string())))?)
+}
 
 fn stored_key(relay: &TestRelay, doc: contactpoint_protocol::DocumentId, key: &str) -> Result<Option<String>> {
     use contactpoint_protocol::automerge::{ROOT, ReadDoc};
@@ -45,5 +56,37 @@ async fn rotating_a_token_closes_the_old_session() -> Result<()> {
     assert_eq!(stored_key(&relay, doc, "before")?.as_deref(), Some("yes"));
     assert_eq!(stored_key(&relay, doc, "after_rotation")?, None, "a write on the old session was stored");
     assert_eq!(new.get(doc, "after_rotation"), None);
+    Ok(())
+}
+
+/// 64 wrong codes at once from one address: only the burst of five is looked at (403), the rest
+/// are refused unseen (429). A right code from another address still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_wrong_codes_are_counted_one_by_one() -> Result<()> {
+    let relay = TestRelay::start().await?;
+    let started = std::time::Instant::now();
+    let attempts = (0..64).map(|i| {
+        let body = json!({ "code": format!("WR0NG-C0DE-{i:05}"), "device_name": "guess" }).to_string();
+        let addr = relay.addr;
+        async move { http_post(addr, "/api/v0/redeem", &body).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let statuses: Vec<u16> = answers.into_iter().map(|r| r.map(|(s, _)| s)).collect::<Result<_>>()?;
+    let looked_at = statuses.iter().filter(|s| **s == 403).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(looked_at + refused, 64, "{statuses:?}");
+    // One more attempt becomes available every 12 s.
+    let refilled = (started.elapsed().as_secs() / 12) as usize;
+    assert!((1..=5 + refilled).contains(&looked_at), "{looked_at} wrong codes were looked at: {statuses:?}");
+
+    let code = invite(&relay, Role::Reader, Some("Second address"))?;
+    let body = json!({ "code": code, "device_name": "phone" }).to_string();
+    let request = format!(
+        "POST /api/v0/redeem HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        relay.addr,
+        body.len()
+    );
+    let (status, body) = http_from(IpAddr::from([127, 0, 0, 2]), relay.addr, &request).await?;
+    assert_eq!(status, 200, "{body}");
     Ok(())
 }
