@@ -1,12 +1,13 @@
-//! Sessions under attack: a rotated token's open connection is closed, and simultaneous wrong
-//! invite codes are counted one by one.
+//! Sessions and names under attack: a rotated token's open connection is closed, simultaneous
+//! wrong invite codes are counted one by one, and names reach the administrator's terminal
+//! without their control characters.
 
 use std::net::IpAddr;
 
 use anyhow::{Context, Result};
 use contactpoint_server::auth::{self, InviteSpec, Role};
 use contactpoint_server::storage::{Scope, StorageError};
-use contactpoint_tests::{NativeClient, TestRelay, eventually, http_from, http_post, http_post_with};
+use contactpoint_tests::{NativeClient, TestRelay, contactpoint_ok, eventually, http_from, http_post, http_post_with};
 use serde_json::{Value, json};
 
 fn invite(relay: &TestRelay, role: Role, user_name: Option<&str>) -> Result<String> {
@@ -88,5 +89,28 @@ async fn simultaneous_wrong_codes_are_counted_one_by_one() -> Result<()> {
     );
     let (status, body) = http_from(IpAddr::from([127, 0, 0, 2]), relay.addr, &request).await?;
     assert_eq!(status, 200, "{body}");
+    Ok(())
+}
+
+/// A device name with an escape sequence and a bell is listed with both escaped by `admin
+/// devices`, `admin users` and `admin audit`.
+#[tokio::test]
+async fn names_reach_the_admin_terminal_without_control_characters() -> Result<()> {
+    let relay = TestRelay::start().await?;
+    // Without a name in the invite, the user is named after the device.
+    let code = invite(&relay, Role::Reader, None)?;
+    let body = json!({ "code": code, "device_name": "phone\u{1b}[2J\u{7}" }).to_string();
+    let (status, body) = http_post(relay.addr, "/api/v0/redeem", &body).await?;
+    assert_eq!(status, 200, "{body}");
+    let db = relay.db_path.to_str().context("path")?;
+    for command in ["devices", "users", "audit"] {
+        let out = contactpoint_ok(&["admin", command, "--db", db])?;
+        assert!(out.contains("phone\\x1b[2J\\x07"), "admin {command}: {out}");
+        let controls: Vec<char> = out.chars().filter(|c| c.is_control() && *c != '\n').collect();
+        assert!(controls.is_empty(), "admin {command} printed {controls:?}: {out:?}");
+    }
+    // JSON output keeps the name as it is (JSON escapes it).
+    let json: Value = serde_json::from_str(&contactpoint_ok(&["admin", "devices", "--db", db, "--json"])?)?;
+    assert!(json.to_string().contains("phone\\u001b[2J\\u0007"), "{json}");
     Ok(())
 }
