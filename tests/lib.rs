@@ -14,7 +14,7 @@ use contactpoint_protocol::automerge::{Automerge, ROOT, ReadDoc};
 use contactpoint_protocol::{ClientEvent, ClientSession, DocumentId, PeerMetadata};
 use contactpoint_server::auth::{self, InviteSpec, Role};
 use contactpoint_server::storage::{Db, Scope};
-use contactpoint_server::{Limits, Relay, admin};
+use contactpoint_server::{Limits, NetLimits, Relay, admin};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -54,15 +54,29 @@ impl TestRelay {
         Ok(r)
     }
 
+    /// Starts a relay with the given limits on connections on a fresh temporary database.
+    pub async fn start_with_net(limits: Limits, net: NetLimits) -> Result<TestRelay> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("relay.sqlite");
+        let mut r = Self::start_at_with(&path, limits, net).await?;
+        r._dir = Some(dir);
+        Ok(r)
+    }
+
     /// Starts a relay on an existing database file (to restart one).
     pub async fn start_at(path: &Path, limits: Limits) -> Result<TestRelay> {
+        Self::start_at_with(path, limits, NetLimits::default()).await
+    }
+
+    /// Starts a relay on an existing database file with the given limits on connections.
+    pub async fn start_at_with(path: &Path, limits: Limits, net: NetLimits) -> Result<TestRelay> {
         let db = Db::open(path)?;
         let relay = Relay::new(db.clone(), limits)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let r2 = relay.clone();
         let task = tokio::spawn(async move {
-            let _ = contactpoint_server::serve(listener, r2, None, std::future::pending()).await;
+            let _ = contactpoint_server::serve_with(listener, r2, None, net, std::future::pending()).await;
         });
         Ok(TestRelay { addr, db, db_path: path.to_owned(), relay, task, _dir: None })
     }
@@ -166,7 +180,19 @@ impl RelayProcess {
     /// Starts it with extra `serve` arguments, such as `--seed` and `--web DIR` for the browser
     /// tests, and keeps the invite code it prints for a database without users.
     pub fn start_with_args(db: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
-        let mut child = Command::new(relay_binary()?)
+        Self::spawn(Command::new(relay_binary()?), db, listen, extra)
+    }
+
+    /// Starts it with its soft limit on open files lowered to `nofile` (the common default of
+    /// 1,024, say), as a service manager or a login shell might start it.
+    pub fn start_with_open_file_limit(db: &Path, nofile: u64, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg(format!("ulimit -Sn {nofile} && exec \"$0\" \"$@\"")).arg(relay_binary()?);
+        Self::spawn(sh, db, "127.0.0.1:0", extra)
+    }
+
+    fn spawn(mut command: Command, db: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
+        let mut child = command
             .args(["serve", "--listen", listen, "--db"])
             .arg(db)
             .args(extra)
@@ -487,6 +513,20 @@ pub async fn http_post_with(addr: SocketAddr, path: &str, headers: &[&str], body
         body.len()
     );
     s.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    parse_response(&buf)
+}
+
+/// Sends a raw HTTP/1.1 request (which should say `Connection: close`) from the local address
+/// `from` (another loopback address, such as 127.0.0.2, to be a second client) and returns the
+/// status and body.
+pub async fn http_from(from: std::net::IpAddr, addr: SocketAddr, request: &str) -> Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = if from.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.bind(SocketAddr::new(from, 0))?;
+    let mut s = socket.connect(addr).await?;
+    s.write_all(request.as_bytes()).await?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await?;
     parse_response(&buf)

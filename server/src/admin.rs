@@ -359,3 +359,43 @@ pub fn audit(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditRow>, Storage
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Text from the database as it may be shown on an administrator's terminal: control characters
+/// (escape sequences, bells, line breaks) and the invisible marks that reorder text are written
+/// as escapes (`\x1b`, `\u{202e}`), so a name chosen by whoever redeemed an invite can neither
+/// drive the terminal nor disguise a table row. Letters of every script are kept as they are.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            c if !unsafe_char(c) => out.push(c),
+            c if u32::from(c) < 0x80 => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn terminal_safe_escapes_controls_and_keeps_letters() {
+        assert_eq!(terminal_safe("Päivi's phone (Åbo)"), "Päivi's phone (Åbo)");
+        assert!(matches!(terminal_safe("ääkkönen"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(terminal_safe("x\u{1b}[2J\u{7}y"), "x\\x1b[2J\\x07y");
+        assert_eq!(terminal_safe("a\nb\tc\rd\u{7f}"), "a\\x0ab\\x09c\\x0dd\\x7f");
+        assert_eq!(terminal_safe("\u{9b}31m"), "\\u{9b}31m", "the one-byte CSI of C1");
+        assert_eq!(terminal_safe("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(terminal_safe("مرحبا עולם 日本"), "مرحبا עולם 日本");
+        assert!(!terminal_safe("\u{1b}]0;title\u{7}").chars().any(char::is_control));
+    }
+}

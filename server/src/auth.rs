@@ -359,9 +359,19 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
     Ok(Redeemed { token, identity })
 }
 
+/// A rotated token: the new token and the device it belongs to.
+#[derive(Debug)]
+pub struct Rotated {
+    /// The new device token: shown once, kept by the device.
+    pub token: String,
+    /// Who the device belongs to; its `device_id` names the connections to close.
+    pub identity: Identity,
+}
+
 /// Replaces a device's token with a new one (the old one stops working at once). Returns the new
-/// token, or `None` when the old one is not a valid token.
-pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<String>, StorageError> {
+/// token, or `None` when the old one is not a valid token. Connections opened with the old token
+/// are the caller's to close ([`crate::relay::Relay::kick_device`]).
+pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<Rotated>, StorageError> {
     let tx = conn.transaction()?;
     let Some(identity) = crate::storage::identity_by_token_hash(&tx, &hash_secret(old_token))? else {
         return Ok(None);
@@ -373,7 +383,7 @@ pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<Str
     )?;
     insert_audit(&tx, &identity.audit(None, "device.rotate", String::new()))?;
     tx.commit()?;
-    Ok(Some(token))
+    Ok(Some(Rotated { token, identity }))
 }
 
 /// Limits failed invite-code attempts per client address, so codes cannot be guessed quickly:
@@ -406,37 +416,54 @@ impl RedeemLimiter {
         })
     }
 
-    /// Whether this address may try a code at `now` (milliseconds since the epoch).
-    pub fn allowed_at(conn: &Connection, ip: std::net::IpAddr, now: i64) -> Result<bool, StorageError> {
-        Ok(Self::left(conn, &ip.to_string(), now)? >= 1.0)
-    }
-
-    /// Counts a failed attempt from this address at `now` (milliseconds since the epoch), and
-    /// forgets addresses that have recovered completely.
-    pub fn failed_at(conn: &Connection, ip: std::net::IpAddr, now: i64) -> Result<(), StorageError> {
-        let address = ip.to_string();
-        let left = Self::left(conn, &address, now)?;
-        let left = if left >= 1.0 { left - 1.0 } else { left };
+    fn store(conn: &Connection, address: &str, left: f64, now: i64) -> Result<(), StorageError> {
         conn.prepare_cached(
             "INSERT INTO redeem_failures(address, attempts_left, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(address) DO UPDATE SET attempts_left = ?2, updated_at = ?3",
         )?
         .execute(params![address, left, now])?;
-        // Whoever has not failed for BURST × REFILL has every attempt back.
-        let full = (Self::BURST * Self::refill_ms()) as i64;
-        conn.prepare_cached("DELETE FROM redeem_failures WHERE updated_at < ?1")?
-            .execute([now.saturating_sub(full)])?;
         Ok(())
     }
 
-    /// Whether this address may try a code now.
-    pub fn allowed(conn: &Connection, ip: std::net::IpAddr) -> Result<bool, StorageError> {
-        Self::allowed_at(conn, ip, now_ms())
+    /// Takes one attempt from this address at `now` (milliseconds since the epoch), if it has one
+    /// left, and forgets addresses that have recovered completely. Checking and counting are one
+    /// immediate transaction, so requests arriving together cannot all pass the check before any
+    /// of them is counted. Give the attempt back with [`RedeemLimiter::give_back_at`] when the
+    /// code turns out valid.
+    pub fn take_at(conn: &mut Connection, ip: std::net::IpAddr, now: i64) -> Result<bool, StorageError> {
+        let address = ip.to_string();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let left = Self::left(&tx, &address, now)?;
+        if left < 1.0 {
+            return Ok(false);
+        }
+        Self::store(&tx, &address, left - 1.0, now)?;
+        // Whoever has not failed for BURST × REFILL has every attempt back.
+        let full = (Self::BURST * Self::refill_ms()) as i64;
+        tx.prepare_cached("DELETE FROM redeem_failures WHERE updated_at < ?1")?.execute([now.saturating_sub(full)])?;
+        tx.commit()?;
+        Ok(true)
     }
 
-    /// Counts a failed attempt from this address now.
-    pub fn failed(conn: &Connection, ip: std::net::IpAddr) -> Result<(), StorageError> {
-        Self::failed_at(conn, ip, now_ms())
+    /// Gives back an attempt taken at `now` for a code that was not wrong (it was redeemed, or
+    /// the request failed before the code was looked at).
+    pub fn give_back_at(conn: &mut Connection, ip: std::net::IpAddr, now: i64) -> Result<(), StorageError> {
+        let address = ip.to_string();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let left = (Self::left(&tx, &address, now)? + 1.0).min(Self::BURST);
+        Self::store(&tx, &address, left, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// [`RedeemLimiter::take_at`] now.
+    pub fn take(conn: &mut Connection, ip: std::net::IpAddr) -> Result<bool, StorageError> {
+        Self::take_at(conn, ip, now_ms())
+    }
+
+    /// [`RedeemLimiter::give_back_at`] now.
+    pub fn give_back(conn: &mut Connection, ip: std::net::IpAddr) -> Result<(), StorageError> {
+        Self::give_back_at(conn, ip, now_ms())
     }
 }
 
@@ -556,21 +583,21 @@ mod tests {
         let other: std::net::IpAddr = "2001:db8::1".parse().unwrap();
         let t0 = 1_000_000;
         for _ in 0..5 {
-            assert!(db.with(|c| RedeemLimiter::allowed_at(c, ip, t0)).unwrap());
-            db.with(|c| RedeemLimiter::failed_at(c, ip, t0)).unwrap();
+            assert!(db.with(|c| RedeemLimiter::take_at(c, ip, t0)).unwrap());
         }
-        assert!(!db.with(|c| RedeemLimiter::allowed_at(c, ip, t0)).unwrap());
-        assert!(db.with(|c| RedeemLimiter::allowed_at(c, other, t0)).unwrap(), "other addresses are not limited");
+        assert!(!db.with(|c| RedeemLimiter::take_at(c, ip, t0)).unwrap());
+        assert!(db.with(|c| RedeemLimiter::take_at(c, other, t0)).unwrap(), "other addresses are not limited");
+        // A valid code gives its attempt back.
+        db.with(|c| RedeemLimiter::give_back_at(c, other, t0)).unwrap();
         // Reopening the database (a restart) keeps the limit.
         drop(db);
         let db = Db::open(&path).unwrap();
-        assert!(!db.with(|c| RedeemLimiter::allowed_at(c, ip, t0 + 11_000)).unwrap());
+        assert!(!db.with(|c| RedeemLimiter::take_at(c, ip, t0 + 11_000)).unwrap());
         // One attempt every 12 seconds.
-        assert!(db.with(|c| RedeemLimiter::allowed_at(c, ip, t0 + 12_000)).unwrap());
-        db.with(|c| RedeemLimiter::failed_at(c, ip, t0 + 12_000)).unwrap();
-        assert!(!db.with(|c| RedeemLimiter::allowed_at(c, ip, t0 + 13_000)).unwrap());
-        // An address that has recovered completely is forgotten when someone else fails.
-        db.with(|c| RedeemLimiter::failed_at(c, other, t0 + 200_000)).unwrap();
+        assert!(db.with(|c| RedeemLimiter::take_at(c, ip, t0 + 12_000)).unwrap());
+        assert!(!db.with(|c| RedeemLimiter::take_at(c, ip, t0 + 13_000)).unwrap());
+        // An address that has recovered completely is forgotten when someone else tries.
+        assert!(db.with(|c| RedeemLimiter::take_at(c, other, t0 + 200_000)).unwrap());
         let rows: Vec<String> = db
             .with(|c| {
                 let mut s = c.prepare("SELECT address FROM redeem_failures")?;
@@ -579,7 +606,15 @@ mod tests {
             })
             .unwrap();
         assert_eq!(rows, vec![other.to_string()]);
-        assert!(db.with(|c| RedeemLimiter::allowed_at(c, ip, t0 + 200_000)).unwrap());
+        assert!(db.with(|c| RedeemLimiter::take_at(c, ip, t0 + 200_000)).unwrap());
+        // Given back, an attempt never takes an address over the burst.
+        for _ in 0..3 {
+            db.with(|c| RedeemLimiter::give_back_at(c, ip, t0 + 200_000)).unwrap();
+        }
+        for _ in 0..5 {
+            assert!(db.with(|c| RedeemLimiter::take_at(c, ip, t0 + 200_000)).unwrap());
+        }
+        assert!(!db.with(|c| RedeemLimiter::take_at(c, ip, t0 + 200_000)).unwrap());
     }
 
     #[test]

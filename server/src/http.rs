@@ -115,27 +115,35 @@ async fn redeem(
     body: Result<Json<RedeemRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<RedeemResponse>, AppError> {
     let ip = peer.map(|p| p.0.0.ip());
-    if let Some(ip) = ip
-        && !relay.db().call(move |c| RedeemLimiter::allowed(c, ip)).await?
-    {
+    let Json(req) =
+        body.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected JSON {{code, device_name}}: {e}")))?;
+    // Taking an attempt, looking at the code and giving the attempt back if the code was not
+    // wrong all happen under one hold of the database, so simultaneous wrong codes from one
+    // address are counted one by one.
+    let outcome = relay
+        .db()
+        .call(move |c| {
+            if let Some(ip) = ip
+                && !RedeemLimiter::take(c, ip)?
+            {
+                return Ok(None);
+            }
+            let r = auth::redeem(c, &req.code, &req.device_name);
+            if let Some(ip) = ip
+                && !matches!(r, Err(InviteError::Invalid))
+            {
+                RedeemLimiter::give_back(c, ip)?;
+            }
+            let index = storage::meta_get(c, "index_document_id")?;
+            Ok(Some((r, index)))
+        })
+        .await?;
+    let Some((r, index)) = outcome else {
         return Err(AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many invalid invite codes from this address; wait a minute and check the code",
         ));
-    }
-    let Json(req) =
-        body.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected JSON {{code, device_name}}: {e}")))?;
-    let (r, index) = relay
-        .db()
-        .call(move |c| {
-            let r = auth::redeem(c, &req.code, &req.device_name);
-            if let (Err(InviteError::Invalid), Some(ip)) = (&r, ip) {
-                RedeemLimiter::failed(c, ip)?;
-            }
-            let index = storage::meta_get(c, "index_document_id")?;
-            Ok((r, index))
-        })
-        .await?;
+    };
     let r = r?;
     Ok(Json(RedeemResponse {
         token: r.token,
@@ -175,7 +183,19 @@ async fn rotate(
 ) -> Result<Json<RotateResponse>, AppError> {
     let old = bearer(&headers)?;
     match relay.db().call(move |c| auth::rotate_token(c, &old)).await? {
-        Some(token) => Ok(Json(RotateResponse { token })),
+        Some(rotated) => {
+            // Whoever holds the old token must not keep a session it opened.
+            let n =
+                relay.kick_device(rotated.identity.device_id, "this device's token has been replaced; connect again");
+            if n > 0 {
+                tracing::info!(
+                    device = rotated.identity.device_id,
+                    connections = n,
+                    "closed connections after rotation"
+                );
+            }
+            Ok(Json(RotateResponse { token: rotated.token }))
+        }
         None => Err(invalid_token()),
     }
 }

@@ -357,6 +357,12 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
     })
 }
 
+/// Names and details in the tables are typed by others (a device's name by whoever redeemed the
+/// invite); control characters are shown escaped, never sent to the terminal.
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    admin::terminal_safe(s)
+}
+
 fn run_admin(command: AdminCommand) -> Result<()> {
     match command {
         AdminCommand::Invite { db, role, areas, name, user, days, uses } => {
@@ -414,12 +420,12 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                     println!(
                         "{:>5}  {:<28} {:<7} {:>7}  {:<16} {:<10}  {}",
                         u.id,
-                        u.name,
-                        u.role,
+                        safe(&u.name),
+                        safe(&u.role),
                         u.active_devices,
                         calendar::minutes_utc(u.created_at),
                         u.disabled_at.map(calendar::minutes_utc).map(|d| d[..10].to_owned()).unwrap_or_default(),
-                        u.areas.join(" ")
+                        safe(&u.areas.join(" "))
                     );
                 }
             }
@@ -438,12 +444,12 @@ fn run_admin(command: AdminCommand) -> Result<()> {
             } else {
                 println!("{:>5}  {:<24} {:<24} {:<16} revoked", "id", "user", "device", "created");
                 for d in rows {
-                    let user = format!("{} ({})", d.user_name, d.user_id);
+                    let user = format!("{} ({})", safe(&d.user_name), d.user_id);
                     println!(
                         "{:>5}  {:<24} {:<24} {:<16} {}",
                         d.id,
                         user,
-                        d.name,
+                        safe(&d.name),
                         calendar::minutes_utc(d.created_at),
                         d.revoked_at.map(calendar::minutes_utc).unwrap_or_default()
                     );
@@ -456,11 +462,11 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 for a in rows {
-                    let editors: Vec<String> = a.editors.iter().map(|(id, n)| format!("{n} ({id})")).collect();
+                    let editors: Vec<String> = a.editors.iter().map(|(id, n)| format!("{} ({id})", safe(n))).collect();
                     println!(
                         "{:<22} {:<20} {} document(s); editors: {}",
-                        a.area,
-                        a.name,
+                        safe(&a.area),
+                        safe(&a.name),
                         a.documents.len(),
                         if editors.is_empty() { "none".to_owned() } else { editors.join(", ") }
                     );
@@ -477,16 +483,16 @@ fn run_admin(command: AdminCommand) -> Result<()> {
             } else {
                 for r in rows {
                     let who = match (&r.user_name, r.user_id) {
-                        (Some(n), Some(id)) => format!("{n} ({id})"),
+                        (Some(n), Some(id)) => format!("{} ({id})", safe(n)),
                         _ => "—".to_owned(),
                     };
                     println!(
                         "{}  {:<16} {:<24} {} {}",
                         calendar::minutes_utc(r.at),
-                        r.action,
+                        safe(&r.action),
                         who,
-                        r.doc_id.unwrap_or_default(),
-                        r.detail.unwrap_or_default()
+                        safe(&r.doc_id.unwrap_or_default()),
+                        safe(&r.detail.unwrap_or_default())
                     );
                 }
             }

@@ -1014,15 +1014,17 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
     let close_reason: String = 'conn: loop {
         let mut frames: Vec<Vec<u8>> = Vec::new();
         let mut close: Option<String> = None;
+        // A kick (revocation, rotation) wins over a frame that arrived at the same time.
         tokio::select! {
-            _ = &mut handshake_deadline, if !conn.is_open() => {
-                frames.push(Connection::error_frame("no join message within the handshake timeout"));
-                close = Some("handshake timeout".into());
-            }
+            biased;
             reason = kick_rx.recv() => {
                 let reason = reason.unwrap_or_else(|| "closed by the relay".into());
                 frames.push(Connection::error_frame(&reason));
                 close = Some(reason);
+            }
+            _ = &mut handshake_deadline, if !conn.is_open() => {
+                frames.push(Connection::error_frame("no join message within the handshake timeout"));
+                close = Some("handshake timeout".into());
             }
             out = out_rx.recv() => {
                 if let Some(o) = &out {

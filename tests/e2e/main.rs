@@ -7,6 +7,8 @@ mod browser;
 mod content;
 mod durability;
 mod hardening;
+mod hardening_auth;
+mod hardening_net;
 mod interop;
 mod relay_sync;
 mod rules;

@@ -1,0 +1,116 @@
+//! Sessions and names under attack: a rotated token's open connection is closed, simultaneous
+//! wrong invite codes are counted one by one, and names reach the administrator's terminal
+//! without their control characters.
+
+use std::net::IpAddr;
+
+use anyhow::{Context, Result};
+use contactpoint_server::auth::{self, InviteSpec, Role};
+use contactpoint_server::storage::{Scope, StorageError};
+use contactpoint_tests::{NativeClient, TestRelay, contactpoint_ok, eventually, http_from, http_post, http_post_with};
+use serde_json::{Value, json};
+
+fn invite(relay: &TestRelay, role: Role, user_name: Option<&str>) -> Result<String> {
+    let spec =
+        InviteSpec { role, areas: vec![], user_name: user_name.map(str::to_owned), valid_for_ms: 60_000, uses: 1 };
+    Ok(relay
+        .db
+        .with(|c| auth::create_invite(c, &spec, Some("test")).map_err(|e| StorageError::Invalid(e.to_string())))?)
+}
+
+fn stored_key(relay: &TestRelay, doc: contactpoint_protocol::DocumentId, key: &str) -> Result<Option<String>> {
+    use contactpoint_protocol::automerge::{ROOT, ReadDoc};
+    let d = contactpoint_tests::stored_doc(&relay.db, doc)?;
+    Ok(d.get(ROOT, key)?.and_then(|(v, _)| v.into_string().ok()))
+}
+
+/// Rotating a token closes the connection opened with the old one at once: a write sent on it
+/// afterwards is not stored. The new token connects and writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_a_token_closes_the_old_session() -> Result<()> {
+    let relay = TestRelay::start().await?;
+    let doc = relay.document(Scope::Area("municipality:091".into()));
+    let token = relay.token(Role::Editor, &["091"]);
+    let mut old = NativeClient::new("rotating-old");
+    old.open(doc);
+    old.connect(&relay.url(&token)).await?;
+    old.put(doc, "before", "yes").await?;
+    old.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+
+    let (status, body) =
+        http_post_with(relay.addr, "/api/v0/rotate", &[&format!("Authorization: Bearer {token}")], "").await?;
+    assert_eq!(status, 200, "{body}");
+    let new_token = serde_json::from_str::<Value>(&body)?["token"].as_str().context("a token")?.to_owned();
+    // The holder of the old token tries to go on writing.
+    old.put(doc, "after_rotation", "sneaked in").await?;
+    old.wait_until(|c| c.closed.is_some()).await?;
+    assert!(old.errors.iter().any(|m| m.contains("replaced")), "closed: {:?}, errors: {:?}", old.closed, old.errors);
+    let err = NativeClient::new("old-again").connect(&relay.url(&token)).await.expect_err("refused").to_string();
+    assert!(err.contains("401"), "{err}");
+
+    let mut new = NativeClient::new("rotating-new");
+    new.open(doc);
+    new.connect(&relay.url(&new_token)).await?;
+    new.put(doc, "after", "with the new token").await?;
+    new.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    eventually("the new token's write is stored", || Ok(stored_key(&relay, doc, "after")?.is_some())).await?;
+    assert_eq!(stored_key(&relay, doc, "before")?.as_deref(), Some("yes"));
+    assert_eq!(stored_key(&relay, doc, "after_rotation")?, None, "a write on the old session was stored");
+    assert_eq!(new.get(doc, "after_rotation"), None);
+    Ok(())
+}
+
+/// 64 wrong codes at once from one address: only the burst of five is looked at (403), the rest
+/// are refused unseen (429). A right code from another address still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_wrong_codes_are_counted_one_by_one() -> Result<()> {
+    let relay = TestRelay::start().await?;
+    let started = std::time::Instant::now();
+    let attempts = (0..64).map(|i| {
+        let body = json!({ "code": format!("WR0NG-C0DE-{i:05}"), "device_name": "guess" }).to_string();
+        let addr = relay.addr;
+        async move { http_post(addr, "/api/v0/redeem", &body).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let statuses: Vec<u16> = answers.into_iter().map(|r| r.map(|(s, _)| s)).collect::<Result<_>>()?;
+    let looked_at = statuses.iter().filter(|s| **s == 403).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(looked_at + refused, 64, "{statuses:?}");
+    // One more attempt becomes available every 12 s.
+    let refilled = (started.elapsed().as_secs() / 12) as usize;
+    assert!((1..=5 + refilled).contains(&looked_at), "{looked_at} wrong codes were looked at: {statuses:?}");
+
+    let code = invite(&relay, Role::Reader, Some("Second address"))?;
+    let body = json!({ "code": code, "device_name": "phone" }).to_string();
+    let request = format!(
+        "POST /api/v0/redeem HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        relay.addr,
+        body.len()
+    );
+    let (status, body) = http_from(IpAddr::from([127, 0, 0, 2]), relay.addr, &request).await?;
+    assert_eq!(status, 200, "{body}");
+    Ok(())
+}
+
+/// A device name with an escape sequence and a bell is listed with both escaped by `admin
+/// devices`, `admin users` and `admin audit`.
+#[tokio::test]
+async fn names_reach_the_admin_terminal_without_control_characters() -> Result<()> {
+    let relay = TestRelay::start().await?;
+    // Without a name in the invite, the user is named after the device.
+    let code = invite(&relay, Role::Reader, None)?;
+    let body = json!({ "code": code, "device_name": "phone\u{1b}[2J\u{7}" }).to_string();
+    let (status, body) = http_post(relay.addr, "/api/v0/redeem", &body).await?;
+    assert_eq!(status, 200, "{body}");
+    let db = relay.db_path.to_str().context("path")?;
+    for command in ["devices", "users", "audit"] {
+        let out = contactpoint_ok(&["admin", command, "--db", db])?;
+        assert!(out.contains("phone\\x1b[2J\\x07"), "admin {command}: {out}");
+        let controls: Vec<char> = out.chars().filter(|c| c.is_control() && *c != '\n').collect();
+        assert!(controls.is_empty(), "admin {command} printed {controls:?}: {out:?}");
+    }
+    // JSON output keeps the name as it is (JSON escapes it).
+    let json: Value = serde_json::from_str(&contactpoint_ok(&["admin", "devices", "--db", db, "--json"])?)?;
+    assert!(json.to_string().contains("phone\\u001b[2J\\u0007"), "{json}");
+    Ok(())
+}
