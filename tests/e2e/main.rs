@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod content;
 mod durability;
+mod fuzz_replay;
 mod interop;
 mod relay_sync;
 mod rules;
