@@ -9,6 +9,7 @@ mod durability;
 mod hardening;
 mod hardening_auth;
 mod hardening_net;
+mod fuzz_replay;
 mod interop;
 mod relay_sync;
 mod rules;

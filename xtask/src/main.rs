@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 mod bench;
 mod bench_directory;
 mod bench_web;
+mod fuzz;
 mod web;
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -20,7 +21,10 @@ commands:
   test                              format check, lints, docs, wasm32 build and every test
   web                               build the web app into target/web and print its download size
   bench [directory|web|relay] [--quick]
-                                    benchmarks, with figures and ratios against the references";
+                                    benchmarks, with figures and ratios against the references
+  fuzz [--seconds N] [--skip-known-crashes] [TARGET...]
+                                    run the fuzz targets in fuzz/ (default 60 s each) and report
+                                    the executions each reached";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +34,7 @@ fn main() -> Result<()> {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench_all(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("web") => {
             ensure_wasm_target()?;
             ensure_npm_packages()?;

@@ -1,0 +1,9 @@
+//! Fuzz target `doc_sync_reader`: sync messages from a peer with `Access::Read`, received as the relay
+//! receives them; see `contactpoint_fuzz::doc_sync`.
+#![no_main]
+
+use contactpoint_fuzz::Access;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    contactpoint_fuzz::doc_sync(Access::Read, data, cfg!(feature = "skip-known-doc-sync-crashes"))
+});
