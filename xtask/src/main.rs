@@ -18,7 +18,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--listen ADDR] [--db PATH]   build the web app and run it on the relay with sample data
                                     (default 127.0.0.1:8080, data/contactpoint.sqlite)
-  test                              format check, lints, docs, wasm32 build and every test
+  test                              format check, lints, docs, wasm32 build, every test, short fuzzing
   web                               build the web app into target/web and print its download size
   bench [directory|web|relay] [--quick]
                                     benchmarks, with figures and ratios against the references
