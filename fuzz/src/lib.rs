@@ -12,7 +12,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use contactpoint_directory::{Directory, ValidationIssue, hsds, new_issues, store, validate_document_against};
 use contactpoint_protocol::automerge::sync::{self, SyncDoc};
 use contactpoint_protocol::automerge::{self, ActorId, Automerge, ChangeHash};
-use contactpoint_protocol::{Connection, DocSync, Message, PeerMetadata};
+use contactpoint_protocol::{Connection, DocSync, Message, PeerMetadata, SyncError};
 
 pub use contactpoint_protocol::Access;
 
@@ -251,8 +251,12 @@ pub fn doc_sync(access: Access, data: &[u8], skip_known_crashes: bool) {
         if skip_known_crashes && known_crash(&bytes) {
             continue;
         }
-        if let Some(chunk) = receive_as_relay(&mut relay, f, &bytes) {
-            stored.extend_from_slice(&chunk);
+        match receive_as_relay(&mut relay, f, &bytes) {
+            Ok(Some(chunk)) => stored.extend_from_slice(&chunk),
+            Ok(None) => {}
+            // The engine failed midway: the relay rebuilds the document from what it stored,
+            // keeping its peers, and carries on.
+            Err(()) => relay.rebuild(DocSync::<u8>::load(&stored).expect("what the relay stored loads").doc().clone()),
         }
     }
     if stored.len() == f.saved.len() {
@@ -269,7 +273,7 @@ pub fn doc_sync(access: Access, data: &[u8], skip_known_crashes: bool) {
 /// What the relay's document task does with a sync message from a peer of a catalogued
 /// directory document (writers' changes validated on a fork against the problems the document
 /// already had); returns the chunk the relay would store.
-fn receive_as_relay(relay: &mut DocSync<u8>, f: &Fixture, data: &[u8]) -> Option<Vec<u8>> {
+fn receive_as_relay(relay: &mut DocSync<u8>, f: &Fixture, data: &[u8]) -> Result<Option<Vec<u8>>, ()> {
     let was_directory = store::document_kind(relay.doc()).is_some();
     let validator = |candidate: &Automerge, _: &[ChangeHash]| -> Result<(), String> {
         if !was_directory && store::document_kind(candidate).is_none() {
@@ -282,7 +286,11 @@ fn receive_as_relay(relay: &mut DocSync<u8>, f: &Fixture, data: &[u8]) -> Option
         }
     };
     let before = relay.heads();
-    let r = relay.receive_validated(&1, data, Some(&validator)).ok()?;
+    let r = match relay.receive_validated(&1, data, Some(&validator)) {
+        Ok(r) => r,
+        Err(SyncError::Engine(_)) => return Err(()),
+        Err(_) => return Ok(None),
+    };
     // Every message the relay sends is one a peer can decode.
     for (_, m) in &r.outgoing {
         sync::Message::decode(m).expect("the relay sends decodable messages");
@@ -290,7 +298,7 @@ fn receive_as_relay(relay: &mut DocSync<u8>, f: &Fixture, data: &[u8]) -> Option
     if r.new_changes.is_some() {
         assert_ne!(relay.heads(), before, "changes to store but no new heads");
     }
-    r.new_changes
+    Ok(r.new_changes)
 }
 
 fn pick_hash(f: &Fixture, h: &HashPick) -> [u8; 32] {
@@ -482,13 +490,14 @@ pub fn hsds_import(data: &[u8]) {
 /// Loads bytes the way the relay loads stored chunks and checks a writer's chunks: a whole
 /// document refusing partial loads, and a single change.
 pub fn automerge_load(data: &[u8]) {
-    let options = automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error);
-    if let Ok(doc) = Automerge::load_with_options(data, options) {
-        let _ = doc.get_heads();
-        let _ = store::document_kind(&doc);
+    // Peer data reaches Automerge's parsers only through the chunk check, and stored data only
+    // through `DocSync::load`; both turn a failure inside Automerge into an error.
+    let _ =
+        contactpoint_protocol::bounds::check_chunks(std::iter::once(data), &contactpoint_protocol::Bounds::default());
+    if let Ok(doc) = DocSync::<u8>::load(data) {
+        let _ = doc.heads();
+        let _ = store::document_kind(doc.doc());
     }
-    let _ = automerge::Change::try_from(data);
-    let _ = DocSync::<u8>::load(data);
 }
 
 // ---------------------------------------------------------------------------------------------

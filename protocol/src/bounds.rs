@@ -163,22 +163,22 @@ pub fn check_chunks<'a>(entries: impl IntoIterator<Item = &'a [u8]>, b: &Bounds)
             match chunk.kind {
                 DOCUMENT => {
                     check_document_columns(chunk.data, &mut inflate_budget)?;
-                    automerge::Automerge::load_with_options(
-                        chunk.whole,
-                        automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
-                    )
-                    .map_err(|e| SyncError::Apply(format!("corrupt document chunk: {e}")))?;
+                    parse_guarded("document", || {
+                        automerge::Automerge::load_with_options(
+                            chunk.whole,
+                            automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
+                        )
+                        .map_err(|e| e.to_string())
+                    })?;
                     summary.documents += 1;
                 }
                 CHANGE => {
-                    automerge::Change::try_from(chunk.whole)
-                        .map_err(|e| SyncError::Apply(format!("corrupt change chunk: {e}")))?;
+                    parse_guarded("change", || automerge::Change::try_from(chunk.whole).map_err(|e| e.to_string()))?;
                     summary.changes += 1;
                 }
                 COMPRESSED_CHANGE => {
                     inflate_capped(chunk.data, &mut inflate_budget)?;
-                    automerge::Change::try_from(chunk.whole)
-                        .map_err(|e| SyncError::Apply(format!("corrupt change chunk: {e}")))?;
+                    parse_guarded("change", || automerge::Change::try_from(chunk.whole).map_err(|e| e.to_string()))?;
                     summary.changes += 1;
                 }
                 t => return Err(SyncError::Apply(format!("unknown chunk type {t}"))),
@@ -197,6 +197,15 @@ struct RawChunk<'a> {
     whole: &'a [u8],
     /// The data after the header.
     data: &'a [u8],
+}
+
+/// Runs one of Automerge's parsers on peer data; a panic inside it is a corrupt chunk.
+fn parse_guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<(), SyncError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(SyncError::Apply(format!("corrupt {what} chunk: {e}"))),
+        Err(_) => Err(SyncError::Apply(format!("corrupt {what} chunk: the engine could not parse it"))),
+    }
 }
 
 /// Splits the first chunk off `input`: magic, checksum, type, LEB128 length, data.

@@ -42,6 +42,10 @@ pub enum SyncError {
     /// Stored bytes could not be loaded.
     #[error("corrupt document data: {0}")]
     Load(String),
+    /// The engine failed partway through (it panicked on unexpected data); the document must be
+    /// rebuilt from storage before it is used again.
+    #[error("the sync engine failed: {0}")]
+    Engine(String),
     /// The message asks more of the engine than any honest peer does (see [`Bounds`]).
     #[error("sync message over the limits: {0}")]
     Bounds(String),
@@ -96,7 +100,9 @@ impl<P: Ord + Clone> DocSync<P> {
     /// Loads a document from stored chunks (a snapshot followed by incremental chunks, simply
     /// concatenated). Refuses data that does not load cleanly rather than guessing.
     pub fn load(bytes: &[u8]) -> Result<Self, SyncError> {
-        let doc = Automerge::load(bytes).map_err(|e| SyncError::Load(e.to_string()))?;
+        let doc = std::panic::catch_unwind(|| Automerge::load(bytes))
+            .map_err(|_| SyncError::Load("the data made the engine fail".into()))?
+            .map_err(|e| SyncError::Load(e.to_string()))?;
         Ok(Self::new(doc))
     }
 
@@ -212,7 +218,21 @@ impl<P: Ord + Clone> DocSync<P> {
 
     /// Like [`Self::receive`], but a writer's changes are first applied to a fork of the
     /// document, which `validate` must accept; otherwise nothing changes and the error says why.
+    ///
+    /// A failure inside the engine (a panic on data it did not expect) is returned as
+    /// [`SyncError::Engine`]: the document may then be half changed, and the caller must rebuild
+    /// it from what it stored (see [`Self::rebuild`]) before using it again.
     pub fn receive_validated(
+        &mut self,
+        peer: &P,
+        data: &[u8],
+        validate: Option<&Validator<'_>>,
+    ) -> Result<Received<P>, SyncError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.receive_inner(peer, data, validate)))
+            .unwrap_or_else(|_| Err(SyncError::Engine("the sync engine failed on this message".into())))
+    }
+
+    fn receive_inner(
         &mut self,
         peer: &P,
         data: &[u8],

@@ -422,7 +422,7 @@ impl Gate {
                     effects.push(Effect::Unavailable { conn });
                 }
             }
-            Ok(Err(e)) => {
+            Ok(Err(e)) if !matches!(e, SyncError::Engine(_)) => {
                 tracing::warn!(doc = %id, user = peer.identity.user_id, "sync message refused: {e}");
                 effects.push(Effect::Audit(peer.identity.audit(Some(id.to_string()), "sync.rejected", e.to_string())));
                 effects.push(Effect::Error {
@@ -433,8 +433,8 @@ impl Gate {
                 });
                 self.detach(conn);
             }
-            Err(_) => {
-                tracing::error!(doc = %id, user = peer.identity.user_id, "Automerge panicked on a peer's message; rebuilding the document");
+            Ok(Err(_)) | Err(_) => {
+                tracing::error!(doc = %id, user = peer.identity.user_id, "Automerge failed on a peer's message; rebuilding the document");
                 effects.push(Effect::Audit(peer.identity.audit(
                     Some(id.to_string()),
                     "sync.rejected",

@@ -28,12 +28,16 @@ fn cargo_fuzz() -> Command {
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut seconds = 60u64;
+    // A fixed seed makes a run repeatable: the test command uses one, so that what passed here
+    // passes in CI.
+    let mut seed: Option<u64> = None;
     let mut targets = Vec::new();
     let mut features = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--seconds" => seconds = it.next().context("--seconds needs a number")?.parse()?,
+            "--seed" => seed = Some(it.next().context("--seed needs a number")?.parse::<u64>()?),
             // Remove when doc_sync bounds have landed: see the feature in fuzz/Cargo.toml.
             "--skip-known-crashes" => features = vec!["--features", "skip-known-doc-sync-crashes"],
             t if TARGETS.contains(&t) => targets.push(t),
@@ -60,6 +64,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .arg(format!("fuzz/corpus/{target}"))
             .args(["--", "-rss_limit_mb=2048", "-malloc_limit_mb=2048", "-print_final_stats=1"])
             .arg(format!("-max_total_time={seconds}"))
+            .args(seed.map(|n| format!("-seed={n}")))
             .stderr(Stdio::piped())
             .spawn()
             .context("could not start cargo fuzz")?;
