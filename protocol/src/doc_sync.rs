@@ -218,7 +218,15 @@ impl<P: Ord + Clone> DocSync<P> {
         data: &[u8],
         validate: Option<&Validator<'_>>,
     ) -> Result<Received<P>, SyncError> {
-        let message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let mut message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
+        // Automerge expects hash lists sorted (a debug build checks it); a peer may send any order.
+        for list in std::iter::once(&mut message.heads)
+            .chain(std::iter::once(&mut message.need))
+            .chain(message.have.iter_mut().map(|h| &mut h.last_sync))
+        {
+            list.sort();
+            list.dedup();
+        }
         let p = self.peers.get_mut(peer).ok_or(SyncError::UnknownPeer)?;
         // Automerge trusts what steers its work (Bloom filters, counts): bound it first.
         bounds::check_message(&message, &self.bounds)?;

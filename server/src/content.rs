@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use contactpoint_directory::model::{Directory, DocumentKind, IndexEntry};
 use contactpoint_directory::store::{read_directory, read_index, write_index};
-use contactpoint_directory::{Area, hsds, new_issues, seed, validate_document_against};
+use contactpoint_directory::{Area, hsds, new_issues, seed, validate_document_at};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::Automerge;
 use rusqlite::{Connection, params};
@@ -209,15 +209,38 @@ pub fn import(
             None => None,
         },
     };
+    // Which document holds each contact point id now: an import may not give a new entry an id
+    // that another document holds, as the relay refuses for writes.
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    for (key, id) in &existing {
+        if let Some(stored) = load(conn, id)? {
+            for cid in crate::gate::contact_ids(&stored.doc) {
+                owners.entry(cid).or_insert_with(|| key.clone());
+            }
+        }
+    }
     for (key, _, doc, before) in &writes {
-        let old = if before.is_empty() {
-            Vec::new()
+        let Some(place) = crate::gate::place_of(&scope_of_key(key)) else { continue };
+        let earlier = if before.is_empty() {
+            None
         } else {
-            let earlier = doc.fork_at(before).map_err(|e| StorageError::Invalid(e.to_string()))?;
-            validate_document_against(&earlier, national.as_ref())
+            Some(doc.fork_at(before).map_err(|e| StorageError::Invalid(e.to_string()))?)
         };
-        for issue in new_issues(&old, &validate_document_against(doc, national.as_ref())) {
+        let old = earlier.as_ref().map_or_else(Vec::new, |e| validate_document_at(e, national.as_ref(), &place));
+        for issue in new_issues(&old, &validate_document_at(doc, national.as_ref(), &place)) {
             problems.push(format!("document {key}: {}: {}", issue.path, issue.message));
+        }
+        let had = earlier.as_ref().map(crate::gate::contact_ids).unwrap_or_default();
+        for cid in crate::gate::contact_ids(doc).difference(&had) {
+            match owners.get(cid) {
+                Some(other) if other != key => problems.push(format!(
+                    "document {key}: contact_points.{cid}: this id belongs to a contact point of document {other}; \
+                     a new entry needs a new id"
+                )),
+                _ => {
+                    owners.insert(cid.clone(), key.clone());
+                }
+            }
         }
     }
     if !problems.is_empty() {

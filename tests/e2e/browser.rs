@@ -16,7 +16,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 /// How long the Rust side waits for a script's next line. Longer than any one wait inside the
 /// scripts (20 s, or 40 s for a reconnect after back-off), so that a script reports what it was
 /// waiting for; this bound only catches a hung browser.
-const STEP_WAIT: Duration = Duration::from_secs(60);
+const STEP_WAIT: Duration = Duration::from_secs(120);
 
 /// The workspace root.
 fn root() -> PathBuf {

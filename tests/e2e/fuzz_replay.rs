@@ -1,7 +1,6 @@
 //! Replays every committed fuzz input through the code its fuzz target runs: the seed corpus in
 //! `fuzz/corpus/<target>/` and every crash found, kept in `fuzz/regressions/<target>/`. So the
-//! regular test run checks them without cargo-fuzz. Inputs that still crash code being fixed
-//! elsewhere wait in `fuzz/regressions/pending/<target>/` and are not replayed here.
+//! regular test run checks them without cargo-fuzz.
 
 #[path = "../../fuzz/src/lib.rs"]
 #[allow(dead_code)]

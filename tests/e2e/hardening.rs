@@ -395,3 +395,34 @@ async fn an_editor_cannot_write_outside_its_area() -> anyhow::Result<()> {
     honest.still_served(&own.id).await?;
     Ok(())
 }
+
+/// The same rules for an HSDS import: an entry of Helsinki's that lists Turku, or that takes the
+/// id of one of Turku's entries, is refused and nothing is stored.
+#[tokio::test]
+async fn an_import_cannot_write_outside_its_area_either() -> anyhow::Result<()> {
+    let relay = TestRelay::start().await?;
+    relay.db.with(|c| content::seed_if_empty(c, "2026-11-24"))?;
+    let helsinki = area_doc(&relay.db, "municipality:091")?;
+    let turku = area_doc(&relay.db, "municipality:853")?;
+    let theirs = first_contact(&relay.db, turku)?;
+    let before = stored_doc(&relay.db, helsinki)?.get_heads();
+    let base = read_directory(&stored_doc(&relay.db, helsinki)?)?;
+    let mut own = first_contact(&relay.db, helsinki)?;
+    own.id = "5d1f7a2c-3b4e-4f60-9a81-b2c3d4e5f601".into();
+    own.areas = vec!["municipality:853".parse()?];
+    let mut stolen = first_contact(&relay.db, helsinki)?;
+    stolen.id = theirs.id.clone();
+    for (entry, needle) in
+        [(own, "outside the document's own area"), (stolen, "belongs to a contact point of document")]
+    {
+        let mut d = base.clone();
+        d.contact_points = [(entry.id.clone(), entry)].into_iter().collect();
+        d.organisations.clear();
+        d.cards.clear();
+        let got = relay.db.with(|c| Ok(content::import(c, vec![d], None).map_err(|e| e.to_string())))?;
+        let err = got.expect_err("the import is refused");
+        assert!(err.contains(needle), "expected {needle:?} in {err}");
+        assert_eq!(stored_doc(&relay.db, helsinki)?.get_heads(), before, "nothing stored");
+    }
+    Ok(())
+}

@@ -4,8 +4,9 @@
 //!
 //! cargo-fuzz needs nightly compiler flags; on a stable toolchain they are enabled with
 //! `RUSTC_BOOTSTRAP=1`. The targets are built as the relay is, optimised without debug
-//! assertions: Automerge 0.12 has debug-only checks that a peer's message can make panic (kept
-//! in `fuzz/regressions/pending/`), and they would stop every run within seconds. No sanitizer:
+//! assertions: Automerge 0.12 has debug-only checks that a peer's message could make panic (the
+//! ones found are kept in `fuzz/regressions/` and avoided by `DocSync` now), and they would
+//! stop every run within seconds. No sanitizer:
 //! the code under test forbids `unsafe`, and panics and memory limits are what is looked for. The committed corpus in `fuzz/corpus/<target>` seeds each run; what a run
 //! finds goes to `target/fuzz-corpus/<target>`, crashes to `fuzz/artifacts/<target>`.
 

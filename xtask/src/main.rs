@@ -18,7 +18,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--listen ADDR] [--db PATH]   build the web app and run it on the relay with sample data
                                     (default 127.0.0.1:8080, data/contactpoint.sqlite)
-  test                              format check, lints, docs, wasm32 build and every test
+  test                              format check, lints, docs, wasm32 build, every test, short fuzzing
   web                               build the web app into target/web and print its download size
   bench [directory|web|relay|attacks] [--quick]
                                     benchmarks, with figures and ratios against the references
@@ -155,6 +155,8 @@ fn test() -> Result<()> {
     let report = web::build(Path::new(WEB_OUT))?;
     println!("    web app: {} KB gzipped in all", report.total_gzip() / 1024);
     step("tests", cargo().args(["test", "--workspace"]))?;
+    // A bounded fuzz run of every target: long runs are `cargo xtask fuzz --seconds N`.
+    fuzz::run(&["--seconds".to_owned(), "20".to_owned()])?;
     println!("\nall checks and tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
