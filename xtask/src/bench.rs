@@ -9,6 +9,7 @@
 //! the relay), `--out=PATH` (the JSON file; default `<target>/bench/relay.json`),
 //! `--workloads=initial,fanout,reconnect,idle` (a subset).
 
+pub mod attacks;
 mod client;
 mod docs;
 mod servers;

@@ -20,8 +20,10 @@ commands:
                                     (default 127.0.0.1:8080, data/contactpoint.sqlite)
   test                              format check, lints, docs, wasm32 build, every test, short fuzzing
   web                               build the web app into target/web and print its download size
-  bench [directory|web|relay] [--quick]
+  bench [directory|web|relay|attacks] [--quick]
                                     benchmarks, with figures and ratios against the references
+                                    (attacks: the relay under each attack of the threat model,
+                                    against a baseline and the relay before hardening)
   fuzz [--seconds N] [--skip-known-crashes] [TARGET...]
                                     run the fuzz targets in fuzz/ (default 60 s each) and report
                                     the executions each reached";
@@ -185,9 +187,9 @@ fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask bench [directory|web|relay] [--quick]`: the directory's search, resolution and
-/// document sizes; the web app's download, offline cold start and search in Chromium; the relay
-/// against the reference server.
+/// `cargo xtask bench [directory|web|relay|attacks] [--quick]`: the directory's search, resolution
+/// and document sizes; the web app's download, offline cold start and search in Chromium; the
+/// relay against the reference server; the relay under attack.
 fn bench_all(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     let only = args.iter().find(|a| !a.starts_with("--")).map(String::as_str);
@@ -206,6 +208,10 @@ fn bench_all(args: &[String]) -> Result<()> {
     if only.is_none_or(|o| o == "relay") {
         let rest: Vec<String> = args.iter().filter(|a| a.starts_with("--")).cloned().collect();
         bench::run(&rest)?;
+    }
+    if only.is_none_or(|o| o == "attacks") {
+        let rest: Vec<String> = args.iter().filter(|a| a.starts_with("--")).cloned().collect();
+        bench::attacks::run(&rest)?;
     }
     Ok(())
 }
