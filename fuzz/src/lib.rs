@@ -22,6 +22,15 @@ pub const TARGETS: &[&str] = &["wire_decode", "doc_sync_reader", "doc_sync_write
 
 /// Runs one input through the named target, as its fuzz target does (without the filter for
 /// known crashes).
+/// libFuzzer's panic hook aborts on every panic, even one our code catches. Document sync and
+/// loading catch the engine's panics on purpose (the relay rebuilds the document), so their
+/// targets put the standard hook back: a panic that escapes our code still reaches the fuzz
+/// harness's own catch and is reported as a crash.
+fn let_our_code_catch_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| drop(std::panic::take_hook()));
+}
+
 pub fn run(target: &str, data: &[u8]) {
     match target {
         "wire_decode" => wire_decode(data),
@@ -211,6 +220,7 @@ enum Step {
 /// Input shapes: a first byte of 0 means the rest is one sync message as it came off the wire
 /// (the seed corpus is real messages); anything else means a script of up to eight steps.
 pub fn doc_sync(access: Access, data: &[u8], skip_known_crashes: bool) {
+    let_our_code_catch_panics();
     let Some((&mode, rest)) = data.split_first() else { return };
     let steps = if mode == 0 {
         vec![Step::Raw(rest.to_vec())]
@@ -490,6 +500,7 @@ pub fn hsds_import(data: &[u8]) {
 /// Loads bytes the way the relay loads stored chunks and checks a writer's chunks: a whole
 /// document refusing partial loads, and a single change.
 pub fn automerge_load(data: &[u8]) {
+    let_our_code_catch_panics();
     // Peer data reaches Automerge's parsers only through the chunk check, and stored data only
     // through `DocSync::load`; both turn a failure inside Automerge into an error.
     let _ =
