@@ -113,8 +113,6 @@ pub enum Effect {
         message: String,
         /// Whether the connection must close.
         close: bool,
-        /// The document the error is about.
-        doc: Option<DocumentId>,
     },
 }
 
@@ -289,7 +287,6 @@ impl Gate {
                         conn,
                         message: "you have created too many documents recently; try again later".into(),
                         close: false,
-                        doc: Some(self.id),
                     }];
                 }
                 self.known = Known::Open { scope: Scope::Unlisted, sync: Box::new(DocSync::new(Automerge::new())) };
@@ -327,7 +324,7 @@ impl Gate {
                 return sync.receive(&conn, data);
             };
             // The problems before the write, worked out only for a message that will be validated.
-            let known: Vec<ValidationIssue> = if checked_write {
+            let known: &[ValidationIssue] = if checked_write {
                 let current = known_issues.as_ref().is_some_and(|k| k.heads == before && k.national == national_key);
                 if !current {
                     *known_issues = Some(KnownIssues {
@@ -336,9 +333,9 @@ impl Gate {
                         issues: validate_document_at(sync.doc(), national_dir, place),
                     });
                 }
-                known_issues.as_ref().map_or_else(Vec::new, |k| k.issues.clone())
+                known_issues.as_ref().map_or(&[], |k| k.issues.as_slice())
             } else {
-                Vec::new()
+                &[]
             };
             let ids_before = if checked_write { contact_ids(sync.doc()) } else { BTreeSet::new() };
             let validator = |candidate: &Automerge, _: &[ChangeHash]| -> Result<(), String> {
@@ -355,7 +352,7 @@ impl Gate {
                             .into(),
                     });
                 }
-                let added = new_issues(&known, &issues);
+                let added = new_issues(known, &issues);
                 match added.first() {
                     None => {
                         accepted.replace(Some(KnownIssues {
@@ -391,7 +388,6 @@ impl Gate {
                         conn,
                         message: format!("you may read but not change document {id}; your changes were not accepted"),
                         close: false,
-                        doc: Some(id),
                     });
                 }
                 if let Some(bytes) = r.new_changes {
@@ -425,12 +421,7 @@ impl Gate {
             Ok(Err(e)) if !matches!(e, SyncError::Engine(_)) => {
                 tracing::warn!(doc = %id, user = peer.identity.user_id, "sync message refused: {e}");
                 effects.push(Effect::Audit(peer.identity.audit(Some(id.to_string()), "sync.rejected", e.to_string())));
-                effects.push(Effect::Error {
-                    conn,
-                    message: format!("document {id}: {e}"),
-                    close: true,
-                    doc: Some(id),
-                });
+                effects.push(Effect::Error { conn, message: format!("document {id}: {e}"), close: true });
                 self.detach(conn);
             }
             Ok(Err(_)) | Err(_) => {
@@ -444,7 +435,6 @@ impl Gate {
                     conn,
                     message: format!("document {id}: the relay could not process your data"),
                     close: true,
-                    doc: Some(id),
                 });
                 // The in-memory document may be inconsistent: it is rebuilt from storage, which
                 // holds only committed, acknowledged changes. The other peers stay attached.

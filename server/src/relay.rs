@@ -924,7 +924,6 @@ fn run_gate(
                             conn: peer.conn,
                             message: "connection too slow; reconnect".into(),
                             close: true,
-                            doc: Some(gate.id()),
                         });
                         if let Some(state) = gate.detach(peer.conn) {
                             detached.push((peer.conn, state));
