@@ -73,6 +73,63 @@ pub struct DocSync<P> {
     doc: Automerge,
     peers: BTreeMap<P, PeerSync>,
     bounds: Bounds,
+    snapshot: Snapshot,
+}
+
+/// Below this many bytes of missing changes a compressed snapshot is never worth computing.
+const SNAPSHOT_WORTH_CHECKING: usize = 8 * 1024;
+
+/// The document's compressed snapshot, kept while the heads it was made at are current: a relay
+/// that sends a lagging peer the snapshot usually has more such peers at the same moment.
+#[derive(Default)]
+struct Snapshot {
+    heads: Vec<ChangeHash>,
+    bytes: Option<Vec<u8>>,
+}
+
+impl Snapshot {
+    fn get(&mut self, doc: &Automerge) -> &[u8] {
+        let heads = doc.get_heads();
+        if self.bytes.is_none() || self.heads != heads {
+            self.bytes = Some(doc.save());
+            self.heads = heads;
+        }
+        self.bytes.as_deref().unwrap_or_default()
+    }
+}
+
+/// The next sync message for one peer: only the changes it lacks, unless the document's compressed
+/// snapshot is clearly smaller.
+///
+/// Automerge on its own sends the whole document whenever the missing changes are more than a
+/// third of the document's change count. A document made in one large change (the seed, an import)
+/// and then edited hits that on every edit for every peer: one field's edit cost the whole
+/// document. Here the choice is made by bytes. A peer that has nothing still gets the snapshot
+/// (Automerge's own path for empty peers), and a peer that lacks most of a document built from
+/// many small changes gets it too, because there the snapshot is what is smaller.
+fn next_message(doc: &Automerge, state: &mut sync::State, snapshot: &mut Snapshot) -> Option<sync::Message> {
+    let has_nothing = state.their_heads.as_ref().is_some_and(|h| h.is_empty());
+    let caps = state.their_capabilities.clone();
+    let v2 = caps.as_ref().is_some_and(|c| c.contains(&sync::Capability::MessageV2));
+    if has_nothing || !v2 {
+        return doc.generate_sync_message(state);
+    }
+    // Without the capability Automerge takes the change path; it is restored straight after.
+    state.their_capabilities =
+        caps.as_ref().map(|c| c.iter().filter(|c| **c != sync::Capability::MessageV2).cloned().collect());
+    let message = doc.generate_sync_message(state);
+    state.their_capabilities = caps;
+    let mut message = message?;
+    let missing: usize = message.changes.iter().map(<[u8]>::len).sum();
+    if missing > SNAPSHOT_WORTH_CHECKING {
+        let whole = snapshot.get(doc);
+        // Only clearly smaller: a snapshot also carries what the peer has.
+        if whole.len() < missing / 4 * 3 {
+            message.changes = sync::ChunkList::from(whole.to_vec());
+            message.version = sync::MessageVersion::V2;
+        }
+    }
+    Some(message)
 }
 
 /// Validates a candidate document (the result of applying a peer's changes) given the heads
@@ -89,7 +146,7 @@ pub fn carries_changes(data: &[u8]) -> bool {
 impl<P: Ord + Clone> DocSync<P> {
     /// Wraps an in-memory document.
     pub fn new(doc: Automerge) -> Self {
-        DocSync { doc, peers: BTreeMap::new(), bounds: Bounds::default() }
+        DocSync { doc, peers: BTreeMap::new(), bounds: Bounds::default(), snapshot: Snapshot::default() }
     }
 
     /// Replaces the limits every peer's messages are checked against.
@@ -199,15 +256,15 @@ impl<P: Ord + Clone> DocSync<P> {
     /// Generates a sync message for one peer, if it needs one.
     pub fn generate(&mut self, peer: &P) -> Option<Vec<u8>> {
         let p = self.peers.get_mut(peer)?;
-        self.doc.generate_sync_message(&mut p.state).map(|m| m.encode())
+        next_message(&self.doc, &mut p.state, &mut self.snapshot).map(|m| m.encode())
     }
 
     /// Generates sync messages for every peer that needs one.
     pub fn generate_all(&mut self) -> Vec<(P, Vec<u8>)> {
-        let doc = &self.doc;
+        let (doc, snapshot) = (&self.doc, &mut self.snapshot);
         self.peers
             .iter_mut()
-            .filter_map(|(k, p)| doc.generate_sync_message(&mut p.state).map(|m| (k.clone(), m.encode())))
+            .filter_map(|(k, p)| next_message(doc, &mut p.state, snapshot).map(|m| (k.clone(), m.encode())))
             .collect()
     }
 
@@ -447,6 +504,104 @@ mod tests {
         let (bytes, _) = exchange(&mut relay, &mut client, 1, Received::default());
         assert_eq!(get(client.doc(), "k1").as_deref(), Some("changed"));
         assert!(bytes < 1024, "reconnect cost {bytes} bytes");
+    }
+
+    /// A directory-like document of `entries` contact points, made in one change as the seed and
+    /// imports make them.
+    fn one_change_doc(entries: usize) -> Automerge {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        for i in 0..entries {
+            tx.put(ROOT, format!("entry-{i:05}"), format!("Contact point {i}, +358 40 {i:07}")).unwrap();
+        }
+        tx.commit();
+        doc
+    }
+
+    /// The changes in a sync message, by chunk type (0 document, 1 change, 2 compressed change).
+    fn chunk_types(message: &[u8]) -> Vec<u8> {
+        let m = sync::Message::decode(message).unwrap();
+        m.changes.iter().map(|c| c[8]).collect()
+    }
+
+    #[test]
+    fn an_edit_to_a_one_change_document_sends_only_the_edit() {
+        let mut relay = DocSync::<u8>::new(one_change_doc(1000));
+        let size = relay.save().len();
+        let mut readers: Vec<DocSync<u8>> = (0..5).map(|_| DocSync::new(Automerge::new())).collect();
+        for (i, r) in readers.iter_mut().enumerate() {
+            let id = i as u8 + 1;
+            relay.add_peer(id, Access::Read, None);
+            r.add_peer(0, Access::Write, None);
+            // A peer that has nothing gets the compact snapshot, not a thousand puts.
+            let first = r.generate(&0).unwrap();
+            let answer = relay.receive(&id, &first).unwrap();
+            let (_, snapshot) = &answer.outgoing[0];
+            assert_eq!(chunk_types(snapshot), vec![0], "an empty peer gets the document chunk");
+            assert!(snapshot.len() < size + 1024, "{} bytes for a {size}-byte document", snapshot.len());
+            let mut pending = Received::default();
+            pending.outgoing.extend(r.receive(&0, snapshot).unwrap().outgoing);
+            exchange(&mut relay, r, id, pending);
+            assert_eq!(r.heads(), relay.heads());
+        }
+        let sent = relay.change(|d| put(d, "entry-00500", "Contact point 500, +358 40 555 5555"));
+        assert_eq!(sent.outgoing.len(), readers.len(), "every reader hears of the edit");
+        for (id, m) in &sent.outgoing {
+            assert!(
+                m.len() < 512,
+                "reader {id} was sent {} bytes for a one-field edit of a {size}-byte document",
+                m.len()
+            );
+            let r = &mut readers[usize::from(*id) - 1];
+            let mut pending = Received::default();
+            pending.outgoing.extend(r.receive(&0, m).unwrap().outgoing);
+            exchange(&mut relay, r, *id, pending);
+            assert_eq!(get(r.doc(), "entry-00500").as_deref(), Some("Contact point 500, +358 40 555 5555"));
+        }
+    }
+
+    #[test]
+    fn a_client_with_its_own_state_reconnects_cheaply_to_a_relay_without_one() {
+        // The relay keeps no state for this client (no storage id, or it was lost in a restart).
+        let mut relay = DocSync::<u8>::new(one_change_doc(10_000));
+        let mut client = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        client.add_peer(0, Access::Write, None);
+        exchange(&mut relay, &mut client, 1, Received::default());
+        relay.remove_peer(&1);
+        let client_state = client.remove_peer(&0).unwrap();
+        relay.change(|d| put(d, "entry-00001", "changed"));
+        for relay_state in [None, Some(relay.peer_state(&1))] {
+            assert!(relay_state.is_none_or(|s| s.is_none()));
+            relay.add_peer(1, Access::Write, None);
+            client.add_peer(0, Access::Write, Some(&client_state));
+            let (bytes, _) = exchange(&mut relay, &mut client, 1, Received::default());
+            assert_eq!(get(client.doc(), "entry-00001").as_deref(), Some("changed"));
+            assert!(bytes < 1024, "reconnect after one edit cost {bytes} bytes");
+            relay.remove_peer(&1);
+            client.remove_peer(&0);
+        }
+    }
+
+    #[test]
+    fn a_peer_lacking_most_of_a_document_of_many_changes_gets_the_snapshot() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        let mut client = DocSync::<u8>::new(Automerge::new());
+        relay.add_peer(1, Access::Write, None);
+        client.add_peer(0, Access::Write, None);
+        relay.change(|d| put(d, "first", "1"));
+        exchange(&mut relay, &mut client, 1, Received::default());
+        let relay_state = relay.remove_peer(&1).unwrap();
+        let client_state = client.remove_peer(&0).unwrap();
+        for i in 0..2000 {
+            relay.change(|d| put(d, &format!("k{}", i % 50), &format!("edit {i}")));
+        }
+        relay.add_peer(1, Access::Write, Some(&relay_state));
+        client.add_peer(0, Access::Write, Some(&client_state));
+        let changes: usize = relay.doc().get_changes(&client.heads()).iter().map(|c| c.raw_bytes().len()).sum();
+        let (bytes, _) = exchange(&mut relay, &mut client, 1, Received::default());
+        assert_eq!(client.heads(), relay.heads());
+        assert!(bytes * 2 < changes, "{bytes} bytes sent where the missing changes are {changes} bytes");
     }
 
     /// A message carrying `changes`, `have` as given and nothing else.
