@@ -274,6 +274,15 @@ impl NativeClient {
         }
     }
 
+    /// A client without a storage id, as a device that keeps its own sync state but never tells
+    /// the relay who it is across connections: the relay keeps no sync state for it.
+    pub fn without_storage_id(name: &str) -> NativeClient {
+        let mut c = NativeClient::new(name);
+        let meta = PeerMetadata { storage_id: None, is_ephemeral: false };
+        c.session = ClientSession::new(format!("peer-{name}"), meta);
+        c
+    }
+
     /// Opens a document (empty locally) so that it is synced on connect.
     pub fn open(&mut self, id: DocumentId) {
         let events = self.session.open_doc(id, None, None).expect("open");
@@ -707,6 +716,18 @@ impl SamodClient {
 /// A document as JSON (maps, lists, text and scalars), to compare what different clients hold.
 pub fn doc_json(doc: &Automerge) -> serde_json::Value {
     serde_json::to_value(AutoSerde::from(doc)).unwrap_or(serde_json::Value::Null)
+}
+
+/// A document of `entries` root keys made in one change, as the seed and imports make documents;
+/// keys are `entry-00000`, `entry-00001`, ….
+pub fn one_change_doc(entries: usize) -> Automerge {
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    for i in 0..entries {
+        tx.put(ROOT, format!("entry-{i:05}"), format!("Contact point {i}, +358 40 {i:07}")).expect("put");
+    }
+    tx.commit();
+    doc
 }
 
 /// The document the relay has stored (committed chunks only), loaded from its database.

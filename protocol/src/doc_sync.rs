@@ -107,7 +107,24 @@ impl Snapshot {
 /// document. Here the choice is made by bytes. A peer that has nothing still gets the snapshot
 /// (Automerge's own path for empty peers), and a peer that lacks most of a document built from
 /// many small changes gets it too, because there the snapshot is what is smaller.
+///
+/// A peer whose changes are never applied here, and that understands being told so, gets no
+/// Bloom filter of what we have: it only serves a peer working out which of its changes to send.
 fn next_message(doc: &Automerge, state: &mut sync::State, snapshot: &mut Snapshot) -> Option<sync::Message> {
+    let mut message = changes_or_snapshot(doc, state, snapshot)?;
+    if state.read_only && knows_read_only(state) {
+        message.have.clear();
+    }
+    Some(message)
+}
+
+/// Whether the peer honours the read-only flag: peers that send the flag bitfield (they
+/// advertise sync resets, from the same version) do, and send a read-only peer no changes.
+fn knows_read_only(state: &sync::State) -> bool {
+    state.their_capabilities.as_ref().is_some_and(|c| c.contains(&sync::Capability::SyncReset))
+}
+
+fn changes_or_snapshot(doc: &Automerge, state: &mut sync::State, snapshot: &mut Snapshot) -> Option<sync::Message> {
     let has_nothing = state.their_heads.as_ref().is_some_and(|h| h.is_empty());
     let caps = state.their_capabilities.clone();
     let v2 = caps.as_ref().is_some_and(|c| c.contains(&sync::Capability::MessageV2));
@@ -552,6 +569,8 @@ mod tests {
                 "reader {id} was sent {} bytes for a one-field edit of a {size}-byte document",
                 m.len()
             );
+            // Our engine honours the read-only flag: it needs no Bloom filter of the relay's.
+            assert!(sync::Message::decode(m).unwrap().have.is_empty(), "a reader was sent a Bloom filter");
             let r = &mut readers[usize::from(*id) - 1];
             let mut pending = Received::default();
             pending.outgoing.extend(r.receive(&0, m).unwrap().outgoing);

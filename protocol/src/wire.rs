@@ -226,13 +226,17 @@ impl Message {
 type Enc = Encoder<Vec<u8>>;
 type EncResult = Result<(), minicbor::encode::Error<core::convert::Infallible>>;
 
+/// `isEphemeral` is written only when true: both ends read a missing flag as false, and every
+/// handshake is a few bytes shorter for it.
 fn encode_metadata(e: &mut Enc, m: &PeerMetadata) -> EncResult {
-    let n = 1 + u64::from(m.storage_id.is_some());
+    let n = u64::from(m.storage_id.is_some()) + u64::from(m.is_ephemeral);
     e.map(n)?;
     if let Some(s) = &m.storage_id {
         e.str("storageId")?.str(s)?;
     }
-    e.str("isEphemeral")?.bool(m.is_ephemeral)?;
+    if m.is_ephemeral {
+        e.str("isEphemeral")?.bool(true)?;
+    }
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::transaction::Transactable;
 use contactpoint_protocol::automerge::{Automerge, ChangeHash, ROOT, ReadDoc};
 use contactpoint_server::auth::Role;
-use contactpoint_tests::{NativeClient, SamodClient, TestRelay, WAIT, doc_json, stored_doc};
+use contactpoint_tests::{NativeClient, SamodClient, TestRelay, WAIT, doc_json, one_change_doc, stored_doc};
 use serde_json::Value;
 
 /// The directory of the JavaScript side, with its package.json and lockfile.
@@ -398,5 +398,37 @@ async fn a_js_editors_invalid_write_is_refused_and_reaches_no_other_peer() -> Re
     assert!(!seen.has_reader_change, "the live samod reader received a refused change");
     assert_eq!(fields, Some(("+358 0 000 0999".to_owned(), original.1.clone())));
     samod.stop().await;
+    Ok(())
+}
+
+/// The official client catches up on one edit of a document made in one change for under a
+/// kilobyte on the wire: without storage (the same repo reconnects) and with storage (the app is
+/// closed and started again, its documents and sync states on disk).
+#[tokio::test]
+async fn the_official_client_catches_up_on_one_edit_for_under_a_kilobyte() -> Result<()> {
+    let relay = TestRelay::start().await?;
+    let id = DocumentId::from_random_bytes([63; 16]);
+    let mut admin = NativeClient::new("admin");
+    admin.session.create_doc(id, one_change_doc(10_000));
+    admin.connect(&relay.url(&relay.token(Role::Admin, &[]))).await?;
+    admin.wait_until(|c| c.session.is_acknowledged(&id)).await?;
+    admin.disconnect().await;
+
+    let dir = tempfile::tempdir()?;
+    let on_disk = dir.path().join("repo");
+    let mut totals: Vec<u64> = Vec::new();
+    for (storage, value) in [("memory", "+358 40 123 4567"), (on_disk.to_str().context("path")?, "+358 40 765 4321")] {
+        let reader = relay.url(&relay.token(Role::Reader, &[]));
+        let writer = relay.url(&relay.token(Role::Admin, &[]));
+        let r = node(&["reconnect", &reader, &writer, &id.url(), "entry-00001", value, storage]).await?;
+        assert_eq!(r["value"], value, "the reader caught up: {r}");
+        assert_eq!(js_heads(&r, "heads")?, js_heads(&r, "editHeads")?, "{r}");
+        let total = r["bytesSent"].as_u64().unwrap_or(u64::MAX) + r["bytesReceived"].as_u64().unwrap_or(u64::MAX);
+        println!("official client ({storage}): catch-up after one edit cost {total} bytes: {}", r["sizes"]);
+        totals.push(total);
+    }
+    for total in totals {
+        assert!(total < 1024, "the official client's catch-up after one edit cost {total} bytes");
+    }
     Ok(())
 }

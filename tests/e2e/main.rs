@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod content;
 mod durability;
+mod fast_sync;
 mod fuzz_replay;
 mod hardening;
 mod hardening_auth;

@@ -7,6 +7,14 @@
 //                                                        change a document, wait for the relay's verdict;
 //                                                        <key> is a root key or a JSON Pointer such as
 //                                                        /contact_points/<id>/phones/0/number
+//   node interop.mjs reconnect <readerWsUrl> <writerWsUrl> <automergeUrl> <key> <value> <memory|DIR>
+//                                                        a reader syncs the document and goes away; a writer
+//                                                        that connects for the purpose sets <key> (a root key)
+//                                                        to <value>; the reader comes back and catches up.
+//                                                        "memory": the same repo reconnects; DIR: the repo
+//                                                        keeps its documents and sync states in DIR and is
+//                                                        started afresh, as an app that was closed. Reports
+//                                                        the reader's bytes on the wire while catching up.
 //   node interop.mjs push   <wsUrl> <automergeUrl> <key> <value>
 //                                                        the same, and also send the change's bytes in a
 //                                                        hand-made sync message, as a client does whose
@@ -20,6 +28,7 @@ import * as A from "@automerge/automerge"
 import { Repo, encodeHeads } from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 import { cbor } from "@automerge/automerge-repo/slim"
+import { NodeFSStorageAdapter } from "@automerge/automerge-repo-storage-nodefs"
 
 const TIMEOUT_MS = Number(process.env.INTEROP_TIMEOUT_MS ?? 15000)
 
@@ -77,10 +86,18 @@ class ObservedAdapter extends WebSocketClientAdapter {
   received = []
   errors = []
   changesSent = 0
+  /** Bytes of WebSocket payload in each direction, as the adapter encodes and receives them, and
+   * each message's size in order (">" sent, "<" received). */
+  bytesSent = 0
+  bytesReceived = 0
+  sizes = []
   #errorListeners = new Set()
 
   send(message) {
     this.sent.push(message.type)
+    const size = cbor.encode(message).byteLength
+    this.bytesSent += size
+    this.sizes.push(`>${message.type}:${size}:${message.data?.byteLength ?? 0}`)
     if ((message.type === "sync" || message.type === "request") && message.data) {
       this.changesSent += A.decodeSyncMessage(message.data).changes.length
     }
@@ -88,6 +105,8 @@ class ObservedAdapter extends WebSocketClientAdapter {
   }
 
   receiveMessage(bytes) {
+    this.bytesReceived += bytes.byteLength
+    this.sizes.push(`<${bytes.byteLength}`)
     let message
     try {
       message = cbor.decode(new Uint8Array(bytes))
@@ -95,6 +114,12 @@ class ObservedAdapter extends WebSocketClientAdapter {
       message = { type: "undecodable" }
     }
     this.received.push(message.type)
+    if (message.type === "sync" && message.data) {
+      // What a sync message spends its bytes on, for a failure message that says where they went.
+      const m = A.decodeSyncMessage(message.data)
+      const have = JSON.stringify(m.have.map(h => [h.lastSync.length, h.bloom.byteLength]))
+      this.sizes.push(`data ${message.data.byteLength} heads ${m.heads.length} need ${m.need.length} have ${have} changes ${m.changes.map(c => c.byteLength)}`)
+    }
     if (message.type === "error") {
       this.errors.push(String(message.message))
       for (const l of this.#errorListeners) l()
@@ -108,15 +133,17 @@ class ObservedAdapter extends WebSocketClientAdapter {
 }
 
 /** A repo with one WebSocket connection and a peer id unique to this process. */
-async function connect(wsUrl, mode) {
+async function connect(wsUrl, mode, storageDir) {
   const adapter = new ObservedAdapter(wsUrl)
-  const peerId = `interop-js-${mode}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`
-  const repo = new Repo({ network: [adapter], peerId })
+  // A reconnecting reader uses the client's own peer ids, so that its bytes are a real client's.
+  const peerId = mode === "reader" ? undefined : `interop-js-${mode}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`
+  const storage = storageDir ? new NodeFSStorageAdapter(storageDir) : undefined
+  const repo = new Repo({ network: [adapter], peerId, storage })
   const relay = await bounded(
     new Promise(resolve => repo.networkSubsystem.once("peer", p => resolve(p))),
     "the relay's `peer` answer to `join`",
   )
-  return { repo, adapter, peerId, relayPeerId: relay.peerId, relayStorageId: relay.peerMetadata?.storageId }
+  return { repo, adapter, peerId: repo.peerId, relayPeerId: relay.peerId, relayStorageId: relay.peerMetadata?.storageId }
 }
 
 /** Whether the relay has told us (through its sync messages) that its heads are `heads`. */
@@ -212,6 +239,57 @@ async function write(wsUrl, url, key, value, push) {
   })
 }
 
+/** Resolves once the relay's heads equal the handle's (both sides have everything). */
+function synced(conn, handle, what) {
+  return until(handle, "remote-heads", () => relayHas(handle, conn.relayStorageId, handle.heads()), what)
+}
+
+async function reconnect(readerUrl, writerUrl, url, key, value, where) {
+  const dir = where === "memory" ? undefined : where
+  let reader = await connect(readerUrl, "reader", dir)
+  let handle = await bounded(reader.repo.find(url), `the document ${url}`)
+  await synced(reader, handle, "the reader's first sync")
+  const initial = { sent: reader.adapter.bytesSent, received: reader.adapter.bytesReceived }
+  // The reader goes away: its connection closes, or the whole app with its storage.
+  if (dir) await reader.repo.shutdown()
+  else reader.repo.networkSubsystem.removeNetworkAdapter(reader.adapter)
+
+  const writer = await connect(writerUrl, "writer")
+  const written = await bounded(writer.repo.find(url), `the writer's copy of ${url}`)
+  await synced(writer, written, "the writer's first sync")
+  written.change(d => setAt(d, key, value))
+  await synced(writer, written, "the relay to take the writer's edit")
+  const editHeads = written.heads()
+  await writer.repo.shutdown()
+
+  // The reader comes back and catches up; only these bytes count.
+  if (dir) {
+    reader = await connect(readerUrl, "reader", dir)
+    handle = await bounded(reader.repo.find(url), `the stored document ${url}`)
+  } else {
+    const adapter = new ObservedAdapter(readerUrl)
+    const peer = new Promise(resolve => reader.repo.networkSubsystem.once("peer", resolve))
+    reader.repo.networkSubsystem.addNetworkAdapter(adapter)
+    reader.adapter = adapter
+    await bounded(peer, "the relay's `peer` answer after reconnecting")
+  }
+  await until(handle, "change", () => handle.doc()?.[key] === value, "the reader to receive the edit")
+  await synced(reader, handle, "the reader's catch-up to settle")
+  // Anything still in flight once both sides agree counts too.
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const result = report(reader, {
+    initial,
+    bytesSent: reader.adapter.bytesSent,
+    bytesReceived: reader.adapter.bytesReceived,
+    sizes: reader.adapter.sizes,
+    editHeads,
+    heads: handle.heads(),
+    value: handle.doc()?.[key] ?? null,
+  })
+  await reader.repo.shutdown()
+  return result
+}
+
 const [mode, wsUrl, ...rest] = process.argv.slice(2)
 try {
   let result
@@ -219,7 +297,8 @@ try {
   else if (mode === "read" && wsUrl && rest.length === 1) result = await read(wsUrl, rest[0])
   else if (mode === "write" && wsUrl && rest.length === 3) result = await write(wsUrl, ...rest, false)
   else if (mode === "push" && wsUrl && rest.length === 3) result = await write(wsUrl, ...rest, true)
-  else throw new Error("usage: interop.mjs create <wsUrl> | read <wsUrl> <url> | (write|push) <wsUrl> <url> <key> <value>")
+  else if (mode === "reconnect" && wsUrl && rest.length === 5) result = await reconnect(wsUrl, ...rest)
+  else throw new Error("usage: interop.mjs create <wsUrl> | read <wsUrl> <url> | (write|push) <wsUrl> <url> <key> <value> | reconnect <readerWsUrl> <writerWsUrl> <url> <key> <value> <memory|DIR>")
   finish(result, 0)
 } catch (e) {
   fail(e?.message ?? String(e))
