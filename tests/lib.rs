@@ -413,6 +413,7 @@ impl NativeClient {
                 }
                 ClientEvent::Store { document_id, bytes } => self.store.entry(document_id).or_default().extend(bytes),
                 ClientEvent::Refused { message, .. } => self.errors.push(message),
+                ClientEvent::SyncFailed { reason, .. } => self.errors.push(reason),
                 ClientEvent::Replace { document_id, bytes } => {
                     self.store.insert(document_id, bytes);
                 }

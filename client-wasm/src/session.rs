@@ -47,6 +47,16 @@ pub enum Effect {
         /// synced) until the user resets it.
         doc: Option<String>,
     },
+    /// The relay's data for a document could not be applied; when `retrying`, a fresh copy is on
+    /// its way, otherwise the document waits for the next connection.
+    SyncFailed {
+        /// Which document.
+        doc: String,
+        /// What went wrong.
+        reason: String,
+        /// Whether a fresh copy was asked for.
+        retrying: bool,
+    },
     /// Replace everything stored for the document with these bytes (after a reset).
     Replace {
         /// Which document.
@@ -83,6 +93,9 @@ fn effects(events: Vec<ClientEvent>) -> Vec<Effect> {
             ClientEvent::Unavailable { document_id } => Effect::Unavailable { doc: document_id.to_string() },
             ClientEvent::Refused { message, document_id } => {
                 Effect::Refused { message, doc: document_id.map(|d| d.to_string()) }
+            }
+            ClientEvent::SyncFailed { document_id, reason, retrying } => {
+                Effect::SyncFailed { doc: document_id.to_string(), reason, retrying }
             }
             ClientEvent::Replace { document_id, bytes } => Effect::Replace { doc: document_id.to_string(), bytes },
             ClientEvent::Closed { reason } => Effect::Closed { reason },

@@ -49,6 +49,18 @@ pub enum ClientEvent {
         /// The document the refusal is about, when the message names one.
         document_id: Option<DocumentId>,
     },
+    /// The relay's sync data for a document could not be applied here. The document stays as it
+    /// was; when `retrying`, a fresh copy has been asked for (the relay answers with its whole
+    /// document, which takes another path than the changes that failed). Otherwise the document
+    /// waits for the next connection.
+    SyncFailed {
+        /// Which document.
+        document_id: DocumentId,
+        /// What went wrong, in the engine's words.
+        reason: String,
+        /// Whether a fresh copy is on its way.
+        retrying: bool,
+    },
     /// Replace everything stored for the document with this snapshot (after a reset).
     Replace {
         /// Which document.
@@ -81,7 +93,13 @@ struct ClientDoc {
     status: DocStatus,
     /// The relay refused this document's local changes: do not offer them again until reset.
     held: bool,
+    /// How many times in this session the relay's data for it could not be applied.
+    failures: u32,
 }
+
+/// Fresh copies asked for per document and session after sync data failed to apply; after that
+/// the document waits for the next connection instead of asking again and again.
+const FRESH_COPIES: u32 = 2;
 
 /// The client side of a session with one relay.
 pub struct ClientSession {
@@ -110,7 +128,10 @@ impl ClientSession {
             Some(b) if !b.is_empty() => DocSync::load(b)?,
             _ => DocSync::new(Automerge::new()),
         };
-        self.docs.insert(id, ClientDoc { sync, saved_state: sync_state, status: DocStatus::Pending, held: false });
+        self.docs.insert(
+            id,
+            ClientDoc { sync, saved_state: sync_state, status: DocStatus::Pending, held: false, failures: 0 },
+        );
         Ok(self.announce(id))
     }
 
@@ -119,7 +140,13 @@ impl ClientSession {
         let bytes = doc.save();
         self.docs.insert(
             id,
-            ClientDoc { sync: DocSync::new(doc), saved_state: None, status: DocStatus::Pending, held: false },
+            ClientDoc {
+                sync: DocSync::new(doc),
+                saved_state: None,
+                status: DocStatus::Pending,
+                held: false,
+                failures: 0,
+            },
         );
         let mut out = vec![ClientEvent::Store { document_id: id, bytes }];
         out.extend(self.announce(id));
@@ -254,27 +281,22 @@ impl ClientSession {
                 Event::Opened { metadata, .. } => {
                     out.push(ClientEvent::Connected { relay_storage_id: metadata.storage_id });
                     let ids: Vec<_> = self.docs.keys().copied().collect();
+                    for d in self.docs.values_mut() {
+                        d.failures = 0;
+                    }
                     for id in ids {
                         out.extend(self.announce(id));
                     }
                 }
                 Event::Doc { document_id, data, .. } => {
-                    let Some(d) = self.docs.get_mut(&document_id) else {
+                    // Not ours, held after a refusal, or waiting after failed data: not now.
+                    let Some(d) = self.docs.get_mut(&document_id).filter(|d| d.sync.has_peer(&())) else {
                         continue;
                     };
                     d.status = DocStatus::Synced;
                     match d.sync.receive(&(), &data) {
                         Ok(r) => out.extend(self.after(document_id, r, true)),
-                        Err(e) => {
-                            let reason = format!("bad sync data for {document_id}: {e}");
-                            if let Some(c) = self.conn.as_mut() {
-                                out.extend(c.fail(reason).into_iter().filter_map(|e| match e {
-                                    Event::Send(f) => Some(ClientEvent::Send(f)),
-                                    Event::Close(r) => Some(ClientEvent::Closed { reason: r }),
-                                    _ => None,
-                                }));
-                            }
-                        }
+                        Err(e) => out.extend(self.recover(document_id, e.to_string())),
                     }
                 }
                 Event::Unavailable { document_id } => {
@@ -313,6 +335,28 @@ impl ClientSession {
         d.sync.generate(&()).map(|m| ClientEvent::Send(conn.sync_frame(id, m, empty))).into_iter().collect()
     }
 
+    /// The relay's data for `id` could not be applied. Rather than dropping the connection (and
+    /// meeting the same data on every reconnect), forget what we believed the relay has and ask
+    /// for a fresh copy: a sync message with no heads, to which the relay answers with its whole
+    /// document. Local changes stay; they are offered again once the copy has merged. After
+    /// [`FRESH_COPIES`] failures the document waits for the next connection.
+    fn recover(&mut self, id: DocumentId, reason: String) -> Vec<ClientEvent> {
+        let Some(d) = self.docs.get_mut(&id) else { return Vec::new() };
+        d.failures += 1;
+        d.sync.remove_peer(&());
+        d.saved_state = None;
+        let retrying = d.failures <= FRESH_COPIES;
+        let mut out = vec![ClientEvent::SyncFailed { document_id: id, reason, retrying }];
+        let Some(conn) = self.conn.as_ref().filter(|c| c.is_open()) else { return out };
+        if retrying {
+            d.sync.add_peer((), Access::Write, None);
+            let mut nothing = DocSync::<()>::new(Automerge::new());
+            nothing.add_peer((), Access::Write, None);
+            out.extend(nothing.generate(&()).map(|m| ClientEvent::Send(conn.sync_frame(id, m, false))));
+        }
+        out
+    }
+
     fn after(&mut self, id: DocumentId, r: Received<()>, remote: bool) -> Vec<ClientEvent> {
         let mut out = Vec::new();
         if let Some(bytes) = r.new_changes {
@@ -327,5 +371,145 @@ impl ClientSession {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::Connection;
+    use automerge::transaction::Transactable;
+    use automerge::{ROOT, sync};
+
+    /// A relay's side in memory: its connection and its copy of one document.
+    struct Relay {
+        conn: Connection,
+        doc: DocSync<u8>,
+    }
+
+    impl Relay {
+        /// Answers the client's frames; returns the relay's frames, with the sync data of each
+        /// passed through `tamper` first.
+        fn answer(&mut self, frames: Vec<ClientEvent>, tamper: &dyn Fn(Vec<u8>) -> Vec<u8>) -> Vec<Vec<u8>> {
+            let mut out = Vec::new();
+            for e in frames {
+                let ClientEvent::Send(frame) = e else { continue };
+                for event in self.conn.receive(&frame) {
+                    match event {
+                        Event::Send(f) => out.push(f),
+                        Event::Doc { document_id, data, .. } => {
+                            if !self.doc.has_peer(&1) {
+                                self.doc.add_peer(1, Access::Write, None);
+                            }
+                            let r = self.doc.receive(&1, &data).expect("the relay takes the client's message");
+                            for (_, m) in r.outgoing {
+                                out.push(self.conn.sync_frame(document_id, tamper(m), false));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    fn sends(events: &[ClientEvent]) -> Vec<ClientEvent> {
+        events.iter().filter(|e| matches!(e, ClientEvent::Send(_))).cloned().collect()
+    }
+
+    /// Replaces a sync message's changes with bytes no engine can apply.
+    fn corrupt(data: Vec<u8>) -> Vec<u8> {
+        let mut m = sync::Message::decode(&data).unwrap();
+        m.changes = sync::ChunkList::from(vec![vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 1, 9, 9, 9]]);
+        m.encode()
+    }
+
+    #[test]
+    fn data_that_cannot_be_applied_is_reported_and_a_fresh_copy_is_fetched() {
+        let id = DocumentId::from_random_bytes([5; 16]);
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "phone", "+358 29 000 0000").unwrap();
+        tx.commit();
+        let mut relay =
+            Relay { conn: Connection::relay("relay".into(), PeerMetadata::default()), doc: DocSync::new(doc) };
+        let mut client = ClientSession::new("phone".into(), PeerMetadata::default());
+        client.open_doc(id, None, None).unwrap();
+
+        let mut to_client = relay.answer(client.connect(), &|m| m);
+        let mut failures = Vec::new();
+        // Every answer to the client is corrupt: each failure is reported, the connection stays
+        // up, and after two fresh copies the client stops asking until it reconnects.
+        for _ in 0..6 {
+            let mut events = Vec::new();
+            for f in std::mem::take(&mut to_client) {
+                events.extend(client.receive(&f));
+            }
+            assert!(!events.iter().any(|e| matches!(e, ClientEvent::Closed { .. })), "{events:?}");
+            for e in &events {
+                if let ClientEvent::SyncFailed { document_id, retrying, reason } = e {
+                    assert_eq!(*document_id, id);
+                    assert!(!reason.is_empty());
+                    failures.push(*retrying);
+                }
+            }
+            to_client = relay.answer(sends(&events), &corrupt);
+        }
+        assert_eq!(failures, vec![true, true, false], "two fresh copies, then waiting");
+        assert!(client.doc(&id).is_some_and(|d| d.get_heads().is_empty()));
+
+        // On the next connection the relay's honest data arrives and applies.
+        client.disconnected();
+        relay.conn = Connection::relay("relay".into(), PeerMetadata::default());
+        relay.doc.remove_peer(&1);
+        let mut to_client = relay.answer(client.connect(), &|m| m);
+        for _ in 0..6 {
+            let mut events = Vec::new();
+            for f in std::mem::take(&mut to_client) {
+                events.extend(client.receive(&f));
+            }
+            to_client = relay.answer(sends(&events), &|m| m);
+        }
+        assert_eq!(client.doc(&id).map(|d| d.get_heads()), Some(relay.doc.heads()));
+    }
+
+    #[test]
+    fn a_fresh_copy_arrives_as_the_whole_document_and_merges_local_changes() {
+        let id = DocumentId::from_random_bytes([6; 16]);
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "phone", "+358 29 000 0000").unwrap();
+        tx.commit();
+        let mut relay =
+            Relay { conn: Connection::relay("relay".into(), PeerMetadata::default()), doc: DocSync::new(doc) };
+        let mut client = ClientSession::new("phone".into(), PeerMetadata::default());
+        client.open_doc(id, None, None).unwrap();
+        client.change(&id, |d| {
+            let mut tx = d.transaction();
+            tx.put(ROOT, "note", "made offline").unwrap();
+            tx.commit();
+        });
+        let mut to_client = relay.answer(client.connect(), &|m| m);
+        let mut tampered = true;
+        let mut whole = false;
+        for _ in 0..8 {
+            let mut events = Vec::new();
+            for f in std::mem::take(&mut to_client) {
+                events.extend(client.receive(&f));
+            }
+            let once = std::mem::replace(&mut tampered, false);
+            let seen = std::cell::Cell::new(false);
+            to_client = relay.answer(sends(&events), &|m| {
+                if sync::Message::decode(&m).unwrap().changes.iter().any(|c| c.get(8) == Some(&0)) {
+                    seen.set(true);
+                }
+                if once { corrupt(m) } else { m }
+            });
+            whole |= seen.get();
+        }
+        assert!(whole, "the fresh copy came as the whole document");
+        assert_eq!(client.doc(&id).map(|d| d.get_heads()), Some(relay.doc.heads()));
+        assert_eq!(relay.doc.heads().len(), 2, "the relay has both its change and the client's");
     }
 }

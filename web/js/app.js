@@ -16,6 +16,9 @@ let settings = {};
 let lastStatus = { state: "offline", at: undefined };
 // A local change was saved while the relay was out of reach and has not been confirmed yet.
 let waitingLocal = false;
+// A document whose data from the relay could not be applied: {doc, reason, retrying}, until
+// data for it applies again.
+let syncProblem = null;
 
 function randomId() {
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -69,6 +72,10 @@ function renderStatus() {
   if (waitingLocal) parts.push(h("span", { "data-testid": "waiting" }, ` · ${t("saved_offline")}`));
   // A document the relay refused is not sent until reset: say so rather than "Updating…" alone.
   if (client && JSON.parse(client.heldDocs()).length) parts.push(h("span", { class: "error", "data-testid": "held" }, ` · ${t("held_status")}`));
+  if (syncProblem) {
+    const what = t(syncProblem.retrying ? "sync_failed_retrying" : "sync_failed_waiting");
+    parts.push(h("span", { class: "error", role: "status", "data-testid": "sync-problem", title: syncProblem.reason }, ` · ${what} (${syncProblem.reason})`));
+  }
   statusEl.replaceChildren(...parts);
 }
 
@@ -1030,6 +1037,10 @@ async function start() {
   client.setAuthor((settings.user || {}).name || "");
   sync = new Sync(client, store, settings.token, {
     onChange: async (doc) => {
+      if (syncProblem && syncProblem.doc === doc) {
+        syncProblem = null;
+        renderStatus();
+      }
       if (doc === settings.indexDoc) await openIndexedDocs();
       routeSoon();
     },
@@ -1042,6 +1053,10 @@ async function start() {
     },
     onRefused: (message, doc) => {
       showRefusal(message, doc);
+      renderStatus();
+    },
+    onSyncFailed: (doc, reason, retrying) => {
+      syncProblem = { doc, reason, retrying };
       renderStatus();
     },
   });

@@ -177,6 +177,16 @@ const T = {
   kind_document_elsewhere: { fi: "Kirjaa omaan järjestelmään", sv: "Dokumentera i eget system", en: "Record in your own system" },
   kind_follow_up: { fi: "Seuraa", sv: "Följ upp", en: "Follow up" },
   kind_info: { fi: "Tietoa", sv: "Information", en: "Information" },
+  sync_failed_retrying: {
+    fi: "Palvelimen päivitystä ei voitu ottaa käyttöön, haetaan tuore kopio",
+    sv: "Uppdateringen från servern kunde inte tillämpas, en ny kopia hämtas",
+    en: "An update from the relay could not be applied; fetching a fresh copy",
+  },
+  sync_failed_waiting: {
+    fi: "Palvelimen päivitystä ei voitu ottaa käyttöön, yritetään uudelleen seuraavalla yhteydellä",
+    sv: "Uppdateringen från servern kunde inte tillämpas, nytt försök vid nästa anslutning",
+    en: "An update from the relay could not be applied; trying again on the next connection",
+  },
   held_status: { fi: "Hylättyä muutosta ei lähetetä", sv: "Den avvisade ändringen skickas inte", en: "The refused change is not being sent" },
   details: { fi: "Lisätiedot", sv: "Detaljer", en: "Details" },
   clear_list: { fi: "Tyhjennä lista", sv: "Töm listan", en: "Clear this list" },

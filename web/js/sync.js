@@ -9,7 +9,7 @@ const QUIET = 400;
 
 export class Sync {
   // client: the wasm Client; store: Store; token: device token;
-  // hooks: {onChange, onStatus, onRefused(message, doc), onStoreError}
+  // hooks: {onChange, onStatus, onRefused(message, doc), onSyncFailed(doc, reason, retrying), onStoreError}
   constructor(client, store, token, hooks) {
     this.client = client;
     this.store = store;
@@ -116,6 +116,10 @@ export class Sync {
           break;
         case "refused":
           this.hooks.onRefused(e.message, e.doc);
+          break;
+        case "sync_failed":
+          // The relay's data did not apply; the client asked for a fresh copy (or waits).
+          this.hooks.onSyncFailed(e.doc, e.reason, e.retrying);
           break;
         case "replace":
           // A reset: everything stored for the document gives way to the relay's state.

@@ -73,6 +73,7 @@ impl Client {
                     ws.send(WsMessage::Binary(frame.into())).await.map_err(|e| anyhow!("send failed: {e}"))?;
                 }
                 ClientEvent::Refused { message, .. } => self.errors.push(message),
+                ClientEvent::SyncFailed { reason, .. } => self.errors.push(reason),
                 ClientEvent::Unavailable { document_id } => {
                     self.errors.push(format!("document {document_id} is unavailable"));
                 }
