@@ -5,6 +5,7 @@ mod admin;
 mod bad_input;
 mod browser;
 mod content;
+mod convergence;
 mod durability;
 mod fast_sync;
 mod fuzz_replay;
