@@ -853,3 +853,78 @@ async fn an_editor_changes_opening_hours_and_a_reader_sees_them() -> Result<()> 
     );
     Ok(())
 }
+
+/// A contact point reached by phone, and the document that holds it, as the relay stored them.
+fn a_contact_with_a_phone(
+    db: &contactpoint_server::storage::Db,
+) -> Result<(contactpoint_protocol::DocumentId, contactpoint_directory::ContactPoint)> {
+    use contactpoint_protocol::automerge::{ROOT, ReadDoc};
+    let docs = db.with(|c| contactpoint_server::storage::list_docs(c))?;
+    for id in docs.iter().filter_map(|(id, _, _)| id.parse().ok()) {
+        let doc = contactpoint_tests::stored_doc(db, id)?;
+        let Some((_, map)) = doc.get(ROOT, "contact_points")? else { continue };
+        for key in doc.keys(&map) {
+            if let Some(c) =
+                contactpoint_directory::store::read_contact_point(&doc, &key).filter(|c| !c.phones.is_empty())
+            {
+                return Ok((id, c));
+            }
+        }
+    }
+    bail!("no stored contact point has a phone number")
+}
+
+/// 10. A reconnect costs the app little: after one contact point was edited on another device
+/// while the app's link was down, the app's messages about that document, with the handshake,
+/// come to under a kilobyte, as the page sends and receives them; every other document costs
+/// only the exchange of heads.
+#[tokio::test]
+async fn a_reconnect_after_one_edit_costs_the_app_under_a_kilobyte_for_that_document() -> Result<()> {
+    use contactpoint_protocol::automerge::transaction::Transactable as _;
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let mut script =
+        Script::start("reconnect-bytes", &["--url", &served.url(), "--code", &served.reader_invite()?]).await?;
+    script.step("cut").await?;
+
+    let db = contactpoint_server::storage::Db::open(&served.db)?;
+    let (id, mut contact) = a_contact_with_a_phone(&db)?;
+    contact.phones[0].number = "+358 40 765 4321".into();
+    let mut admin = contactpoint_tests::NativeClient::new("other-device");
+    admin.open(id);
+    let token = contactpoint_tests::token_for(&db, contactpoint_server::auth::Role::Admin, &[]);
+    admin.connect(&format!("ws://{}/sync?token={token}", served.relay.addr)).await?;
+    admin.wait_until(|c| c.session.doc(&id).is_some_and(|d| !d.get_heads().is_empty())).await?;
+    admin
+        .change(id, |d| {
+            let mut tx = d.transaction();
+            contactpoint_directory::store::write_contact_point(&mut tx, &contact).expect("write");
+            tx.commit();
+        })
+        .await?;
+    admin.wait_until(|c| c.session.is_acknowledged(&id)).await?;
+    ensure!(admin.errors.is_empty(), "the relay refused the edit: {:?}", admin.errors);
+    admin.disconnect().await;
+    script.go().await?;
+
+    let result = script.finish().await?;
+    let handshake = result["handshake"].as_u64().context("handshake")?;
+    let per_doc = result["perDoc"].as_object().context("perDoc")?;
+    let edited =
+        per_doc.get(&id.to_string()).and_then(Value::as_u64).context("no messages about the edited document")?;
+    let others = per_doc.iter().filter(|(d, _)| **d != id.to_string()).filter_map(|(_, b)| b.as_u64());
+    let most_other = others.clone().max().unwrap_or_default();
+    eprintln!(
+        "app reconnect after one edit: handshake {handshake} + edited document {edited} bytes; {} other documents, \
+         at most {most_other} bytes each; {} bytes in all (initial sync {} bytes)",
+        others.count(),
+        result["total"],
+        result["initial"]
+    );
+    assert!(
+        handshake + edited < 1024,
+        "the edited document cost {edited} bytes plus {handshake} of handshake: {result}"
+    );
+    assert!(most_other < 512, "an unchanged document cost {most_other} bytes: {result}");
+    Ok(())
+}

@@ -20,8 +20,8 @@ let waitingLocal = false;
 // data for it applies again.
 let syncProblem = null;
 
-function randomId() {
-  const b = crypto.getRandomValues(new Uint8Array(16));
+function randomId(bytes = 16) {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
@@ -1032,8 +1032,9 @@ async function start() {
     await store.setSetting("storageId", settings.storageId);
   }
   if (!settings.token) return route();
-  // A fresh peer id per running instance: two tabs never share one.
-  client = new Client(`tab-${randomId()}`, settings.storageId);
+  // A fresh peer id per running instance: two tabs never share one. It travels in every message,
+  // so it is short: 64 random bits tell this device's tabs apart and never meet by chance.
+  client = new Client(`tab-${randomId(8)}`, settings.storageId);
   client.setAuthor((settings.user || {}).name || "");
   sync = new Sync(client, store, settings.token, {
     onChange: async (doc) => {
