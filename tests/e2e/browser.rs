@@ -880,7 +880,6 @@ fn a_contact_with_a_phone(
 /// only the exchange of heads.
 #[tokio::test]
 async fn a_reconnect_after_one_edit_costs_the_app_under_a_kilobyte_for_that_document() -> Result<()> {
-    use contactpoint_protocol::automerge::transaction::Transactable as _;
     let web = built_web()?;
     let served = Served::start(&web)?;
     let mut script =
