@@ -927,3 +927,105 @@ async fn a_reconnect_after_one_edit_costs_the_app_under_a_kilobyte_for_that_docu
     assert!(most_other < 512, "an unchanged document cost {most_other} bytes: {result}");
     Ok(())
 }
+
+/// 11. The app converges for one fixed schedule (seed 1) of the property test in
+/// tests/e2e/convergence.rs: round after round its link is cut or restored while another device
+/// edits contact points through the relay, phone numbers and descriptions from a few bytes to
+/// over 100 KB. At the end every document the app stored on the phone has the relay's heads.
+#[tokio::test]
+async fn the_app_converges_under_a_fixed_schedule_of_edits_and_cut_links() -> Result<()> {
+    use contactpoint_protocol::automerge::ReadDoc as _;
+    const ROUNDS: usize = 10;
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let rounds = ROUNDS.to_string();
+    let code = served.reader_invite()?;
+    let mut script =
+        Script::start("convergence", &["--url", &served.url(), "--code", &code, "--rounds", &rounds, "--seed", "1"])
+            .await?;
+
+    let db = contactpoint_server::storage::Db::open(&served.db)?;
+    let mut contacts = Vec::new();
+    let docs = db.with(|c| contactpoint_server::storage::list_docs(c))?;
+    for id in docs.iter().filter_map(|(id, _, _)| id.parse::<contactpoint_protocol::DocumentId>().ok()) {
+        let doc = contactpoint_tests::stored_doc(&db, id)?;
+        let Some((_, map)) = doc.get(contactpoint_protocol::automerge::ROOT, "contact_points")? else { continue };
+        contacts.extend(
+            doc.keys(&map)
+                .filter_map(|k| contactpoint_directory::store::read_contact_point(&doc, &k))
+                .filter(|c| !c.phones.is_empty())
+                .map(|c| (id, c)),
+        );
+    }
+    ensure!(contacts.len() > 5, "the sample data has {} contact points with a phone", contacts.len());
+    let mut editor = contactpoint_tests::NativeClient::new("editing-device");
+    for (id, _) in &contacts {
+        if editor.session.doc(id).is_none() {
+            editor.open(*id);
+        }
+    }
+    let token = contactpoint_tests::token_for(&db, contactpoint_server::auth::Role::Admin, &[]);
+    editor.connect(&format!("ws://{}/sync?token={token}", served.relay.addr)).await?;
+    let ids: Vec<_> = contacts.iter().map(|(id, _)| *id).collect();
+    editor.wait_until(|c| ids.iter().all(|id| c.session.doc(id).is_some_and(|d| !d.get_heads().is_empty()))).await?;
+
+    let mut rng = crate::convergence::Rng::new(1);
+    let (mut edits, mut while_cut, mut largest) = (0, 0, 0);
+    for round in 0..ROUNDS {
+        let linked = script.step(&format!("round-{round}")).await?["linked"].as_bool().unwrap_or(true);
+        // Round 3 always carries a description over 100 KB.
+        let count = if round == 3 { 1 } else { rng.below(3) };
+        for _ in 0..count {
+            let i = rng.below(contacts.len());
+            let (id, contact) = &mut contacts[i];
+            if round != 3 && rng.below(2) == 0 {
+                contact.phones[0].number = format!("+358 40 {:03} {:04}", rng.below(1000), rng.below(10_000));
+            } else {
+                let len = if round == 3 { 120_000 } else { rng.size() };
+                contact.description.set("fi", &rng.text(len));
+                largest = largest.max(len);
+            }
+            let c = contact.clone();
+            editor
+                .change(*id, |d| {
+                    let mut tx = d.transaction();
+                    contactpoint_directory::store::write_contact_point(&mut tx, &c).expect("write");
+                    tx.commit();
+                })
+                .await?;
+            edits += 1;
+            while_cut += usize::from(!linked);
+        }
+        editor.wait_until(|c| ids.iter().all(|id| c.session.is_acknowledged(id))).await?;
+        ensure!(editor.errors.is_empty(), "the relay refused an edit: {:?}", editor.errors);
+        script.go().await?;
+    }
+    let result = script.finish().await?;
+    ensure!(while_cut > 0, "the schedule made no edit while the app's link was cut");
+
+    let on_phone = result["heads"].as_object().context("heads")?;
+    let mut compared = 0;
+    for (doc, heads) in on_phone {
+        let id: contactpoint_protocol::DocumentId = doc.parse().map_err(|e| anyhow!("{doc}: {e:?}"))?;
+        let mut relay: Vec<String> =
+            contactpoint_tests::stored_doc(&db, id)?.get_heads().iter().map(|h| h.to_string()).collect();
+        relay.sort();
+        let phone: Vec<String> =
+            heads.as_array().into_iter().flatten().filter_map(|h| h.as_str().map(str::to_owned)).collect();
+        assert_eq!(
+            phone, relay,
+            "document {doc}: the app's heads differ from the relay's (status: {})",
+            result["status"]
+        );
+        compared += 1;
+    }
+    for id in &ids {
+        ensure!(on_phone.contains_key(&id.to_string()), "the app never stored the edited document {id}");
+    }
+    eprintln!(
+        "app convergence: {edits} edits ({while_cut} while cut, largest {largest} bytes), {compared} documents \
+         with the relay's heads; status {}",
+        result["status"]
+    );
+    Ok(())
+}

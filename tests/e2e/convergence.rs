@@ -13,10 +13,10 @@ use contactpoint_server::auth::Role;
 use contactpoint_tests::{NativeClient, TestRelay, one_change_doc, stored_doc};
 
 /// A small deterministic generator (xorshift64*): the schedule depends on the seed only.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
@@ -27,12 +27,12 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
     /// Text of `len` bytes that compresses about as well as prose does, not to nothing.
-    fn text(&mut self, len: usize) -> String {
+    pub(crate) fn text(&mut self, len: usize) -> String {
         const WORDS: [&str; 12] = [
             "yhteys",
             "kontakt",
@@ -58,7 +58,7 @@ impl Rng {
     }
 
     /// A value size: mostly short fields, sometimes long descriptions, now and then over 100 KB.
-    fn size(&mut self) -> usize {
+    pub(crate) fn size(&mut self) -> usize {
         match self.below(10) {
             0..=4 => 1 + self.below(40),
             5..=7 => 200 + self.below(4_000),
