@@ -118,6 +118,12 @@ impl JsClient {
         serde_json::to_string(&self.0.document_ids(index)).unwrap_or_else(|_| "[]".into())
     }
 
+    /// The ids of the national documents the index lists (what the home screen needs), as JSON.
+    #[wasm_bindgen(js_name = nationalDocumentIds)]
+    pub fn national_document_ids(&self, index: &str) -> String {
+        serde_json::to_string(&self.0.national_document_ids(index)).unwrap_or_else(|_| "[]".into())
+    }
+
     /// Guidance topics for the home screen, as JSON.
     pub fn topics(&mut self, lang: &str, today: &str) -> String {
         self.0.views().topics(lang, today)

@@ -197,6 +197,15 @@ impl Client {
         parse_id(index).ok().and_then(|id| self.session.doc(&id)).map(crate::views::document_ids).unwrap_or_default()
     }
 
+    /// The ids of the national documents an index document lists.
+    pub fn national_document_ids(&self, index: &str) -> Vec<String> {
+        parse_id(index)
+            .ok()
+            .and_then(|id| self.session.doc(&id))
+            .map(crate::views::national_document_ids)
+            .unwrap_or_default()
+    }
+
     /// Edits a contact point as one commit. On invalid values returns the issues per field and
     /// changes nothing.
     pub fn edit_contact(

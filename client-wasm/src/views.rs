@@ -783,6 +783,14 @@ pub fn document_ids(index: &Automerge) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The ids of the national documents an index document lists: all the home screen needs, so a
+/// cold start opens them first and the area documents after the first paint.
+pub fn national_document_ids(index: &Automerge) -> Vec<String> {
+    read_index(index)
+        .map(|i| i.documents.into_values().filter(|e| e.kind == DocumentKind::National).map(|e| e.id).collect())
+        .unwrap_or_default()
+}
+
 #[derive(Serialize)]
 struct MunicipalityView {
     code: String,

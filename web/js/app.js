@@ -1020,8 +1020,8 @@ function routeSoon() {
   }, 150);
 }
 
-async function openIndexedDocs() {
-  for (const id of JSON.parse(client.documentIds(settings.indexDoc))) await sync.open(id);
+async function openIndexedDocs(preloaded) {
+  for (const id of JSON.parse(client.documentIds(settings.indexDoc))) await sync.open(id, preloaded);
 }
 
 async function start() {
@@ -1061,11 +1061,27 @@ async function start() {
       renderStatus();
     },
   });
+  let shown = false;
   if (settings.indexDoc) {
-    await sync.open(settings.indexDoc);
-    await openIndexedDocs();
+    // Everything stored comes out of IndexedDB in one transaction.
+    const stored = await store.loadAll();
+    await sync.open(settings.indexDoc, stored);
+    // The home screen needs only the national guidance: it is shown as soon as that is open,
+    // and the area documents open after the first paint. Other screens wait for everything.
+    if (settings.municipality && /^#?\/?$/.test(location.hash)) {
+      for (const id of JSON.parse(client.nationalDocumentIds(settings.indexDoc))) await sync.open(id, stored);
+      route();
+      shown = true;
+      await new Promise((r) => {
+        requestAnimationFrame(() => setTimeout(r, 0));
+        setTimeout(r, 100);
+      });
+    }
+    await openIndexedDocs(stored);
   }
-  route();
+  // A home screen shown early is drawn again (an editor's review links need the area documents),
+  // unless someone is already typing a search there.
+  if (!shown || document.activeElement?.id !== "q") route();
   sync.now();
 }
 

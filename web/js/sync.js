@@ -78,10 +78,14 @@ export class Sync {
   }
 
   // Opens a document from local storage; when connected, it is announced to the relay at once.
-  async open(doc) {
+  // Opens a document from the local store; `preloaded` (from Store.loadAll) saves the store
+  // round trips at a cold start. A document not in it has nothing stored yet.
+  async open(doc, preloaded) {
     if (this.docs.has(doc)) return;
     this.docs.add(doc);
-    const [{ bytes, chunks }, state] = await Promise.all([this.store.loadDoc(doc), this.store.syncState(doc)]);
+    const { bytes, chunks, state } = preloaded
+      ? preloaded.get(doc) || { bytes: new Uint8Array(0), chunks: 0, state: undefined }
+      : await Promise.all([this.store.loadDoc(doc), this.store.syncState(doc)]).then(([d, s]) => ({ ...d, state: s }));
     this.apply(this.client.openDoc(doc, bytes, state));
     if (chunks > 64) {
       const snapshot = this.client.save(doc);
