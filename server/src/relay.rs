@@ -1070,6 +1070,8 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                                     relay.send_to_doc(document_id, DocCmd::Sync { peer, request, data });
                                 }
                                 Event::Unavailable { .. } => {}
+                                // Not passed on: presence and cursors are not part of this product's use.
+                                Event::Ephemeral { .. } => {}
                                 Event::PeerError(m) => tracing::info!(conn = conn_id, "peer reported an error: {m}"),
                                 Event::Left => close = Some("peer left".into()),
                                 Event::Close(r) => close = Some(r),
