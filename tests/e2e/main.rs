@@ -12,6 +12,7 @@ mod hardening_auth;
 mod hardening_net;
 mod interop;
 mod relay_sync;
+mod routing;
 mod rules;
 mod simulation;
 mod validation;
