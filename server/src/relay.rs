@@ -16,6 +16,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket};
 use contactpoint_directory::Directory;
 use contactpoint_directory::store::read_directory;
 use contactpoint_protocol::automerge::Automerge;
+use contactpoint_protocol::connection::MAX_ID_BYTES;
 use contactpoint_protocol::{Access, Bounds, Connection, DocSync, DocumentId, Event, PeerMetadata};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -58,6 +59,12 @@ pub struct Limits {
     pub held_per_connection: usize,
     /// Requests all connections together may have waiting at once.
     pub held_total: usize,
+    /// Largest ephemeral payload passed on; larger ones are dropped.
+    pub ephemeral_bytes: usize,
+    /// Sustained ephemeral messages per second one connection may have passed on.
+    pub ephemeral_per_sec: f64,
+    /// Burst of ephemeral messages one connection may have passed on at once.
+    pub ephemeral_burst: f64,
 }
 
 impl Default for Limits {
@@ -77,6 +84,9 @@ impl Default for Limits {
             request_hold: Duration::from_secs(2),
             held_per_connection: 16,
             held_total: 4096,
+            ephemeral_bytes: 16 * 1024,
+            ephemeral_per_sec: 10.0,
+            ephemeral_burst: 20.0,
         }
     }
 }
@@ -96,6 +106,8 @@ enum Out {
         message: String,
         close: bool,
     },
+    /// Pass on another peer's ephemeral message.
+    Ephemeral(Arc<EphemeralMessage>),
 }
 
 impl Out {
@@ -105,6 +117,7 @@ impl Out {
             Out::Sync { data, .. } => data.len(),
             Out::Unavailable { .. } => 0,
             Out::Error { message, .. } => message.len(),
+            Out::Ephemeral(e) => e.sender_id.len() + e.session_id.len() + e.data.len(),
         }
     }
 }
@@ -152,12 +165,27 @@ struct PeerRef {
     out: Outbox,
 }
 
+/// An ephemeral message as received from its sender, shared by everyone it is passed on to.
+#[derive(Debug)]
+struct EphemeralMessage {
+    doc: DocumentId,
+    /// The connection it came from.
+    from: u64,
+    /// The sender's handshake peer id.
+    sender_id: String,
+    session_id: String,
+    count: u64,
+    data: Vec<u8>,
+}
+
 enum DocCmd {
     Sync {
         peer: PeerRef,
         request: bool,
         data: Vec<u8>,
     },
+    /// Pass an attached peer's ephemeral message on to the document's other readers.
+    Ephemeral(Arc<EphemeralMessage>),
     /// A peer's wait for the document's first changes is over (see `DocTask::awaiting_content`).
     ContentDue {
         conn: u64,
@@ -220,6 +248,8 @@ pub struct Stats {
     pub refused: AtomicU64,
     /// Requests waiting for a document the relay does not have yet.
     pub held_requests: AtomicUsize,
+    /// Ephemeral messages passed on to a peer.
+    pub ephemeral_forwarded: AtomicU64,
 }
 
 /// The shared state of a running relay.
@@ -702,7 +732,7 @@ impl DocTask {
         for cmd in batch {
             match cmd {
                 DocCmd::Detach { conn } => out.push(Prepared::Detach { conn }),
-                DocCmd::ContentDue { .. } => {}
+                DocCmd::Ephemeral(_) | DocCmd::ContentDue { .. } => {}
                 DocCmd::Refresh => {
                     let (id, known) = (self.id, self.stored.seqs.clone());
                     match self.relay.db.call(move |c| storage::unknown_chunks(c, &id, &known)).await {
@@ -761,15 +791,17 @@ impl DocTask {
         out
     }
 
-    /// Runs a batch: the sync work first, then the waits that are over.
+    /// Runs a batch: the sync work first, then the ephemeral messages, so that a peer attached
+    /// by this batch already receives them.
     async fn run_batch(&mut self, batch: Vec<DocCmd>) {
         let (routing, batch): (Vec<DocCmd>, Vec<DocCmd>) =
-            batch.into_iter().partition(|c| matches!(c, DocCmd::ContentDue { .. }));
+            batch.into_iter().partition(|c| matches!(c, DocCmd::Ephemeral(_) | DocCmd::ContentDue { .. }));
         if !batch.is_empty() {
             self.process(batch).await;
         }
         for cmd in routing {
             match cmd {
+                DocCmd::Ephemeral(m) => self.forward_ephemeral(&m),
                 DocCmd::ContentDue { conn } => {
                     if self.awaiting_content.remove(&conn)
                         && self.is_empty()
@@ -815,6 +847,25 @@ impl DocTask {
             });
         }
         true
+    }
+
+    /// Passes an ephemeral message on to every other peer attached to this document that may
+    /// read it. The sender must be attached itself: its access to this document was decided
+    /// when it synced, so a peer cannot use ephemeral messages to reach, or learn of, a
+    /// document it has not been given. Nothing is stored; a peer whose queue is over its
+    /// budget misses the message instead of being cut off for it.
+    fn forward_ephemeral(&self, m: &Arc<EphemeralMessage>) {
+        let gate = self.gate();
+        let Some(scope) = gate.scope() else { return };
+        let may_read = |p: &PeerRef| gate.has_peer(p.conn) && p.identity.access(scope) != Access::None;
+        if !self.peers.get(&m.from).is_some_and(may_read) {
+            return;
+        }
+        for p in self.peers.values().filter(|p| p.conn != m.from && may_read(p)) {
+            if p.out.try_send(Out::Ephemeral(m.clone())) {
+                self.relay.stats.ephemeral_forwarded.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     async fn process(&mut self, batch: Vec<DocCmd>) {
@@ -1209,6 +1260,12 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
         per_sec: relay.limits.rate_per_sec,
         burst: relay.limits.rate_burst,
     };
+    let mut ephemeral_rate = RateLimit {
+        tokens: relay.limits.ephemeral_burst,
+        last: Instant::now(),
+        per_sec: relay.limits.ephemeral_per_sec,
+        burst: relay.limits.ephemeral_burst,
+    };
     // This connection's held requests, oldest first: when each one's time is up.
     let mut held_until: VecDeque<(Instant, DocumentId)> = VecDeque::new();
     let handshake_deadline = tokio::time::sleep(relay.limits.handshake_timeout);
@@ -1236,6 +1293,9 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                 match out {
                     Some(Out::Sync { doc, data }) => frames.push(conn.sync_frame(doc, data, false)),
                     Some(Out::Unavailable { doc }) => frames.push(conn.unavailable_frame(doc)),
+                    Some(Out::Ephemeral(m)) => {
+                        frames.push(conn.ephemeral_frame(&m.sender_id, &m.session_id, m.count, m.doc, &m.data));
+                    }
                     Some(Out::Error { message, close: c }) => {
                         frames.push(Connection::error_frame(&message));
                         if c { close = Some(message); }
@@ -1299,8 +1359,19 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                                     relay.send_to_doc(document_id, DocCmd::Sync { peer, request, data });
                                 }
                                 Event::Unavailable { .. } => {}
-                                // Not passed on: presence and cursors are not part of this product's use.
-                                Event::Ephemeral { .. } => {}
+                                Event::Ephemeral { document_id, session_id, count, data } => {
+                                    // Best effort, as in automerge-repo: what is too large, too
+                                    // frequent, or about a document that has no task (so no
+                                    // peers) is dropped without an answer.
+                                    if data.len() <= relay.limits.ephemeral_bytes
+                                        && session_id.len() <= MAX_ID_BYTES
+                                        && ephemeral_rate.allow()
+                                    {
+                                        let sender_id = conn.peer_id().unwrap_or_default().to_owned();
+                                        let m = EphemeralMessage { doc: document_id, from: conn_id, sender_id, session_id, count, data };
+                                        relay.send_if_loaded(&document_id, DocCmd::Ephemeral(Arc::new(m)));
+                                    }
+                                }
                                 Event::PeerError(m) => tracing::info!(conn = conn_id, "peer reported an error: {m}"),
                                 Event::Left => close = Some("peer left".into()),
                                 Event::Close(r) => close = Some(r),

@@ -1,10 +1,11 @@
 //! Requests for documents the relay does not have yet, held until a writer creates them or their
-//! time is up, within bounds.
+//! time is up, within bounds; and ephemeral messages passed between the readers of a document,
+//! and to no one else.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_protocol::automerge::sync::{self, SyncDoc};
 use contactpoint_protocol::{DocMessage, DocumentId, Message, PeerMetadata};
@@ -17,8 +18,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// A peer that speaks the wire protocol by hand, so that it sees every message the relay sends
-/// it, in order.
+/// A peer that speaks the wire protocol by hand, so that it can send `ephemeral` messages and
+/// see every message the relay sends it, in order.
 struct RawPeer {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     id: String,
@@ -60,6 +61,19 @@ impl RawPeer {
     async fn request_with(&mut self, doc: DocumentId, data: Vec<u8>) -> Result<()> {
         let m = DocMessage { sender_id: self.id.clone(), target_id: self.relay_id.clone(), document_id: doc, data };
         self.send(Message::Request(m)).await
+    }
+
+    /// Sends an ephemeral message of its own.
+    async fn ephemeral(&mut self, doc: DocumentId, session: &str, count: u64, data: &[u8]) -> Result<()> {
+        let m = Message::Ephemeral {
+            sender_id: self.id.clone(),
+            target_id: self.relay_id.clone(),
+            count,
+            session_id: session.to_owned(),
+            document_id: doc,
+            data: data.to_vec(),
+        };
+        self.send(m).await
     }
 
     /// The next message, or `None` if none comes within `max`. A closed socket is an error.
@@ -107,8 +121,16 @@ impl RawPeer {
     }
 }
 
+fn is_sync_for(m: &Message, doc: DocumentId) -> bool {
+    matches!(m, Message::Sync(d) if d.document_id == doc)
+}
+
 fn is_unavailable(m: &Message, doc: DocumentId) -> bool {
     matches!(m, Message::DocUnavailable { document_id, .. } if *document_id == doc)
+}
+
+fn is_ephemeral(m: &Message) -> bool {
+    matches!(m, Message::Ephemeral { .. })
 }
 
 fn held(relay: &TestRelay) -> usize {
@@ -205,5 +227,125 @@ async fn held_requests_are_bounded_per_connection_in_all_and_in_size() -> Result
     third.request(ids[7]).await?;
     eventually("a small one is held again", || Ok(held(&relay) == 2)).await?;
     ensure!(second.settle(Duration::from_millis(100)).await?.is_empty());
+    Ok(())
+}
+
+/// A document created and filled by an admin, and raw peers with reader tokens that have synced
+/// it (so that the relay has attached them to it).
+struct Scene {
+    relay: TestRelay,
+    admin: NativeClient,
+    doc: DocumentId,
+    reader_token: String,
+}
+
+impl Scene {
+    async fn new(limits: Limits) -> Result<Scene> {
+        let relay = TestRelay::start_with(limits).await?;
+        let doc = DocumentId::from_random_bytes([40; 16]);
+        let mut admin = NativeClient::new("presence-admin");
+        admin.session.create_doc(doc, Automerge::new());
+        admin.put(doc, "title", "A shared document").await?;
+        admin.connect(&relay.url(&relay.token(Role::Admin, &[]))).await?;
+        admin.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+        let reader_token = relay.token(Role::Reader, &[]);
+        Ok(Scene { relay, admin, doc, reader_token })
+    }
+
+    /// A reader that has asked for `doc` and received it.
+    async fn reader_of(&self, id: &str, doc: DocumentId) -> Result<RawPeer> {
+        let mut p = RawPeer::join(&self.relay.url(&self.reader_token), id).await?;
+        p.request(doc).await?;
+        p.until("the document", |m| is_sync_for(m, doc) || is_unavailable(m, doc)).await?;
+        Ok(p)
+    }
+}
+
+#[tokio::test]
+async fn ephemeral_messages_reach_the_documents_readers_and_no_one_else() -> Result<()> {
+    let mut s = Scene::new(Limits::default()).await?;
+    let doc = s.doc;
+    let mut sender = s.reader_of("sender", doc).await?;
+    let mut reader = s.reader_of("reader", doc).await?;
+    // Connected and signed in, but attached to another document only.
+    let other = s.relay.document(Scope::Unlisted);
+    let mut outsider = s.reader_of("outsider", other).await?;
+    let mut outsiders_peer = s.reader_of("outsiders-peer", other).await?;
+
+    // A reader's presence reaches the other reader unchanged but for its address.
+    sender.ephemeral(doc, "session-s", 1, b"\xa1\x68presence\x66sender").await?;
+    let (got, _) = reader.until("the sender's ephemeral message", is_ephemeral).await?;
+    assert_eq!(
+        got,
+        Message::Ephemeral {
+            sender_id: "sender".into(),
+            target_id: "reader".into(),
+            count: 1,
+            session_id: "session-s".into(),
+            document_id: doc,
+            data: b"\xa1\x68presence\x66sender".to_vec(),
+        }
+    );
+    // automerge-repo passes what it receives on to its other peers unchanged, so the reader
+    // sends it back; the relay takes that quietly and passes on nothing that claims to be from
+    // someone other than the connection's own peer.
+    let Message::Ephemeral { sender_id, count, session_id, data, .. } = got else { unreachable!() };
+    let echo =
+        Message::Ephemeral { sender_id, target_id: reader.relay_id.clone(), count, session_id, document_id: doc, data };
+    reader.send(echo).await?;
+    // The reader speaks for itself too, and the sender receives that.
+    reader.ephemeral(doc, "session-r", 1, b"\xa0").await?;
+    let (got, before) = sender.until("the reader's ephemeral message", is_ephemeral).await?;
+    assert!(matches!(&got, Message::Ephemeral { sender_id, .. } if sender_id == "reader"), "{got:?}");
+    assert!(before.iter().all(|m| !is_ephemeral(m)), "the sender got its own message back: {before:?}");
+
+    // The outsider, attached to another document, hears that document's presence…
+    outsiders_peer.ephemeral(other, "session-o", 1, b"\xa0").await?;
+    let (_, before) = outsider.until("its own document's ephemeral message", is_ephemeral).await?;
+    assert!(before.iter().all(|m| !is_ephemeral(m)), "{before:?}");
+    // …and never the first document's; nor does what it sends about that document reach anyone.
+    outsider.ephemeral(doc, "session-x", 1, b"\xa0").await?;
+    sender.ephemeral(doc, "session-s", 2, b"\xa0").await?;
+    let (got, _) = reader.until("the sender's second message", is_ephemeral).await?;
+    assert!(matches!(&got, Message::Ephemeral { sender_id, count: 2, .. } if sender_id == "sender"), "{got:?}");
+    let quiet = Duration::from_millis(300);
+    assert!(outsider.settle(quiet).await?.iter().all(|m| !is_ephemeral(m)), "the outsider heard the document");
+    assert!(reader.settle(quiet).await?.iter().all(|m| !is_ephemeral(m)), "the reader heard the outsider");
+    assert!(sender.settle(quiet).await?.iter().all(|m| !is_ephemeral(m)), "the sender heard an echo or the outsider");
+
+    // A payload over the limit is dropped; the next one still goes.
+    let big = vec![0u8; Limits::default().ephemeral_bytes + 1];
+    sender.ephemeral(doc, "session-s", 3, &big).await?;
+    sender.ephemeral(doc, "session-s", 4, b"\xa0").await?;
+    let (got, before) = reader.until("the sender's fourth message", is_ephemeral).await?;
+    assert!(matches!(&got, Message::Ephemeral { count: 4, .. }), "{got:?}");
+    assert!(before.iter().all(|m| !is_ephemeral(m)), "{before:?}");
+
+    // Our own client, attached to the document as well, received them all without closing.
+    s.admin.pump().await?;
+    assert!(s.admin.is_connected(), "the native client closed: {:?}", s.admin.closed);
+    let forwarded = s.relay.relay.stats.ephemeral_forwarded.load(Ordering::Relaxed);
+    // sender ×3 to reader and admin, reader ×1 to sender and admin, the outsider's peer ×1.
+    assert_eq!(forwarded, 9, "messages passed on");
+    Ok(())
+}
+
+#[tokio::test]
+async fn ephemeral_messages_are_rate_limited_per_connection() -> Result<()> {
+    let limits = Limits { ephemeral_per_sec: 0.5, ephemeral_burst: 3.0, ..Limits::default() };
+    let s = Scene::new(limits).await?;
+    let mut sender = s.reader_of("chatty", s.doc).await?;
+    let mut reader = s.reader_of("listener", s.doc).await?;
+    for count in 1..=10 {
+        sender.ephemeral(s.doc, "session-c", count, b"\xa0").await?;
+    }
+    let mut counts = Vec::new();
+    while let Some(m) = reader.next(Duration::from_millis(500)).await? {
+        if let Message::Ephemeral { count, .. } = m {
+            counts.push(count);
+        }
+    }
+    ensure!(counts == [1, 2, 3], "only the burst is passed on: {counts:?}");
+    let _ = sender.settle(Duration::from_millis(10)).await.context("the sender stays connected")?;
     Ok(())
 }
