@@ -1,5 +1,6 @@
 //! End-to-end tests of the relay, one test binary with a module per area.
 
+mod acceptance;
 mod access;
 mod admin;
 mod bad_input;
