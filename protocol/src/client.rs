@@ -312,6 +312,8 @@ impl ClientSession {
                     }
                     out.push(ClientEvent::Refused { message, document_id });
                 }
+                // Other peers' presence and cursors, which this client does not use.
+                Event::Ephemeral { .. } => {}
                 Event::Left => out.push(ClientEvent::Closed { reason: "relay left".into() }),
                 Event::Close(reason) => out.push(ClientEvent::Closed { reason }),
             }

@@ -55,6 +55,19 @@ pub enum Event {
         /// Which document.
         document_id: DocumentId,
     },
+    /// Ephemeral data (presence, cursors) the peer itself sent about a document. Only the relay
+    /// side reports it, and only with the handshake peer as sender: what a peer passes on from
+    /// others is dropped (see [`Connection::receive`]).
+    Ephemeral {
+        /// Which document it is about.
+        document_id: DocumentId,
+        /// The sending session, chosen by the peer.
+        session_id: String,
+        /// The message's number within that session.
+        count: u64,
+        /// The opaque payload.
+        data: Vec<u8>,
+    },
     /// The peer reported a fatal error.
     PeerError(String),
     /// The peer is leaving.
@@ -191,6 +204,21 @@ impl Connection {
         if matches!(message, Message::Join { .. } | Message::Peer { .. }) {
             return self.fail(format!("unexpected {} after the handshake", message.kind()));
         }
+        if let Message::Ephemeral { sender_id, target_id, count, session_id, document_id, data } = message {
+            if target_id != self.our_id {
+                return self.fail(format!("targetId {target_id:?} is not this peer"));
+            }
+            // automerge-repo passes every ephemeral message on unchanged, the original sender
+            // included, to its other peers, so a client echoes what the relay forwarded to it
+            // and a relay forwards other peers' messages to clients. Neither is a violation, and
+            // neither is taken as the peer's own: a relay forwards only what the handshake peer
+            // itself sent, so no one can speak under another peer's id.
+            return if self.side == Side::Relay && sender_id == peer_id {
+                vec![Event::Ephemeral { document_id, session_id, count, data }]
+            } else {
+                Vec::new()
+            };
+        }
         if let Some(sender) = message.sender_id()
             && sender != peer_id
         {
@@ -213,9 +241,11 @@ impl Connection {
                 self.phase = Phase::Closed;
                 vec![Event::Left]
             }
-            // Ephemeral data and optional notifications are not part of this product's use.
-            Message::Ephemeral { .. } | Message::Ignored { .. } => Vec::new(),
-            Message::Join { .. } | Message::Peer { .. } | Message::Error { .. } => Vec::new(),
+            // Optional notifications are not part of this product's use.
+            Message::Ignored { .. } => Vec::new(),
+            Message::Ephemeral { .. } | Message::Join { .. } | Message::Peer { .. } | Message::Error { .. } => {
+                Vec::new()
+            }
         }
     }
 
@@ -229,6 +259,28 @@ impl Connection {
     pub fn unavailable_frame(&self, document_id: DocumentId) -> Vec<u8> {
         Message::DocUnavailable { sender_id: self.our_id.clone(), target_id: self.peer().to_owned(), document_id }
             .encode()
+    }
+
+    /// An `ephemeral` frame for the peer, passing on what `sender_id` sent (a relay forwards
+    /// other peers' ephemeral messages with their sender, session and count unchanged, as
+    /// automerge-repo peers do, so that receivers can tell senders apart and drop repeats).
+    pub fn ephemeral_frame(
+        &self,
+        sender_id: &str,
+        session_id: &str,
+        count: u64,
+        document_id: DocumentId,
+        data: &[u8],
+    ) -> Vec<u8> {
+        Message::Ephemeral {
+            sender_id: sender_id.to_owned(),
+            target_id: self.peer().to_owned(),
+            count,
+            session_id: session_id.to_owned(),
+            document_id,
+            data: data.to_vec(),
+        }
+        .encode()
     }
 
     /// An `error` frame.
@@ -293,6 +345,60 @@ mod tests {
             Message::Sync(DocMessage { sender_id: "c1".into(), target_id: "x".into(), document_id: id, data: vec![] });
         let ev = relay.receive(&misaddressed.encode());
         assert!(matches!(&ev[1], Event::Close(r) if r.contains("targetId")));
+    }
+
+    fn ephemeral(sender: &str, target: &str, count: u64) -> Vec<u8> {
+        Message::Ephemeral {
+            sender_id: sender.into(),
+            target_id: target.into(),
+            count,
+            session_id: "session-1".into(),
+            document_id: DocumentId::from_random_bytes([5; 16]),
+            data: vec![0xa0],
+        }
+        .encode()
+    }
+
+    #[test]
+    fn a_peers_own_ephemeral_message_reaches_the_relay_and_echoes_are_dropped() {
+        let (mut relay, _client) = open_pair();
+        let ev = relay.receive(&ephemeral("c1", "relay", 7));
+        assert_eq!(
+            ev,
+            vec![Event::Ephemeral {
+                document_id: DocumentId::from_random_bytes([5; 16]),
+                session_id: "session-1".into(),
+                count: 7,
+                data: vec![0xa0],
+            }]
+        );
+        // A client passing on another peer's message (as automerge-repo does) is not an
+        // impersonation to close for, and the message is not taken as its own.
+        assert_eq!(relay.receive(&ephemeral("someone-else", "relay", 8)), vec![]);
+        assert!(relay.is_open());
+        // A misaddressed one still closes the connection.
+        let ev = relay.receive(&ephemeral("c1", "x", 9));
+        assert!(matches!(&ev[1], Event::Close(r) if r.contains("targetId")));
+    }
+
+    #[test]
+    fn a_client_accepts_forwarded_ephemeral_messages_and_ignores_them() {
+        let (relay, mut client) = open_pair();
+        let doc = DocumentId::from_random_bytes([5; 16]);
+        let frame = relay.ephemeral_frame("another-peer", "session-1", 3, doc, &[0xa0]);
+        assert_eq!(
+            Message::decode(&frame).ok(),
+            Some(Message::Ephemeral {
+                sender_id: "another-peer".into(),
+                target_id: "c1".into(),
+                count: 3,
+                session_id: "session-1".into(),
+                document_id: doc,
+                data: vec![0xa0],
+            })
+        );
+        assert_eq!(client.receive(&frame), vec![]);
+        assert!(client.is_open(), "a forwarded message from another sender does not close the connection");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! author of every new change), and only then fans the resulting sync messages out. Documents
 //! with no peers are unloaded after an idle period.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +16,8 @@ use axum::extract::ws::{Message as WsMessage, WebSocket};
 use contactpoint_directory::Directory;
 use contactpoint_directory::store::read_directory;
 use contactpoint_protocol::automerge::Automerge;
-use contactpoint_protocol::{Bounds, Connection, DocSync, DocumentId, Event, PeerMetadata};
+use contactpoint_protocol::connection::MAX_ID_BYTES;
+use contactpoint_protocol::{Access, Bounds, Connection, DocSync, DocumentId, Event, PeerMetadata};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -51,6 +52,19 @@ pub struct Limits {
     pub creations_per_hour: u32,
     /// How long an unused sync state is kept.
     pub sync_state_ttl: Duration,
+    /// How long a `request` for a document the relay does not have waits for a writer to create
+    /// it before it is answered `doc-unavailable`.
+    pub request_hold: Duration,
+    /// Requests one connection may have waiting at once; more are answered at once.
+    pub held_per_connection: usize,
+    /// Requests all connections together may have waiting at once.
+    pub held_total: usize,
+    /// Largest ephemeral payload passed on; larger ones are dropped.
+    pub ephemeral_bytes: usize,
+    /// Sustained ephemeral messages per second one connection may have passed on.
+    pub ephemeral_per_sec: f64,
+    /// Burst of ephemeral messages one connection may have passed on at once.
+    pub ephemeral_burst: f64,
 }
 
 impl Default for Limits {
@@ -67,6 +81,12 @@ impl Default for Limits {
             bounds: Bounds::default(),
             creations_per_hour: 20,
             sync_state_ttl: Duration::from_secs(90 * 24 * 3600),
+            request_hold: Duration::from_secs(2),
+            held_per_connection: 16,
+            held_total: 4096,
+            ephemeral_bytes: 16 * 1024,
+            ephemeral_per_sec: 10.0,
+            ephemeral_burst: 20.0,
         }
     }
 }
@@ -86,6 +106,8 @@ enum Out {
         message: String,
         close: bool,
     },
+    /// Pass on another peer's ephemeral message.
+    Ephemeral(Arc<EphemeralMessage>),
 }
 
 impl Out {
@@ -95,6 +117,7 @@ impl Out {
             Out::Sync { data, .. } => data.len(),
             Out::Unavailable { .. } => 0,
             Out::Error { message, .. } => message.len(),
+            Out::Ephemeral(e) => e.sender_id.len() + e.session_id.len() + e.data.len(),
         }
     }
 }
@@ -142,11 +165,30 @@ struct PeerRef {
     out: Outbox,
 }
 
+/// An ephemeral message as received from its sender, shared by everyone it is passed on to.
+#[derive(Debug)]
+struct EphemeralMessage {
+    doc: DocumentId,
+    /// The connection it came from.
+    from: u64,
+    /// The sender's handshake peer id.
+    sender_id: String,
+    session_id: String,
+    count: u64,
+    data: Vec<u8>,
+}
+
 enum DocCmd {
     Sync {
         peer: PeerRef,
         request: bool,
         data: Vec<u8>,
+    },
+    /// Pass an attached peer's ephemeral message on to the document's other readers.
+    Ephemeral(Arc<EphemeralMessage>),
+    /// A peer's wait for the document's first changes is over (see `DocTask::awaiting_content`).
+    ContentDue {
+        conn: u64,
     },
     Detach {
         conn: u64,
@@ -159,6 +201,33 @@ struct DocHandle {
     tx: mpsc::UnboundedSender<DocCmd>,
     generation: u64,
 }
+
+/// Requests for documents the relay does not have, waiting for a writer to create them. A
+/// connection answers its own with `doc-unavailable` when they time out; a document task takes
+/// those for its document when a sync creates it.
+#[derive(Default)]
+struct Held {
+    by_doc: HashMap<DocumentId, Vec<(PeerRef, Vec<u8>)>>,
+    per_conn: HashMap<u64, usize>,
+    total: usize,
+}
+
+impl Held {
+    /// Forgets one held request of `conn`.
+    fn uncount(&mut self, conn: u64) {
+        self.total -= 1;
+        if let Some(n) = self.per_conn.get_mut(&conn) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_conn.remove(&conn);
+            }
+        }
+    }
+}
+
+/// A request held this long or less carries a sync message from a peer with no copy, which is a
+/// few dozen bytes; larger ones are not held, so held requests pin little memory.
+const MAX_HELD_REQUEST_BYTES: usize = 4096;
 
 struct ConnEntry {
     device_id: i64,
@@ -177,6 +246,10 @@ pub struct Stats {
     pub writes: AtomicU64,
     /// Writes refused (read-only peers, validation, corrupt data).
     pub refused: AtomicU64,
+    /// Requests waiting for a document the relay does not have yet.
+    pub held_requests: AtomicUsize,
+    /// Ephemeral messages passed on to a peer.
+    pub ephemeral_forwarded: AtomicU64,
 }
 
 /// The shared state of a running relay.
@@ -194,6 +267,7 @@ pub struct Relay {
     indexed_seq: i64,
     /// Documents created through sync per user in the current hour: (hour started, count).
     creations: Mutex<HashMap<i64, (Instant, u32)>>,
+    held: Mutex<Held>,
     /// Public counters.
     pub stats: Stats,
 }
@@ -218,6 +292,7 @@ impl Relay {
             contact_ids,
             indexed_seq,
             creations: Mutex::new(HashMap::new()),
+            held: Mutex::new(Held::default()),
             stats: Stats::default(),
         }))
     }
@@ -295,6 +370,91 @@ impl Relay {
                 }
             }
         }
+    }
+
+    fn lock_held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Passes a command to a loaded document's task; drops it when the document is not loaded.
+    fn send_if_loaded(&self, doc: &DocumentId, cmd: DocCmd) {
+        if let Some(h) = self.lock_docs().get(doc) {
+            let _ = h.tx.send(cmd);
+        }
+    }
+
+    /// Holds a `request` for a document storage does not have, so that it is answered with the
+    /// document if a writer creates it within [`Limits::request_hold`]. Returns false when the
+    /// request cannot be held (over the bounds, or too large): the caller answers it at once.
+    fn hold_request(self: &Arc<Self>, doc: DocumentId, peer: PeerRef, data: Vec<u8>) -> bool {
+        let (peer, data) = {
+            let mut held = self.lock_held();
+            // A document task creates documents and takes their held requests under this lock
+            // once the creation is stored; a task that is loaded now may be creating this one,
+            // so the request goes to it instead of waiting for a creation that already happened.
+            if !self.is_loaded(&doc) {
+                let mine = held.per_conn.get(&peer.conn).copied().unwrap_or(0);
+                if data.len() > MAX_HELD_REQUEST_BYTES
+                    || mine >= self.limits.held_per_connection
+                    || held.total >= self.limits.held_total
+                {
+                    return false;
+                }
+                held.total += 1;
+                *held.per_conn.entry(peer.conn).or_insert(0) += 1;
+                held.by_doc.entry(doc).or_default().push((peer, data));
+                self.stats.held_requests.store(held.total, Ordering::Relaxed);
+                return true;
+            }
+            (peer, data)
+        };
+        self.send_to_doc(doc, DocCmd::Sync { peer, request: true, data });
+        true
+    }
+
+    /// Takes back a held request of `conn` for `doc` whose time is up; true if it was still held
+    /// (then the caller answers `doc-unavailable`).
+    fn expire_held(&self, conn: u64, doc: &DocumentId) -> bool {
+        let mut held = self.lock_held();
+        let Some(waiting) = held.by_doc.get_mut(doc) else { return false };
+        let Some(i) = waiting.iter().position(|(p, _)| p.conn == conn) else { return false };
+        waiting.remove(i);
+        if waiting.is_empty() {
+            held.by_doc.remove(doc);
+        }
+        held.uncount(conn);
+        self.stats.held_requests.store(held.total, Ordering::Relaxed);
+        true
+    }
+
+    /// Forgets every held request of a connection that closed.
+    fn drop_held(&self, conn: u64) {
+        let mut held = self.lock_held();
+        if !held.per_conn.contains_key(&conn) {
+            return;
+        }
+        let mut dropped = 0;
+        held.by_doc.retain(|_, waiting| {
+            let before = waiting.len();
+            waiting.retain(|(p, _)| p.conn != conn);
+            dropped += before - waiting.len();
+            !waiting.is_empty()
+        });
+        for _ in 0..dropped {
+            held.uncount(conn);
+        }
+        self.stats.held_requests.store(held.total, Ordering::Relaxed);
+    }
+
+    /// Takes the requests held for a document that has just been created and stored.
+    fn take_held(&self, doc: &DocumentId) -> Vec<(PeerRef, Vec<u8>)> {
+        let mut held = self.lock_held();
+        let waiting = held.by_doc.remove(doc).unwrap_or_default();
+        for (p, _) in &waiting {
+            held.uncount(p.conn);
+        }
+        self.stats.held_requests.store(held.total, Ordering::Relaxed);
+        waiting
     }
 
     /// Closes every live connection of a device (after revocation).
@@ -459,6 +619,11 @@ struct DocTask {
     /// Read when a writer's message carries changes to a catalogued document other than the
     /// national one; `None` when there is no national document.
     national: Option<Arc<NationalCopy>>,
+    /// Peers that asked for the document while it had no changes yet and a writer that may be
+    /// sending them was attached (its creator, typically: a sync creates a document before its
+    /// changes arrive). They get the changes when they come, or `doc-unavailable` once
+    /// [`Limits::request_hold`] has passed.
+    awaiting_content: HashSet<u64>,
 }
 
 async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedReceiver<DocCmd>, generation: u64) {
@@ -470,6 +635,7 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
         stored: Stored::default(),
         peers: HashMap::new(),
         national: None,
+        awaiting_content: HashSet::new(),
     };
     if let Err(e) = task.load().await {
         tracing::error!(doc = %id, "cannot load document: {e}");
@@ -513,7 +679,7 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
                 Err(_) => break,
             }
         }
-        task.process(batch).await;
+        task.run_batch(batch).await;
     }
     task.save_all_states().await;
     relay.stats.loaded_docs.fetch_sub(1, Ordering::Relaxed);
@@ -566,6 +732,7 @@ impl DocTask {
         for cmd in batch {
             match cmd {
                 DocCmd::Detach { conn } => out.push(Prepared::Detach { conn }),
+                DocCmd::Ephemeral(_) | DocCmd::ContentDue { .. } => {}
                 DocCmd::Refresh => {
                     let (id, known) = (self.id, self.stored.seqs.clone());
                     match self.relay.db.call(move |c| storage::unknown_chunks(c, &id, &known)).await {
@@ -622,6 +789,83 @@ impl DocTask {
             });
         }
         out
+    }
+
+    /// Runs a batch: the sync work first, then the ephemeral messages, so that a peer attached
+    /// by this batch already receives them.
+    async fn run_batch(&mut self, batch: Vec<DocCmd>) {
+        let (routing, batch): (Vec<DocCmd>, Vec<DocCmd>) =
+            batch.into_iter().partition(|c| matches!(c, DocCmd::Ephemeral(_) | DocCmd::ContentDue { .. }));
+        if !batch.is_empty() {
+            self.process(batch).await;
+        }
+        for cmd in routing {
+            match cmd {
+                DocCmd::Ephemeral(m) => self.forward_ephemeral(&m),
+                DocCmd::ContentDue { conn } => {
+                    if self.awaiting_content.remove(&conn)
+                        && self.is_empty()
+                        && self.gate().has_peer(conn)
+                        && let Some(p) = self.peers.get(&conn)
+                    {
+                        p.out.force(Out::Unavailable { doc: self.id });
+                    }
+                }
+                DocCmd::Sync { .. } | DocCmd::Detach { .. } | DocCmd::Refresh => {}
+            }
+        }
+    }
+
+    /// Whether the document is open (stored or just created) but has no changes yet.
+    fn is_empty(&self) -> bool {
+        self.gate().sync().is_some_and(|s| s.heads().is_empty())
+    }
+
+    /// Whether the gate's `doc-unavailable` for an attached peer (a request while the document
+    /// has no changes) should not go out now. When the document has changes by the time the
+    /// batch is done, the peer has been sent them and the answer is moot. While it has none and
+    /// another attached peer may write it, that peer may be sending its first changes: the answer
+    /// waits for them, at most [`Limits::request_hold`].
+    fn defer_unavailable(&mut self, conn: u64) -> bool {
+        let gate = self.gate();
+        let (Some(scope), true) = (gate.scope(), gate.has_peer(conn)) else { return false };
+        if !self.is_empty() {
+            return true;
+        }
+        let writer = self
+            .peers
+            .values()
+            .any(|p| p.conn != conn && gate.has_peer(p.conn) && p.identity.access(scope) == Access::Write);
+        if !writer {
+            return false;
+        }
+        if self.awaiting_content.insert(conn) {
+            let (relay, id, hold) = (self.relay.clone(), self.id, self.relay.limits.request_hold);
+            tokio::spawn(async move {
+                tokio::time::sleep(hold).await;
+                relay.send_if_loaded(&id, DocCmd::ContentDue { conn });
+            });
+        }
+        true
+    }
+
+    /// Passes an ephemeral message on to every other peer attached to this document that may
+    /// read it. The sender must be attached itself: its access to this document was decided
+    /// when it synced, so a peer cannot use ephemeral messages to reach, or learn of, a
+    /// document it has not been given. Nothing is stored; a peer whose queue is over its
+    /// budget misses the message instead of being cut off for it.
+    fn forward_ephemeral(&self, m: &Arc<EphemeralMessage>) {
+        let gate = self.gate();
+        let Some(scope) = gate.scope() else { return };
+        let may_read = |p: &PeerRef| gate.has_peer(p.conn) && p.identity.access(scope) != Access::None;
+        if !self.peers.get(&m.from).is_some_and(may_read) {
+            return;
+        }
+        for p in self.peers.values().filter(|p| p.conn != m.from && may_read(p)) {
+            if p.out.try_send(Out::Ephemeral(m.clone())) {
+                self.relay.stats.ephemeral_forwarded.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     async fn process(&mut self, batch: Vec<DocCmd>) {
@@ -736,6 +980,7 @@ impl DocTask {
             }
         }
         let created = self.gate.as_mut().and_then(|g| g.created.take());
+        let was_created = created.is_some();
         if !appends.is_empty() || created.is_some() {
             let (id, n) = (self.id, appends.len() as u64);
             let sizes: usize = appends.iter().map(|a| a.bytes.len()).sum();
@@ -757,9 +1002,17 @@ impl DocTask {
             self.stored.incremental_bytes += sizes;
             self.relay.stats.writes.fetch_add(n, Ordering::Relaxed);
         }
+        if was_created {
+            // Peers that asked for this document before it existed get it now, through the
+            // gate like any request, after the creator's own answers.
+            for (peer, data) in self.relay.take_held(&self.id) {
+                self.relay.send_to_doc(self.id, DocCmd::Sync { peer, request: true, data });
+            }
+        }
         for m in messages {
             let (conn, out) = match m {
                 Effect::Send { conn, data } => (conn, Out::Sync { doc: self.id, data }),
+                Effect::Unavailable { conn } if self.defer_unavailable(conn) => continue,
                 Effect::Unavailable { conn } => (conn, Out::Unavailable { doc: self.id }),
                 Effect::Error { conn, message, close, .. } => {
                     self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -1007,6 +1260,14 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
         per_sec: relay.limits.rate_per_sec,
         burst: relay.limits.rate_burst,
     };
+    let mut ephemeral_rate = RateLimit {
+        tokens: relay.limits.ephemeral_burst,
+        last: Instant::now(),
+        per_sec: relay.limits.ephemeral_per_sec,
+        burst: relay.limits.ephemeral_burst,
+    };
+    // This connection's held requests, oldest first: when each one's time is up.
+    let mut held_until: VecDeque<(Instant, DocumentId)> = VecDeque::new();
     let handshake_deadline = tokio::time::sleep(relay.limits.handshake_timeout);
     tokio::pin!(handshake_deadline);
 
@@ -1032,6 +1293,9 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                 match out {
                     Some(Out::Sync { doc, data }) => frames.push(conn.sync_frame(doc, data, false)),
                     Some(Out::Unavailable { doc }) => frames.push(conn.unavailable_frame(doc)),
+                    Some(Out::Ephemeral(m)) => {
+                        frames.push(conn.ephemeral_frame(&m.sender_id, &m.session_id, m.count, m.doc, &m.data));
+                    }
                     Some(Out::Error { message, close: c }) => {
                         frames.push(Connection::error_frame(&message));
                         if c { close = Some(message); }
@@ -1039,6 +1303,19 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                     None => close = Some("internal channel closed".into()),
                 }
             },
+            _ = tokio::time::sleep_until(held_until.front().map_or_else(Instant::now, |(t, _)| *t)), if !held_until.is_empty() => {
+                // No writer created these documents in time: now they are unavailable.
+                let now = Instant::now();
+                while let Some(&(until, doc)) = held_until.front() {
+                    if until > now {
+                        break;
+                    }
+                    held_until.pop_front();
+                    if relay.expire_held(conn_id, &doc) {
+                        frames.push(conn.unavailable_frame(doc));
+                    }
+                }
+            }
             msg = stream.next() => match msg {
                 None => break 'conn "socket closed".into(),
                 Some(Err(e)) => break 'conn format!("socket error: {e}"),
@@ -1061,6 +1338,18 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                                     if !relay.is_loaded(&document_id) && (request || !identity.may_create()) {
                                         let known = relay.db.call(move |c| storage::doc_scope(c, &document_id)).await;
                                         if !matches!(known, Ok(Some((_, false)))) {
+                                            // A writer may be creating it right now (automerge-repo
+                                            // peers ask for a document the moment they hear of it):
+                                            // the request waits a little for that. Erased documents
+                                            // wait too, so that the answer's timing tells nothing.
+                                            if request && known.is_ok() {
+                                                let peer = PeerRef { conn: conn_id, identity: identity.clone(), storage_id: peer_storage.clone(), out: outbox.clone() };
+                                                if relay.hold_request(document_id, peer, data) {
+                                                    touched.insert(document_id);
+                                                    held_until.push_back((Instant::now() + relay.limits.request_hold, document_id));
+                                                    continue;
+                                                }
+                                            }
                                             frames.push(conn.unavailable_frame(document_id));
                                             continue;
                                         }
@@ -1070,6 +1359,19 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                                     relay.send_to_doc(document_id, DocCmd::Sync { peer, request, data });
                                 }
                                 Event::Unavailable { .. } => {}
+                                Event::Ephemeral { document_id, session_id, count, data } => {
+                                    // Best effort, as in automerge-repo: what is too large, too
+                                    // frequent, or about a document that has no task (so no
+                                    // peers) is dropped without an answer.
+                                    if data.len() <= relay.limits.ephemeral_bytes
+                                        && session_id.len() <= MAX_ID_BYTES
+                                        && ephemeral_rate.allow()
+                                    {
+                                        let sender_id = conn.peer_id().unwrap_or_default().to_owned();
+                                        let m = EphemeralMessage { doc: document_id, from: conn_id, sender_id, session_id, count, data };
+                                        relay.send_if_loaded(&document_id, DocCmd::Ephemeral(Arc::new(m)));
+                                    }
+                                }
                                 Event::PeerError(m) => tracing::info!(conn = conn_id, "peer reported an error: {m}"),
                                 Event::Left => close = Some("peer left".into()),
                                 Event::Close(r) => close = Some(r),
@@ -1098,6 +1400,7 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(WsMessage::Close(None))).await;
     tracing::debug!(conn = conn_id, user = identity.user_id, "connection closed: {close_reason}");
+    relay.drop_held(conn_id);
     {
         // Only loaded documents hold state for this connection; do not load others to detach.
         let docs = relay.lock_docs();

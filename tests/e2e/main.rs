@@ -1,5 +1,6 @@
 //! End-to-end tests of the relay, one test binary with a module per area.
 
+mod acceptance;
 mod access;
 mod admin;
 mod bad_input;
@@ -14,6 +15,7 @@ mod hardening_auth;
 mod hardening_net;
 mod interop;
 mod relay_sync;
+mod routing;
 mod rules;
 mod simulation;
 mod validation;
