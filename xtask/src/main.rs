@@ -94,7 +94,7 @@ fn ensure_wasm_target() -> Result<()> {
 /// Installs the JavaScript packages the interop tests and benchmarks use, from the lock file.
 fn ensure_npm_packages() -> Result<()> {
     if !have("node") || !have("npm") {
-        bail!("Node.js 20+ and npm are needed for the interop tests: on Debian, `apt-get install nodejs npm`");
+        bail!("Node.js 20.19+ and npm are needed for the JavaScript tests: on Debian, `apt-get install nodejs npm`");
     }
     let lock = Path::new("tests/js/package-lock.json");
     let marker = Path::new("tests/js/node_modules/.package-lock.json");
