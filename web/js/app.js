@@ -201,9 +201,33 @@ function municipalityScreen() {
   render();
 }
 
+// The home screen's topics from the last time they were drawn from the documents, kept in the
+// settings ({lang, day, topics}), so that a cold start shows the home screen before any document
+// is open. `earlyTopics` is set only for that first drawing.
+let earlyTopics = null;
+
+function homeTopics() {
+  if (earlyTopics) return earlyTopics;
+  const topics = JSON.parse(client.topics(language(), today()));
+  const fresh = { lang: language(), day: today(), topics };
+  if (JSON.stringify(settings.homeTopics) !== JSON.stringify(fresh)) {
+    settings.homeTopics = fresh;
+    store.setSetting("homeTopics", fresh).catch(() => {});
+  }
+  return topics;
+}
+
+// Resolves once the browser has had a chance to paint (or soon, in a hidden tab).
+function painted() {
+  return new Promise((r) => {
+    requestAnimationFrame(() => setTimeout(r, 0));
+    setTimeout(r, 100);
+  });
+}
+
 function homeScreen() {
   const muni = JSON.parse(client.municipality(settings.municipality, language()));
-  const topics = JSON.parse(client.topics(language(), today()));
+  const topics = homeTopics();
   const q = h("input", { id: "q", type: "search", autocomplete: "off", "aria-describedby": "q-hint" });
   const results = h("ul", { class: "list", "aria-live": "polite" });
   q.addEventListener("input", () => {
@@ -1063,19 +1087,26 @@ async function start() {
   });
   let shown = false;
   if (settings.indexDoc) {
+    // The home screen needs only the national guidance. It is shown at once from the topics it
+    // showed last time (same language and day), else as soon as the national documents are open;
+    // the other documents open after the first paint. Other screens wait for everything.
+    const home = settings.municipality && /^#?\/?$/.test(location.hash);
+    const early = settings.homeTopics;
+    if (home && early && early.lang === language() && early.day === today()) {
+      earlyTopics = early.topics;
+      route();
+      earlyTopics = null;
+      shown = true;
+      await painted();
+    }
     // Everything stored comes out of IndexedDB in one transaction.
     const stored = await store.loadAll();
     await sync.open(settings.indexDoc, stored);
-    // The home screen needs only the national guidance: it is shown as soon as that is open,
-    // and the area documents open after the first paint. Other screens wait for everything.
-    if (settings.municipality && /^#?\/?$/.test(location.hash)) {
+    if (home && !shown) {
       for (const id of JSON.parse(client.nationalDocumentIds(settings.indexDoc))) await sync.open(id, stored);
       route();
       shown = true;
-      await new Promise((r) => {
-        requestAnimationFrame(() => setTimeout(r, 0));
-        setTimeout(r, 100);
-      });
+      await painted();
     }
     await openIndexedDocs(stored);
   }
