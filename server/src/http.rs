@@ -66,7 +66,7 @@ pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
         .route("/sync", get(sync))
         .with_state(relay);
     match web {
-        Some(dir) => router.fallback(move |uri: axum::http::Uri| crate::web::serve_file(dir.clone(), uri)),
+        Some(dir) => router.fallback(move |req: axum::extract::Request| crate::web::serve_file(dir.clone(), req)),
         None => router,
     }
 }

@@ -153,7 +153,11 @@ fn test() -> Result<()> {
     // The end-to-end tests start the relay binary as a real process, serving the built app.
     step("build the relay", cargo().args(["build", "-p", "contactpoint-server"]))?;
     let report = web::build(Path::new(WEB_OUT))?;
-    println!("    web app: {} KB gzipped in all", report.total_gzip() / 1024);
+    println!(
+        "    web app: {} KB with brotli, {} KB gzipped in all",
+        report.total_brotli() / 1024,
+        report.total_gzip() / 1024
+    );
     step("tests", cargo().args(["test", "--workspace"]))?;
     // A bounded fuzz run of every target: long runs are `cargo xtask fuzz --seconds N`.
     fuzz::run(&["--seconds".to_owned(), "20".to_owned(), "--seed".to_owned(), "1".to_owned()])?;
@@ -175,7 +179,11 @@ fn run(args: &[String]) -> Result<()> {
     ensure_wasm_target()?;
     ensure_npm_packages()?;
     let report = web::build(Path::new(WEB_OUT))?;
-    println!("\n==> web app built: {} KB gzipped", report.total_gzip() / 1024);
+    println!(
+        "\n==> web app built: {} KB with brotli, {} KB gzipped",
+        report.total_brotli() / 1024,
+        report.total_gzip() / 1024
+    );
     step("build the relay (release)", cargo().args(["build", "--release", "-p", "contactpoint-server"]))?;
     let bin = Path::new("target/release/contactpoint");
     println!("\n==> starting the relay (Ctrl-C stops it)");
