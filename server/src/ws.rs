@@ -197,7 +197,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
                 self.eof = true;
                 let r = &self.reader;
                 let midway = r.header.len > 0 || r.frame.is_some() || r.message.is_some();
-                return Poll::Ready(midway.then(|| Err(WsError::Protocol("the stream ended inside a frame"))));
+                return Poll::Ready(midway.then_some(Err(WsError::Protocol("the stream ended inside a frame"))));
             }
             let (used, out) = self.feed(&chunk[..n]);
             if used < n {
