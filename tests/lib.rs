@@ -303,6 +303,28 @@ impl NativeClient {
         Ok(())
     }
 
+    /// Connects to `url` from the loopback address `from` (the relay limits connections per
+    /// client address) and completes the handshake.
+    pub async fn connect_from(&mut self, from: std::net::IpAddr, url: &str) -> Result<()> {
+        let host = url.split("://").nth(1).and_then(|rest| rest.split('/').next()).context("no host in the url")?;
+        let addr: SocketAddr = host.parse().with_context(|| format!("{host} is not an address"))?;
+        let socket = if from.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        socket.bind(SocketAddr::new(from, 0))?;
+        let tcp = socket.connect(addr).await.with_context(|| format!("connect {addr} from {from}"))?;
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(tcp))
+            .await
+            .map_err(|e| anyhow!("upgrade {url}: {e}"))?;
+        self.ws = Some(ws);
+        self.closed = None;
+        let events = self.session.connect();
+        self.handle(events).await?;
+        self.wait_until(|c| c.session.is_connected() || c.closed.is_some()).await?;
+        if let Some(r) = &self.closed {
+            bail!("closed during handshake: {r}");
+        }
+        Ok(())
+    }
+
     /// Opens the socket without the protocol handshake (for handshake and bad-input tests).
     pub async fn open_socket(&mut self, url: &str) -> Result<()> {
         let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| anyhow!("connect {url}: {e}"))?;

@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -279,7 +278,7 @@ struct SyncQuery {
 async fn sync(
     State(relay): State<Arc<Relay>>,
     Query(q): Query<SyncQuery>,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    request: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let Some(token) = q.token.filter(|t| !t.is_empty()) else {
         return Err(AppError::new(StatusCode::UNAUTHORIZED, "a device token is required: /sync?token=…"));
@@ -292,14 +291,10 @@ async fn sync(
             "this device token is not valid (unknown, revoked or its account disabled)",
         ));
     };
-    let ws = ws.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected a WebSocket upgrade: {e}")))?;
-    let limits = relay.limits().clone();
-    Ok(ws
-        .max_message_size(limits.max_frame_bytes)
-        .max_frame_size(limits.max_frame_bytes)
-        // The defaults (128 KiB each way) would dominate the memory of an idle connection; most
-        // frames are small and a large one simply takes more reads.
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| relay::serve_socket(relay, socket, identity)))
+    let upgrade = crate::ws::Upgrade::from_request(request)
+        .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected a WebSocket upgrade: {e}")))?;
+    // Our own WebSocket (`ws.rs`) keeps no buffers while a device is idle; a message may still be
+    // as large as the limit.
+    let max_message = relay.limits().max_frame_bytes;
+    Ok(upgrade.on_upgrade(max_message, move |socket| relay::serve_socket(relay, socket, identity)))
 }

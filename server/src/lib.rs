@@ -13,9 +13,11 @@ pub mod content;
 pub mod gate;
 pub mod http;
 pub mod listen;
+pub mod mailbox;
 pub mod relay;
 pub mod storage;
 pub mod web;
+pub mod ws;
 
 use std::future::Future;
 use std::sync::Arc;

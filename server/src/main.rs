@@ -340,7 +340,10 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
         println!("    -d '{{\"code\": \"{code}\", \"device_name\": \"my laptop\"}}'");
     }
     let relay = Relay::new(db, limits)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Database calls take turns on one connection, so a burst of devices connecting would
+    // otherwise start a blocking thread (its stack and an allocator arena) for each of them to
+    // wait on that turn; queued, they wait for a few threads instead.
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(16).build()?;
     rt.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;

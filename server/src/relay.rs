@@ -12,19 +12,19 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::{Message as WsMessage, WebSocket};
 use contactpoint_directory::Directory;
 use contactpoint_directory::store::read_directory;
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_protocol::connection::MAX_ID_BYTES;
 use contactpoint_protocol::{Access, Bounds, Connection, DocSync, DocumentId, Event, PeerMetadata};
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::auth::Identity;
 use crate::gate::{self, ContactIds, Effect, Gate, NationalCopy, SyncInput};
+use crate::mailbox::Mailbox;
 use crate::storage::{self, Db, Scope};
+use crate::ws::{Message as WsMessage, WebSocket};
 
 /// Limits and timings of the relay.
 #[derive(Clone, Debug)]
@@ -123,11 +123,11 @@ impl Out {
 }
 
 /// The queue of messages for one connection, limited by the bytes it holds rather than by a
-/// count of messages, so that a peer that stops reading pins at most its budget.
+/// count of messages, so that a peer that stops reading pins at most its budget. Empty, it
+/// holds no memory but its [`Mailbox`].
 #[derive(Clone)]
 struct Outbox {
-    tx: mpsc::UnboundedSender<Out>,
-    queued: Arc<AtomicUsize>,
+    mailbox: Arc<Mailbox<Out>>,
     budget: usize,
 }
 
@@ -136,23 +136,36 @@ impl Outbox {
     /// empty queue always goes, so that a large snapshot can still be sent.
     fn try_send(&self, out: Out) -> bool {
         let size = out.size();
-        let queued = self.queued.load(Ordering::Relaxed);
+        let queued = self.mailbox.queued.load(Ordering::Relaxed);
         if queued > 0 && queued + size > self.budget {
             return false;
         }
-        self.queued.fetch_add(size, Ordering::Relaxed);
-        self.tx.send(out).is_ok()
+        self.mailbox.queued.fetch_add(size, Ordering::Relaxed);
+        self.mailbox.push(out)
     }
 
     /// Queues a small message (an error) whatever the budget.
     fn force(&self, out: Out) {
-        self.queued.fetch_add(out.size(), Ordering::Relaxed);
-        let _ = self.tx.send(out);
+        self.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
+        let _ = self.mailbox.push(out);
+    }
+
+    /// Closes the connection with `reason` before anything else queued is sent (revocation,
+    /// rotation); false when it has already ended.
+    fn kick(&self, reason: &str) -> bool {
+        let out = Out::Error { message: reason.to_owned(), close: true };
+        self.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
+        self.mailbox.push_front(out)
+    }
+
+    /// The next message to send; `None` once the connection has ended.
+    async fn recv(&self) -> Option<Out> {
+        self.mailbox.recv().await
     }
 
     /// A message left the queue.
     fn sent(&self, size: usize) {
-        self.queued.fetch_sub(size, Ordering::Relaxed);
+        self.mailbox.queued.fetch_sub(size, Ordering::Relaxed);
     }
 }
 
@@ -232,7 +245,7 @@ const MAX_HELD_REQUEST_BYTES: usize = 4096;
 struct ConnEntry {
     device_id: i64,
     user_id: i64,
-    kick: mpsc::Sender<String>,
+    kick: Outbox,
 }
 
 /// Counters shown by `/healthz` and used by benchmarks.
@@ -469,7 +482,7 @@ impl Relay {
 
     fn kick_where(&self, pred: impl Fn(&ConnEntry) -> bool, reason: &str) -> usize {
         let conns = self.lock_conns();
-        conns.values().filter(|c| pred(c)).filter(|c| c.kick.try_send(reason.to_owned()).is_ok()).count()
+        conns.values().filter(|c| pred(c)).filter(|c| c.kick.kick(reason)).count()
     }
 }
 
@@ -1236,22 +1249,30 @@ impl RateLimit {
     }
 }
 
+/// Completes when `deadline` passes; never without one.
+async fn until(deadline: Option<&mut std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match deadline {
+        Some(d) => d.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Serves one authenticated WebSocket until it closes.
-pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identity) {
+pub async fn serve_socket<T>(relay: Arc<Relay>, mut socket: WebSocket<T>, identity: Identity)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let conn_id = relay.next_id.fetch_add(1, Ordering::Relaxed);
     let identity = Arc::new(identity);
-    let (kick_tx, mut kick_rx) = mpsc::channel::<String>(1);
+    let outbox = Outbox { mailbox: Arc::default(), budget: relay.limits.outbox_bytes };
     relay
         .lock_conns()
-        .insert(conn_id, ConnEntry { device_id: identity.device_id, user_id: identity.user_id, kick: kick_tx });
+        .insert(conn_id, ConnEntry { device_id: identity.device_id, user_id: identity.user_id, kick: outbox.clone() });
     relay.stats.connections.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut out_rx) = mpsc::unbounded_channel::<Out>();
-    let outbox = Outbox { tx, queued: Arc::new(AtomicUsize::new(0)), budget: relay.limits.outbox_bytes };
     let mut conn = Connection::relay(
         relay.peer_id.clone(),
         PeerMetadata { storage_id: Some(relay.storage_id.clone()), is_ephemeral: false },
     );
-    let (mut sink, mut stream) = socket.split();
     let mut peer_storage: Option<String> = None;
     let mut touched: HashSet<DocumentId> = HashSet::new();
     let mut rate = RateLimit {
@@ -1268,25 +1289,21 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
     };
     // This connection's held requests, oldest first: when each one's time is up.
     let mut held_until: VecDeque<(Instant, DocumentId)> = VecDeque::new();
-    let handshake_deadline = tokio::time::sleep(relay.limits.handshake_timeout);
-    tokio::pin!(handshake_deadline);
+    // On the heap and dropped once the peer has joined: an open connection keeps no timer.
+    let mut handshake_deadline = Some(Box::pin(tokio::time::sleep(relay.limits.handshake_timeout)));
 
     let close_reason: String = 'conn: loop {
         let mut frames: Vec<Vec<u8>> = Vec::new();
         let mut close: Option<String> = None;
-        // A kick (revocation, rotation) wins over a frame that arrived at the same time.
+        // What the relay has to say (a kick for revocation or rotation first of all) wins over a
+        // frame that arrived at the same time.
         tokio::select! {
             biased;
-            reason = kick_rx.recv() => {
-                let reason = reason.unwrap_or_else(|| "closed by the relay".into());
-                frames.push(Connection::error_frame(&reason));
-                close = Some(reason);
-            }
-            _ = &mut handshake_deadline, if !conn.is_open() => {
+            _ = until(handshake_deadline.as_mut()), if !conn.is_open() => {
                 frames.push(Connection::error_frame("no join message within the handshake timeout"));
                 close = Some("handshake timeout".into());
             }
-            out = out_rx.recv() => {
+            out = outbox.recv() => {
                 if let Some(o) = &out {
                     outbox.sent(o.size());
                 }
@@ -1316,7 +1333,7 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
                     }
                 }
             }
-            msg = stream.next() => match msg {
+            msg = socket.next() => match msg {
                 None => break 'conn "socket closed".into(),
                 Some(Err(e)) => break 'conn format!("socket error: {e}"),
                 Some(Ok(WsMessage::Binary(bytes))) => {
@@ -1388,7 +1405,8 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
             },
         }
         for f in frames {
-            match tokio::time::timeout(relay.limits.write_timeout, sink.send(WsMessage::Binary(f.into()))).await {
+            // Boxed, so that the connection's task keeps no room for a write while it is idle.
+            match Box::pin(tokio::time::timeout(relay.limits.write_timeout, socket.send(WsMessage::Binary(f)))).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => break 'conn "send failed".into(),
                 Err(_) => break 'conn "send timed out: the peer does not read".into(),
@@ -1397,8 +1415,12 @@ pub async fn serve_socket(relay: Arc<Relay>, socket: WebSocket, identity: Identi
         if let Some(r) = close {
             break 'conn r;
         }
+        if conn.is_open() {
+            handshake_deadline = None;
+        }
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(WsMessage::Close(None))).await;
+    outbox.mailbox.close();
+    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), socket.send(WsMessage::Close(None)))).await;
     tracing::debug!(conn = conn_id, user = identity.user_id, "connection closed: {close_reason}");
     relay.drop_held(conn_id);
     {

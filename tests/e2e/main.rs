@@ -13,6 +13,7 @@ mod fuzz_replay;
 mod hardening;
 mod hardening_auth;
 mod hardening_net;
+mod idle_memory;
 mod interop;
 mod relay_sync;
 mod routing;

@@ -48,10 +48,28 @@ impl Client {
 
     /// Opens the socket and completes the protocol handshake within `max`.
     pub async fn connect(&mut self, url: &str, max: Duration) -> Result<()> {
+        self.connect_from(url, None, max).await
+    }
+
+    /// [`Self::connect`] from a chosen loopback address: our relay limits connections per
+    /// client address (512), as a school's devices behind one address would meet it.
+    pub async fn connect_from(&mut self, url: &str, from: Option<std::net::IpAddr>, max: Duration) -> Result<()> {
         // A small read buffer keeps ten thousand idle sockets light; large messages still arrive
         // whole, in more reads.
         let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
-        let (ws, _) = tokio::time::timeout(max, tokio_tungstenite::connect_async_with_config(url, Some(config), true))
+        let connect = async {
+            let Some(from) = from else {
+                return tokio_tungstenite::connect_async_with_config(url, Some(config), true).await;
+            };
+            let host = url.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_default();
+            let to: std::net::SocketAddr = host.parse().map_err(|_| std::io::Error::other("no address in the url"))?;
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(std::net::SocketAddr::new(from, 0))?;
+            let tcp = socket.connect(to).await?;
+            tcp.set_nodelay(true)?;
+            tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(tcp), Some(config)).await
+        };
+        let (ws, _) = tokio::time::timeout(max, connect)
             .await
             .map_err(|_| anyhow!("WebSocket connect to {} timed out", redact(url)))?
             .map_err(|e| anyhow!("WebSocket connect to {}: {e}", redact(url)))?;
