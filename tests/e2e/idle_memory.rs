@@ -87,6 +87,11 @@ async fn settled_rss(pid: u32) -> Result<u64> {
 
 /// Idle devices subscribed to their area's document cost the relay at most [`BUDGET`] bytes of
 /// resident memory each, and [`MARGIN`] more unoptimised (issue 10: "idle devices cost little").
+///
+/// Run on its own (`cargo xtask test` does, after the other tests): beside dozens of other tests
+/// on two cores the relay starts more blocking threads, each with its allocator arena, and the
+/// resident memory no longer measures what a device costs.
+#[ignore = "measures memory: run alone, as cargo xtask test does"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_subscribed_device_costs_the_relay_4_kib_and_a_margin_unoptimised() -> Result<()> {
     if !cfg!(target_os = "linux") {

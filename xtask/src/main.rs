@@ -159,6 +159,21 @@ fn test() -> Result<()> {
         report.total_gzip() / 1024
     );
     step("tests", cargo().args(["test", "--workspace"]))?;
+    // Resident memory per idle device is only meaningful with nothing else running beside it.
+    step(
+        "idle device memory (alone)",
+        cargo().args([
+            "test",
+            "-p",
+            "contactpoint-tests",
+            "--test",
+            "e2e",
+            "--",
+            "--ignored",
+            "--exact",
+            "idle_memory::an_idle_subscribed_device_costs_the_relay_4_kib_and_a_margin_unoptimised",
+        ]),
+    )?;
     // A bounded fuzz run of every target: long runs are `cargo xtask fuzz --seconds N`.
     fuzz::run(&["--seconds".to_owned(), "20".to_owned(), "--seed".to_owned(), "1".to_owned()])?;
     println!("\nall checks and tests passed in {:.0} s", started.elapsed().as_secs_f64());
