@@ -121,14 +121,8 @@ pub fn find_area_document<'a>(
     docs: impl IntoIterator<Item = (DocumentId, &'a Directory)>,
     area_key: &str,
 ) -> Option<DocumentId> {
-    docs.into_iter().find_map(|(id, d)| {
-        let matches = if d.is_national() {
-            area_key == "national"
-        } else {
-            d.area.as_ref().is_some_and(|a| a.to_string() == area_key)
-        };
-        matches.then_some(id)
-    })
+    // The key tells an area's own document from its members-only one.
+    docs.into_iter().find_map(|(id, d)| (contactpoint_directory::hsds::document_key(d) == area_key).then_some(id))
 }
 
 /// A fresh UUID-shaped (version 4) id for a new contact point.
@@ -321,6 +315,8 @@ pub fn add_contact<R>(
         areas: if dir.is_national() { Vec::new() } else { dir.area.iter().cloned().collect() },
         verified_at: Some(today.to_owned()),
         verified_by: Some(verified_by.trim().to_owned()).filter(|v| !v.is_empty()),
+        // An entry added to an area's members-only document is for the area's members only.
+        visibility: dir.is_restricted().then_some(contactpoint_directory::model::Visibility::AreaMembers),
         ..ContactPoint::default()
     };
     if !new.name.text.trim().is_empty() {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use contactpoint_directory::model::{
-    ContactPoint, Directory, DocumentKind, GuidanceCard, Node, ScheduleKind, role_label,
+    ContactPoint, Directory, DocumentKind, GuidanceCard, Node, ScheduleKind, Visibility, role_label,
 };
 use contactpoint_directory::resolve::MatchedBy;
 use contactpoint_directory::search::EntryKind;
@@ -63,6 +63,10 @@ pub struct ContactView {
     verified_at: Option<String>,
     /// The day the entry was retired, if it was (editors see it with a way to restore it).
     retired: Option<String>,
+    /// For a members-only entry, the areas whose members alone receive it, named in the UI
+    /// language (the app labels the entry "only for members of …").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members_only: Option<String>,
     /// What the edit form starts from; only on a contact's own page.
     #[serde(skip_serializing_if = "Option::is_none")]
     form: Option<ContactForm>,
@@ -363,6 +367,8 @@ impl Library {
             stale: !c.example && is_stale(c, today),
             verified_at: c.verified_at.clone(),
             retired: c.retired.clone(),
+            members_only: (c.visibility() == Visibility::AreaMembers)
+                .then(|| c.areas.iter().map(|a| a.name(lang)).collect::<Vec<_>>().join(", ")),
             form: None,
         }
     }

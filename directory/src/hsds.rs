@@ -132,13 +132,18 @@ const TABLES: &[(&str, &[&str])] = &[
     ("contacts", &["id", "service_id", "name"]),
 ];
 
-/// The key of a document in exports: `national` or the area (`municipality:091`).
+/// The key of a document in exports: `national`, the area (`municipality:091`), or an area's
+/// members-only document (`restricted:municipality:091`).
 pub fn document_key(d: &Directory) -> String {
     match (&d.area, d.is_national()) {
         (_, true) | (None, _) => "national".to_owned(),
+        (Some(a), false) if d.is_restricted() => format!("{RESTRICTED_KEY}{a}"),
         (Some(a), false) => a.to_string(),
     }
 }
+
+/// The prefix of a members-only document's key.
+const RESTRICTED_KEY: &str = "restricted:";
 
 fn localized_value(t: &LocalizedText) -> Value {
     Value::Object(t.iter().map(|(l, s)| (l.to_owned(), Value::String(s.to_owned()))).collect())
@@ -762,9 +767,13 @@ fn parse_document_key(s: &str) -> Result<(DocumentKind, Option<Area>), String> {
     if s == "national" {
         return Ok((DocumentKind::National, None));
     }
-    s.parse::<Area>()
-        .map(|a| (DocumentKind::Area, Some(a)))
-        .map_err(|e| format!("must be \"national\" or an area such as municipality:091 ({e})"))
+    let (kind, area) = match s.strip_prefix(RESTRICTED_KEY) {
+        Some(area) => (DocumentKind::Restricted, area),
+        None => (DocumentKind::Area, s),
+    };
+    area.parse::<Area>().map(|a| (kind, Some(a))).map_err(|e| {
+        format!("must be \"national\", an area such as municipality:091, or restricted:municipality:091 ({e})")
+    })
 }
 
 fn build(t: Tables, mut issues: Vec<ImportIssue>) -> Result<Vec<Directory>, Vec<ImportIssue>> {
@@ -845,7 +854,12 @@ fn build(t: Tables, mut issues: Vec<ImportIssue>) -> Result<Vec<Directory>, Vec<
         {
             f.problem("organization_id", format!("no organization has the id {org}"));
         }
-        let (Some(id), Some(doc)) = (id, doc) else { continue };
+        let (Some(id), Some(mut doc)) = (id, doc) else { continue };
+        // A members-only contact point listed under its area's open document goes to the
+        // area's members-only document, which only the area's members receive.
+        if c.visibility() == Visibility::AreaMembers && doc != "national" && !doc.starts_with(RESTRICTED_KEY) {
+            doc = format!("{RESTRICTED_KEY}{doc}");
+        }
         if let Err(m) = doc_for(&mut docs, &doc) {
             f.problem("x_contactpoint_document", m);
             continue;
@@ -990,6 +1004,37 @@ mod tests {
         c.retired = Some("2026-11-20".into());
         let id = c.id.clone();
         (dirs, id)
+    }
+
+    #[test]
+    fn members_only_contact_points_travel_in_their_areas_members_only_document() {
+        let dirs = crate::seed::directories("2026-11-24").unwrap();
+        let json = export_json(&dirs);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let members_only: Vec<&Value> = v["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["x_contactpoint_visibility"] == "area_members")
+            .collect();
+        assert_eq!(members_only.len(), 4, "one local cooperation group per seeded city");
+        assert!(members_only.iter().all(|s| s["x_contactpoint_document"].as_str().unwrap().starts_with("restricted:")));
+        assert_eq!(export_json(&import_json(&json).unwrap()), json);
+        // A plain HSDS file that lists one under the city's own document: it is moved.
+        let mut v = v;
+        let row = v["services"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|s| s["x_contactpoint_visibility"] == "area_members")
+            .unwrap();
+        let id = row["id"].as_str().unwrap().to_owned();
+        let key = row["x_contactpoint_document"].as_str().unwrap().trim_start_matches("restricted:").to_owned();
+        row["x_contactpoint_document"] = Value::String(key.clone());
+        let imported = import_json(&v.to_string()).unwrap();
+        let holder = imported.iter().find(|d| d.contact_points.contains_key(&id)).unwrap();
+        assert!(holder.is_restricted(), "{id} imported into {}", document_key(holder));
+        assert_eq!(document_key(holder), format!("restricted:{key}"));
     }
 
     fn retired_of(dirs: &[Directory], id: &str) -> Option<String> {

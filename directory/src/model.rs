@@ -246,6 +246,9 @@ string_enum! {
         National => "national",
         /// One area's contact points and local guidance overrides.
         Area => "area",
+        /// One area's members-only contact points, which the relay gives only to the area's
+        /// members. Never listed in the catalogue.
+        Restricted => "restricted",
     }
 }
 
@@ -489,6 +492,21 @@ impl Directory {
     /// An empty area document.
     pub fn for_area(area: Area, title: LocalizedText) -> Self {
         Self { kind: Some(DocumentKind::Area), area: Some(area), title, ..Self::default() }
+    }
+
+    /// An empty members-only document of an area, titled after the area.
+    pub fn restricted_for(area: Area) -> Self {
+        let title = LocalizedText::fi_sv_en(
+            &format!("{}: vain alueen jäsenille", area.name("fi")),
+            &format!("{}: endast för områdets medlemmar", area.name("sv")),
+            &format!("{}: area members only", area.name("en")),
+        );
+        Self { kind: Some(DocumentKind::Restricted), area: Some(area), title, ..Self::default() }
+    }
+
+    /// Whether this is an area's members-only document.
+    pub fn is_restricted(&self) -> bool {
+        self.kind == Some(DocumentKind::Restricted)
     }
 
     /// Whether this is the national document.

@@ -18,7 +18,7 @@ use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use crate::area::Area;
 use crate::model::{
     AUDIENCES, CardStatus, ContactPoint, Directory, DocumentKind, GuidanceCard, Index, Node, Organisation, ROLES,
-    Schedule, StepKind, TOPICS, Urgency,
+    Schedule, StepKind, TOPICS, Urgency, Visibility,
 };
 use crate::store;
 use crate::text::LocalizedText;
@@ -105,6 +105,15 @@ pub mod msg {
     /// A contact point lists an area outside its document's area.
     pub const OUTSIDE_AREA: &str =
         "this area is outside the document's own area; list only the area itself or places within it";
+    /// A members-only contact point in a document every professional receives.
+    pub const MEMBERS_ONLY_IN_OPEN: &str = "a contact point for area members only belongs in the area's members-only \
+         document, which only the area's members receive; this document reaches every professional";
+    /// A contact point in a members-only document that is not marked members-only.
+    pub const OPEN_IN_MEMBERS_ONLY: &str = "this document is for the area's members only, so its contact points \
+         must be marked visible to area members";
+    /// Guidance in a members-only document.
+    pub const CARD_IN_MEMBERS_ONLY: &str =
+        "guidance belongs in the area's own document; the members-only document holds contact points only";
     /// A catalogue with two national documents.
     pub const SECOND_NATIONAL: &str = "the catalogue may list only one national document";
 }
@@ -135,17 +144,19 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
                 issues.insert(issue("kind", e.to_string()));
             }
         },
-        Some(kind @ (DocumentKind::National | DocumentKind::Area)) => match store::read_directory(doc) {
-            Ok(d) => {
-                issues.extend(validate_directory(&d));
-                if let (DocumentKind::Area, Some(national)) = (kind, national) {
-                    issues.extend(validate_overrides(&d, national));
+        Some(kind @ (DocumentKind::National | DocumentKind::Area | DocumentKind::Restricted)) => {
+            match store::read_directory(doc) {
+                Ok(d) => {
+                    issues.extend(validate_directory(&d));
+                    if let (DocumentKind::Area, Some(national)) = (kind, national) {
+                        issues.extend(validate_overrides(&d, national));
+                    }
+                }
+                Err(e) => {
+                    issues.insert(issue("kind", e.to_string()));
                 }
             }
-            Err(e) => {
-                issues.insert(issue("kind", e.to_string()));
-            }
-        },
+        }
         Some(DocumentKind::Other(_)) | None => {
             issues.insert(issue("kind", msg::KIND));
         }
@@ -178,6 +189,8 @@ pub enum Place {
     National,
     /// One area's document.
     Area(Area),
+    /// One area's members-only document.
+    Restricted(Area),
 }
 
 /// [`validate_document_against`] for a document the relay catalogues at `place`: its kind and
@@ -197,12 +210,13 @@ pub fn validate_place(doc: &impl ReadDoc, place: &Place) -> Vec<ValidationIssue>
         Place::Index => DocumentKind::Index,
         Place::National => DocumentKind::National,
         Place::Area(_) => DocumentKind::Area,
+        Place::Restricted(_) => DocumentKind::Restricted,
     };
     if kind.as_ref() != Some(&expected) {
         issues.push(issue("kind", msg::WRONG_PLACE));
         return issues;
     }
-    let Place::Area(area) = place else { return issues };
+    let (Place::Area(area) | Place::Restricted(area)) = place else { return issues };
     let Ok(d) = store::read_directory(doc) else { return issues };
     if d.area.as_ref() != Some(area) {
         issues.push(issue("area", msg::WRONG_PLACE));
@@ -327,7 +341,7 @@ pub fn validate_directory(d: &Directory) -> Vec<ValidationIssue> {
     let mut out = Vec::new();
     let national = match &d.kind {
         Some(DocumentKind::National) => true,
-        Some(DocumentKind::Area) => false,
+        Some(DocumentKind::Area | DocumentKind::Restricted) => false,
         _ => {
             out.push(issue("kind", msg::KIND));
             false
@@ -342,11 +356,23 @@ pub fn validate_directory(d: &Directory) -> Vec<ValidationIssue> {
     for (id, o) in &d.organisations {
         validate_organisation(&mut out, &format!("organisations.{id}"), o);
     }
+    let restricted = d.is_restricted();
     for (id, c) in &d.contact_points {
-        validate_contact(&mut out, &format!("contact_points.{id}"), c, national);
+        let path = format!("contact_points.{id}");
+        validate_contact(&mut out, &path, c, national);
+        let members_only = c.visibility() == Visibility::AreaMembers;
+        if members_only && !restricted {
+            out.push(issue(format!("{path}.visibility"), msg::MEMBERS_ONLY_IN_OPEN));
+        } else if !members_only && restricted {
+            out.push(issue(format!("{path}.visibility"), msg::OPEN_IN_MEMBERS_ONLY));
+        }
     }
     for (id, card) in &d.cards {
-        validate_card(&mut out, &format!("cards.{id}"), card, national);
+        let path = format!("cards.{id}");
+        if restricted {
+            out.push(issue(path.clone(), msg::CARD_IN_MEMBERS_ONLY));
+        }
+        validate_card(&mut out, &path, card, national);
     }
     out
 }

@@ -52,9 +52,19 @@ mod seed_data {
         }
         // 12 police areas, 23 counties, 4 cities.
         assert_eq!(set.areas.len(), 39);
+        // Each city's local cooperation group, in its members-only document.
+        assert_eq!(set.restricted.len(), 4);
+        for r in &set.restricted {
+            assert_eq!(validate_document(&r.doc), Vec::<ValidationIssue>::new(), "{:?}", r.area);
+            let d = store::read_directory(&r.doc).unwrap();
+            assert!(d.is_restricted() && d.area.is_some() && d.area == r.area);
+            assert_eq!(d.contact_points.len(), 1);
+        }
         let index = store::read_index(&set.index.doc).unwrap();
-        // The catalogue lists every other document: the national one and 39 areas.
+        // The catalogue lists every open document, the national one and 39 areas, and none of the
+        // members-only ones.
         assert_eq!(index.documents.len(), 40);
+        assert!(set.restricted.iter().all(|r| !index.documents.contains_key(&r.id)));
         assert!(index.documents.values().filter(|e| e.kind == DocumentKind::National).count() == 1);
     }
 
@@ -252,6 +262,34 @@ mod validation {
             Node::Steps { steps, .. } => steps,
             Node::Question { .. } => unreachable!(),
         }
+    }
+
+    #[test]
+    fn members_only_contact_points_only_in_members_only_documents() {
+        use contactpoint_directory::model::Visibility;
+        check(
+            |d| contact(d).visibility = Some(Visibility::AreaMembers),
+            "contact_points.c1.visibility",
+            msg::MEMBERS_ONLY_IN_OPEN,
+        );
+        let restricted = |d: &mut Directory| {
+            d.kind = Some(DocumentKind::Restricted);
+            d.cards.clear();
+        };
+        check(restricted, "contact_points.c1.visibility", msg::OPEN_IN_MEMBERS_ONLY);
+        check(
+            |d| {
+                d.kind = Some(DocumentKind::Restricted);
+                contact(d).visibility = Some(Visibility::AreaMembers);
+            },
+            "cards.k1",
+            msg::CARD_IN_MEMBERS_ONLY,
+        );
+        let mut d = base();
+        d.kind = Some(DocumentKind::Restricted);
+        d.cards.clear();
+        contact(&mut d).visibility = Some(Visibility::AreaMembers);
+        assert_eq!(validate_directory(&d), Vec::<ValidationIssue>::new());
     }
 
     #[test]

@@ -33,11 +33,16 @@ pub fn first_admin_invite(conn: &mut Connection) -> Result<String, InviteError> 
 }
 
 /// Parses the scope of a document as written on the command line:
-/// `index`, `national`, or an area (`municipality:091`, `091`, `county:90`, `police:oulu`).
+/// `index`, `national`, an area (`municipality:091`, `091`, `county:90`, `police:oulu`), or an
+/// area's members-only document (`restricted:municipality:091`).
 pub fn parse_scope(s: &str) -> Result<Scope, String> {
     match s {
         "index" => Ok(Scope::Index),
         "national" => Ok(Scope::National),
+        other if other.starts_with("restricted:") => {
+            let a: Area = other["restricted:".len()..].parse().map_err(|e| format!("{e}"))?;
+            Ok(Scope::Restricted(a.to_string()))
+        }
         other => {
             let a: Area = other.strip_prefix("area:").unwrap_or(other).parse().map_err(|e| format!("{e}"))?;
             Ok(Scope::Area(a.to_string()))
@@ -67,6 +72,10 @@ pub fn empty_document(scope: &Scope) -> Result<Automerge, String> {
             let area: Area = a.parse().map_err(|e| format!("{e}"))?;
             let title = LocalizedText::fi_sv_en(&area.name("fi"), &area.name("sv"), &area.name("en"));
             write_directory(&mut tx, &Directory::for_area(area, title))
+        }
+        Scope::Restricted(a) => {
+            let area: Area = a.parse().map_err(|e| format!("{e}"))?;
+            write_directory(&mut tx, &Directory::restricted_for(area))
         }
         Scope::Unlisted => Ok(()),
     };

@@ -57,14 +57,32 @@ pub struct Identity {
 
 impl Identity {
     /// The access this identity has to a document of the given scope.
-    /// Everyone signed in reads every document; writing depends on role and area.
+    /// Everyone signed in reads every open document; an area's members-only document is read
+    /// only by the area's members and admins. Writing depends on role and area.
     pub fn access(&self, scope: &Scope) -> Access {
         let write = match (self.role, scope) {
             (Role::Admin, _) => true,
-            (Role::Editor, Scope::Area(a)) => self.areas.iter().any(|x| x == a),
+            (Role::Editor, Scope::Area(a) | Scope::Restricted(a)) => self.areas.iter().any(|x| x == a),
             _ => false,
         };
-        if write { Access::Write } else { Access::Read }
+        if write {
+            return Access::Write;
+        }
+        match scope {
+            Scope::Restricted(a) if !self.is_member_of(a) => Access::None,
+            _ => Access::Read,
+        }
+    }
+
+    /// Whether the user is a member of an area: one of the user's areas is that area or contains
+    /// it (a wellbeing county or police department containing a municipality). Admins are
+    /// members everywhere.
+    pub fn is_member_of(&self, area: &str) -> bool {
+        if self.role == Role::Admin {
+            return true;
+        }
+        let Ok(area) = area.parse::<Area>() else { return false };
+        self.areas.iter().filter_map(|a| a.parse::<Area>().ok()).any(|mine| mine.covers(&area))
     }
 
     /// Whether a `sync` for an unknown document may create it.
@@ -82,6 +100,34 @@ impl Identity {
             detail,
         }
     }
+}
+
+/// An area's members-only document that a user may read.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MembersOnlyDocument {
+    /// The document id.
+    pub id: String,
+    /// Its area, in `Area` text form.
+    pub area: String,
+}
+
+/// The members-only documents the identity may read (not tombstoned), oldest first. The catalogue
+/// every device reads does not list them, so a device learns of them only from this list.
+pub fn members_only_documents(
+    conn: &Connection,
+    identity: &Identity,
+) -> Result<Vec<MembersOnlyDocument>, StorageError> {
+    Ok(crate::storage::list_docs(conn)?
+        .into_iter()
+        .filter_map(|(id, scope, tombstoned)| match scope {
+            Scope::Restricted(area)
+                if !tombstoned && identity.access(&Scope::Restricted(area.clone())) != Access::None =>
+            {
+                Some(MembersOnlyDocument { id, area })
+            }
+            _ => None,
+        })
+        .collect())
 }
 
 /// Random bytes from the operating system.
@@ -497,6 +543,60 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("a.sqlite")).unwrap();
         (dir, db)
+    }
+
+    fn identity(role: Role, areas: &[&str]) -> Identity {
+        Identity {
+            user_id: 1,
+            device_id: 1,
+            user_name: "x".into(),
+            role,
+            areas: areas.iter().map(|a| a.parse::<Area>().unwrap().to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn members_only_documents_are_read_by_the_areas_members_and_admins_alone() {
+        let helsinki = Scope::Restricted("municipality:091".into());
+        // Helsinki is in the county of Helsinki (90) and the police department of Helsinki.
+        let cells = [
+            (identity(Role::Reader, &["091"]), Access::Read),
+            (identity(Role::Reader, &["county:90"]), Access::Read),
+            (identity(Role::Reader, &["police:helsinki"]), Access::Read),
+            (identity(Role::Reader, &["167"]), Access::None),
+            (identity(Role::Reader, &[]), Access::None),
+            (identity(Role::Reader, &["county:10"]), Access::None),
+            (identity(Role::Editor, &["091"]), Access::Write),
+            (identity(Role::Editor, &["county:90"]), Access::Read),
+            (identity(Role::Editor, &["853"]), Access::None),
+            (identity(Role::Admin, &[]), Access::Write),
+        ];
+        for (who, expected) in cells {
+            assert_eq!(who.access(&helsinki), expected, "{:?} {:?}", who.role, who.areas);
+            // Open documents stay readable by everyone.
+            assert_ne!(who.access(&Scope::Area("municipality:091".into())), Access::None);
+            assert_ne!(who.access(&Scope::National), Access::None);
+        }
+        let (_d, db) = db();
+        let ids = db
+            .with(|c| {
+                let open = crate::admin::empty_document(&Scope::Area("municipality:091".into())).unwrap();
+                crate::admin::create_document(c, &Scope::Area("municipality:091".into()), &open)?;
+                let members = crate::admin::empty_document(&helsinki).unwrap();
+                let id = crate::admin::create_document(c, &helsinki, &members)?;
+                let tampere = Scope::Restricted("municipality:837".into());
+                let other =
+                    crate::admin::create_document(c, &tampere, &crate::admin::empty_document(&tampere).unwrap())?;
+                Ok((id, other))
+            })
+            .unwrap();
+        let listed = |who: Identity| db.with(move |c| members_only_documents(c, &who)).unwrap();
+        assert_eq!(
+            listed(identity(Role::Reader, &["091"])),
+            vec![MembersOnlyDocument { id: ids.0.to_string(), area: "municipality:091".into() }]
+        );
+        assert_eq!(listed(identity(Role::Reader, &["167"])), Vec::new());
+        assert_eq!(listed(identity(Role::Admin, &[])).len(), 2);
     }
 
     #[test]

@@ -25,9 +25,17 @@ pub enum ImportError {
     Storage(#[from] StorageError),
 }
 
+/// The catalogue scope of an HSDS document key (`national`, an area, `restricted:` an area).
 fn scope_of_key(key: &str) -> Scope {
-    if key == "national" { Scope::National } else { Scope::Area(key.to_owned()) }
+    match (key, key.strip_prefix(RESTRICTED)) {
+        ("national", _) => Scope::National,
+        (_, Some(area)) => Scope::Restricted(area.to_owned()),
+        _ => Scope::Area(key.to_owned()),
+    }
 }
+
+/// How an area's members-only document is named in HSDS document keys.
+const RESTRICTED: &str = "restricted:";
 
 fn audit(doc: Option<String>, action: &str, detail: String) -> AuditEntry {
     AuditEntry { user_id: None, device_id: None, doc_id: doc, action: action.into(), detail }
@@ -73,6 +81,9 @@ pub fn seed_if_empty(conn: &mut Connection, today: &str) -> Result<Option<Docume
     let tx = conn.transaction()?;
     let mut all = vec![(&set.index, Scope::Index), (&set.national, Scope::National)];
     all.extend(set.areas.iter().map(|a| (a, Scope::Area(a.area.as_ref().map(Area::to_string).unwrap_or_default()))));
+    all.extend(
+        set.restricted.iter().map(|a| (a, Scope::Restricted(a.area.as_ref().map(Area::to_string).unwrap_or_default()))),
+    );
     for (d, scope) in &all {
         let id: DocumentId = d.id.parse().map_err(|e| StorageError::Invalid(format!("seed id: {e}")))?;
         storage::create_doc(&tx, &id, scope, &d.doc.save())?;
@@ -96,13 +107,15 @@ fn load(conn: &Connection, id: &DocumentId) -> Result<Option<Stored>, StorageErr
     Ok(Some(Stored { id: *id, doc }))
 }
 
-/// The directory documents (national and areas) by key, skipping tombstoned ones.
+/// The directory documents (national, areas and their members-only documents) by HSDS key,
+/// skipping tombstoned ones.
 fn directory_docs(conn: &Connection) -> Result<BTreeMap<String, DocumentId>, StorageError> {
     let mut out = BTreeMap::new();
     for (id, scope, tombstoned) in storage::list_docs(conn)? {
         let key = match scope {
             Scope::National => "national".to_owned(),
             Scope::Area(a) => a,
+            Scope::Restricted(a) => format!("{RESTRICTED}{a}"),
             _ => continue,
         };
         if tombstoned {
@@ -115,10 +128,14 @@ fn directory_docs(conn: &Connection) -> Result<BTreeMap<String, DocumentId>, Sto
     Ok(out)
 }
 
-/// Every directory stored, national first, for export.
-pub fn export_directories(conn: &Connection) -> Result<Vec<Directory>, StorageError> {
+/// Every directory stored, national first, for export; the areas' members-only documents only
+/// with `include_restricted`.
+pub fn export_directories(conn: &Connection, include_restricted: bool) -> Result<Vec<Directory>, StorageError> {
     let mut dirs = Vec::new();
-    for id in directory_docs(conn)?.values() {
+    for (key, id) in &directory_docs(conn)? {
+        if key.starts_with(RESTRICTED) && !include_restricted {
+            continue;
+        }
         if let Some(s) = load(conn, id)? {
             let d = read_directory(&s.doc).map_err(|e| StorageError::Invalid(format!("document {id}: {e}")))?;
             dirs.push(d);
@@ -149,7 +166,11 @@ pub fn import(
     // Group by target document.
     let mut targets: BTreeMap<String, Vec<Directory>> = BTreeMap::new();
     for d in imported {
-        let key = area.map(Area::to_string).unwrap_or_else(|| hsds::document_key(&d));
+        let key = match area {
+            Some(a) if d.is_restricted() => format!("{RESTRICTED}{a}"),
+            Some(a) => a.to_string(),
+            None => hsds::document_key(&d),
+        };
         targets.entry(key).or_default().push(d);
     }
     let existing = directory_docs(conn)?;
@@ -176,7 +197,8 @@ pub fn import(
                 ..dirs[0].clone()
             };
             let header = if let (Some(a), false) = (area, header.is_national()) {
-                Directory { area: Some(a.clone()), kind: Some(DocumentKind::Area), ..header }
+                let kind = if header.is_restricted() { DocumentKind::Restricted } else { DocumentKind::Area };
+                Directory { area: Some(a.clone()), kind: Some(kind), ..header }
             } else {
                 header
             };
@@ -272,6 +294,10 @@ pub fn import(
                     &audit(Some(id.to_string()), "import", format!("HSDS import created {key}")),
                 )?;
                 let d = read_directory(&doc).map_err(|e| StorageError::Invalid(e.to_string()))?;
+                // Members-only documents stay out of the catalogue that every device reads.
+                if d.is_restricted() {
+                    continue;
+                }
                 new_entries.push(IndexEntry {
                     id: id.to_string(),
                     kind: if key == "national" { DocumentKind::National } else { DocumentKind::Area },

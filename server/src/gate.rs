@@ -178,6 +178,7 @@ pub fn place_of(scope: &Scope) -> Option<Place> {
         Scope::Index => Some(Place::Index),
         Scope::National => Some(Place::National),
         Scope::Area(a) => a.parse::<Area>().ok().map(Place::Area),
+        Scope::Restricted(a) => a.parse::<Area>().ok().map(Place::Restricted),
         Scope::Unlisted => None,
     }
 }

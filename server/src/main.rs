@@ -58,6 +58,10 @@ enum Command {
         /// Directory for the CSV datapackage.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also export the areas' members-only contact points (local cooperation groups and
+        /// others marked for area members). Left out by default: an export is easily shared.
+        #[arg(long)]
+        include_restricted: bool,
     },
     /// Import an HSDS export (a JSON file or a CSV datapackage directory). Everything is
     /// validated first; on any problem nothing is changed and every problem is listed.
@@ -229,7 +233,9 @@ fn main() -> Result<()> {
             serve(listen, db, limits, web, seed)
         }
         Command::Admin { command } => run_admin(command),
-        Command::Export { db, format, out } => export(&db, &format, out.as_deref()),
+        Command::Export { db, format, out, include_restricted } => {
+            export(&db, &format, out.as_deref(), include_restricted)
+        }
         Command::Import { db, source, area } => import(&db, &source, area.as_deref()),
     }
 }
@@ -260,9 +266,9 @@ fn day_start_ms(date: &str) -> Result<i64> {
     Ok(calendar::days_from_date(y, m, d) * 86_400_000)
 }
 
-fn export(db: &std::path::Path, format: &str, out: Option<&std::path::Path>) -> Result<()> {
+fn export(db: &std::path::Path, format: &str, out: Option<&std::path::Path>, include_restricted: bool) -> Result<()> {
     let db = open(db)?;
-    let dirs = db.with(|c| content::export_directories(c))?;
+    let dirs = db.with(|c| content::export_directories(c, include_restricted))?;
     match (format, out) {
         ("hsds-json", _) => println!("{}", contactpoint_directory::hsds::export_json(&dirs)),
         ("hsds-csv", Some(dir)) => {

@@ -1354,11 +1354,15 @@ where
                                     // ids cost a lookup and no task.
                                     if !relay.is_loaded(&document_id) && (request || !identity.may_create()) {
                                         let known = relay.db.call(move |c| storage::doc_scope(c, &document_id)).await;
-                                        if !matches!(known, Ok(Some((_, false)))) {
+                                        // A members-only document this user may not read is
+                                        // answered exactly as an unknown id.
+                                        let readable = matches!(&known, Ok(Some((scope, false))) if identity.access(scope) != Access::None);
+                                        if !readable {
                                             // A writer may be creating it right now (automerge-repo
                                             // peers ask for a document the moment they hear of it):
                                             // the request waits a little for that. Erased documents
-                                            // wait too, so that the answer's timing tells nothing.
+                                            // and ones the user may not read wait too, so that the
+                                            // answer's timing tells nothing.
                                             if request && known.is_ok() {
                                                 let peer = PeerRef { conn: conn_id, identity: identity.clone(), storage_id: peer_storage.clone(), out: outbox.clone() };
                                                 if relay.hold_request(document_id, peer, data) {

@@ -22,6 +22,9 @@ pub enum Scope {
     National,
     /// One area's directory. Its editors and admins write.
     Area(String),
+    /// One area's members-only directory. Only the area's members (users whose areas cover it)
+    /// and admins read it; its editors and admins write. Not in the catalogue.
+    Restricted(String),
     /// A document created by an admin through sync, not yet catalogued. Admins write.
     Unlisted,
 }
@@ -33,6 +36,7 @@ impl Scope {
             Scope::Index => "index".into(),
             Scope::National => "national".into(),
             Scope::Area(a) => format!("area:{a}"),
+            Scope::Restricted(a) => format!("restricted:{a}"),
             Scope::Unlisted => "unlisted".into(),
         }
     }
@@ -42,9 +46,10 @@ impl Scope {
         match s {
             "index" => Scope::Index,
             "national" => Scope::National,
-            _ => match s.strip_prefix("area:") {
-                Some(a) => Scope::Area(a.to_owned()),
-                None => Scope::Unlisted,
+            _ => match (s.strip_prefix("area:"), s.strip_prefix("restricted:")) {
+                (Some(a), _) => Scope::Area(a.to_owned()),
+                (_, Some(a)) => Scope::Restricted(a.to_owned()),
+                _ => Scope::Unlisted,
             },
         }
     }

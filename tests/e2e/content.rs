@@ -25,7 +25,7 @@ fn fresh() -> anyhow::Result<(tempfile::TempDir, Db)> {
 }
 
 fn export_json(db: &Db) -> anyhow::Result<String> {
-    Ok(hsds::export_json(&db.with(|c| content::export_directories(c))?))
+    Ok(hsds::export_json(&db.with(|c| content::export_directories(c, true))?))
 }
 
 /// Every stored document of the sample data loads and validates.
@@ -55,7 +55,7 @@ fn export_import_export_is_identical() -> anyhow::Result<()> {
     empty.with(|c| Ok(content::import(c, dirs, None)))?.map_err(|e| anyhow::anyhow!("{e}"))?;
     assert_eq!(export_json(&empty)?, first, "JSON round trip");
 
-    let files = hsds::export_datapackage(&seeded.with(|c| content::export_directories(c))?);
+    let files = hsds::export_datapackage(&seeded.with(|c| content::export_directories(c, true))?);
     assert!(files.contains_key("datapackage.json"));
     let (_c, empty) = fresh()?;
     let dirs = hsds::import_datapackage(&files).map_err(|e| anyhow::anyhow!("{e:?}"))?;

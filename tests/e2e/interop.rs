@@ -19,7 +19,7 @@ fn js_dir() -> PathBuf {
 }
 
 /// Runs `node tests/js/interop.mjs <args>` and returns its one JSON result line.
-async fn node(args: &[&str]) -> Result<Value> {
+pub(crate) async fn node(args: &[&str]) -> Result<Value> {
     let dir = js_dir();
     // A missing install is a setup error, not a reason to pass: say how to fix it.
     if !dir.join("node_modules/@automerge/automerge-repo-network-websocket").is_dir() {

@@ -15,6 +15,7 @@ mod hardening_auth;
 mod hardening_net;
 mod idle_memory;
 mod interop;
+mod members_only;
 mod relay_sync;
 mod routing;
 mod rules;

@@ -105,7 +105,13 @@ function contactCard(c) {
   return h(
     "div",
     { class: "contact", "data-testid": "contact" },
-    h("div", {}, c.example ? h("span", { class: "badge example" }, t("example")) : null, c.stale ? h("span", { class: "badge stale" }, t("stale")) : null),
+    h(
+      "div",
+      {},
+      c.example ? h("span", { class: "badge example" }, t("example")) : null,
+      c.stale ? h("span", { class: "badge stale" }, t("stale")) : null,
+      c.members_only != null ? h("span", { class: "badge members", "data-testid": "members-only" }, c.members_only ? `${t("members_only")}: ${c.members_only}` : t("members_only")) : null,
+    ),
     h("strong", {}, h("a", { href: `#/contact/${encodeURIComponent(c.id)}` }, content("span", c.name))),
     c.organisation ? content("div", c.organisation) : null,
     c.phones.map((p) =>
@@ -300,7 +306,7 @@ function cardScreen(slug, nodeId) {
 function localAreas() {
   const user = settings.user || {};
   if (user.role !== "admin" && user.role !== "editor") return [];
-  return JSON.parse(client.areasCovering(settings.municipality, language())).filter((a) => user.role === "admin" || (user.areas || []).includes(a.area));
+  return JSON.parse(client.areasCovering(settings.municipality, language())).filter((a) => user.role === "admin" || (user.areas || []).includes(a.area.replace(/^restricted:/, "")));
 }
 
 // An area's local version of a national card: reword steps, add local steps, remove steps the

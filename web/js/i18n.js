@@ -52,6 +52,7 @@ const T = {
   stale: { fi: "Voi olla vanhentunut", sv: "Kan vara föråldrad", en: "May be out of date" },
   open_now: { fi: "Auki nyt", sv: "Öppet nu", en: "Open now" },
   closed_now: { fi: "Suljettu nyt", sv: "Stängt nu", en: "Closed now" },
+  members_only: { fi: "Vain alueen jäsenille", sv: "Endast för områdets medlemmar", en: "Area members only" },
   out_of_hours: { fi: "Virka-ajan ulkopuolella", sv: "Utanför tjänstetid", en: "Out of hours" },
   languages: { fi: "Kielet", sv: "Språk", en: "Languages" },
   no_contact: { fi: "Paikallista yhteystietoa ei löytynyt. Soita hätätilanteessa 112.", sv: "Ingen lokal kontakt hittades. Ring 112 i en nödsituation.", en: "No local contact found. In an emergency call 112." },

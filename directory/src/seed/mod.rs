@@ -62,6 +62,8 @@ pub struct SeedSet {
     pub national: SeedDoc,
     /// Example documents per police-department area, wellbeing county and city.
     pub areas: Vec<SeedDoc>,
+    /// The cities' members-only documents, which the catalogue does not list.
+    pub restricted: Vec<SeedDoc>,
 }
 
 /// Builds the seed documents. `today` (`YYYY-MM-DD`) dates the guidance reviews; `doc_id` assigns
@@ -77,18 +79,27 @@ pub fn build(
     let mut index = Index::default();
     let mut national = None;
     let mut areas = Vec::new();
+    let mut restricted = Vec::new();
     for d in dirs {
         let kind = d.kind.clone().unwrap_or(DocumentKind::Area);
         let id = doc_id(&kind, d.area.as_ref());
-        index.documents.insert(
-            id.clone(),
-            IndexEntry { id: id.clone(), kind: kind.clone(), area: d.area.clone(), title: d.title.clone() },
-        );
-        let name = d.area.as_ref().map_or_else(|| "national".to_owned(), Area::to_string);
+        // Members-only documents stay out of the catalogue every device reads.
+        if !d.is_restricted() {
+            index.documents.insert(
+                id.clone(),
+                IndexEntry { id: id.clone(), kind: kind.clone(), area: d.area.clone(), title: d.title.clone() },
+            );
+        }
+        let mut name = d.area.as_ref().map_or_else(|| "national".to_owned(), Area::to_string);
+        if d.is_restricted() {
+            name.push_str(":restricted");
+        }
         let doc = document(&name, |tx| store::write_directory(tx, &d))?;
         let seeded = SeedDoc { id, kind, area: d.area.clone(), doc };
         if d.is_national() {
             national = Some(seeded);
+        } else if d.is_restricted() {
+            restricted.push(seeded);
         } else {
             areas.push(seeded);
         }
@@ -100,6 +111,7 @@ pub fn build(
         index: SeedDoc { id: index_id, kind: DocumentKind::Index, area: None, doc: index_doc },
         national,
         areas,
+        restricted,
     })
 }
 
@@ -132,7 +144,7 @@ pub fn directories(today: &str) -> Result<Vec<Directory>, SeedError> {
     }
     for code in ["091", "853", "837", "564"] {
         if let Some(m) = l.municipality(code) {
-            out.push(city(m, &mut numbers));
+            out.extend(city(m, &mut numbers));
         }
     }
     // The real entries were checked against their public sources when the seed was written;
@@ -558,9 +570,11 @@ fn county(c: &crate::localities::WellbeingCounty, numbers: &mut Placeholders) ->
     d
 }
 
-fn city(m: &crate::localities::Municipality, numbers: &mut Placeholders) -> Directory {
+/// A city's open document and its members-only document.
+fn city(m: &crate::localities::Municipality, numbers: &mut Placeholders) -> [Directory; 2] {
     let area = Area::Municipality(m.code.clone());
     let mut d = Directory::for_area(area.clone(), t(&m.name_fi, &m.name_sv, &m.name_en));
+    let mut members = Directory::restricted_for(area.clone());
     let o = org(
         &format!("municipality:{}", m.code),
         t(&m.name_fi, &m.name_sv, &m.name_en),
@@ -669,10 +683,14 @@ fn city(m: &crate::localities::Municipality, numbers: &mut Placeholders) -> Dire
             c.schedules = office_hours();
         }
         if role == "local_cooperation_group" {
+            // Its members are named people who can be targeted: members of the area only, so
+            // it lives in the area's members-only document.
             c.visibility = Some(Visibility::AreaMembers);
+            members.contact_points.insert(c.id.clone(), c);
+        } else {
+            d.contact_points.insert(c.id.clone(), c);
         }
-        d.contact_points.insert(c.id.clone(), c);
     }
     d.organisations.insert(o.id.clone(), o);
-    d
+    [d, members]
 }
