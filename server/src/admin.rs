@@ -275,7 +275,7 @@ pub struct AreaRow {
     pub area: String,
     /// Its name in Finnish.
     pub name: String,
-    /// Its documents' ids.
+    /// Its documents' ids (its own and, if it has one, its members-only document).
     pub documents: Vec<String>,
     /// Active editors: (user id, name).
     pub editors: Vec<(i64, String)>,
@@ -293,7 +293,7 @@ pub fn areas(conn: &Connection) -> Result<Vec<AreaRow>, StorageError> {
         }
     };
     for (id, scope, tombstoned) in storage::list_docs(conn)? {
-        if let (Scope::Area(a), false) = (scope, tombstoned) {
+        if let (Scope::Area(a) | Scope::Restricted(a), false) = (scope, tombstoned) {
             by_area.entry(a.clone()).or_insert_with(|| row(&a)).documents.push(id);
         }
     }

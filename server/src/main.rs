@@ -93,7 +93,9 @@ enum AdminCommand {
         /// reader, editor or admin.
         #[arg(long, required_unless_present = "user")]
         role: Option<String>,
-        /// Area the user edits (repeatable): municipality:091 (or just 091), county:90, police:oulu.
+        /// Area the user belongs to (repeatable): municipality:091 (or just 091), county:90,
+        /// police:oulu. Editors edit it; every member reads its members-only contact points
+        /// (a county's or police department's members also those of its municipalities).
         #[arg(long = "area")]
         areas: Vec<String>,
         /// The person's display name.
@@ -185,7 +187,8 @@ enum AdminCommand {
         /// SQLite database file.
         #[arg(long, default_value = DEFAULT_DB)]
         db: PathBuf,
-        /// index, national, or an area such as municipality:091.
+        /// index, national, an area such as municipality:091, or an area's members-only
+        /// document such as restricted:municipality:091.
         #[arg(long)]
         scope: String,
     },
