@@ -105,6 +105,13 @@ pub mod msg {
     /// A contact point lists an area outside its document's area.
     pub const OUTSIDE_AREA: &str =
         "this area is outside the document's own area; list only the area itself or places within it";
+    /// A name longer than a screen line or two.
+    pub const NAME_TOO_LONG: &str = "a name may be at most 200 characters; put the rest in the description";
+    /// A text longer than anyone reads on a phone.
+    pub const TEXT_TOO_LONG: &str =
+        "this text may be at most 2,000 characters; keep it short enough to read on a phone";
+    /// Any other value beyond every legitimate use.
+    pub const VALUE_TOO_LONG: &str = "this value is too long: at most 10,000 characters";
     /// A members-only contact point in a document every professional receives.
     pub const MEMBERS_ONLY_IN_OPEN: &str = "a contact point for area members only belongs in the area's members-only \
          document, which only the area's members receive; this document reaches every professional";
@@ -117,6 +124,13 @@ pub mod msg {
     /// A catalogue with two national documents.
     pub const SECOND_NATIONAL: &str = "the catalogue may list only one national document";
 }
+
+/// The longest name of a contact point or organisation, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// The longest text (a description, a step, a note), in characters, per language.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+/// The longest string of any kind anywhere in a document, in characters.
+pub const MAX_VALUE_CHARS: usize = 10_000;
 
 fn issue(path: impl Into<String>, message: impl Into<String>) -> ValidationIssue {
     ValidationIssue { path: path.into(), message: message.into() }
@@ -175,6 +189,9 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
     walk_strings(doc, &ROOT, String::new(), 0, &mut |path, s| {
         if contains_personal_id(s) {
             issues.insert(issue(path, msg::PERSONAL_ID));
+        }
+        if s.len() > MAX_VALUE_CHARS && s.chars().count() > MAX_VALUE_CHARS {
+            issues.insert(issue(path, msg::VALUE_TOO_LONG));
         }
     });
     issues.into_iter().collect()
@@ -391,10 +408,24 @@ fn required_text(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) 
     texts(out, path, t);
 }
 
-/// Checks every language of a text for personal identity codes.
+/// Checks every language of a text for personal identity codes and length.
 fn texts(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
     for (lang, s) in t.iter() {
-        plain(out, &format!("{path}.{lang}"), s);
+        let p = format!("{path}.{lang}");
+        if s.len() > MAX_TEXT_CHARS && s.chars().count() > MAX_TEXT_CHARS {
+            out.push(issue(p.clone(), msg::TEXT_TOO_LONG));
+        }
+        plain(out, &p, s);
+    }
+}
+
+/// A name: required, and short in every language.
+fn name(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
+    required_text(out, path, t);
+    for (lang, s) in t.iter() {
+        if s.chars().count() > MAX_NAME_CHARS {
+            out.push(issue(format!("{path}.{lang}"), msg::NAME_TOO_LONG));
+        }
     }
 }
 
@@ -405,7 +436,7 @@ fn plain(out: &mut Vec<ValidationIssue>, path: &str, s: &str) {
 }
 
 fn validate_organisation(out: &mut Vec<ValidationIssue>, path: &str, o: &Organisation) {
-    required_text(out, &format!("{path}.name"), &o.name);
+    name(out, &format!("{path}.name"), &o.name);
     texts(out, &format!("{path}.description"), &o.description);
     if let Some(w) = &o.website {
         url(out, &format!("{path}.website"), w);
@@ -425,7 +456,7 @@ fn url(out: &mut Vec<ValidationIssue>, path: &str, u: &str) {
 }
 
 fn validate_contact(out: &mut Vec<ValidationIssue>, path: &str, c: &ContactPoint, national: bool) {
-    required_text(out, &format!("{path}.name"), &c.name);
+    name(out, &format!("{path}.name"), &c.name);
     texts(out, &format!("{path}.description"), &c.description);
     texts(out, &format!("{path}.hours_note"), &c.hours_note);
     if c.roles.is_empty() {
@@ -746,7 +777,10 @@ pub fn check_phone(number: &str) -> Result<(), PhoneError> {
     }
     let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
     let ok = if plus {
-        (7..=15).contains(&digits.len()) && !digits.starts_with('0')
+        // A Finnish number has at least six digits after the country code, as after the trunk
+        // zero at home (`+358 40 123` is cut short).
+        let finnish_too_short = digits.strip_prefix("358").is_some_and(|n| n.len() < 6);
+        (7..=15).contains(&digits.len()) && !digits.starts_with('0') && !finnish_too_short
     } else if digits.starts_with('0') {
         (7..=12).contains(&digits.len())
     } else {

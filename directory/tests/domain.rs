@@ -337,6 +337,8 @@ mod validation {
             "+358 40 123 4567",
             "040 123 4567",
             "09 123 456",
+            "+358 9 123 456",
+            "+44 20 7946 0000",
             "112",
             "116 006",
             "116111",
@@ -355,11 +357,42 @@ mod validation {
             "116 00",
             "-040 123",
             "+358 40 123 4567 890 12",
+            "+358 40 123",
         ] {
             assert!(validate::check_phone(bad).is_err(), "{bad}");
         }
         assert_eq!(validate::tel_uri("040 123 4567").as_deref(), Some("tel:+358401234567"));
         assert_eq!(validate::tel_uri("116 006").as_deref(), Some("tel:116006"));
+    }
+
+    #[test]
+    fn names_and_texts_are_bounded() {
+        let long = |n: usize| "a".repeat(n);
+        check(
+            |d| contact(d).name.set("fi", &long(validate::MAX_NAME_CHARS + 1)),
+            "contact_points.c1.name.fi",
+            msg::NAME_TOO_LONG,
+        );
+        check(
+            |d| contact(d).description.set("sv", &long(validate::MAX_TEXT_CHARS + 1)),
+            "contact_points.c1.description.sv",
+            msg::TEXT_TOO_LONG,
+        );
+        // Characters, not bytes: 200 letters ä are a valid name.
+        let mut d = base();
+        contact(&mut d).name.set("fi", &"ä".repeat(validate::MAX_NAME_CHARS));
+        contact(&mut d).description.set("fi", &"ö".repeat(validate::MAX_TEXT_CHARS));
+        assert_eq!(validate_directory(&d), Vec::<ValidationIssue>::new());
+        // A field this version does not know is bounded too.
+        let mut doc = doc_of(&base());
+        let mut tx = doc.transaction();
+        use automerge::transaction::Transactable;
+        tx.put(automerge::ROOT, "x_notes", long(validate::MAX_VALUE_CHARS + 1)).unwrap();
+        tx.commit();
+        assert_eq!(
+            validate_document(&doc),
+            vec![ValidationIssue { path: "x_notes".into(), message: msg::VALUE_TOO_LONG.into() }]
+        );
     }
 
     #[test]

@@ -117,6 +117,12 @@ const CONTACT_RULES: &[ContactRule] = &[
         c.review_by = None;
     }),
     ("identity code", msg::PERSONAL_ID, |c| c.description.set("fi", "Oppilas 010190-123M")),
+    ("short Finnish number", msg::PHONE_FORMAT, |c| c.phones[0].number = "+358 40 123".into()),
+    ("long name", msg::NAME_TOO_LONG, |c| c.name.set("fi", &"Nimi ".repeat(41))),
+    ("long description", msg::TEXT_TOO_LONG, |c| c.description.set("en", &"x".repeat(140 * 1024))),
+    ("members only in an open document", msg::MEMBERS_ONLY_IN_OPEN, |c| {
+        c.visibility = Some(contactpoint_directory::model::Visibility::AreaMembers)
+    }),
 ];
 
 /// Rules about guidance cards, broken in the national document by an administrator.
