@@ -343,6 +343,38 @@ pub fn read_index(doc: &impl ReadDoc) -> Result<Index, StoreError> {
     Ok(index)
 }
 
+/// The documents that replaced others, from the `index` document: each replaced id with the id
+/// of the catalogued document that now holds its content. A document rotated for erasure gets a
+/// new id; its catalogue entry lists the ids it replaces (`replaces`, the older ones too when it
+/// was rotated more than once), so that a device holding an old copy knows where its content went.
+pub fn read_replacements(doc: &impl ReadDoc) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for (id, e) in Obj::root(doc).entries("documents") {
+        for old in e.strings("replaces") {
+            out.insert(old, id.clone());
+        }
+    }
+    out
+}
+
+/// Moves the `index` catalogue entry `old` to `new` (same kind, area and title), recording in
+/// the new entry that it replaces `old` and whatever `old` replaced. Returns false when the index
+/// has no entry `old`.
+pub fn replace_index_entry<T: Transactable>(tx: &mut T, old: &str, new: &str) -> Result<bool, StoreError> {
+    let mut index = read_index(&*tx)?;
+    let Some(mut entry) = index.documents.remove(old) else { return Ok(false) };
+    let mut replaces =
+        Obj::root(&*tx).map("documents").and_then(|d| d.map(old)).map(|e| e.strings("replaces")).unwrap_or_default();
+    replaces.push(old.to_owned());
+    entry.id = new.to_owned();
+    index.documents.insert(new.to_owned(), entry);
+    write_index(tx, &index)?;
+    let docs = ensure_object(tx, &ROOT, "documents", ObjType::Map)?;
+    let item = ensure_object(tx, &docs, new, ObjType::Map)?;
+    put_strings(tx, &item, "replaces", &replaces)?;
+    Ok(true)
+}
+
 /// Every value a field of a contact point currently has. More than one value means editors
 /// changed the field concurrently; the UI shows them and lets a local editor pick one.
 ///

@@ -369,6 +369,158 @@ pub fn audit(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditRow>, Storage
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A contact point found for erasure.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ErasureMatch {
+    /// The document holding it.
+    pub doc: String,
+    /// The document's scope, as stored (`area:municipality:091`).
+    pub scope: String,
+    /// The contact point's id.
+    pub contact_id: String,
+    /// Its name, for the administrator to recognise it (in the first language it has).
+    pub name: String,
+    /// The fields that name the person (`name.fi`, `email`, `phones.0.description.fi`).
+    pub fields: Vec<String>,
+}
+
+/// Every string of an Automerge object with its path, lists by position.
+fn strings_of(
+    doc: &Automerge,
+    obj: &contactpoint_protocol::automerge::ObjId,
+    path: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    use contactpoint_protocol::automerge::{ObjType, ReadDoc, ScalarValue, Value};
+    let mut visit = |key: String, value: Option<(Value<'_>, contactpoint_protocol::automerge::ObjId)>| {
+        let path = if path.is_empty() { key } else { format!("{path}.{key}") };
+        match value {
+            Some((Value::Scalar(s), _)) => {
+                if let ScalarValue::Str(t) = s.as_ref() {
+                    out.push((path, t.to_string()));
+                }
+            }
+            Some((Value::Object(ObjType::Text), id)) => {
+                if let Ok(t) = doc.text(&id) {
+                    out.push((path, t));
+                }
+            }
+            Some((Value::Object(_), id)) => strings_of(doc, &id, &path, out),
+            None => {}
+        }
+    };
+    match doc.object_type(obj) {
+        Ok(ObjType::List) => {
+            for i in 0..doc.length(obj) {
+                visit(i.to_string(), doc.get(obj, i).ok().flatten());
+            }
+        }
+        Ok(ObjType::Map | ObjType::Table) => {
+            for k in doc.keys(obj).collect::<Vec<_>>() {
+                let v = doc.get(obj, &k).ok().flatten();
+                visit(k, v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether `text` names the person whose name folds to `words` (every word of the name among the
+/// text's words, in any order) or `compact` (the name's letters run together, as in
+/// `mattimeikalainen@…`). Case and the common accents do not count.
+fn names_person(text: &str, words: &[String], compact: &str) -> bool {
+    use contactpoint_directory::text::words as fold_words;
+    let have: std::collections::HashSet<String> = fold_words(text).collect();
+    if !words.is_empty() && words.iter().all(|w| have.contains(w)) {
+        return true;
+    }
+    let joined: String = fold_words(text).collect();
+    compact.chars().count() >= 4 && joined.contains(compact)
+}
+
+/// Finds every contact point, in every document that is not tombstoned, whose text (name,
+/// description, e-mail, the named person, any other string it holds) names `person`,
+/// accent- and case-insensitively.
+pub fn find_person(conn: &Connection, person: &str) -> Result<Vec<ErasureMatch>, StorageError> {
+    let words: Vec<String> = contactpoint_directory::text::words(person).collect();
+    let compact: String = words.concat();
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    find_contacts(conn, |_, strings| {
+        strings.iter().filter(|(_, text)| names_person(text, &words, &compact)).map(|(path, _)| path.clone()).collect()
+    })
+}
+
+/// Finds the contact point with this id, wherever it is.
+pub fn find_contact(conn: &Connection, contact_id: &str) -> Result<Vec<ErasureMatch>, StorageError> {
+    find_contacts(conn, |id, _| if id == contact_id { vec!["id".to_owned()] } else { Vec::new() })
+}
+
+fn find_contacts(
+    conn: &Connection,
+    matches: impl Fn(&str, &[(String, String)]) -> Vec<String>,
+) -> Result<Vec<ErasureMatch>, StorageError> {
+    use contactpoint_protocol::automerge::{ObjType, ROOT, ReadDoc, Value};
+    let mut out = Vec::new();
+    for (id, scope) in crate::rotate::live_documents(conn)? {
+        if scope == Scope::Index {
+            continue;
+        }
+        let Some(stored) = storage::load_doc(conn, &id)? else { continue };
+        let Ok(doc) = Automerge::load(&stored.bytes) else {
+            tracing::warn!(doc = %id, "a stored document does not load; it was not searched");
+            continue;
+        };
+        let Ok(Some((Value::Object(ObjType::Map), cps))) = doc.get(ROOT, "contact_points") else { continue };
+        for contact_id in doc.keys(&cps).collect::<Vec<_>>() {
+            let Ok(Some((Value::Object(_), obj))) = doc.get(&cps, &contact_id) else { continue };
+            let mut strings = Vec::new();
+            strings_of(&doc, &obj, "", &mut strings);
+            let fields = matches(&contact_id, &strings);
+            if fields.is_empty() {
+                continue;
+            }
+            let name = contactpoint_directory::store::read_contact_point(&doc, &contact_id)
+                .and_then(|c| {
+                    ["fi", "sv", "en"]
+                        .iter()
+                        .find_map(|l| c.name.0.get(*l).cloned())
+                        .or_else(|| c.name.0.values().next().cloned())
+                })
+                .unwrap_or_default();
+            out.push(ErasureMatch { doc: id.to_string(), scope: scope.as_db(), contact_id, name, fields });
+        }
+    }
+    Ok(out)
+}
+
+/// Erases the matched contact points: each affected document is rotated once without them
+/// ([`crate::rotate::rotate`] with [`crate::rotate::Purpose::Erase`]), which also records who
+/// erased which id (`admin.erase`) and makes the database forget the old pages.
+pub fn erase(
+    conn: &mut Connection,
+    matches: &[ErasureMatch],
+    by: &str,
+) -> Result<Vec<crate::rotate::Rotation>, crate::rotate::RotateError> {
+    let mut by_doc: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> = Default::default();
+    for m in matches {
+        by_doc.entry(&m.doc).or_default().insert(&m.contact_id);
+    }
+    let mut done = Vec::new();
+    for (doc, ids) in by_doc {
+        let doc: DocumentId = doc.parse().map_err(|e| StorageError::Invalid(format!("document id {doc}: {e}")))?;
+        done.push(crate::rotate::rotate(
+            conn,
+            &doc,
+            |cp| !ids.contains(cp.id.as_str()),
+            crate::rotate::Purpose::Erase,
+            by,
+        )?);
+    }
+    Ok(done)
+}
+
 /// Text from the database as it may be shown on an administrator's terminal: control characters
 /// (escape sequences, bells, line breaks) and the invisible marks that reorder text are written
 /// as escapes (`\x1b`, `\u{202e}`), so a name chosen by whoever redeemed an invite can neither
@@ -394,7 +546,25 @@ pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::terminal_safe;
+    use super::{names_person, terminal_safe};
+
+    #[test]
+    fn a_person_is_named_in_any_case_accent_order_or_address() {
+        let words: Vec<String> = contactpoint_directory::text::words("Päivi Öhman").collect();
+        let compact = words.concat();
+        for text in [
+            "Contact person Päivi Öhman",
+            "PAIVI OHMAN",
+            "Öhman, Päivi (social worker)",
+            "paivi.ohman@example.invalid",
+            "paiviohman@example.invalid",
+        ] {
+            assert!(names_person(text, &words, &compact), "{text}");
+        }
+        for text in ["Päivi Virtanen", "Ohmanni Paivikki", "Anchor team"] {
+            assert!(!names_person(text, &words, &compact), "{text}");
+        }
+    }
 
     #[test]
     fn terminal_safe_escapes_controls_and_keeps_letters() {

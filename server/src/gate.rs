@@ -31,9 +31,11 @@ pub struct NationalCopy {
 
 /// Which document holds each contact point id, across the relay: an id belongs to one document,
 /// so that no document can shadow another's entry.
+/// Erased ids belong to no document and are refused in every one.
 #[derive(Default)]
 pub struct ContactIds {
     owners: Mutex<HashMap<String, DocumentId>>,
+    erased: Mutex<HashSet<String>>,
 }
 
 impl ContactIds {
@@ -62,6 +64,23 @@ impl ContactIds {
     /// The document holding `id`, if any.
     pub fn owner(&self, id: &str) -> Option<DocumentId> {
         self.lock().get(id).copied()
+    }
+
+    /// Forgets which ids `doc` held (it was tombstoned): its successor records them again.
+    pub fn forget(&self, doc: DocumentId) {
+        self.lock().retain(|_, owner| *owner != doc);
+    }
+
+    /// Records erased ids: no document may take them again.
+    pub fn erase(&self, ids: impl IntoIterator<Item = String>) {
+        let mut erased = self.erased.lock().unwrap_or_else(|p| p.into_inner());
+        erased.extend(ids);
+    }
+
+    /// The erased ids among `ids`.
+    pub fn erased_among<'a>(&self, ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        let erased = self.erased.lock().unwrap_or_else(|p| p.into_inner());
+        ids.into_iter().filter(|id| erased.contains(*id)).cloned().collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, DocumentId>> {
@@ -345,7 +364,16 @@ impl Gate {
                 }
                 let mut issues = validate_document_at(candidate, national_dir, place);
                 // A new contact point id must not be another document's.
-                let added: BTreeSet<String> = contact_ids(candidate).difference(&ids_before).cloned().collect();
+                let mut added: BTreeSet<String> = contact_ids(candidate).difference(&ids_before).cloned().collect();
+                // Nor an erased one: what was erased does not come back.
+                for erased in input.contact_ids.erased_among(&added) {
+                    added.remove(&erased);
+                    issues.push(ValidationIssue {
+                        path: format!("contact_points.{erased}"),
+                        message: "this contact point was erased and cannot be added again; a new entry needs a new id"
+                            .into(),
+                    });
+                }
                 for taken in input.contact_ids.claim(id, &added) {
                     issues.push(ValidationIssue {
                         path: format!("contact_points.{taken}"),

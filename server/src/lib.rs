@@ -15,6 +15,7 @@ pub mod http;
 pub mod listen;
 pub mod mailbox;
 pub mod relay;
+pub mod rotate;
 pub mod storage;
 pub mod web;
 pub mod ws;

@@ -182,6 +182,28 @@ enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Erase contact points for good (GDPR Art. 17): each affected document is replaced by a new
+    /// one without them and with no history, the old one is tombstoned and its data deleted from
+    /// the database files. Devices drop their old copies when they next sync.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["contact", "person"])))]
+    Erase {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// The id of a contact point to erase (repeatable).
+        #[arg(long)]
+        contact: Vec<String>,
+        /// Erase every contact point whose name, description, e-mail or other text names this
+        /// person (case and accents do not matter); the matches are listed first.
+        #[arg(long)]
+        person: Option<String>,
+        /// Do not ask for confirmation (for scripts).
+        #[arg(long)]
+        yes: bool,
+        /// Who is erasing, for the audit log (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Register a new document.
     Document {
         /// SQLite database file.
@@ -369,6 +391,62 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
     })
 }
 
+fn erase(db: &std::path::Path, contacts: &[String], person: Option<&str>, yes: bool, by: Option<String>) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let db = open(db)?;
+    let mut matches = Vec::new();
+    for id in contacts {
+        let found = db.with(|c| admin::find_contact(c, id))?;
+        if found.is_empty() {
+            bail!("no contact point {id:?} in any document");
+        }
+        matches.extend(found);
+    }
+    if let Some(person) = person {
+        let found = db.with(|c| admin::find_person(c, person))?;
+        if found.is_empty() {
+            println!("No contact point names {:?}; nothing was changed.", safe(person).as_ref());
+            return Ok(());
+        }
+        matches.extend(found);
+    }
+    matches.sort_by(|a, b| (&a.doc, &a.contact_id).cmp(&(&b.doc, &b.contact_id)));
+    matches.dedup_by(|a, b| a.doc == b.doc && a.contact_id == b.contact_id);
+    println!("{} contact point(s) to erase:", matches.len());
+    for m in &matches {
+        println!(
+            "  {}  {}  in {} ({})  matched: {}",
+            safe(&m.contact_id),
+            safe(&m.name),
+            m.doc,
+            safe(&m.scope),
+            safe(&m.fields.join(", "))
+        );
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("nothing was changed: confirm with --yes when not running interactively");
+        }
+        print!("Erase them from every document and its history? Type yes to go on: ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            println!("Nothing was changed.");
+            return Ok(());
+        }
+    }
+    let by = by
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()).map(|u| format!("cli:{u}")))
+        .unwrap_or_else(|| "cli".to_owned());
+    let rotations = db.with(|c| Ok(admin::erase(c, &matches, &by)))?.map_err(anyhow::Error::from)?;
+    for r in &rotations {
+        println!("{} is now {} ({} contact point(s) erased)", r.old, r.new, r.dropped.len());
+    }
+    println!("Devices drop their copies of the old documents when they next sync.");
+    Ok(())
+}
+
 /// Names and details in the tables are typed by others (a device's name by whoever redeemed the
 /// invite); control characters are shown escaped, never sent to the terminal.
 fn safe(s: &str) -> std::borrow::Cow<'_, str> {
@@ -509,6 +587,7 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                 }
             }
         }
+        AdminCommand::Erase { db, contact, person, yes, by } => erase(&db, &contact, person.as_deref(), yes, by)?,
         AdminCommand::Document { db, scope } => {
             let scope = admin::parse_scope(&scope).map_err(anyhow::Error::msg)?;
             let db = open(&db)?;

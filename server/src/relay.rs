@@ -208,6 +208,8 @@ enum DocCmd {
     },
     /// Another process (the admin CLI) stored chunks for this document: merge and pass them on.
     Refresh,
+    /// The document was tombstoned (rotated for erasure): unload it now.
+    Erased,
 }
 
 struct DocHandle {
@@ -294,6 +296,7 @@ impl Relay {
         // Chunks stored after this are seen by the watcher, which records their ids too.
         let indexed_seq = db.with(|c| storage::newest_seq(c))?;
         index_contact_ids(&db, &contact_ids)?;
+        contact_ids.erase(db.with(|c| storage::erased_contacts(c))?);
         Ok(Arc::new(Relay {
             db,
             limits,
@@ -470,6 +473,23 @@ impl Relay {
         waiting
     }
 
+    /// A document was tombstoned by another process (rotated for erasure): its task, if loaded,
+    /// tells its peers it is unavailable and drops its copy, and its contact ids pass to its
+    /// successor.
+    async fn unload_erased(self: &Arc<Self>, id: DocumentId, successor: Option<DocumentId>) {
+        tracing::info!(doc = %id, "document erased; unloading it");
+        self.send_if_loaded(&id, DocCmd::Erased);
+        self.contact_ids.forget(id);
+        if let Some(next) = successor {
+            let (db, ids) = (self.db.clone(), self.contact_ids.clone());
+            match tokio::task::spawn_blocking(move || record_contact_ids(&db, &ids, next)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(doc = %next, "could not read a successor's contact ids: {e}"),
+                Err(e) => tracing::warn!(doc = %next, "could not read a successor's contact ids: {e}"),
+            }
+        }
+    }
+
     /// Closes every live connection of a device (after revocation).
     pub fn kick_device(&self, device_id: i64, reason: &str) -> usize {
         self.kick_where(|c| c.device_id == device_id, reason)
@@ -511,14 +531,28 @@ fn record_contact_ids(db: &Db, ids: &ContactIds, doc: DocumentId) -> Result<(), 
 }
 
 /// Watches the database for what other processes (the admin CLI) change in the file: revoked
-/// devices and disabled users lose their connections, and chunks stored for loaded documents are
-/// merged and passed on to their peers.
+/// devices and disabled users lose their connections, tombstoned documents are unloaded, and
+/// chunks stored for loaded documents are merged and passed on to their peers.
 pub async fn watch_database(relay: Arc<Relay>) {
     let mut since = storage::now_ms();
+    let mut tombstones_since = since;
     let mut seq = relay.indexed_seq;
     let mut pruned_at: Option<Instant> = None;
     loop {
         tokio::time::sleep(relay.limits.revocation_poll).await;
+        // Before new chunks, so that a rotated document's successor records the ids it took over.
+        let from = tombstones_since;
+        match relay.db.call(move |c| Ok((storage::tombstoned_since(c, from)?, storage::erased_contacts(c)?))).await {
+            Ok((rows, erased)) => {
+                relay.contact_ids.erase(erased);
+                for (id, successor, at) in rows {
+                    tombstones_since = tombstones_since.max(at + 1);
+                    let Ok(id) = id.parse::<DocumentId>() else { continue };
+                    relay.unload_erased(id, successor.and_then(|s| s.parse().ok())).await;
+                }
+            }
+            Err(e) => tracing::warn!("tombstone check failed: {e}"),
+        }
         if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
             pruned_at = Some(Instant::now());
             let before = storage::now_ms() - relay.limits.sync_state_ttl.as_millis() as i64;
@@ -745,7 +779,7 @@ impl DocTask {
         for cmd in batch {
             match cmd {
                 DocCmd::Detach { conn } => out.push(Prepared::Detach { conn }),
-                DocCmd::Ephemeral(_) | DocCmd::ContentDue { .. } => {}
+                DocCmd::Ephemeral(_) | DocCmd::ContentDue { .. } | DocCmd::Erased => {}
                 DocCmd::Refresh => {
                     let (id, known) = (self.id, self.stored.seqs.clone());
                     match self.relay.db.call(move |c| storage::unknown_chunks(c, &id, &known)).await {
@@ -807,6 +841,9 @@ impl DocTask {
     /// Runs a batch: the sync work first, then the ephemeral messages, so that a peer attached
     /// by this batch already receives them.
     async fn run_batch(&mut self, batch: Vec<DocCmd>) {
+        if batch.iter().any(|c| matches!(c, DocCmd::Erased)) {
+            self.erased();
+        }
         let (routing, batch): (Vec<DocCmd>, Vec<DocCmd>) =
             batch.into_iter().partition(|c| matches!(c, DocCmd::Ephemeral(_) | DocCmd::ContentDue { .. }));
         if !batch.is_empty() {
@@ -824,9 +861,22 @@ impl DocTask {
                         p.out.force(Out::Unavailable { doc: self.id });
                     }
                 }
-                DocCmd::Sync { .. } | DocCmd::Detach { .. } | DocCmd::Refresh => {}
+                DocCmd::Sync { .. } | DocCmd::Detach { .. } | DocCmd::Refresh | DocCmd::Erased => {}
             }
         }
+    }
+
+    /// The document was tombstoned: every peer is told it is unavailable, nothing of it is kept
+    /// in memory or written back (no sync states, no compaction), and from now on it answers as
+    /// an erased document.
+    fn erased(&mut self) {
+        for (_, p) in std::mem::take(&mut self.peers) {
+            p.out.force(Out::Unavailable { doc: self.id });
+        }
+        self.gate = Some(Gate::tombstoned(self.id));
+        self.stored = Stored::default();
+        self.national = None;
+        self.awaiting_content.clear();
     }
 
     /// Whether the document is open (stored or just created) but has no changes yet.

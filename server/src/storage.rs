@@ -190,6 +190,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, device_id)
      ) WITHOUT ROWID;
      CREATE INDEX sync_states_by_time ON sync_states(updated_at);",
+    // 7: erasure by rotation. A rotated document names its successor; erased contact point ids
+    // are kept (ids only) so that no write brings them back; and nothing more may be stored for a
+    // tombstoned document, so that a relay task that still held one cannot write it back.
+    "ALTER TABLE documents ADD COLUMN replaced_by TEXT;
+     CREATE INDEX documents_by_tombstone ON documents(tombstoned_at) WHERE tombstoned_at IS NOT NULL;
+     CREATE TABLE erased_contacts(
+        contact_id TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        erased_at INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TRIGGER chunks_not_for_tombstoned BEFORE INSERT ON chunks
+     WHEN (SELECT tombstoned_at FROM documents WHERE id = NEW.doc_id) IS NOT NULL BEGIN
+        SELECT RAISE(ABORT, 'the document has been erased');
+     END;
+     CREATE TRIGGER sync_states_not_for_tombstoned BEFORE INSERT ON sync_states
+     WHEN (SELECT tombstoned_at FROM documents WHERE id = NEW.doc_id) IS NOT NULL BEGIN
+        SELECT RAISE(ABORT, 'the document has been erased');
+     END;
+     CREATE TRIGGER change_authors_not_for_tombstoned BEFORE INSERT ON change_authors
+     WHEN (SELECT tombstoned_at FROM documents WHERE id = NEW.doc_id) IS NOT NULL BEGIN
+        SELECT RAISE(ABORT, 'the document has been erased');
+     END;",
 ];
 
 /// A stored document: its scope and its chunks in order.
@@ -286,6 +308,9 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted rows are overwritten, not just unlinked: compaction and erasure leave no old
+        // content in free pages (see `rotate::forget`).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&conn)?;
         Ok(Db { conn: Arc::new(Mutex::new(conn)) })
@@ -584,6 +609,23 @@ pub fn list_docs(conn: &Connection) -> Result<Vec<(String, Scope, bool)>, Storag
         conn.prepare("SELECT id, scope, tombstoned_at IS NOT NULL FROM documents ORDER BY created_at, id")?;
     let rows =
         stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, Scope::from_db(&r.get::<_, String>(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Documents tombstoned at or after `since` (milliseconds): (id, its successor if it was
+/// rotated, when).
+pub fn tombstoned_since(conn: &Connection, since: i64) -> Result<Vec<(String, Option<String>, i64)>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, replaced_by, tombstoned_at FROM documents WHERE tombstoned_at >= ?1 ORDER BY tombstoned_at",
+    )?;
+    let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every erased contact point id.
+pub fn erased_contacts(conn: &Connection) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT contact_id FROM erased_contacts ORDER BY contact_id")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
