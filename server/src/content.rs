@@ -312,3 +312,75 @@ pub fn import(
     tx.commit().map_err(StorageError::from)?;
     Ok(report)
 }
+
+/// What the move of one area's members-only entries did.
+#[derive(Debug)]
+pub struct MovedMembersOnly {
+    /// The area.
+    pub area: String,
+    /// The open document they were in, now tombstoned.
+    pub from: DocumentId,
+    /// Its successor, without them and without history.
+    pub rotated_to: DocumentId,
+    /// The members-only document that holds them now.
+    pub to: DocumentId,
+    /// The contact point ids moved.
+    pub contacts: Vec<String>,
+}
+
+/// Moves contact points marked for area members out of the areas' open documents, where every
+/// device received them (databases from before members-only documents), into each area's
+/// members-only document (created if missing). The open document is then rotated, so no
+/// history that devices receive keeps them. Runs when the relay starts, before it serves; a
+/// crash between the two steps leaves the entries in both documents, and the next start
+/// finishes the move (writing them again changes nothing).
+pub fn move_members_only(conn: &mut Connection) -> Result<Vec<MovedMembersOnly>, crate::rotate::RotateError> {
+    use contactpoint_directory::model::Visibility;
+    let members_only = |c: &contactpoint_directory::ContactPoint| c.visibility() == Visibility::AreaMembers;
+    let live = crate::rotate::live_documents(conn)?;
+    let mut moved = Vec::new();
+    for (id, scope) in &live {
+        let Scope::Area(area) = scope else { continue };
+        let Some(stored) = load(conn, id)? else { continue };
+        let Ok(open) = read_directory(&stored.doc) else { continue };
+        let entries: BTreeMap<String, contactpoint_directory::ContactPoint> =
+            open.contact_points.into_iter().filter(|(_, c)| members_only(c)).collect();
+        if entries.is_empty() {
+            continue;
+        }
+        let restricted = Scope::Restricted(area.clone());
+        let to = match live.iter().find(|(_, s)| *s == restricted) {
+            Some((to, _)) => *to,
+            None => {
+                let empty = crate::admin::empty_document(&restricted).map_err(StorageError::Invalid)?;
+                crate::admin::create_document(conn, &restricted, &empty)?
+            }
+        };
+        let Some(mut target) = load(conn, &to)? else { continue };
+        let before = target.doc.get_heads();
+        let mut tx = target.doc.transaction();
+        let entries_dir = Directory { contact_points: entries.clone(), ..Directory::default() };
+        hsds::apply(&mut tx, &entries_dir).map_err(|e| StorageError::Invalid(format!("document {to}: {e}")))?;
+        tx.commit();
+        let bytes = target.doc.save_after(&before);
+        let ids: Vec<String> = entries.keys().cloned().collect();
+        let db_tx = conn.transaction().map_err(StorageError::from)?;
+        if !bytes.is_empty() {
+            db_tx
+                .execute(
+                    "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
+                    params![to.to_string(), bytes],
+                )
+                .map_err(StorageError::from)?;
+        }
+        storage::insert_audit(
+            &db_tx,
+            &audit(Some(to.to_string()), "members_only.move", format!("from {id}: {}", ids.join(" "))),
+        )?;
+        db_tx.commit().map_err(StorageError::from)?;
+        let rotation =
+            crate::rotate::rotate(conn, id, |c| !members_only(c), crate::rotate::Purpose::Move, "relay start")?;
+        moved.push(MovedMembersOnly { area: area.clone(), from: *id, rotated_to: rotation.new, to, contacts: ids });
+    }
+    Ok(moved)
+}

@@ -355,6 +355,22 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
     if seed && let Some(index) = db.with(|c| content::seed_if_empty(c, &today()))? {
         println!("Loaded the sample data (index document {index}). Every sample contact is marked as example data.");
     }
+    // Members-only entries from before they had documents of their own leave the open ones.
+    let moved = db.with(|c| {
+        content::move_members_only(c)
+            .map_err(|e| storage::StorageError::Invalid(format!("moving members-only entries: {e}")))
+    })?;
+    for m in &moved {
+        println!(
+            "Moved {} members-only contact point(s) of {} from {} into its members-only document {}; {} replaces {}.",
+            m.contacts.len(),
+            m.area,
+            m.from,
+            m.to,
+            m.rotated_to,
+            m.from
+        );
+    }
     if db.with(|c| admin::has_no_users(c))? {
         let code =
             db.with(|c| admin::first_admin_invite(c).map_err(|e| storage::StorageError::Invalid(e.to_string())))?;

@@ -147,3 +147,139 @@ async fn exports_leave_members_only_entries_out_unless_asked() -> Result<()> {
     assert_eq!(restricted.len(), 4);
     Ok(())
 }
+
+/// Every state a document has been in: its content after each change, as the history view and
+/// anyone holding a copy can rebuild it.
+fn every_state(doc: &contactpoint_protocol::automerge::Automerge) -> Result<Vec<contactpoint_directory::Directory>> {
+    let mut states = Vec::new();
+    for change in doc.get_changes(&[]) {
+        let at = doc.fork_at(&[change.hash()])?;
+        if let Ok(d) = read_directory(&at) {
+            states.push(d);
+        }
+    }
+    Ok(states)
+}
+
+/// A database as the previous version left it: the local cooperation groups (members only) in
+/// the cities' open documents, with a history (each edited once), and no members-only documents.
+fn previous_version_database(path: &std::path::Path) -> Result<Vec<(String, String)>> {
+    use contactpoint_protocol::automerge::Automerge;
+    let db = storage::Db::open(path)?;
+    db.with(|c| content::seed_if_empty(c, "2026-11-29"))?;
+    let docs = db.with(|c| storage::list_docs(c))?;
+    let mut moved = Vec::new();
+    for (id, scope, _) in &docs {
+        let Scope::Restricted(area) = scope else { continue };
+        let members = read_directory(&stored_doc(&db, id.parse()?)?)?;
+        let (open_id, _, _) =
+            docs.iter().find(|(_, s, _)| *s == Scope::Area(area.clone())).context("the city's open document")?;
+        let mut open: Automerge = stored_doc(&db, open_id.parse()?)?;
+        let before = open.get_heads();
+        for c in members.contact_points.values() {
+            let mut once = c.clone();
+            // The state before the last edit holds the old number: history must lose it too.
+            once.phones[0].number = "+358 0 999 9999".into();
+            for version in [&once, c] {
+                let mut tx = open.transaction();
+                contactpoint_directory::store::write_contact_point(&mut tx, version)?;
+                tx.commit();
+            }
+            moved.push((c.id.clone(), c.name.text("fi").to_owned()));
+        }
+        let bytes = open.save_after(&before);
+        let (open_id, id) = (open_id.clone(), id.clone());
+        db.with(move |c| {
+            c.execute("INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)", (&open_id, &bytes))?;
+            c.execute("DELETE FROM chunks WHERE doc_id = ?1", [&id])?;
+            c.execute("DELETE FROM documents WHERE id = ?1", [&id])?;
+            Ok(())
+        })?;
+    }
+    Ok(moved)
+}
+
+#[tokio::test]
+async fn a_previous_versions_database_is_migrated_on_start_and_no_open_history_keeps_the_entries() -> Result<()> {
+    use contactpoint_tests::RelayProcess;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("old.sqlite");
+    let moved = previous_version_database(&path)?;
+    assert_eq!(moved.len(), 4);
+    let db = storage::Db::open(&path)?;
+    let (outsider, member) = (
+        contactpoint_tests::token_for(&db, Role::Reader, &["167"]),
+        contactpoint_tests::token_for(&db, Role::Reader, &["091"]),
+    );
+    drop(db);
+    let relay = RelayProcess::start(&path)?;
+    let url = |token: &str| format!("ws://{}/sync?token={token}", relay.addr);
+
+    // A reader of Joensuu syncs everything the catalogue lists: no state of any of it names them.
+    let db = storage::Db::open(&path)?;
+    let index: DocumentId = db.with(|c| storage::meta_get(c, "index_document_id"))?.context("index")?.parse()?;
+    let mut reader = NativeClient::new("joensuu-reader");
+    reader.open(index);
+    reader.connect(&url(&outsider)).await?;
+    reader
+        .wait_until(|c| c.session.doc(&index).is_some_and(|d| read_index(d).is_ok_and(|i| !i.documents.is_empty())))
+        .await?;
+    let listed: Vec<DocumentId> = read_index(reader.session.doc(&index).context("index")?)?
+        .documents
+        .keys()
+        .map(|k| k.parse())
+        .collect::<Result<_, _>>()?;
+    reader.disconnect().await;
+    for d in &listed {
+        reader.open(*d);
+    }
+    reader.connect(&url(&outsider)).await?;
+    reader
+        .wait_until(|c| listed.iter().all(|d| c.get(*d, "kind").is_some() && c.session.is_acknowledged(d)))
+        .await
+        .with_context(|| {
+            let missing: Vec<_> = listed
+                .iter()
+                .filter(|d| reader.get(**d, "kind").is_none() || !reader.session.is_acknowledged(d))
+                .map(|d| (d.to_string(), reader.unavailable.contains(d)))
+                .collect();
+            format!("documents the catalogue lists, not synced (id, unavailable): {missing:?}")
+        })?;
+    for d in &listed {
+        let doc = reader.session.doc(d).context("synced")?;
+        for state in every_state(doc)? {
+            for (id, name) in &moved {
+                assert!(!state.contact_points.contains_key(id), "{d} once held {id}");
+                assert!(state.contact_points.values().all(|c| c.name.text("fi") != name), "{d} once named {name}");
+            }
+        }
+    }
+    // Helsinki's member finds its group in Helsinki's members-only document.
+    let restricted = db
+        .with(|c| storage::list_docs(c))?
+        .into_iter()
+        .filter(|(_, s, t)| *s == Scope::Restricted("municipality:091".into()) && !t)
+        .map(|(id, _, _)| id.parse::<DocumentId>())
+        .collect::<Result<Vec<_>, _>>()?;
+    assert_eq!(restricted.len(), 1);
+    let mut m = NativeClient::new("helsinki-member");
+    m.open(restricted[0]);
+    m.connect(&url(&member)).await?;
+    m.wait_until(|c| c.get(restricted[0], "kind").is_some()).await?;
+    let group = read_directory(m.session.doc(&restricted[0]).context("synced")?)?;
+    assert!(moved.iter().any(|(id, _)| group.contact_points.contains_key(id)));
+    assert!(group.contact_points.values().all(|c| c.visibility() == Visibility::AreaMembers));
+    // The old open documents are gone from the database, and a second start moves nothing.
+    let tombstoned_chunks: i64 = db.with(|c| {
+        Ok(c.query_row(
+            "SELECT COUNT(*) FROM chunks WHERE doc_id IN (SELECT id FROM documents WHERE tombstoned_at IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )?)
+    })?;
+    assert_eq!(tombstoned_chunks, 0);
+    drop(relay);
+    let again = db.with(|c| Ok(content::move_members_only(c)))?.map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert!(again.is_empty(), "{again:?}");
+    Ok(())
+}
