@@ -513,6 +513,54 @@ impl RedeemLimiter {
     }
 }
 
+/// What the relay knows about a device token. Only the token's holder learns why it no longer
+/// works, so that a lost phone can delete its data when it was removed on purpose and keep it
+/// when the token is merely not known (rotated in another tab, a relay database replaced).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenStatus {
+    /// The token works: the device and its user.
+    Valid(Identity),
+    /// The token's device was revoked by an administrator.
+    Revoked,
+    /// The token's device is not revoked, but its user was disabled.
+    Disabled,
+    /// No device has this token (never issued, replaced by a rotation, or another database).
+    Unknown,
+}
+
+impl TokenStatus {
+    /// `revoked`, `disabled` or `unknown` for a token that does not work; `None` for one that does.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            TokenStatus::Valid(_) => None,
+            TokenStatus::Revoked => Some("revoked"),
+            TokenStatus::Disabled => Some("disabled"),
+            TokenStatus::Unknown => Some("unknown"),
+        }
+    }
+}
+
+/// Tells apart a working token, a revoked device, a disabled user and a token nobody has. A
+/// revoked device of a disabled user counts as revoked: the device itself was removed.
+pub fn token_status(conn: &Connection, token_hash: &str) -> Result<TokenStatus, StorageError> {
+    if let Some(identity) = crate::storage::identity_by_token_hash(conn, token_hash)? {
+        return Ok(TokenStatus::Valid(identity));
+    }
+    let row = conn
+        .prepare_cached(
+            "SELECT d.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
+        )?
+        .query_row([token_hash], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((true, _)) => TokenStatus::Revoked,
+        Some((false, true)) => TokenStatus::Disabled,
+        // Not revoked nor disabled, yet no identity: nothing this token may be told about.
+        Some((false, false)) | None => TokenStatus::Unknown,
+    })
+}
+
 /// Revokes a device: its token stops working and the relay closes its connections.
 pub fn revoke_device(conn: &Connection, device_id: i64) -> Result<bool, StorageError> {
     let n = conn.execute(
@@ -621,6 +669,49 @@ mod tests {
         assert_eq!(found.as_ref().map(|i| i.role), Some(Role::Editor));
         db.with(|c| revoke_device(c, r.identity.device_id)).unwrap();
         assert_eq!(db.with(|c| identity_by_token_hash(c, &hash_secret(&r.token))).unwrap(), None);
+    }
+
+    #[test]
+    fn token_status_tells_revoked_disabled_and_unknown_apart() {
+        let (_d, db) = db();
+        let spec = InviteSpec {
+            role: Role::Reader,
+            areas: vec![],
+            user_name: Some("Night shift".into()),
+            valid_for_ms: 60_000,
+            uses: 1,
+        };
+        let device = |name: &str| {
+            db.with(|c| {
+                let code = create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))?;
+                redeem(c, &code, name).map_err(|e| StorageError::Invalid(e.to_string()))
+            })
+            .unwrap()
+        };
+        let status = |token: &str| db.with(|c| token_status(c, &hash_secret(token))).unwrap();
+        let (phone, laptop, tablet) = (device("phone"), device("laptop"), device("tablet"));
+        assert_eq!(status(&phone.token), TokenStatus::Valid(phone.identity.clone()));
+        assert_eq!(status(&phone.token).reason(), None);
+        assert_eq!(status("never issued"), TokenStatus::Unknown);
+
+        db.with(|c| revoke_device(c, phone.identity.device_id)).unwrap();
+        assert_eq!(status(&phone.token), TokenStatus::Revoked);
+        assert_eq!(status(&phone.token).reason(), Some("revoked"));
+
+        db.with(|c| crate::admin::disable_user(c, laptop.identity.user_id)).unwrap();
+        assert_eq!(status(&laptop.token), TokenStatus::Disabled);
+        assert_eq!(status(&laptop.token).reason(), Some("disabled"));
+        // Revoked and then its user disabled: the device was removed, so it is revoked.
+        db.with(|c| revoke_device(c, tablet.identity.device_id)).unwrap();
+        db.with(|c| crate::admin::disable_user(c, tablet.identity.user_id)).unwrap();
+        assert_eq!(status(&tablet.token), TokenStatus::Revoked);
+
+        // A rotated token is unknown, not revoked: the device still works with its new token.
+        let other = device("desk");
+        let rotated = db.with(|c| rotate_token(c, &other.token)).unwrap().unwrap();
+        assert_eq!(status(&other.token), TokenStatus::Unknown);
+        assert_eq!(status(&other.token).reason(), Some("unknown"));
+        assert!(matches!(status(&rotated.token), TokenStatus::Valid(_)));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! HTTP routes: WebSocket sync, invite redemption, token rotation, change authors, health.
+//! HTTP routes: WebSocket sync, invite redemption, token rotation, the session check, change
+//! authors, health.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use contactpoint_protocol::{Access, DocumentId};
 
-use crate::auth::{self, InviteError, RedeemLimiter};
+use crate::auth::{self, InviteError, RedeemLimiter, TokenStatus};
 use crate::relay::{self, Relay};
 use crate::storage::{self, StorageError};
 
@@ -61,6 +62,7 @@ pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v0/redeem", post(redeem))
         .route("/api/v0/rotate", post(rotate))
+        .route("/api/v0/session", get(session))
         .route("/api/v0/authors/{doc_id}", get(authors))
         .route("/sync", get(sync))
         .with_state(relay);
@@ -197,6 +199,49 @@ async fn rotate(
         }
         None => Err(invalid_token()),
     }
+}
+
+#[derive(Serialize)]
+struct SessionResponse {
+    user_name: String,
+    role: &'static str,
+    areas: Vec<String>,
+}
+
+/// Whether the device token given as `Authorization: Bearer …` still works, and if not, why:
+/// `reason` is `revoked`, `disabled` or `unknown`. A browser cannot read the status of a refused
+/// WebSocket upgrade, so the app asks here; it deletes its data for the first two reasons only.
+async fn session(State(relay): State<Arc<Relay>>, headers: axum::http::HeaderMap) -> Result<Response, AppError> {
+    let refused = |reason: &str, message: &str| {
+        let body = serde_json::json!({ "error": message, "reason": reason });
+        (StatusCode::UNAUTHORIZED, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    };
+    let token = match bearer(&headers) {
+        Ok(token) => token,
+        Err(e) => return Ok(refused("unknown", &e.message)),
+    };
+    let hash = auth::hash_secret(&token);
+    let status = relay.db().call(move |c| auth::token_status(c, &hash)).await?;
+    Ok(match status {
+        TokenStatus::Valid(identity) => (
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            Json(SessionResponse {
+                user_name: identity.user_name,
+                role: identity.role.as_str(),
+                areas: identity.areas,
+            }),
+        )
+            .into_response(),
+        TokenStatus::Revoked => refused(
+            "revoked",
+            "this device was removed from Contact Point by an administrator; ask for a new invite to sign in again",
+        ),
+        TokenStatus::Disabled => refused(
+            "disabled",
+            "this account was disabled by an administrator; ask an administrator if you should have access",
+        ),
+        TokenStatus::Unknown => refused("unknown", "the relay does not know this device token; sign in with an invite"),
+    })
 }
 
 #[derive(Serialize)]

@@ -132,7 +132,15 @@ function urgencyLabel(u) {
 // ---------------------------------------------------------------------------------------------
 // Screens
 
+// Why this device was signed out by the relay, when it was: kept in the page's history entry
+// (with the language), since everything the store held is gone.
+function removedNotice() {
+  const reason = history.state && history.state.removed;
+  return reason === "revoked" || reason === "disabled" ? t(`removed_${reason}`) : null;
+}
+
 function signInScreen(error) {
+  const notice = removedNotice();
   const code = h("input", { id: "code", name: "code", autocomplete: "one-time-code", autocapitalize: "characters", required: true, value: new URLSearchParams(location.search).get("invite") || "" });
   const device = h("input", { id: "device", name: "device", required: true, value: "" });
   const err = h("p", { class: "error", role: "alert" }, error || "");
@@ -170,7 +178,7 @@ function signInScreen(error) {
     err,
   );
   device.setAttribute("aria-describedby", "device-hint");
-  show(t("sign_in_title"), form);
+  show(t("sign_in_title"), notice ? h("p", { id: "removed", class: "error", role: "alert", "data-testid": "removed" }, notice) : null, form);
 }
 
 function municipalityScreen() {
@@ -987,8 +995,7 @@ function settingsScreen() {
           class: "secondary",
           onclick: async () => {
             if (!confirm(t("sign_out_confirm"))) return;
-            if (sync) sync.stop();
-            await store.wipe();
+            await wipeDevice();
             location.replace(location.pathname);
           },
         },
@@ -1033,6 +1040,37 @@ function route() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Signing out and being removed
+
+// Deletes everything this device holds: the database (documents, sync states, settings) and
+// any cache of this origin other than the service worker's app shell (`contactpoint-<version>`,
+// the built files only, which hold no one's data).
+async function wipeDevice() {
+  if (sync) sync.stop();
+  await store.wipe();
+  if ("caches" in self) {
+    const keys = await caches.keys().catch(() => []);
+    await Promise.all(keys.filter((k) => !k.startsWith("contactpoint-")).map((k) => caches.delete(k).catch(() => false)));
+  }
+}
+
+// The relay says an administrator revoked this device or disabled its user: the device keeps
+// nothing. The page reloads from the app shell, so that nothing stays in memory either; why
+// (and in which language) travels in the history entry and the sign-in screen says it.
+async function removed(reason) {
+  const lang = language();
+  try {
+    await wipeDevice();
+  } catch (e) {
+    // Not reloaded: the next start would find the data, ask again and come back here.
+    main.replaceChildren(h("p", { class: "error", role: "alert" }, `${t("wipe_failed")}: ${e && e.message ? e.message : e}`));
+    return;
+  }
+  history.replaceState({ removed: reason, lang }, "", location.pathname);
+  location.reload();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start-up: local data first, then the network.
 
 // Screens that show synced content are redrawn when documents change; the others (sign-in,
@@ -1057,11 +1095,12 @@ async function openIndexedDocs(preloaded) {
 async function start() {
   settings = await store.settings();
   renderStatus();
+  // Nothing is written before sign-in: a removed device's fresh store stays empty.
+  if (!settings.token) return route();
   if (!settings.storageId) {
     settings.storageId = randomId();
     await store.setSetting("storageId", settings.storageId);
   }
-  if (!settings.token) return route();
   // A fresh peer id per running instance: two tabs never share one. It travels in every message,
   // so it is short: 64 random bits tell this device's tabs apart and never meet by chance.
   client = new Client(`tab-${randomId(8)}`, settings.storageId);
@@ -1090,6 +1129,7 @@ async function start() {
       syncProblem = { doc, reason, retrying };
       renderStatus();
     },
+    onRemoved: (reason) => removed(reason),
   });
   let shown = false;
   if (settings.indexDoc) {
@@ -1120,6 +1160,8 @@ async function start() {
   // unless someone is already typing a search there.
   if (!shown || document.activeElement?.id !== "q") route();
   sync.now();
+  // A phone that was offline when it was removed learns it at its first contact.
+  sync.checkSession();
 }
 
 function watchForUpdates() {
@@ -1157,7 +1199,8 @@ async function boot() {
   // The path is rewritten to the hashed file name by the build.
   await init({ module_or_path: new URL("./contactpoint_bg.wasm", import.meta.url) });
   store = await Store.open();
-  setLanguage(pickLanguage(await store.getSetting("lang")));
+  // After a removal the store is new and empty; the language travelled in the history entry.
+  setLanguage(pickLanguage((await store.getSetting("lang")) || (history.state && history.state.lang)));
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
   addEventListener("hashchange", route);
   watchForUpdates();

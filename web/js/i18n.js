@@ -28,6 +28,21 @@ const T = {
   device_name: { fi: "Laitteen nimi", sv: "Enhetens namn", en: "Device name" },
   device_name_hint: { fi: "Esim. työpuhelin", sv: "T.ex. jobbtelefon", en: "For example: work phone" },
   sign_in: { fi: "Ota käyttöön", sv: "Ta i bruk", en: "Sign in" },
+  removed_revoked: {
+    fi: "Ylläpitäjä poisti tämän laitteen Yhteyspisteestä, joten sen tiedot poistettiin tästä laitteesta. Pyydä uusi kutsu kirjautuaksesi uudelleen.",
+    sv: "En administratör tog bort den här enheten från Kontaktpunkt, så dess data raderades från enheten. Be om en ny inbjudan för att logga in igen.",
+    en: "This device was removed from Contact Point by an administrator, so its data was deleted from this device. Ask for a new invite to sign in again.",
+  },
+  removed_disabled: {
+    fi: "Ylläpitäjä poisti käyttäjätilisi käytöstä, joten Yhteyspisteen tiedot poistettiin tästä laitteesta. Pyydä uusi kutsu, jos tarvitset sovellusta edelleen.",
+    sv: "En administratör inaktiverade ditt konto, så Kontaktpunkts data raderades från den här enheten. Be om en ny inbjudan om du fortfarande behöver appen.",
+    en: "Your account was disabled by an administrator, so Contact Point's data was deleted from this device. Ask for a new invite if you still need the app.",
+  },
+  wipe_failed: {
+    fi: "Tämän laitteen tietojen poistaminen epäonnistui",
+    sv: "Det gick inte att radera data på den här enheten",
+    en: "Deleting the data on this device failed",
+  },
   sign_in_failed: { fi: "Käyttöönotto ei onnistunut", sv: "Det gick inte att ta appen i bruk", en: "Signing in failed" },
   no_network: { fi: "Ei verkkoyhteyttä. Yritä uudelleen, kun verkko toimii.", sv: "Ingen nätverksanslutning. Försök igen när nätet fungerar.", en: "No network connection. Try again when you are online." },
   pick_municipality: { fi: "Valitse kuntasi", sv: "Välj din kommun", en: "Choose your municipality" },

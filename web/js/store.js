@@ -29,7 +29,11 @@ export class Store {
       db.createObjectStore("sync");
       db.createObjectStore("settings");
     };
-    return new Store(await promisify(req));
+    const db = await promisify(req);
+    // Another tab deleting the database (signing out, a removed device) must not wait for this
+    // one: this connection gives way.
+    db.onversionchange = () => db.close();
+    return new Store(db);
   }
 
   constructor(db) {

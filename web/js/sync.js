@@ -1,6 +1,12 @@
 // The connection to the relay: one WebSocket carrying every document, reconnecting with
 // exponential back-off, and syncing on start, when the browser comes back online, when the app
 // becomes visible and on a slow timer. The wasm client decides what to send and store.
+//
+// A browser cannot read why a WebSocket upgrade was refused, so when a connection ends before
+// the relay greeted it, or the relay ended it, the app asks /api/v0/session whether this
+// device's token still works. Only a device revoked or a user disabled by an administrator
+// (`revoked`, `disabled`) stops syncing and is reported (`onRemoved`); a token the relay does
+// not know, or a question that fails, changes nothing.
 
 const MIN_DELAY = 1000;
 const MAX_DELAY = 60000;
@@ -9,7 +15,8 @@ const QUIET = 400;
 
 export class Sync {
   // client: the wasm Client; store: Store; token: device token;
-  // hooks: {onChange, onStatus, onRefused(message, doc), onSyncFailed(doc, reason, retrying), onStoreError}
+  // hooks: {onChange, onStatus, onRefused(message, doc), onSyncFailed(doc, reason, retrying), onStoreError,
+  // onRemoved(reason)}
   constructor(client, store, token, hooks) {
     this.client = client;
     this.store = store;
@@ -24,6 +31,9 @@ export class Sync {
     this.state = "offline";
     this.writes = Promise.resolve();
     this.storeFailed = false;
+    // The current connection: whether the relay greeted it and whether the relay ended it.
+    this.link = null;
+    this.checking = null;
     addEventListener("online", () => this.now());
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.now();
@@ -54,20 +64,48 @@ export class Sync {
     }
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    const link = { greeted: false, endedByRelay: false };
+    this.link = link;
     ws.onopen = () => this.apply(this.client.connect());
     ws.onmessage = (ev) => {
+      // A connection given up (stopped, replaced) has nothing more to say.
+      if (this.ws !== ws) return;
       this.apply(this.client.receive(new Uint8Array(ev.data)));
       this.markQuietLater();
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.link = null;
       this.client.disconnected();
       this.saveSyncStates();
       this.setState("offline");
       this.scheduleRetry();
+      // Refused before the relay's greeting (a revoked token gets a 401 the page cannot see),
+      // or closed by the relay (a revocation closes the device's connection with an error).
+      if (!link.greeted || link.endedByRelay || ev.wasClean) this.checkSession();
     };
     ws.onerror = () => {};
+  }
+
+  // Asks the relay whether this device's token still works, when the browser is online; one
+  // question at a time. Resolves to the answer's reason when the device was removed.
+  checkSession() {
+    if (this.stopped || !navigator.onLine) return Promise.resolve(null);
+    if (!this.checking) {
+      this.checking = sessionRemoved(this.token)
+        .then((reason) => {
+          if (reason && !this.stopped) {
+            this.stop();
+            this.hooks.onRemoved(reason);
+          }
+          return reason;
+        })
+        .finally(() => {
+          this.checking = null;
+        });
+    }
+    return this.checking;
   }
 
   scheduleRetry() {
@@ -109,6 +147,7 @@ export class Sync {
           this.queueWrite(() => this.store.append(e.doc, e.bytes));
           break;
         case "connected":
+          if (this.link) this.link.greeted = true;
           this.delay = MIN_DELAY;
           this.setState("syncing");
           break;
@@ -119,6 +158,9 @@ export class Sync {
           this.hooks.onChange(e.doc);
           break;
         case "refused":
+          // An error about no document is the relay's word on the whole connection (a
+          // revocation, a rotation), which it closes next.
+          if (!e.doc && this.link) this.link.endedByRelay = true;
           this.hooks.onRefused(e.message, e.doc);
           break;
         case "sync_failed":
@@ -131,6 +173,7 @@ export class Sync {
           this.hooks.onChange(e.doc);
           break;
         case "closed":
+          if (this.link) this.link.endedByRelay = true;
           if (this.ws) this.ws.close();
           break;
       }
@@ -140,7 +183,10 @@ export class Sync {
   // Local writes run one after another, in the order they were produced. A failed write is
   // reported and does not stop the ones after it (a rejected chain would drop them silently).
   queueWrite(write) {
-    this.writes = this.writes.then(write).catch((e) => {
+    // Once stopped (signed out, removed) the store is being deleted: nothing more is written.
+    if (this.stopped) return;
+    this.writes = this.writes.then(() => (this.stopped ? undefined : write())).catch((e) => {
+      if (this.stopped) return;
       this.storeFailed = true;
       this.hooks.onStoreError(e);
     });
@@ -149,13 +195,14 @@ export class Sync {
   markQuietLater() {
     clearTimeout(this.quietTimer);
     this.quietTimer = setTimeout(async () => {
-      if (!this.client.isConnected()) return;
+      if (this.stopped || !this.client.isConnected()) return;
       const all = [...this.docs].every((d) => this.client.isAcknowledged(d));
       if (all) {
         await this.writes;
         // Not "up to date" while something could not be saved on this device.
         if (this.storeFailed) return;
         await this.saveSyncStates();
+        if (this.stopped) return;
         const at = new Date().toISOString();
         await this.store.setSetting("lastSynced", at);
         this.setState("online", at);
@@ -164,6 +211,7 @@ export class Sync {
   }
 
   async saveSyncStates() {
+    if (this.stopped) return;
     const entries = [];
     for (const d of this.docs) {
       const s = this.client.syncState(d);
@@ -180,6 +228,25 @@ export class Sync {
   stop() {
     this.stopped = true;
     clearTimeout(this.retry);
-    if (this.ws) this.ws.close();
+    clearTimeout(this.quietTimer);
+    const ws = this.ws;
+    this.ws = null;
+    this.link = null;
+    if (ws) ws.close();
   }
+}
+
+// What /api/v0/session says about a device token: `revoked` or `disabled` when an administrator
+// removed the device or its user, else null (the token works, the relay does not know it, or
+// the question itself failed: offline, a proxy's error page, a relay that is restarting).
+export async function sessionRemoved(token) {
+  let res;
+  try {
+    res = await fetch("/api/v0/session", { headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
+  } catch {
+    return null;
+  }
+  if (res.status !== 401) return null;
+  const body = await res.json().catch(() => ({}));
+  return body.reason === "revoked" || body.reason === "disabled" ? body.reason : null;
 }
