@@ -152,6 +152,109 @@ pub fn discarded(before: &Automerge, after: &Automerge) -> Vec<Discarded> {
     out
 }
 
+/// A local value the relay never acknowledged, taken from a document the relay erased, waiting
+/// to be carried over onto the document that replaced it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsent {
+    /// The field, with this device's value (`yours`) and the relay's last known one (`now`).
+    pub value: Discarded,
+    /// Whether the relay had the contact point: one it had and the new document lacks was
+    /// erased, and its values are dropped, never written back.
+    pub known_to_relay: bool,
+}
+
+/// The values of `old` (this device's copy of a document the relay erased) that the relay never
+/// acknowledged: the changes after `relay_heads`, per contact point field.
+pub fn unsent(old: &Automerge, relay_heads: &[contactpoint_protocol::automerge::ChangeHash]) -> Vec<Unsent> {
+    let acknowledged = if relay_heads.is_empty() {
+        Automerge::new()
+    } else {
+        match old.fork_at(relay_heads) {
+            Ok(d) => d,
+            Err(_) => Automerge::new(),
+        }
+    };
+    let known: std::collections::BTreeSet<String> = contact_ids(&acknowledged).into_iter().collect();
+    discarded(old, &acknowledged)
+        .into_iter()
+        .map(|value| Unsent { known_to_relay: known.contains(&value.contact), value })
+        .collect()
+}
+
+/// What became of the unsent values of an erased document.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Carried {
+    /// Written onto the new document (one commit).
+    pub carried: Vec<Discarded>,
+    /// To be entered again by hand: their contact point is not in the new document (one this
+    /// device added and never sent), or the new document refused them.
+    pub reenter: Vec<Discarded>,
+    /// Values of erased contact points, dropped.
+    pub dropped: usize,
+}
+
+/// Carries `unsent` values onto `new` (the document that replaced the erased one) where their
+/// contact point still exists there, as one commit through `apply`, validated on a fork first: if
+/// the values together add a problem to the document, none is written and all are listed for
+/// re-entry. Values of contact points the relay had and the new document lacks are dropped: an
+/// erased entry never comes back. `apply` is called only when there is something to write.
+pub fn carry_over<R>(
+    new: &Automerge,
+    unsent: Vec<Unsent>,
+    author: &Author,
+    apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
+) -> (Carried, Option<R>) {
+    let present: std::collections::BTreeSet<String> = contact_ids(new).into_iter().collect();
+    let mut out = Carried::default();
+    let mut writes: Vec<Discarded> = Vec::new();
+    for u in unsent {
+        let mut v = u.value;
+        if !present.contains(&v.contact) {
+            if u.known_to_relay {
+                out.dropped += 1;
+            } else {
+                v.now = None;
+                out.reenter.push(v);
+            }
+            continue;
+        }
+        let current = contact_fields(new, &v.contact).get(&v.field).cloned();
+        if current == v.yours {
+            continue;
+        }
+        v.now = current;
+        writes.push(v);
+    }
+    let write = |d: &mut Automerge, values: &[Discarded]| -> Vec<bool> {
+        let mut tx = d.transaction();
+        let done = values
+            .iter()
+            .map(|v| set_contact_field(&mut tx, &v.contact, &v.field, v.yours.as_deref()).unwrap_or(false))
+            .collect();
+        tx.commit_with(author.commit_options());
+        done
+    };
+    if writes.is_empty() {
+        return (out, None);
+    }
+    let mut trial = new.fork();
+    let done = write(&mut trial, &writes);
+    let (ok, failed): (Vec<_>, Vec<_>) = writes.into_iter().zip(done).partition(|(_, done)| *done);
+    out.reenter.extend(failed.into_iter().map(|(v, _)| v));
+    let ok: Vec<Discarded> = ok.into_iter().map(|(v, _)| v).collect();
+    let before = read_directory(new).map(|d| validate_directory(&d)).unwrap_or_default();
+    let after = read_directory(&trial).map(|d| validate_directory(&d)).unwrap_or_default();
+    if ok.is_empty() || !contactpoint_directory::new_issues(&before, &after).is_empty() {
+        out.reenter.extend(ok);
+        return (out, None);
+    }
+    let r = apply(&|d: &mut Automerge| {
+        write(d, &ok);
+    });
+    out.carried = ok;
+    (out, Some(r))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +290,52 @@ mod tests {
             set_field(doc.fork(), &id, "no.such.field", Some("x"), &b, |f| f(&mut doc)).unwrap_err(),
             EditError::NotFound
         );
+    }
+
+    #[test]
+    fn unsent_values_are_carried_where_their_entry_survives_and_erased_ones_are_dropped() {
+        let (relay_copy, id) = helsinki();
+        let a = Author { name: "Editor A".into(), now_ms: 0 };
+        let acknowledged = relay_copy.get_heads();
+        // Offline: this device edits a contact's e-mail.
+        let mut mine = relay_copy.fork();
+        let mut tx = mine.transaction();
+        set_contact_field(&mut tx, &id, "email", Some("uusi@example.fi")).unwrap();
+        tx.commit_with(a.commit_options());
+        let pending = unsent(&mine, &acknowledged);
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert!(pending[0].known_to_relay);
+
+        // The relay's new document: the same entry, rebuilt without history.
+        let mut new = relay_copy.fork();
+        let (c, written) = carry_over(&new.clone(), pending.clone(), &a, |f| f(&mut new));
+        assert!(written.is_some());
+        assert_eq!(c.carried.len(), 1);
+        assert!(c.reenter.is_empty());
+        assert_eq!(contact_fields(&new, &id)["email"], "uusi@example.fi");
+
+        // The entry was erased: nothing is written and nothing is listed.
+        let mut erased = relay_copy.fork();
+        let mut tx = erased.transaction();
+        contactpoint_directory::store::delete_contact_point(&mut tx, &id).unwrap();
+        tx.commit();
+        let heads = erased.get_heads();
+        let (c, written) = carry_over(&erased.clone(), pending.clone(), &a, |f| f(&mut erased));
+        assert!(written.is_none());
+        assert_eq!((c.carried.len(), c.reenter.len(), c.dropped), (0, 0, 1));
+        assert_eq!(erased.get_heads(), heads);
+
+        // A value the rules refuse is listed for re-entry, and nothing is written.
+        let mut bad = mine.fork();
+        let mut tx = bad.transaction();
+        set_contact_field(&mut tx, &id, "phones.0.number", Some("call me")).unwrap();
+        tx.commit();
+        let mut target = relay_copy.fork();
+        let heads = target.get_heads();
+        let (c, written) = carry_over(&target.clone(), unsent(&bad, &acknowledged), &a, |f| f(&mut target));
+        assert!(written.is_none());
+        assert_eq!(c.reenter.len(), 2, "{c:?}");
+        assert_eq!(target.get_heads(), heads);
     }
 
     #[test]

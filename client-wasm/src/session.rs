@@ -70,6 +70,30 @@ pub enum Effect {
         /// Why.
         reason: String,
     },
+    /// Open this document (from the store, as at start): it replaced one the relay erased.
+    Open {
+        /// Which document.
+        doc: String,
+    },
+    /// The relay erased this document (replaced it by `replaced_by`, a new one without
+    /// history): delete everything stored for it (chunks and sync state).
+    Erased {
+        /// The document to delete.
+        doc: String,
+        /// The document that holds what was kept of it.
+        replaced_by: Option<String>,
+    },
+    /// This device's unsent edits to an erased document were carried over onto the document
+    /// that replaced it (`carried` values, in one commit), except `reenter`, which are to be
+    /// entered again by hand like a refused write's.
+    Carried {
+        /// The new document.
+        doc: String,
+        /// How many values were written.
+        carried: usize,
+        /// The values that could not be carried.
+        reenter: Vec<crate::history::Discarded>,
+    },
 }
 
 impl Effect {
@@ -162,7 +186,79 @@ impl Client {
 
     /// A frame arrived from the relay.
     pub fn receive(&mut self, frame: &[u8]) -> Vec<Effect> {
-        effects(self.session.receive(frame))
+        let mut out = effects(self.session.receive(frame));
+        if out.iter().any(|e| matches!(e, Effect::Changed { .. } | Effect::Unavailable { .. })) {
+            out.extend(self.follow_erasures());
+        }
+        out
+    }
+
+    /// Drops the documents the relay erased and carries this device's unsent edits over. A
+    /// document is erased for this device when the relay says it is unavailable and the index
+    /// no longer lists it. When the index names the document that replaced it, that one is
+    /// opened first (`Open`); once it has arrived from the relay, the unsent values of the old
+    /// copy are written onto it where their contact point still exists (one validated commit),
+    /// and only then is the old copy closed and deleted (`Erased`), so that an app closed in
+    /// between loses nothing.
+    fn follow_erasures(&mut self) -> Vec<Effect> {
+        use contactpoint_directory::DocumentKind;
+        use contactpoint_directory::store::{document_kind, read_index, read_replacements};
+        use contactpoint_protocol::DocStatus;
+        let mut out = Vec::new();
+        let (mut listed, mut replacements, mut have_index) = (Vec::new(), std::collections::BTreeMap::new(), false);
+        for id in self.session.doc_ids() {
+            let Some(doc) = self.session.doc(id) else { continue };
+            if document_kind(doc) != Some(DocumentKind::Index) {
+                continue;
+            }
+            if let Ok(index) = read_index(doc) {
+                have_index |= !index.documents.is_empty();
+                listed.extend(index.documents.into_keys());
+            }
+            replacements.extend(read_replacements(doc));
+        }
+        if !have_index {
+            return out;
+        }
+        let gone: Vec<DocumentId> = self
+            .session
+            .doc_ids()
+            .filter(|id| self.session.status(id) == Some(DocStatus::Unavailable))
+            .filter(|id| !listed.contains(&id.to_string()))
+            .copied()
+            .collect();
+        for id in gone {
+            let next = replacements.get(&id.to_string()).and_then(|n| n.parse::<DocumentId>().ok());
+            if let Some(next) = next {
+                match self.session.doc(&next) {
+                    None => {
+                        out.push(Effect::Open { doc: next.to_string() });
+                        continue;
+                    }
+                    Some(d) if d.get_heads().is_empty() => continue,
+                    Some(_) => {}
+                }
+            }
+            let Some((old, relay_heads)) = self.session.close_doc(&id) else { continue };
+            out.push(Effect::Erased { doc: id.to_string(), replaced_by: next.map(|n| n.to_string()) });
+            let Some(next) = next else { continue };
+            let unsent = crate::history::unsent(&old, &relay_heads);
+            drop(old);
+            if unsent.is_empty() {
+                continue;
+            }
+            let Some(snapshot) = self.session.doc(&next).cloned() else { continue };
+            let session = &mut self.session;
+            let (carried, written) =
+                crate::history::carry_over(&snapshot, unsent, &self.author, |f| effects(session.change(&next, f)));
+            out.extend(written.unwrap_or_default());
+            out.push(Effect::Carried {
+                doc: next.to_string(),
+                carried: carried.carried.len(),
+                reenter: carried.reenter,
+            });
+        }
+        out
     }
 
     /// The sync state to store for a document.

@@ -269,6 +269,16 @@ impl ClientSession {
         Some((old, out))
     }
 
+    /// Closes a document and forgets everything about it (its copy and sync state), returning
+    /// the copy as it was and the heads the relay was known to have stored: the changes after
+    /// those are the ones the relay never acknowledged. For a document the relay erased (it
+    /// replaced the document by a new one without history), before the caller deletes its store.
+    pub fn close_doc(&mut self, id: &DocumentId) -> Option<(Automerge, Vec<ChangeHash>)> {
+        let heads = self.relay_heads(id);
+        let d = self.docs.remove(id)?;
+        Some((d.sync.doc().clone(), heads))
+    }
+
     /// Handles a frame from the relay.
     pub fn receive(&mut self, frame: &[u8]) -> Vec<ClientEvent> {
         let Some(conn) = self.conn.as_mut() else {

@@ -1130,6 +1130,14 @@ async function start() {
       renderStatus();
     },
     onRemoved: (reason) => removed(reason),
+    onReenter: async (values) => {
+      // Edits to a document the relay replaced that could not be moved onto the new one.
+      const at = new Date().toISOString();
+      const kept = ((await store.getSetting("discarded")) || []).concat(values.map((d) => ({ ...d, at })));
+      await store.setSetting("discarded", kept);
+      settings.discarded = kept;
+      routeSoon();
+    },
   });
   let shown = false;
   if (settings.indexDoc) {
@@ -1155,6 +1163,9 @@ async function start() {
       await painted();
     }
     await openIndexedDocs(stored);
+    // Copies the index no longer lists (a document the relay erased, left from before the app
+    // closed) are opened too: the relay says they are unavailable and the client deletes them.
+    for (const id of stored.keys()) await sync.open(id, stored);
   }
   // A home screen shown early is drawn again (an editor's review links need the area documents),
   // unless someone is already typing a search there.

@@ -128,6 +128,16 @@ export class Store {
     return done(tx);
   }
 
+  // A document the relay erased: its chunks and sync state go, in one transaction.
+  async deleteDoc(doc) {
+    const tx = this.db.transaction(["chunks", "sync"], "readwrite");
+    const chunks = tx.objectStore("chunks");
+    const keys = await promisify(chunks.index("doc").getAllKeys(doc));
+    for (const k of keys) chunks.delete(k);
+    tx.objectStore("sync").delete(doc);
+    return done(tx);
+  }
+
   // Signing out: nothing of this device's data may remain.
   async wipe() {
     this.db.close();

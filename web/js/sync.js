@@ -16,7 +16,7 @@ const QUIET = 400;
 export class Sync {
   // client: the wasm Client; store: Store; token: device token;
   // hooks: {onChange, onStatus, onRefused(message, doc), onSyncFailed(doc, reason, retrying), onStoreError,
-  // onRemoved(reason)}
+  //         onRemoved(reason), onReenter(values), onSession(session)}
   constructor(client, store, token, hooks) {
     this.client = client;
     this.store = store;
@@ -175,6 +175,21 @@ export class Sync {
         case "closed":
           if (this.link) this.link.endedByRelay = true;
           if (this.ws) this.ws.close();
+          break;
+        case "open":
+          // It replaced a document the relay erased; the client carries edits over once it is here.
+          this.open(e.doc);
+          break;
+        case "erased":
+          // The relay erased this document: nothing of it stays on the device.
+          this.docs.delete(e.doc);
+          this.queueWrite(() => this.store.deleteDoc(e.doc));
+          this.hooks.onChange(e.replaced_by || e.doc);
+          break;
+        case "carried":
+          // Edits made here that the relay never had, moved onto the new document; what could
+          // not be moved is listed for entering again.
+          if (e.reenter.length) this.hooks.onReenter(e.reenter);
           break;
       }
     }
