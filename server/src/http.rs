@@ -206,6 +206,8 @@ struct SessionResponse {
     user_name: String,
     role: &'static str,
     areas: Vec<String>,
+    /// The areas' members-only documents this user may read, which the catalogue does not list.
+    members_only_documents: Vec<auth::MembersOnlyDocument>,
 }
 
 /// Whether the device token given as `Authorization: Bearer …` still works, and if not, why:
@@ -221,26 +223,40 @@ async fn session(State(relay): State<Arc<Relay>>, headers: axum::http::HeaderMap
         Err(e) => return Ok(refused("unknown", &e.message)),
     };
     let hash = auth::hash_secret(&token);
-    let status = relay.db().call(move |c| auth::token_status(c, &hash)).await?;
+    let status = relay
+        .db()
+        .call(move |c| {
+            Ok(match auth::token_status(c, &hash)? {
+                TokenStatus::Valid(identity) => {
+                    let members_only = auth::members_only_documents(c, &identity)?;
+                    (TokenStatus::Valid(identity), members_only)
+                }
+                other => (other, Vec::new()),
+            })
+        })
+        .await?;
     Ok(match status {
-        TokenStatus::Valid(identity) => (
+        (TokenStatus::Valid(identity), members_only_documents) => (
             [(axum::http::header::CACHE_CONTROL, "no-store")],
             Json(SessionResponse {
                 user_name: identity.user_name,
                 role: identity.role.as_str(),
                 areas: identity.areas,
+                members_only_documents,
             }),
         )
             .into_response(),
-        TokenStatus::Revoked => refused(
+        (TokenStatus::Revoked, _) => refused(
             "revoked",
             "this device was removed from Contact Point by an administrator; ask for a new invite to sign in again",
         ),
-        TokenStatus::Disabled => refused(
+        (TokenStatus::Disabled, _) => refused(
             "disabled",
             "this account was disabled by an administrator; ask an administrator if you should have access",
         ),
-        TokenStatus::Unknown => refused("unknown", "the relay does not know this device token; sign in with an invite"),
+        (TokenStatus::Unknown, _) => {
+            refused("unknown", "the relay does not know this device token; sign in with an invite")
+        }
     })
 }
 

@@ -593,7 +593,7 @@ async fn an_area_adapts_national_guidance_and_only_its_readers_see_it() -> Resul
     let national_doc = docs.iter().find(|d| d.is_national()).context("national document")?;
     let helsinki = docs
         .iter()
-        .find(|d| d.area.as_ref().is_some_and(|a| a.to_string() == "municipality:091"))
+        .find(|d| !d.is_restricted() && d.area.as_ref().is_some_and(|a| a.to_string() == "municipality:091"))
         .context("Helsinki's document")?;
     let local = helsinki.cards.values().find(|c| c.overrides.is_some()).context("no local version stored")?;
     assert!(local.steps().any(|(_, s)| s.text.iter().any(|(_, t)| t == WORDING)));
@@ -1112,5 +1112,45 @@ async fn the_first_visit_installs_the_app_compressed_within_the_budget() -> Resu
     }
     ensure!(total >= least, "{total} bytes seen, fewer than the {least} the precached files take with brotli");
     ensure!(total <= INSTALL_BUDGET, "the first visit took {total} bytes, over the {INSTALL_BUDGET} budget");
+    Ok(())
+}
+
+/// Members-only contact points in the app. A reader invited for Helsinki sees Helsinki's local
+/// cooperation group, labelled for area members, on the browse screen and in search; a reader
+/// invited for Joensuu who picked Helsinki sees neither, and Helsinki's members-only document
+/// never reaches that browser's IndexedDB.
+#[tokio::test]
+async fn members_only_contacts_reach_the_areas_members_alone_in_the_app() -> Result<()> {
+    use contactpoint_server::storage::{Db, Scope, list_docs};
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let member = invite(&served.db, &["--role", "reader", "--area", "091", "--name", "Helsinki member"])?;
+    let outsider = invite(&served.db, &["--role", "reader", "--area", "167", "--name", "Joensuu reader"])?;
+    let restricted = Db::open(&served.db)?
+        .with(|c| list_docs(c))?
+        .into_iter()
+        .find(|(_, s, _)| *s == Scope::Restricted("municipality:091".into()))
+        .context("Helsinki's members-only document")?
+        .0;
+    let script = Script::start(
+        "members-only",
+        &["--url", &served.url(), "--member", &member, "--outsider", &outsider, "--doc", &restricted],
+    )
+    .await?;
+    let result = script.finish().await?;
+    let list = |k: &str| -> Vec<Value> { result[k].as_array().cloned().unwrap_or_default() };
+    let member_sees = list("memberSees");
+    assert_eq!(member_sees.len(), 1, "{result}");
+    assert!(member_sees[0]["name"].as_str().is_some_and(|n| n.contains("Local cooperation group")), "{result}");
+    assert_eq!(member_sees[0]["label"], "Area members only: Helsinki", "{result}");
+    const GROUP: &str = "Local cooperation group, Helsinki";
+    assert!(list("memberFinds").iter().any(|n| n.as_str().is_some_and(|n| n.contains(GROUP))), "{result}");
+    assert!(list("memberStored").iter().any(|d| d.as_str() == Some(restricted.as_str())), "{result}");
+    assert!(list("outsiderSees").is_empty(), "{result}");
+    assert!(
+        !list("outsiderFinds").iter().any(|n| n.as_str().is_some_and(|n| n.contains(GROUP))),
+        "the outsider finds Helsinki's group: {result}"
+    );
+    assert!(!list("outsiderStored").iter().any(|d| d.as_str() == Some(restricted.as_str())), "{result}");
     Ok(())
 }

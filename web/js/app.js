@@ -1071,6 +1071,21 @@ async function removed(reason) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What the relay says about this user at each connection: role and areas as they are now, and
+// the areas' members-only documents the user may read (the catalogue does not list them). One
+// the user no longer may read is answered "unavailable" and deleted like an erased document.
+
+async function sessionUpdated(session) {
+  const user = { ...(settings.user || {}), role: session.role, areas: session.areas };
+  if (JSON.stringify(user) !== JSON.stringify(settings.user)) {
+    settings.user = user;
+    await store.setSetting("user", user);
+    routeSoon();
+  }
+  for (const d of session.members_only_documents) await sync.open(d.id);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start-up: local data first, then the network.
 
 // Screens that show synced content are redrawn when documents change; the others (sign-in,
@@ -1130,6 +1145,7 @@ async function start() {
       renderStatus();
     },
     onRemoved: (reason) => removed(reason),
+    onSession: (session) => sessionUpdated(session),
     onReenter: async (values) => {
       // Edits to a document the relay replaced that could not be moved onto the new one.
       const at = new Date().toISOString();

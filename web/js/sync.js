@@ -93,12 +93,13 @@ export class Sync {
   checkSession() {
     if (this.stopped || !navigator.onLine) return Promise.resolve(null);
     if (!this.checking) {
-      this.checking = sessionRemoved(this.token)
-        .then((reason) => {
+      this.checking = sessionStatus(this.token)
+        .then(({ removed: reason, session }) => {
           if (reason && !this.stopped) {
             this.stop();
             this.hooks.onRemoved(reason);
           }
+          if (session && !this.stopped) this.hooks.onSession(session);
           return reason;
         })
         .finally(() => {
@@ -148,6 +149,9 @@ export class Sync {
           break;
         case "connected":
           if (this.link) this.link.greeted = true;
+          // What this user may read besides the catalogue (members-only documents) can change
+          // between connections; the relay says at each.
+          this.checkSession();
           this.delay = MIN_DELAY;
           this.setState("syncing");
           break;
@@ -251,17 +255,20 @@ export class Sync {
   }
 }
 
-// What /api/v0/session says about a device token: `revoked` or `disabled` when an administrator
-// removed the device or its user, else null (the token works, the relay does not know it, or
-// the question itself failed: offline, a proxy's error page, a relay that is restarting).
-export async function sessionRemoved(token) {
+// What /api/v0/session says about a device token. `removed` is `revoked` or `disabled` when an
+// administrator removed the device or its user, else null (the token works, the relay does not
+// know it, or the question itself failed: offline, a proxy's error page, a relay that is
+// restarting). `session` is the relay's answer for a working token (the user, and the areas'
+// members-only documents the user may read), else null.
+export async function sessionStatus(token) {
   let res;
   try {
     res = await fetch("/api/v0/session", { headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
   } catch {
-    return null;
+    return { removed: null, session: null };
   }
-  if (res.status !== 401) return null;
-  const body = await res.json().catch(() => ({}));
-  return body.reason === "revoked" || body.reason === "disabled" ? body.reason : null;
+  const body = await res.json().catch(() => null);
+  if (res.status === 200 && body && Array.isArray(body.members_only_documents)) return { removed: null, session: body };
+  if (res.status !== 401 || !body) return { removed: null, session: null };
+  return { removed: body.reason === "revoked" || body.reason === "disabled" ? body.reason : null, session: null };
 }
