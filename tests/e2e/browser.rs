@@ -1,7 +1,7 @@
 //! Browser tests of the web app: Debian's Chromium, driven by playwright-core scripts in
 //! tests/js/browser, against the real relay process serving the built app from target/web.
-//! They cover working with the relay gone, updating to a new build, accessibility, and what a
-//! first visit downloads.
+//! They cover working with the relay gone, updating to a new build, accessibility, what a
+//! first visit downloads, and a revoked phone deleting its data.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use contactpoint_tests::{RelayProcess, relay_binary};
+use contactpoint_tests::{RelayProcess, contactpoint_ok, relay_binary};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -1152,5 +1152,78 @@ async fn members_only_contacts_reach_the_areas_members_alone_in_the_app() -> Res
         "the outsider finds Helsinki's group: {result}"
     );
     assert!(!list("outsiderStored").iter().any(|d| d.as_str() == Some(restricted.as_str())), "{result}");
+
+/// Revokes the device of the user with this display name with the real command, as an
+/// administrator would when a phone is lost.
+fn revoke_device_of(db: &Path, user_name: &str) -> Result<()> {
+    let db = db.to_str().context("database path")?;
+    let devices: Value = serde_json::from_str(&contactpoint_ok(&["admin", "devices", "--json", "--db", db])?)?;
+    let id = devices
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["user_name"] == user_name))
+        .and_then(|d| d["id"].as_i64())
+        .with_context(|| format!("no device of {user_name}: {devices}"))?;
+    contactpoint_ok(&["admin", "revoke", &id.to_string(), "--db", db])?;
+    Ok(())
+}
+
+/// 12. A lost phone is wiped once it hears from the relay. A reader signed in and synced is
+/// revoked with `admin revoke` while the page is open: the relay closes its connection, the
+/// app asks why, deletes everything it stored and shows the sign-in screen saying the device
+/// was removed. A second reader, who chose Finnish, is revoked while its link to the relay is
+/// cut: its data stays until the link comes back, and is then deleted the same way, with the
+/// notice in Finnish.
+#[tokio::test]
+async fn a_revoked_phone_deletes_its_data_whether_connected_or_cut_off_when_revoked() -> Result<()> {
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let (online, offline) = (served.named_reader("Lost phone one")?, served.named_reader("Lost phone two")?);
+    let mut script =
+        Script::start("remote-wipe", &["--url", &served.url(), "--online", &online, "--offline", &offline]).await?;
+
+    script.step("signed-in").await?;
+    revoke_device_of(&served.db, "Lost phone one")?;
+    script.go().await?;
+    script.step("cut").await?;
+    revoke_device_of(&served.db, "Lost phone two")?;
+    script.go().await?;
+    let result = script.finish().await?;
+    eprintln!(
+        "remote wipe: {} records before the revocation, {} after it; cut off, {} records kept until the link \
+         returned, {} after",
+        result["firstBefore"]["total"],
+        result["firstAfter"]["total"],
+        result["secondOffline"]["total"],
+        result["secondAfter"]["total"]
+    );
+
+    let notice_en = "This device was removed from Contact Point by an administrator, so its data was deleted";
+    for screen in ["firstScreen", "firstReloaded"] {
+        let s = &result[screen];
+        assert!(s["notice"].as_str().is_some_and(|n| n.contains(notice_en)), "{screen}: {s}");
+        assert_eq!(s["lang"], "en", "{screen}: {s}");
+        assert_eq!(s["contacts"], 0, "{screen}: no contact is shown any more: {s}");
+    }
+    let offline = &result["secondOffline"];
+    assert!(offline["records"]["chunks"].as_u64().is_some_and(|n| n > 0), "cut off, the data stays: {offline}");
+    assert_eq!(result["offlineScreen"]["notice"], 0, "{result}");
+    let s = &result["secondScreen"];
+    assert!(
+        s["notice"].as_str().is_some_and(|n| n.contains("Ylläpitäjä poisti tämän laitteen Yhteyspisteestä")),
+        "the notice is in the language the person chose: {s}"
+    );
+    assert_eq!(s["lang"], "fi", "{s}");
+    for kept in ["firstAfter", "firstAfterReload", "secondAfter"] {
+        let k = &result[kept];
+        assert_eq!(k["total"], 0, "{kept}: the app's database holds nothing: {k}");
+        let others: Vec<&Value> =
+            k["databases"].as_array().context("databases")?.iter().filter(|d| *d != "contactpoint").collect();
+        assert!(others.is_empty(), "{kept}: no other database: {k}");
+        let caches = k["caches"].as_array().context("caches")?;
+        assert!(
+            caches.iter().all(|c| c.as_str().is_some_and(|c| c.starts_with("contactpoint-"))),
+            "{kept}: only the app shell's cache is left: {k}"
+        );
+    }
     Ok(())
 }

@@ -1,13 +1,16 @@
-//! Sessions and names under attack: a rotated token's open connection is closed, simultaneous
-//! wrong invite codes are counted one by one, and names reach the administrator's terminal
-//! without their control characters.
+//! Sessions and names under attack: a rotated token's open connection is closed, the session
+//! check tells a revoked device and a disabled user from a token the relay does not know,
+//! simultaneous wrong invite codes are counted one by one, and names reach the administrator's
+//! terminal without their control characters.
 
 use std::net::IpAddr;
 
 use anyhow::{Context, Result};
 use contactpoint_server::auth::{self, InviteSpec, Role};
 use contactpoint_server::storage::{Scope, StorageError};
-use contactpoint_tests::{NativeClient, TestRelay, contactpoint_ok, eventually, http_from, http_post, http_post_with};
+use contactpoint_tests::{
+    NativeClient, TestRelay, contactpoint_ok, eventually, http_from, http_get_with, http_post, http_post_with,
+};
 use serde_json::{Value, json};
 
 fn invite(relay: &TestRelay, role: Role, user_name: Option<&str>) -> Result<String> {
@@ -57,6 +60,78 @@ async fn rotating_a_token_closes_the_old_session() -> Result<()> {
     assert_eq!(stored_key(&relay, doc, "before")?.as_deref(), Some("yes"));
     assert_eq!(stored_key(&relay, doc, "after_rotation")?, None, "a write on the old session was stored");
     assert_eq!(new.get(doc, "after_rotation"), None);
+    Ok(())
+}
+
+/// `GET /api/v0/session` as a device asks it, with its token as `Authorization: Bearer …`
+/// (`None`: no header): the status and the JSON body.
+async fn session(relay: &TestRelay, token: Option<&str>) -> Result<(u16, Value)> {
+    let header = token.map(|t| format!("Authorization: Bearer {t}"));
+    let headers: Vec<&str> = header.iter().map(String::as_str).collect();
+    let (status, body) = http_get_with(relay.addr, "/api/v0/session", &headers).await?;
+    Ok((status, serde_json::from_str(&body).with_context(|| format!("{status}: {body}"))?))
+}
+
+/// The session check tells a phone why its token stopped working. A working token gets its user;
+/// a device revoked and a user disabled with the real command get 401 with `revoked` and
+/// `disabled`; a token nobody has, one replaced by a rotation, and a request without a token get
+/// 401 with `unknown`, on which the app keeps its data. Every 401 carries a message for a person.
+/// The sync endpoint keeps refusing the revoked and disabled tokens' upgrades with 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_check_says_why_a_token_stopped_working() -> Result<()> {
+    use contactpoint_server::storage::identity_by_token_hash;
+    let relay = TestRelay::start().await?;
+    let db = relay.db_path.to_str().context("database path")?.to_owned();
+    let editor = relay.token(Role::Editor, &["091", "853"]);
+    let (lost, owner_disabled, rotated) =
+        (relay.token(Role::Reader, &[]), relay.token(Role::Reader, &[]), relay.token(Role::Reader, &[]));
+    let identity = |token: &str| {
+        relay.db.with(|c| identity_by_token_hash(c, &auth::hash_secret(token)))?.context("the token's identity")
+    };
+
+    let (status, body) = session(&relay, Some(&editor)).await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "user_name": "editor test user", "role": "editor", "areas": ["municipality:091", "municipality:853"] })
+    );
+    for token in [&lost, &owner_disabled, &rotated] {
+        assert_eq!(session(&relay, Some(token)).await?.0, 200);
+    }
+
+    let device = identity(&lost)?.device_id.to_string();
+    contactpoint_ok(&["admin", "revoke", &device, "--db", &db])?;
+    let user = identity(&owner_disabled)?.user_id.to_string();
+    contactpoint_ok(&["admin", "disable-user", &user, "--db", &db])?;
+    let (status, body) =
+        http_post_with(relay.addr, "/api/v0/rotate", &[&format!("Authorization: Bearer {rotated}")], "").await?;
+    assert_eq!(status, 200, "{body}");
+
+    let cases: [(&str, Option<&str>, &str); 5] = [
+        ("a revoked device", Some(&lost), "revoked"),
+        ("a disabled user's device", Some(&owner_disabled), "disabled"),
+        ("a token nobody has", Some("n0t-a-t0ken-anyb0dy-has"), "unknown"),
+        ("a token replaced by a rotation", Some(&rotated), "unknown"),
+        ("no token", None, "unknown"),
+    ];
+    for (what, token, reason) in cases {
+        let (status, body) = session(&relay, token).await?;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert_eq!(body["reason"], reason, "{what}: {body}");
+        assert!(body["error"].as_str().is_some_and(|e| e.len() > 20), "{what}: a message for a person: {body}");
+    }
+    let (_, body) = session(&relay, Some(&lost)).await?;
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("removed")), "{body}");
+    let (_, body) = session(&relay, Some(&owner_disabled)).await?;
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("disabled")), "{body}");
+    // An empty bearer token is no token.
+    let (status, body) = http_get_with(relay.addr, "/api/v0/session", &["Authorization: Bearer "]).await?;
+    assert_eq!((status, serde_json::from_str::<Value>(&body)?["reason"].clone()), (401, json!("unknown")), "{body}");
+
+    for token in [&lost, &owner_disabled] {
+        let err = NativeClient::new("removed").connect(&relay.url(token)).await.expect_err("refused").to_string();
+        assert!(err.contains("401"), "{err}");
+    }
     Ok(())
 }
 
