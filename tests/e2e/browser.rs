@@ -1152,6 +1152,8 @@ async fn members_only_contacts_reach_the_areas_members_alone_in_the_app() -> Res
         "the outsider finds Helsinki's group: {result}"
     );
     assert!(!list("outsiderStored").iter().any(|d| d.as_str() == Some(restricted.as_str())), "{result}");
+    Ok(())
+}
 
 /// Revokes the device of the user with this display name with the real command, as an
 /// administrator would when a phone is lost.
