@@ -89,12 +89,21 @@ async fn the_session_check_says_why_a_token_stopped_working() -> Result<()> {
         relay.db.with(|c| identity_by_token_hash(c, &auth::hash_secret(token)))?.context("the token's identity")
     };
 
+    // Helsinki's members-only document is listed for its editor; the catalogue does not list it.
+    let members_only = relay.document(contactpoint_server::storage::Scope::Restricted("municipality:091".into()));
     let (status, body) = session(&relay, Some(&editor)).await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({ "user_name": "editor test user", "role": "editor", "areas": ["municipality:091", "municipality:853"] })
+        json!({
+            "user_name": "editor test user",
+            "role": "editor",
+            "areas": ["municipality:091", "municipality:853"],
+            "members_only_documents": [{ "id": members_only.to_string(), "area": "municipality:091" }],
+        })
     );
+    let (_, body) = session(&relay, Some(&lost)).await?;
+    assert_eq!(body["members_only_documents"], json!([]), "a reader without an area is a member of nothing");
     for token in [&lost, &owner_disabled, &rotated] {
         assert_eq!(session(&relay, Some(token)).await?.0, 200);
     }
