@@ -530,8 +530,12 @@ impl Library {
         }
         let index = self.search.get_or_init(|| SearchIndex::build(self.directories()));
         let docs: Vec<&Directory> = self.directories().collect();
-        let hits: Vec<HitView> = index
-            .search(query, municipality, 20)
+        // All of Finland, nearest to the user's municipality first.
+        let found = match municipality {
+            Some(home) => index.search_near(query, home, 20),
+            None => index.search(query, None, 20),
+        };
+        let hits: Vec<HitView> = found
             .into_iter()
             .filter_map(|h| {
                 let d = docs.get(h.document)?;
@@ -551,10 +555,12 @@ impl Library {
                             .contact_points
                             .values()
                             .find(|c| !c.is_retired() && c.organisation_id.as_deref() == Some(o.id.as_str()))?;
+                        // The result opens a service, so it is titled by that service; the
+                        // organisation that matched is named under it.
                         Some(HitView {
                             href: format!("#/contact/{}", first.id),
-                            title: pick(&o.name, lang).map(|t| t.text).unwrap_or_default(),
-                            subtitle: String::new(),
+                            title: pick(&first.name, lang).map(|t| t.text).unwrap_or_default(),
+                            subtitle: pick(&o.name, lang).map(|t| t.text).unwrap_or_default(),
                         })
                     }
                 }

@@ -225,20 +225,68 @@ impl SearchIndex {
     /// The best `limit` entries matching every word of `query` as a prefix, optionally only those
     /// serving the municipality `municipality_code`. An empty query finds nothing.
     pub fn search(&self, query: &str, municipality_code: Option<&str>, limit: usize) -> Vec<Hit> {
-        let tokens: Vec<String> = words(query).collect();
-        if tokens.is_empty() || limit == 0 {
-            return Vec::new();
-        }
         let muni_pos = match municipality_code {
-            Some(code) => {
-                let l = Localities::get();
-                match l.municipalities.binary_search_by(|m| m.code.as_str().cmp(code)) {
-                    Ok(p) => Some(p),
-                    Err(_) => return Vec::new(),
-                }
-            }
+            Some(code) => match municipality_position(code) {
+                Some(p) => Some(p),
+                None => return Vec::new(),
+            },
             None => None,
         };
+        let hits = self.scored(query, muni_pos);
+        self.best(hits, limit, |_| 0)
+    }
+
+    /// The best `limit` entries matching `query` anywhere in Finland, nearest to `home` (a
+    /// municipality code) first: entries for the municipality itself, then for areas containing
+    /// it (its wellbeing county, its police department), then national ones, then the rest of
+    /// Finland; by score within each. A professional looks for the local service first but may
+    /// need one elsewhere too.
+    pub fn search_near(&self, query: &str, home: &str, limit: usize) -> Vec<Hit> {
+        let Some(pos) = municipality_position(home) else { return self.search(query, None, limit) };
+        let hits = self.scored(query, None);
+        self.best(hits, limit, |e| {
+            let coverage = &self.entries[e as usize].coverage;
+            match coverage {
+                Coverage::All => 2,
+                Coverage::Some(_) if !coverage.covers(pos) => 3,
+                Coverage::Some(bits) if bits.iter().map(|w| w.count_ones()).sum::<u32>() == 1 => 0,
+                Coverage::Some(_) => 1,
+            }
+        })
+    }
+
+    /// The `limit` best of `hits` (entry, score): by `tier` (lower first), then score, then name.
+    fn best(&self, mut hits: Vec<(u32, u32)>, limit: usize, tier: impl Fn(u32) -> u8) -> Vec<Hit> {
+        let order = |a: &(u32, u32), b: &(u32, u32)| {
+            tier(a.0)
+                .cmp(&tier(b.0))
+                .then_with(|| b.1.cmp(&a.1))
+                .then_with(|| self.entries[a.0 as usize].sort_name.cmp(&self.entries[b.0 as usize].sort_name))
+                .then_with(|| a.0.cmp(&b.0))
+        };
+        if limit == 0 {
+            return Vec::new();
+        }
+        if hits.len() > limit {
+            hits.select_nth_unstable_by(limit - 1, order);
+            hits.truncate(limit);
+        }
+        hits.sort_unstable_by(order);
+        hits.into_iter()
+            .map(|(e, score)| {
+                let en = &self.entries[e as usize];
+                Hit { kind: en.kind, id: en.id.clone(), document: en.document, score }
+            })
+            .collect()
+    }
+
+    /// Every entry matching every word of `query` as a prefix, with its score, optionally only
+    /// those serving the municipality at `muni_pos`.
+    fn scored(&self, query: &str, muni_pos: Option<usize>) -> Vec<(u32, u32)> {
+        let tokens: Vec<String> = words(query).collect();
+        if tokens.is_empty() {
+            return Vec::new();
+        }
         // Per entry: how many query words matched so far, the score, and the best score of the
         // current word (so several matching terms of one word count once).
         let mut state: HashMap<u32, (usize, u32, u32)> = HashMap::new();
@@ -274,25 +322,13 @@ impl SearchIndex {
                 }
             }
         }
-        let mut hits: Vec<(u32, u32)> =
-            state.into_iter().filter(|(_, s)| s.0 == tokens.len()).map(|(e, s)| (e, s.1)).collect();
-        let order = |a: &(u32, u32), b: &(u32, u32)| {
-            b.1.cmp(&a.1)
-                .then_with(|| self.entries[a.0 as usize].sort_name.cmp(&self.entries[b.0 as usize].sort_name))
-                .then_with(|| a.0.cmp(&b.0))
-        };
-        if hits.len() > limit {
-            hits.select_nth_unstable_by(limit - 1, order);
-            hits.truncate(limit);
-        }
-        hits.sort_unstable_by(order);
-        hits.into_iter()
-            .map(|(e, score)| {
-                let en = &self.entries[e as usize];
-                Hit { kind: en.kind, id: en.id.clone(), document: en.document, score }
-            })
-            .collect()
+        state.into_iter().filter(|(_, s)| s.0 == tokens.len()).map(|(e, s)| (e, s.1)).collect()
     }
+}
+
+/// The position of a municipality in the table the coverage bits follow.
+fn municipality_position(code: &str) -> Option<usize> {
+    Localities::get().municipalities.binary_search_by(|m| m.code.as_str().cmp(code)).ok()
 }
 
 /// Municipalities whose Finnish, Swedish or English name matches `query`, best first: whole name,

@@ -696,6 +696,50 @@ mod search {
     }
 
     #[test]
+    fn search_is_local_first() {
+        let dirs = seed_dirs();
+        let index = SearchIndex::build(&dirs);
+        let vantaa = Area::Municipality("092".into());
+        // The areas an entry serves (its own, or its document's).
+        let serves = |h: &contactpoint_directory::search::Hit| -> Vec<Area> {
+            let d = &dirs[h.document];
+            match h.kind {
+                EntryKind::ContactPoint => {
+                    let c = &d.contact_points[&h.id];
+                    if c.areas.is_empty() { d.area.iter().cloned().collect() } else { c.areas.clone() }
+                }
+                EntryKind::Organisation => d.area.iter().cloned().collect(),
+            }
+        };
+        let near = index.search_near("poliisi", "092", 20);
+        assert!(!near.is_empty());
+        // The police of Vantaa's own department come first, then national services, then the rest.
+        let tier = |h: &contactpoint_directory::search::Hit| {
+            let areas = serves(h);
+            if areas.is_empty() {
+                2
+            } else if areas.iter().any(|a| a.covers(&vantaa)) {
+                1
+            } else {
+                3
+            }
+        };
+        let first = &near[0];
+        assert_eq!(tier(first), 1, "first for Vantaa: {:?}", serves(first));
+        let tiers: Vec<u8> = near.iter().map(tier).collect();
+        assert!(tiers.windows(2).all(|w| w[0] <= w[1]), "{tiers:?}");
+        // Without a home municipality the same query ranks by score and name alone, so
+        // another department (Åland's, alphabetically first) leads.
+        let anywhere = index.search("poliisi", None, 20);
+        assert_ne!(tier(&anywhere[0]), 1, "{:?}", serves(&anywhere[0]));
+        // Turku's own Anchor team comes before that of its police department (Southwest Finland).
+        let turku = index.search_near("ankkuri", "853", 20);
+        let own = |h: &contactpoint_directory::search::Hit| serves(h) == vec![Area::Municipality("853".into())];
+        assert!(own(&turku[0]), "{:?}", serves(&turku[0]));
+        assert!(serves(&turku[1]).iter().any(|a| matches!(a, Area::Police(_))), "{:?}", serves(&turku[1]));
+    }
+
+    #[test]
     fn municipality_search() {
         let first = |q: &str| search_municipalities(q, 5).first().map(|m| m.name_fi.as_str());
         assert_eq!(first("hameenlinna"), Some("Hämeenlinna"));

@@ -244,10 +244,14 @@ function homeScreen() {
   const topics = homeTopics();
   const q = h("input", { id: "q", type: "search", autocomplete: "off", "aria-describedby": "q-hint" });
   const results = h("ul", { class: "list", "aria-live": "polite" });
+  const kept = history.state && history.state.q;
   q.addEventListener("input", () => {
+    // The query is kept in the page's history entry, so Back from a result brings it back.
+    history.replaceState({ ...(history.state || {}), q: q.value }, "");
     if (!q.value.trim()) return results.replaceChildren();
-    // Search covers all of Finland: a professional may need a contact elsewhere too.
-    const hits = JSON.parse(client.search(q.value, "", language()));
+    // Search covers all of Finland, the home municipality's services first: a professional may
+    // need a contact elsewhere too.
+    const hits = JSON.parse(client.search(q.value, settings.municipality || "", language()));
     results.replaceChildren(
       ...(hits.length ? hits.map((x) => h("li", {}, h("a", { href: x.href }, h("strong", {}, x.title), x.subtitle))) : [h("li", {}, t("no_results"))]),
     );
@@ -266,6 +270,10 @@ function homeScreen() {
       : null,
     (settings.discarded || []).length ? h("p", {}, h("a", { href: "#/discarded" }, `${t("discarded")} (${settings.discarded.length})`)) : null,
   );
+  if (kept) {
+    q.value = kept;
+    q.dispatchEvent(new Event("input"));
+  }
 }
 
 function cardScreen(slug, nodeId) {
