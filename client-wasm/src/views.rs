@@ -382,9 +382,18 @@ impl Library {
         now: &str,
         limit: usize,
     ) -> Vec<ContactView> {
-        resolve_any(self.directories(), municipality, roles)
+        // The most specific contacts are chosen, so the same ones show at any hour; among them
+        // what can help now comes first: open now (round the clock included), then services
+        // without opening hours (helplines, 112), then those closed now, most specific first
+        // within each.
+        let mut found: Vec<_> = resolve_any(self.directories(), municipality, roles).into_iter().take(limit).collect();
+        found.sort_by_key(|r| match open_now(r.contact, now) {
+            Some(true) => 0,
+            None => 1,
+            Some(false) => 2,
+        });
+        found
             .into_iter()
-            .take(limit)
             .map(|r| {
                 let why = why_text(r.matched_by, r.area.map(|a| a.name(lang)), lang);
                 self.contact_view(r.contact, lang, today, now, Some(why))
@@ -861,6 +870,44 @@ mod tests {
         assert!(is_stale(&c, "2026-11-24"));
         c.verified_at = None;
         assert!(is_stale(&c, "2026-11-24"), "never verified is stale");
+    }
+
+    /// The seed's documents in a library, as the app holds them.
+    fn seeded_library() -> (Vec<Automerge>, Library) {
+        let docs: Vec<Automerge> = contactpoint_directory::seed::directories("2026-11-24")
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let mut doc = Automerge::new();
+                let mut tx = doc.transaction();
+                contactpoint_directory::store::write_directory(&mut tx, d).unwrap();
+                tx.commit();
+                doc
+            })
+            .collect();
+        let mut lib = Library::default();
+        lib.refresh(docs.iter().enumerate().map(|(i, d)| (DocumentId::from_random_bytes([i as u8; 16]), d)));
+        (docs, lib)
+    }
+
+    /// The names of the contacts on a steps node's step of the given kind.
+    fn step_contacts(lib: &Library, slug: &str, node: &str, kind: &str, now: &str) -> Vec<String> {
+        let card: serde_json::Value = serde_json::from_str(&lib.card(slug, "091", "en", "2026-11-24", now)).unwrap();
+        let steps = card["nodes"][node]["steps"].as_array().unwrap();
+        let step = steps.iter().find(|s| s["kind"] == kind).unwrap();
+        step["contacts"].as_array().unwrap().iter().map(|c| c["name"]["text"].as_str().unwrap().to_owned()).collect()
+    }
+
+    #[test]
+    fn what_can_help_now_comes_first_on_a_step() {
+        let (_docs, lib) = seeded_library();
+        // Saturday night: the child-welfare office is closed, the social emergency service is
+        // open round the clock.
+        let night = step_contacts(&lib, "worried-about-young-person", "emergency", "notify", "SA 02:00");
+        assert!(night[0].contains("Social emergency"), "{night:?}");
+        // A weekday morning: both are open, and the most specific (the city's intake) leads.
+        let day = step_contacts(&lib, "worried-about-young-person", "emergency", "notify", "TU 10:00");
+        assert!(day[0].contains("Child welfare"), "{day:?}");
     }
 
     /// A generated fixture with known dates; "today" is injected.

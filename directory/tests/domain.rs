@@ -100,6 +100,131 @@ mod seed_data {
         }
     }
 
+    /// Every path of every national card, for someone under 18 and an adult: the roles whose
+    /// contacts each steps node shows. This table was reviewed against the procedures the cards
+    /// follow (child welfare and the child helpline for minors only; each card's own advice).
+    #[test]
+    fn every_path_of_every_national_card_shows_the_right_roles() {
+        const REVIEWED: &[(&str, &str, &[&str])] = &[
+            (
+                "family-member-worried",
+                "adult",
+                &["anchor_team", "anti_violence_service", "exit_service", "family_support", "municipal_contact_person"],
+            ),
+            ("family-member-worried", "emergency", &["child_welfare_intake", "emergency", "social_emergency"]),
+            (
+                "family-member-worried",
+                "minor",
+                &[
+                    "anchor_team",
+                    "child_welfare_intake",
+                    "exit_service",
+                    "family_support",
+                    "municipal_contact_person",
+                    "social_emergency",
+                ],
+            ),
+            ("hate-crime-victim", "adult", &["police_local", "victim_support"]),
+            ("hate-crime-victim", "emergency", &["child_welfare_intake", "emergency", "social_emergency"]),
+            (
+                "hate-crime-victim",
+                "minor",
+                &["child_helpline", "child_welfare_intake", "police_local", "social_emergency", "victim_support"],
+            ),
+            (
+                "threat-of-violence",
+                "assess",
+                &["anchor_team", "child_welfare_intake", "municipal_contact_person", "social_emergency"],
+            ),
+            ("threat-of-violence", "emergency", &["child_welfare_intake", "emergency", "social_emergency"]),
+            (
+                "threat-of-violence",
+                "report",
+                &["child_welfare_intake", "emergency", "police_local", "social_emergency"],
+            ),
+            (
+                "wants-to-leave-violent-group",
+                "adult",
+                &["anchor_team", "anti_violence_service", "exit_service", "municipal_contact_person", "police_local"],
+            ),
+            ("wants-to-leave-violent-group", "emergency", &["child_welfare_intake", "emergency", "social_emergency"]),
+            (
+                "wants-to-leave-violent-group",
+                "minor",
+                &[
+                    "anchor_team",
+                    "anti_violence_service",
+                    "child_welfare_intake",
+                    "exit_service",
+                    "municipal_contact_person",
+                    "social_emergency",
+                ],
+            ),
+            (
+                "worried-about-young-person",
+                "adult",
+                &["anchor_team", "anti_violence_service", "exit_service", "municipal_contact_person"],
+            ),
+            ("worried-about-young-person", "emergency", &["child_welfare_intake", "emergency", "social_emergency"]),
+            (
+                "worried-about-young-person",
+                "minor",
+                &[
+                    "anchor_team",
+                    "child_welfare_intake",
+                    "municipal_contact_person",
+                    "social_emergency",
+                    "student_welfare",
+                ],
+            ),
+            ("worrying-online-content", "emergency", &["child_welfare_intake", "emergency", "social_emergency"]),
+            (
+                "worrying-online-content",
+                "report",
+                &["child_welfare_intake", "emergency", "police_local", "social_emergency"],
+            ),
+            ("worrying-online-content", "tip", &["anchor_team", "municipal_contact_person", "police_online_tip"]),
+        ];
+        const CHILD_ONLY: &[&str] = &["child_welfare_intake", "child_helpline", "student_welfare"];
+        let national = &seed_dirs()[0];
+        let mut shown = Vec::new();
+        for card in national.cards.values() {
+            for (node, n) in &card.nodes {
+                let Node::Steps { steps, .. } = n else { continue };
+                let mut roles: Vec<&str> = steps.iter().flat_map(|s| s.roles.iter().map(String::as_str)).collect();
+                roles.sort_unstable();
+                roles.dedup();
+                shown.push((card.slug.clone(), node.clone(), roles.clone()));
+                if node == "adult" {
+                    for r in CHILD_ONLY {
+                        assert!(!roles.contains(r), "{} for an adult shows {r}", card.slug);
+                    }
+                    for s in steps {
+                        for (_, text) in s.text.iter() {
+                            let lower = text.to_lowercase();
+                            for child in ["alaikäi", "minderårig", "minor", "under 18", "alle 18", "116 111"] {
+                                assert!(!lower.contains(child), "{} for an adult says {text:?}", card.slug);
+                            }
+                        }
+                    }
+                }
+                // No card carries another card's advice: hate crimes are the hate-crime card's.
+                if card.slug != "hate-crime-victim" {
+                    for s in steps {
+                        assert!(!s.text.text("en").contains("hate crime"), "{}: {:?}", card.slug, s.text.text("en"));
+                    }
+                }
+            }
+            for d in &card.do_not {
+                assert!(!d.text("en").contains("child welfare"), "{}: every path shows {:?}", card.slug, d.text("en"));
+            }
+        }
+        shown.sort();
+        let reviewed: Vec<(String, String, Vec<&str>)> =
+            REVIEWED.iter().map(|(c, n, r)| ((*c).to_owned(), (*n).to_owned(), r.to_vec())).collect();
+        assert_eq!(shown, reviewed);
+    }
+
     #[test]
     fn bad_date_is_refused() {
         assert!(matches!(seed::directories("1.3.2025"), Err(seed::SeedError::Date(_))));

@@ -69,7 +69,9 @@ fn anchor() -> S {
     }
 }
 
-fn consult() -> S {
+/// Whom to ask when unsure: for someone under 18 also child welfare and student welfare; for an
+/// adult, no child services.
+fn consult(minor: bool) -> S {
     S {
         kind: StepKind::Consult,
         text: t(
@@ -77,7 +79,7 @@ fn consult() -> S {
             "Om du är osäker, konsultera en sakkunnig på din arbetsplats eller be om råd anonymt utan att berätta vem det gäller.",
             "If you are unsure, consult an expert in your own organisation or ask for advice anonymously without identifying the person.",
         ),
-        roles: &["anchor_team", "child_welfare_intake", "student_welfare"],
+        roles: if minor { &["anchor_team", "child_welfare_intake", "student_welfare"] } else { &["anchor_team"] },
         legal_basis: None,
         locked: false,
     }
@@ -125,15 +127,41 @@ fn police_report() -> S {
     }
 }
 
-fn victim_support() -> S {
+/// Support for a victim: Victim Support Finland, and for someone under 18 the child and youth
+/// helpline too (never shown for an adult).
+fn victim_support(minor: bool) -> S {
+    let text = if minor {
+        t(
+            "Kerro Rikosuhripäivystyksestä (116 006): se tukee uhreja, läheisiä ja todistajia maksutta. Kerro myös lasten ja nuorten puhelimesta (116 111).",
+            "Berätta om Brottsofferjouren (116 006): den stöder offer, närstående och vittnen kostnadsfritt. Berätta också om barn- och ungdomstelefonen (116 111).",
+            "Tell them about Victim Support Finland (116 006): it supports victims, families and witnesses free of charge. Mention the child and youth helpline (116 111) too.",
+        )
+    } else {
+        t(
+            "Kerro Rikosuhripäivystyksestä (116 006): se tukee uhreja, läheisiä ja todistajia maksutta.",
+            "Berätta om Brottsofferjouren (116 006): den stöder offer, närstående och vittnen kostnadsfritt.",
+            "Tell them about Victim Support Finland (116 006): it supports victims, families and witnesses free of charge.",
+        )
+    };
+    S {
+        kind: StepKind::Refer,
+        text,
+        roles: if minor { &["victim_support", "child_helpline"] } else { &["victim_support"] },
+        legal_basis: None,
+        locked: false,
+    }
+}
+
+/// For someone leaving a violent group: the police, about crimes and threats.
+fn police_for_leaver() -> S {
     S {
         kind: StepKind::Refer,
         text: t(
-            "Kerro Rikosuhripäivystyksestä (116 006): se tukee uhreja, läheisiä ja todistajia maksutta. Alaikäiselle kerro myös lasten ja nuorten puhelimesta.",
-            "Berätta om Brottsofferjouren (116 006): den stöder offer, närstående och vittnen kostnadsfritt. För minderåriga, berätta också om barn- och ungdomstelefonen.",
-            "Tell them about Victim Support Finland (116 006): it supports victims, families and witnesses free of charge. For a minor, mention the child and youth helpline too.",
+            "Jos henkilö on osallistunut rikoksiin tai häntä uhataan irtautumisen vuoksi, auta häntä ottamaan yhteyttä poliisiin.",
+            "Om personen har deltagit i brott eller hotas för att hen vill lämna, hjälp hen att kontakta polisen.",
+            "If the person has taken part in crimes or is threatened for wanting to leave, help them contact the police.",
         ),
-        roles: &["victim_support", "child_helpline"],
+        roles: &["police_local"],
         legal_basis: None,
         locked: false,
     }
@@ -291,11 +319,6 @@ fn do_not_common() -> Vec<LocalizedText> {
             "Do not record anything about the person in this app.",
         ),
         t(
-            "Älä lähetä lastensuojeluilmoitusta suojaamattomalla sähköpostilla.",
-            "Skicka inte en barnskyddsanmälan med oskyddad e-post.",
-            "Do not send a child welfare notification by unsecured e-mail.",
-        ),
-        t(
             "Älä ryhdy itse tutkimaan tai kuulustelemaan.",
             "Börja inte själv utreda eller förhöra.",
             "Do not investigate or interrogate on your own.",
@@ -377,7 +400,7 @@ pub(crate) fn national_cards(today: &str) -> Vec<GuidanceCard> {
                         "Under 18 år: anmäl och konsultera",
                         "Under 18: notify and consult",
                     ),
-                    vec![notify_child_welfare(), anchor(), consult(), document(), follow_up()],
+                    vec![notify_child_welfare(), anchor(), consult(true), document(), follow_up()],
                 ),
                 steps(
                     "adult",
@@ -387,7 +410,7 @@ pub(crate) fn national_cards(today: &str) -> Vec<GuidanceCard> {
                         "Myndig: konsultera och hänvisa",
                         "Adult: consult and refer",
                     ),
-                    vec![anchor(), exit_services(), consult(), document(), follow_up()],
+                    vec![anchor(), exit_services(), consult(false), document(), follow_up()],
                 ),
             ],
             vec![t(
@@ -476,7 +499,7 @@ pub(crate) fn national_cards(today: &str) -> Vec<GuidanceCard> {
                         support_listen(),
                         notify_child_welfare(),
                         police_report(),
-                        victim_support(),
+                        victim_support(true),
                         document(),
                         follow_up(),
                     ],
@@ -485,7 +508,7 @@ pub(crate) fn national_cards(today: &str) -> Vec<GuidanceCard> {
                     "adult",
                     Urgency::Concern,
                     t("Täysi-ikäinen uhri", "Vuxet offer", "An adult victim"),
-                    vec![support_listen(), police_report(), victim_support(), document(), follow_up()],
+                    vec![support_listen(), police_report(), victim_support(false), document(), follow_up()],
                 ),
             ],
             vec![t(
@@ -565,7 +588,7 @@ pub(crate) fn national_cards(today: &str) -> Vec<GuidanceCard> {
                     "adult",
                     Urgency::Concern,
                     t("Täysi-ikäinen", "Myndig", "Adult"),
-                    vec![exit_services(), anchor(), police_report(), document(), follow_up()],
+                    vec![exit_services(), anchor(), police_for_leaver(), document(), follow_up()],
                 ),
             ],
             vec![t(
