@@ -365,7 +365,8 @@ impl Library {
             example: c.example,
             // Example entries carry their own label; "may be out of date" is for real ones.
             stale: !c.example && is_stale(c, today),
-            verified_at: c.verified_at.clone(),
+            // Example data is never shown as checked, whatever an editor marked on it.
+            verified_at: c.verified_at.clone().filter(|_| !c.example),
             retired: c.retired.clone(),
             members_only: (c.visibility() == Visibility::AreaMembers)
                 .then(|| c.areas.iter().map(|a| a.name(lang)).collect::<Vec<_>>().join(", ")),
@@ -610,8 +611,8 @@ pub struct ReviewItem {
     pub title: String,
     /// The area whose document holds it (`national` for the national document).
     pub area: String,
-    /// Why it is listed: `never_verified`, `not_verified_recently`, `review_date_passed` or
-    /// `card_review_due`.
+    /// Why it is listed: `replace_example`, `never_verified`, `not_verified_recently`,
+    /// `review_date_passed` or `card_review_due`.
     pub reason: &'static str,
     /// The date the reason refers to, if any.
     pub since: Option<String>,
@@ -620,7 +621,8 @@ pub struct ReviewItem {
 impl Library {
     /// What the editor of `areas` should check (`*` for an admin: every document): contacts not
     /// verified for [`STALE_AFTER_DAYS`] days or past their review date, and guidance cards past
-    /// their `next_review_due`. Example and retired entries are not listed. Oldest problems first.
+    /// their `next_review_due`; example entries, which are to be replaced with real data, first.
+    /// Retired entries are not listed. Oldest problems first.
     pub fn review_queue(&self, areas: &[String], today: &str, lang: &str) -> Vec<ReviewItem> {
         let Some(t) = days(today) else { return Vec::new() };
         let mut out = Vec::new();
@@ -629,10 +631,11 @@ impl Library {
             if !areas.iter().any(|a| *a == key || a == "*") {
                 continue;
             }
-            for c in d.contact_points.values().filter(|c| !c.example && !c.is_retired()) {
+            for c in d.contact_points.values().filter(|c| !c.is_retired()) {
                 let title = pick(&c.name, lang).map(|p| p.text).unwrap_or_else(|| c.id.clone());
                 let verified = c.verified_at.as_deref().and_then(days);
                 let reason = match (verified, c.review_by.as_deref().and_then(days)) {
+                    _ if c.example => Some(("replace_example", None)),
                     (_, Some(r)) if r < t => Some(("review_date_passed", c.review_by.clone())),
                     (None, _) => Some(("never_verified", None)),
                     (Some(v), _) if t - v > STALE_AFTER_DAYS => Some(("not_verified_recently", c.verified_at.clone())),
@@ -654,7 +657,12 @@ impl Library {
                 });
             }
         }
-        out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.title.cmp(&b.title)));
+        out.sort_by(|a, b| {
+            (a.reason != "replace_example")
+                .cmp(&(b.reason != "replace_example"))
+                .then_with(|| a.since.cmp(&b.since))
+                .then_with(|| a.title.cmp(&b.title))
+        });
         out
     }
 }
@@ -979,6 +987,7 @@ mod tests {
         assert_eq!(
             listed,
             vec![
+                ("example-old", "replace_example"),
                 ("never", "never_verified"),
                 ("old", "not_verified_recently"),
                 ("edge-181", "not_verified_recently"),

@@ -96,6 +96,7 @@ const T = {
   edit: { fi: "Muokkaa", sv: "Redigera", en: "Edit" },
   review_queue: { fi: "Tarkistettavat", sv: "Att granska", en: "Review queue" },
   review_empty: { fi: "Kaikki alueesi tiedot on tarkistettu.", sv: "Allt i dina områden är granskat.", en: "Everything in your areas has been checked." },
+  reason_replace_example: { fi: "esimerkkitieto: korvaa oikealla", sv: "exempeldata: ersätt med riktiga uppgifter", en: "example data: replace with the real details" },
   reason_never_verified: { fi: "ei koskaan tarkistettu", sv: "aldrig granskad", en: "never verified" },
   reason_not_verified_recently: { fi: "tarkistettu yli 180 päivää sitten", sv: "granskad för över 180 dagar sedan", en: "not verified for 180 days" },
   reason_review_date_passed: { fi: "tarkistuspäivä ohitettu", sv: "granskningsdatum passerat", en: "review date passed" },
