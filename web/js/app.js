@@ -62,6 +62,8 @@ function show(title, ...content) {
 }
 
 function renderStatus() {
+  // Before sign-in there is nothing to sync, so nothing to say about it.
+  if (!settings.token) return statusEl.replaceChildren();
   const { state, at } = lastStatus;
   if (at) settings.lastSynced = at;
   const when = settings.lastSynced ? new Date(settings.lastSynced).toLocaleString(language() === "en" ? "en-GB" : language()) : t("never_synced");

@@ -16,7 +16,7 @@ const T = {
   connecting: { fi: "Yhdistetään…", sv: "Ansluter…", en: "Connecting…" },
   syncing: { fi: "Päivitetään…", sv: "Uppdaterar…", en: "Updating…" },
   online: { fi: "Ajan tasalla", sv: "Uppdaterad", en: "Up to date" },
-  last_synced: { fi: "päivitetty", sv: "uppdaterad", en: "last synced" },
+  last_synced: { fi: "päivitetty", sv: "senast synkad", en: "last synced" },
   never_synced: { fi: "ei vielä päivitetty", sv: "inte uppdaterad ännu", en: "not synced yet" },
   sign_in_title: { fi: "Ota sovellus käyttöön", sv: "Ta appen i bruk", en: "Start using the app" },
   sign_in_text: {
