@@ -39,17 +39,25 @@ fn needles() -> [&'static str; 3] {
 /// Every string in a decoded change, run together: a text written as characters (as the
 /// JavaScript client writes strings) reads as the whole string again.
 fn change_text(change: &Change) -> String {
-    fn walk(v: &serde_json::Value, out: &mut String) {
+    fn values(v: &serde_json::Value, out: &mut String) {
         match v {
-            serde_json::Value::String(s) => out.push_str(s),
-            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
-            serde_json::Value::Object(m) => m.values().for_each(|v| walk(v, out)),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| values(v, out)),
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    match v {
+                        serde_json::Value::String(s) if k == "value" => out.push_str(s),
+                        other => values(other, out),
+                    }
+                }
+            }
             _ => {}
         }
     }
+    let decoded = change.decode();
+    // The operations' values in order, run together; then everything else the change holds.
     let mut out = String::new();
-    walk(&serde_json::to_value(change.decode()).unwrap_or_default(), &mut out);
-    out.push_str(&format!("{:?}", change.decode()));
+    values(&serde_json::to_value(&decoded).unwrap_or_default(), &mut out);
+    out.push_str(&format!("{decoded:?}"));
     out
 }
 
@@ -380,6 +388,31 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
     let e = app.client.set_contact_field(&victim, "email", Some(EMAIL)).map_err(|e| anyhow!("{e:?}"))?;
     app.apply(e).await?;
 
+    // The checks below can see the values: before the erase, the history holds both, the phone
+    // written by the JavaScript client as text, character by character.
+    let before = mentions(native.session.doc(&old).context("native copy")?);
+    ensure!(
+        before.iter().any(|m| m.contains(NAME)) && before.iter().any(|m| m.contains(PHONE)),
+        "the history check does not see the values: {before:?}"
+    );
+    let stored_before: Vec<String> = db.with(|c| {
+        let mut s = c.prepare("SELECT seq, data FROM chunks WHERE doc_id = ?1")?;
+        let rows: Vec<(i64, Vec<u8>)> =
+            s.query_map([old.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut found = Vec::new();
+        for (seq, data) in rows {
+            found.extend(
+                blob_mentions(&format!("chunk {seq}"), &data)
+                    .map_err(|e| storage::StorageError::Invalid(e.to_string()))?,
+            );
+        }
+        Ok(found)
+    })?;
+    ensure!(
+        stored_before.iter().any(|m| m.contains(PHONE)),
+        "the chunk check does not see the values: {stored_before:?}"
+    );
+
     // The official client holds the document while it is erased.
     let js = js_holds(&url(&token_for(&db, Role::Admin, &[])), old, index).await?;
 
@@ -484,7 +517,7 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
             tx.commit();
         })
         .await?;
-    writer.wait_until(|c| !c.errors.is_empty() || c.closed.is_some()).await?;
+    writer.wait_until(|c| !c.errors.is_empty() || c.closed.is_some() || c.session.is_acknowledged(&new)).await?;
     ensure!(writer.errors.iter().any(|e| e.contains("erased")), "an erased id was not refused: {:?}", writer.errors);
     ensure!(
         read_contact_point(&contactpoint_tests::stored_doc(&db, new)?, &victim).is_none(),
