@@ -241,6 +241,8 @@ pub fn import(
             }
         }
     }
+    // Nor an erased one (an old export brings back nothing that was erased).
+    let erased: std::collections::BTreeSet<String> = storage::erased_contacts(conn)?.into_iter().collect();
     for (key, _, doc, before) in &writes {
         let Some(place) = crate::gate::place_of(&scope_of_key(key)) else { continue };
         let earlier = if before.is_empty() {
@@ -254,6 +256,13 @@ pub fn import(
         }
         let had = earlier.as_ref().map(crate::gate::contact_ids).unwrap_or_default();
         for cid in crate::gate::contact_ids(doc).difference(&had) {
+            if erased.contains(cid) {
+                problems.push(format!(
+                    "document {key}: contact_points.{cid}: this contact point was erased and cannot be added again; \
+                     a new entry needs a new id"
+                ));
+                continue;
+            }
             match owners.get(cid) {
                 Some(other) if other != key => problems.push(format!(
                     "document {key}: contact_points.{cid}: this id belongs to a contact point of document {other}; \

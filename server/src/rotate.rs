@@ -431,6 +431,40 @@ mod tests {
     }
 
     #[test]
+    fn an_old_export_does_not_bring_an_erased_entry_back() {
+        let (_dir, db) = seeded();
+        db.with(|c| {
+            let (old, gone) = victim(c);
+            let export = contactpoint_directory::hsds::export_json(&crate::content::export_directories(c)?);
+            rotate(c, &old, |cp| cp.id != gone, Purpose::Erase, "test").unwrap();
+            let dirs = contactpoint_directory::hsds::import_json(&export).unwrap();
+            match crate::content::import(c, dirs, None) {
+                Err(crate::content::ImportError::Invalid(problems)) => {
+                    assert!(problems.iter().any(|p| p.contains(&gone) && p.contains("erased")), "{problems:?}");
+                }
+                other => panic!("the import was not refused: {other:?}"),
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn the_files_keep_no_free_pages_and_no_log() {
+        let (dir, db) = seeded();
+        db.with(|c| {
+            let (old, gone) = victim(c);
+            rotate(c, &old, |cp| cp.id != gone, Purpose::Erase, "test").unwrap();
+            let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            assert_eq!(free, 0);
+            Ok(())
+        })
+        .unwrap();
+        let wal = std::fs::metadata(dir.path().join("t.sqlite-wal")).map(|m| m.len()).unwrap_or(0);
+        assert_eq!(wal, 0, "the write-ahead log is truncated");
+    }
+
+    #[test]
     fn a_predicate_that_keeps_everything_changes_nothing() {
         let (_dir, db) = seeded();
         db.with(|c| {

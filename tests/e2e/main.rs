@@ -8,6 +8,7 @@ mod browser;
 mod content;
 mod convergence;
 mod durability;
+mod erasure;
 mod fast_sync;
 mod fuzz_replay;
 mod hardening;

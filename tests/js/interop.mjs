@@ -19,6 +19,12 @@
 //                                                        the same, and also send the change's bytes in a
 //                                                        hand-made sync message, as a client does whose
 //                                                        Automerge ignores the relay's read-only flag
+//   node interop.mjs erased <wsUrl> <automergeUrl> <indexUrl>
+//                                                        hold a document and the index, print {"ready": true},
+//                                                        then wait until the relay says the document is
+//                                                        unavailable and the index lists the document that
+//                                                        replaces it; report that document's content and the
+//                                                        number of changes in its history
 //
 // Each run prints exactly one JSON line on stdout: {"ok": true, ...} on success, or
 // {"ok": false, "error": "..."} with exit code 1. Every wait is bounded by INTEROP_TIMEOUT_MS
@@ -86,6 +92,7 @@ class ObservedAdapter extends WebSocketClientAdapter {
   received = []
   errors = []
   changesSent = 0
+  unavailable = []
   /** Bytes of WebSocket payload in each direction, as the adapter encodes and receives them, and
    * each message's size in order (">" sent, "<" received). */
   bytesSent = 0
@@ -120,6 +127,7 @@ class ObservedAdapter extends WebSocketClientAdapter {
       const have = JSON.stringify(m.have.map(h => [h.lastSync.length, h.bloom.byteLength]))
       this.sizes.push(`data ${message.data.byteLength} heads ${m.heads.length} need ${m.need.length} have ${have} changes ${m.changes.map(c => c.byteLength)}`)
     }
+    if (message.type === "doc-unavailable") this.unavailable.push(String(message.documentId))
     if (message.type === "error") {
       this.errors.push(String(message.message))
       for (const l of this.#errorListeners) l()
@@ -290,6 +298,54 @@ async function reconnect(readerUrl, writerUrl, url, key, value, where) {
   return result
 }
 
+/** The id (`replaces` in the index) of the document that took the place of `documentId`. */
+function replacementOf(index, documentId) {
+  for (const [id, entry] of Object.entries(index?.documents ?? {})) {
+    // Strings that are not text come back as objects (ImmutableString): compare their text.
+    if ([...(entry.replaces ?? [])].some(r => String(r) === documentId)) return id
+  }
+  return null
+}
+
+async function erased(wsUrl, url, indexUrl) {
+  const conn = await connect(wsUrl, "erased")
+  const handle = await bounded(conn.repo.find(url), `the document ${url}`)
+  const index = await bounded(conn.repo.find(indexUrl), `the index ${indexUrl}`)
+  await synced(conn, handle, "the document's first sync")
+  await synced(conn, index, "the index's first sync")
+  const before = Object.keys(handle.doc()?.contact_points ?? {}).length
+  // A line of its own, before the result line, so that the test erases only after this.
+  process.stdout.write(JSON.stringify({ ready: true }) + "\n")
+  const told = () => conn.adapter.unavailable.includes(handle.documentId)
+  await bounded(
+    new Promise(resolve => {
+      const timer = setInterval(() => {
+        if (told()) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, 20)
+    }),
+    "the relay to say the document is unavailable",
+  )
+  await until(index, "change", () => !!replacementOf(index.doc(), handle.documentId), "the index to name the replacement").catch(e => {
+    throw new Error(`${e.message}; received ${conn.adapter.received.join(",")}; index ${JSON.stringify(Object.entries(index.doc()?.documents ?? {}).map(([k, v]) => [k, v.replaces]))}; doc ${handle.documentId}`)
+  })
+  const next = replacementOf(index.doc(), handle.documentId)
+  const replacement = await bounded(conn.repo.find(`automerge:${next}`), `the replacement ${next}`)
+  await synced(conn, replacement, "the replacement's first sync")
+  const result = report(conn, {
+    contactsBefore: before,
+    replacement: next,
+    unavailable: conn.adapter.unavailable,
+    doc: replacement.doc(),
+    changes: A.getAllChanges(replacement.doc()).length,
+    listed: Object.keys(index.doc().documents).includes(handle.documentId),
+  })
+  await conn.repo.shutdown()
+  return result
+}
+
 const [mode, wsUrl, ...rest] = process.argv.slice(2)
 try {
   let result
@@ -298,7 +354,8 @@ try {
   else if (mode === "write" && wsUrl && rest.length === 3) result = await write(wsUrl, ...rest, false)
   else if (mode === "push" && wsUrl && rest.length === 3) result = await write(wsUrl, ...rest, true)
   else if (mode === "reconnect" && wsUrl && rest.length === 5) result = await reconnect(wsUrl, ...rest)
-  else throw new Error("usage: interop.mjs create <wsUrl> | read <wsUrl> <url> | (write|push) <wsUrl> <url> <key> <value> | reconnect <readerWsUrl> <writerWsUrl> <url> <key> <value> <memory|DIR>")
+  else if (mode === "erased" && wsUrl && rest.length === 2) result = await erased(wsUrl, ...rest)
+  else throw new Error("usage: interop.mjs create <wsUrl> | read <wsUrl> <url> | (write|push) <wsUrl> <url> <key> <value> | reconnect <readerWsUrl> <writerWsUrl> <url> <key> <value> <memory|DIR> | erased <wsUrl> <url> <indexUrl>")
   finish(result, 0)
 } catch (e) {
   fail(e?.message ?? String(e))
