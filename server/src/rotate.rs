@@ -435,7 +435,7 @@ mod tests {
         let (_dir, db) = seeded();
         db.with(|c| {
             let (old, gone) = victim(c);
-            let export = contactpoint_directory::hsds::export_json(&crate::content::export_directories(c)?);
+            let export = contactpoint_directory::hsds::export_json(&crate::content::export_directories(c, true)?);
             rotate(c, &old, |cp| cp.id != gone, Purpose::Erase, "test").unwrap();
             let dirs = contactpoint_directory::hsds::import_json(&export).unwrap();
             match crate::content::import(c, dirs, None) {
