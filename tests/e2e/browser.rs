@@ -1229,3 +1229,57 @@ async fn a_revoked_phone_deletes_its_data_whether_connected_or_cut_off_when_revo
     }
     Ok(())
 }
+
+/// An erasure reaches the app while it is connected: the app deletes its copy of the old
+/// document (chunks and sync state) and takes the new one, and afterwards nothing it stored holds
+/// the erased name or phone number (every document loaded, every change decoded, every raw chunk
+/// searched; the script first shows that it finds them before the erasure).
+#[tokio::test]
+async fn an_erased_contact_point_leaves_the_apps_storage() -> Result<()> {
+    use contactpoint_directory::history::set_contact_field;
+    use contactpoint_protocol::automerge::Automerge;
+    use contactpoint_server::auth::Role;
+    use contactpoint_server::storage::Db;
+    use contactpoint_tests::{NativeClient, contactpoint_ok, token_for};
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let db = Db::open(&served.db)?;
+    let (old, victim, _) = crate::erasure::pick(&db)?;
+    let mut writer = NativeClient::new("writer");
+    writer.open(old);
+    writer.connect(&format!("ws://{}/sync?token={}", served.relay.addr, token_for(&db, Role::Admin, &[]))).await?;
+    writer.wait_until(|c| c.session.doc(&old).is_some_and(|d| !d.get_heads().is_empty())).await?;
+    let id = victim.clone();
+    writer
+        .change(old, move |d: &mut Automerge| {
+            let mut tx = d.transaction();
+            set_contact_field(&mut tx, &id, "name.fi", Some(crate::erasure::NAME)).expect("name");
+            set_contact_field(&mut tx, &id, "phones.0.number", Some(crate::erasure::PHONE)).expect("phone");
+            tx.commit();
+        })
+        .await?;
+    writer.wait_until(|c| c.session.is_acknowledged(&old)).await?;
+
+    let needles = serde_json::to_string(&[crate::erasure::NAME, crate::erasure::PHONE])?;
+    let code = served.admin_invite()?;
+    let mut script = Script::start(
+        "erasure",
+        &["--url", &served.url(), "--code", &code, "--doc", &old.to_string(), "--needles", &needles],
+    )
+    .await?;
+    let synced = script.step("synced").await?;
+    ensure!(synced["hits"].as_u64().unwrap_or(0) > 0, "the app's storage check found nothing before: {synced}");
+    let path = served.db.to_str().context("database path")?;
+    contactpoint_ok(&["admin", "erase", "--db", path, "--contact", &victim, "--yes"])?;
+    script.go().await?;
+    let result = script.finish().await?;
+    let holds =
+        |key: &str| result[key].as_array().is_some_and(|a| a.iter().any(|d| d == &Value::String(old.to_string())));
+    ensure!(!holds("docs") && !holds("synced"), "the app kept the old document: {result}");
+    ensure!(
+        result["hits"].as_array().is_some_and(Vec::is_empty),
+        "the app's storage holds erased values: {}",
+        result["hits"]
+    );
+    Ok(())
+}

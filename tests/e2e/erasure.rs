@@ -26,8 +26,8 @@ use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// The values the test writes into the contact point it then erases; none may survive.
-const NAME: &str = "Päivi Pyyhittävä";
-const PHONE: &str = "+358 40 765 4321";
+pub(crate) const NAME: &str = "Päivi Pyyhittävä";
+pub(crate) const PHONE: &str = "+358 40 765 4321";
 const EMAIL: &str = "paivi.pyyhittava@example.fi";
 /// An unrelated offline edit that must survive.
 const KEPT: &str = "offline.edit@example.fi";
@@ -293,7 +293,7 @@ async fn js_result(child: tokio::process::Child) -> Result<serde_json::Value> {
 }
 
 /// An area document with two contact points in use, the first with a phone number.
-fn pick(db: &Db) -> Result<(DocumentId, String, String)> {
+pub(crate) fn pick(db: &Db) -> Result<(DocumentId, String, String)> {
     let docs = db.with(|c| storage::list_docs(c))?;
     for (id, scope, tombstoned) in docs {
         if tombstoned || !matches!(scope, Scope::Area(_)) {
