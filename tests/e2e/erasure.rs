@@ -550,7 +550,8 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
     for id in live.iter().chain([&old]) {
         auditor.open(*id);
     }
-    auditor.connect(&url(&token_for(&db, Role::Reader, &[]))).await?;
+    // An administrator: members-only documents are served to it as well.
+    auditor.connect(&url(&token_for(&db, Role::Admin, &[]))).await?;
     auditor
         .wait_until(|c| {
             c.unavailable.contains(&old)
