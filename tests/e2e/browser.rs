@@ -932,10 +932,6 @@ async fn a_reconnect_after_one_edit_costs_the_app_under_a_kilobyte_for_that_docu
     Ok(())
 }
 
-/// 11. The app converges for one fixed schedule (seed 1) of the property test in
-/// tests/e2e/convergence.rs: round after round its link is cut or restored while another device
-/// edits contact points through the relay, phone numbers and descriptions from a few bytes to
-/// over 100 KB. At the end every document the app stored on the phone has the relay's heads.
 /// Writes up to `len` characters of text into a contact point's descriptions, notes about hours
 /// and phone descriptions, each as long as the rules allow at most; returns how many were written.
 fn fill_texts(c: &mut contactpoint_directory::ContactPoint, rng: &mut crate::convergence::Rng, len: usize) -> usize {
@@ -960,6 +956,11 @@ fn fill_texts(c: &mut contactpoint_directory::ContactPoint, rng: &mut crate::con
     len - left
 }
 
+/// 11. The app converges for one fixed schedule (seed 1) of the property test in
+/// tests/e2e/convergence.rs: round after round its link is cut or restored while another device
+/// edits contact points through the relay, phone numbers and texts from a few bytes up to the
+/// rules' limits, and once a change of over 100 KB. At the end every document the app stored on
+/// the phone has the relay's heads.
 #[tokio::test]
 async fn the_app_converges_under_a_fixed_schedule_of_edits_and_cut_links() -> Result<()> {
     use contactpoint_protocol::automerge::ReadDoc as _;
