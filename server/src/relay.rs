@@ -776,6 +776,11 @@ impl DocTask {
     async fn prepare(&mut self, batch: Vec<DocCmd>) -> Vec<Prepared> {
         let mut out = Vec::with_capacity(batch.len());
         let mut national_needed = false;
+        // A document is created once, by the first of a batch's messages that may create it;
+        // its creator's later messages in the same batch take no other creation from the
+        // hourly allowance (a client sending a burst of changes to a new document would
+        // otherwise spend it all in one batch and be refused).
+        let mut creators: Vec<i64> = Vec::new();
         for cmd in batch {
             match cmd {
                 DocCmd::Detach { conn } => out.push(Prepared::Detach { conn }),
@@ -810,10 +815,14 @@ impl DocTask {
                     {
                         national_needed = true;
                     }
+                    let user = peer.identity.user_id;
                     let may_create = gate.scope().is_none()
                         && !request
                         && peer.identity.may_create()
-                        && self.relay.creation_allowed(peer.identity.user_id);
+                        && (creators.contains(&user) || self.relay.creation_allowed(user));
+                    if may_create && !creators.contains(&user) {
+                        creators.push(user);
+                    }
                     out.push(Prepared::Sync { peer, request, data, stored_state, may_create });
                 }
             }
