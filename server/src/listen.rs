@@ -313,8 +313,12 @@ impl RefusalLog {
     }
 }
 
+/// How long HTTP requests under way at shutdown have to finish.
+pub const HTTP_DRAIN: Duration = Duration::from_secs(1);
+
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets HTTP
-/// requests under way finish and returns. The client's address is in each request's extensions
+/// requests under way finish (for up to [`HTTP_DRAIN`]) and returns. Upgraded connections
+/// (WebSockets) are not waited for: the relay closes them itself. The client's address is in each request's extensions
 /// as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
@@ -402,7 +406,9 @@ pub async fn serve(
     drop(listener);
     drop(stop_rx);
     let _ = stop_tx.send(true);
-    stop_tx.closed().await;
+    if tokio::time::timeout(HTTP_DRAIN, stop_tx.closed()).await.is_err() {
+        tracing::warn!("HTTP requests still under way after {HTTP_DRAIN:?}; leaving them");
+    }
     Ok(())
 }
 

@@ -246,6 +246,8 @@ fn main() -> Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, plain text for a journal or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
         Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes, web, seed } => {
@@ -391,7 +393,9 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
     // otherwise start a blocking thread (its stack and an allocator arena) for each of them to
     // wait on that turn; queued, they wait for a few threads instead.
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(16).build()?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
+        // Before anything is announced, so that a signal never finds the default action.
+        let signal = shutdown_signal()?;
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
@@ -399,12 +403,45 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
         if web.is_some() {
             println!("Web app at http://{addr}/");
         }
-        contactpoint_server::serve(listener, relay, web, async {
-            let _ = tokio::signal::ctrl_c().await;
+        let signalled = std::sync::Arc::new(std::sync::OnceLock::new());
+        let at = signalled.clone();
+        contactpoint_server::serve(listener, relay, web, async move {
+            let name = signal.await;
+            let _ = at.set(std::time::Instant::now());
+            tracing::info!("{name}: shutting down");
         })
         .await?;
-        Ok(())
-    })
+        if let Some(t) = signalled.get() {
+            tracing::info!(ms = t.elapsed().as_millis() as u64, "shut down");
+        }
+        Ok::<_, anyhow::Error>(())
+    });
+    // Whatever is still running (a stuck write) is not waited for.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    served
+}
+
+/// Completes on SIGTERM (what service managers send) or Ctrl-C, with the signal's name.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = &'static str> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        })
+    }
 }
 
 fn erase(db: &std::path::Path, contacts: &[String], person: Option<&str>, yes: bool, by: Option<String>) -> Result<()> {

@@ -1,0 +1,169 @@
+//! Running the relay as a service: graceful shutdown on SIGTERM and the readiness probe.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use contactpoint_protocol::DocumentId;
+use contactpoint_protocol::automerge::{ROOT, ReadDoc};
+use contactpoint_server::admin;
+use contactpoint_server::auth::Role;
+use contactpoint_server::storage::{Db, Scope};
+use contactpoint_tests::{NativeClient, RelayProcess, TestRelay, http_get, stored_doc, token_for};
+
+const WRITERS: usize = 3;
+
+struct Writer {
+    client: NativeClient,
+    doc: DocumentId,
+    written: Vec<String>,
+    /// How many of `written` the relay has acknowledged.
+    acked: usize,
+}
+
+/// A database with an admin's token and `WRITERS` national documents.
+fn prepare(path: &std::path::Path) -> Result<(String, Vec<DocumentId>)> {
+    let db = Db::open(path)?;
+    let token = token_for(&db, Role::Admin, &[]);
+    let docs = (0..WRITERS)
+        .map(|_| {
+            db.with(|c| {
+                admin::create_document(c, &Scope::National, &contactpoint_protocol::automerge::Automerge::new())
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((token, docs))
+}
+
+/// Writes one key per connected writer and records what the relay has acknowledged.
+async fn write_round(writers: &mut [Writer], tag: &str) -> Result<()> {
+    for w in writers.iter_mut().filter(|w| w.client.is_connected()) {
+        let key = format!("{tag}-{}", w.written.len());
+        w.client.put(w.doc, &key, "v").await?;
+        w.written.push(key);
+        w.client.pump().await?;
+        if w.client.session.is_acknowledged(&w.doc) {
+            w.acked = w.written.len();
+        }
+    }
+    Ok(())
+}
+
+/// SIGTERM while three native clients write: the relay closes every WebSocket with 1001, exits
+/// with status 0 well within its bound (its own log says under 5 s), every change it
+/// acknowledged is in the database, the peers' sync states are saved, and the clients reconnect
+/// to the restarted relay and carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_sockets_with_1001_commits_and_exits_cleanly() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("relay.sqlite");
+    let (token, docs) = prepare(&path)?;
+    let mut relay = RelayProcess::start_logging(&path, &[])?;
+    let url = format!("ws://{}/sync?token={token}", relay.addr);
+    let mut writers = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        let mut client = NativeClient::new(&format!("writer-{i}"));
+        client.open(*d);
+        client.connect(&url).await?;
+        writers.push(Writer { client, doc: *d, written: Vec::new(), acked: 0 });
+    }
+    // Every writer has something acknowledged before the signal.
+    write_round(&mut writers, "before").await?;
+    for w in &mut writers {
+        let doc = w.doc;
+        w.client.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+        w.acked = w.written.len();
+    }
+
+    // The signal comes while the writers keep writing.
+    let terminator = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        let status = relay.terminate(Duration::from_secs(10));
+        (relay, status)
+    });
+    let mut rounds = 0;
+    while writers.iter().any(|w| w.client.is_connected()) {
+        write_round(&mut writers, "during").await?;
+        rounds += 1;
+        if terminator.is_finished() {
+            // Whatever the relay did, it is over: take what is left to read.
+            for w in &mut writers {
+                w.client.settle(Duration::from_millis(200)).await?;
+            }
+            break;
+        }
+    }
+    let (relay, status) = terminator.join().map_err(|_| anyhow::anyhow!("terminator panicked"))?;
+    let status = status?;
+    assert!(status.success(), "the relay exited with {status} after SIGTERM");
+    let log = relay.log();
+    let ms: u64 = log
+        .lines()
+        .find(|l| l.contains("shut down") && l.contains("ms="))
+        .and_then(|l| l.split("ms=").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no shutdown line in the relay's log:\n{log}"))?;
+    assert!(ms <= 5_000, "the shutdown took {ms} ms");
+    drop(relay);
+    for (i, w) in writers.iter().enumerate() {
+        assert_eq!(w.client.close_code, Some(1001), "writer {i} closed with {:?}", w.client.closed);
+    }
+
+    // Everything acknowledged is stored, and every writer's sync state was saved.
+    {
+        let db = Db::open(&path)?;
+        for w in &writers {
+            let stored = stored_doc(&db, w.doc)?;
+            for key in &w.written[..w.acked] {
+                assert!(stored.get(ROOT, key.as_str())?.is_some(), "acknowledged change {key} was lost");
+            }
+        }
+        let states: i64 = db.with(|c| Ok(c.query_row("SELECT count(*) FROM sync_states", [], |r| r.get(0))?))?;
+        assert!(states >= WRITERS as i64, "only {states} sync states saved for {WRITERS} writers");
+    }
+
+    // The clients come back to the restarted relay and carry on.
+    let relay = RelayProcess::start(&path)?;
+    let url = format!("ws://{}/sync?token={token}", relay.addr);
+    for w in &mut writers {
+        w.client.disconnect().await;
+        w.client.connect(&url).await?;
+        let key = format!("after-{}", w.written.len());
+        w.client.put(w.doc, &key, "v").await?;
+        w.written.push(key);
+        let doc = w.doc;
+        w.client.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    }
+    let db = Db::open(&path)?;
+    for w in &writers {
+        let stored = stored_doc(&db, w.doc)?;
+        let last = w.written.last().context("nothing written")?;
+        assert!(stored.get(ROOT, last.as_str())?.is_some(), "{last} written after the restart is not stored");
+    }
+    let acked: usize = writers.iter().map(|w| w.acked).sum();
+    println!("SIGTERM after {rounds} rounds of writing: {acked} acknowledged changes all stored, shutdown in {ms} ms");
+    Ok(())
+}
+
+/// `/readyz` answers 200 while the relay serves and 503 from the moment shutdown begins, while
+/// `/healthz` keeps saying the process is up; new WebSockets are refused once it shuts down.
+#[tokio::test]
+async fn readiness_flips_when_shutdown_begins() -> Result<()> {
+    let relay = TestRelay::start().await?;
+    let (status, body) = http_get(relay.addr, "/readyz").await?;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(v["status"], "ready");
+    assert_eq!(http_get(relay.addr, "/healthz").await?.0, 200);
+
+    relay.relay.begin_shutdown();
+    let (status, body) = http_get(relay.addr, "/readyz").await?;
+    assert_eq!(status, 503, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(v["status"], "shutting down");
+    assert_eq!(http_get(relay.addr, "/healthz").await?.0, 200, "the process is still up");
+    let token = relay.token(Role::Reader, &[]);
+    let mut late = NativeClient::new("late");
+    assert!(late.connect(&relay.url(&token)).await.is_err(), "a WebSocket was accepted during shutdown");
+    Ok(())
+}
