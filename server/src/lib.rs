@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backup;
 pub mod banner;
 pub mod calendar;
 pub mod content;

@@ -75,6 +75,27 @@ enum Command {
         #[arg(long)]
         area: Option<String>,
     },
+    /// Copy the database, also while the relay serves it, and check the copy.
+    Backup {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// The backup file to write (replaced only once the new copy has passed its check).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replace a stopped relay's database with a checked backup.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// SQLite database file to replace.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Restore even though another process has the database open.
+        #[arg(long)]
+        force: bool,
+    },
     /// Administer users, invites, devices and documents.
     Admin {
         #[command(subcommand)]
@@ -264,6 +285,22 @@ fn main() -> Result<()> {
             export(&db, &format, out.as_deref(), include_restricted)
         }
         Command::Import { db, source, area } => import(&db, &source, area.as_deref()),
+        Command::Backup { db, out } => {
+            let v = contactpoint_server::backup::backup(&db, &out)?;
+            println!(
+                "{}: {} bytes, {} documents, schema version {}, integrity check ok",
+                out.display(),
+                v.bytes,
+                v.documents,
+                v.schema_version
+            );
+            Ok(())
+        }
+        Command::Restore { from, db, force } => {
+            let v = contactpoint_server::backup::restore(&from, &db, force)?;
+            println!("restored {} ({} documents) into {}", from.display(), v.documents, db.display());
+            Ok(())
+        }
     }
 }
 
