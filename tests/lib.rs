@@ -185,10 +185,10 @@ impl RelayProcess {
         Self::spawn(Command::new(relay_binary()?), db, listen, extra)
     }
 
-    /// Starts it with `RUST_LOG=info` and extra `serve` arguments, for tests that read its log.
-    pub fn start_logging(db: &Path, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
+    /// Starts it with `RUST_LOG=filter` and extra `serve` arguments, for tests that read its log.
+    pub fn start_logging(db: &Path, filter: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
         let mut command = Command::new(relay_binary()?);
-        command.env("RUST_LOG", "info");
+        command.env("RUST_LOG", filter);
         Self::spawn(command, db, "127.0.0.1:0", extra)
     }
 

@@ -17,6 +17,16 @@ use contactpoint_server::{admin, calendar, content};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error: text, or json (one object per line, for a
+    /// log collector).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 const DEFAULT_DB: &str = "data/contactpoint.sqlite";
@@ -262,15 +272,18 @@ enum UsersCommand {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
         // Colours for a person at a terminal, plain text for a journal or a file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match Cli::parse().command {
+        LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
+    match cli.command {
         Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes, web, seed } => {
             let limits = Limits {
                 handshake_timeout: std::time::Duration::from_secs(handshake_timeout_secs),

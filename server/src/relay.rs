@@ -1372,6 +1372,7 @@ where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let conn_id = relay.next_id.fetch_add(1, Ordering::Relaxed);
+    tracing::Span::current().record("conn", conn_id);
     let identity = Arc::new(identity);
     let outbox = Outbox { mailbox: Arc::default(), budget: relay.limits.outbox_bytes };
     relay

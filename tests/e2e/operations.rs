@@ -9,7 +9,8 @@ use contactpoint_server::admin;
 use contactpoint_server::auth::Role;
 use contactpoint_server::storage::{Db, Scope};
 use contactpoint_tests::{
-    NativeClient, RelayProcess, TestRelay, contactpoint, contactpoint_ok, http_get, stored_doc, token_for,
+    NativeClient, RelayProcess, TestRelay, contactpoint, contactpoint_ok, http_get, http_get_with, http_post,
+    http_post_with, stored_doc, token_for,
 };
 
 const WRITERS: usize = 3;
@@ -59,7 +60,7 @@ async fn sigterm_closes_sockets_with_1001_commits_and_exits_cleanly() -> Result<
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("relay.sqlite");
     let (token, docs) = prepare(&path)?;
-    let mut relay = RelayProcess::start_logging(&path, &[])?;
+    let mut relay = RelayProcess::start_logging(&path, "info", &[])?;
     let url = format!("ws://{}/sync?token={token}", relay.addr);
     let mut writers = Vec::new();
     for (i, d) in docs.iter().enumerate() {
@@ -251,5 +252,55 @@ async fn a_backup_taken_while_clients_write_restores_into_a_fresh_relay() -> Res
     assert!(original.len() > 1000, "the seed's export is missing");
     assert_eq!(original, copy, "the restored database exports differently");
     drop(relay);
+    Ok(())
+}
+
+/// With `--log-format json` every line the relay logs is a JSON object, lines about a WebSocket
+/// carry its connection id, and no device token appears anywhere in the log, even at debug
+/// level: not when it is issued, used for sync, refused, checked or rotated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_json_with_connection_ids_and_never_a_token() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("relay.sqlite");
+    let mut relay = RelayProcess::start_logging(&path, "debug", &["--log-format".as_ref(), "json".as_ref()])?;
+    let code = relay.invite.clone().context("no first invite")?;
+    let (status, body) = http_post(
+        relay.addr,
+        "/api/v0/redeem",
+        &serde_json::json!({ "code": code, "device_name": "laptop" }).to_string(),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body)?["token"].as_str().context("no token")?.to_owned();
+    let url = |t: &str| format!("ws://{}/sync?token={t}", relay.addr);
+    let mut client = NativeClient::new("logged");
+    client.connect(&url(&token)).await?;
+    client.disconnect().await;
+    let bearer = format!("Authorization: Bearer {token}");
+    assert_eq!(http_get_with(relay.addr, "/api/v0/session", &[&bearer]).await?.0, 200);
+    let (status, body) = http_post_with(relay.addr, "/api/v0/rotate", &[&bearer], "").await?;
+    assert_eq!(status, 200, "{body}");
+    let rotated = serde_json::from_str::<serde_json::Value>(&body)?["token"].as_str().context("no token")?.to_owned();
+    // The old token, now refused, and the new one in use.
+    assert!(NativeClient::new("old").connect(&url(&token)).await.is_err());
+    let mut client = NativeClient::new("rotated");
+    client.connect(&url(&rotated)).await?;
+    client.disconnect().await;
+    assert!(relay.terminate(Duration::from_secs(10))?.success());
+
+    let log = relay.log();
+    for secret in [&token, &rotated, &code] {
+        assert!(!log.contains(secret.as_str()), "a secret is in the relay's log:\n{log}");
+    }
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(serde_json::from_str).collect::<Result<_, _>>().context("a log line is not JSON")?;
+    let about_connections: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("connection closed")))
+        .collect();
+    assert!(about_connections.len() >= 2, "no line about a connection closing:\n{log}");
+    for l in about_connections {
+        assert!(l["span"]["conn"].is_u64(), "a line about a connection has no connection id: {l}");
+    }
     Ok(())
 }
