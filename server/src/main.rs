@@ -56,6 +56,10 @@ enum Command {
         /// Load the sample data when the database has no documents yet.
         #[arg(long)]
         seed: bool,
+        /// A reverse proxy's address or block (repeatable), such as 127.0.0.1 or 10.0.0.0/8: its
+        /// X-Forwarded-For is taken as the client's address for the per-address limits.
+        #[arg(long = "trust-proxy", value_name = "CIDR")]
+        trust_proxy: Vec<contactpoint_server::listen::Cidr>,
     },
     /// Export the directory in the Open Referral HSDS 3.0 format.
     Export {
@@ -284,14 +288,24 @@ fn main() -> Result<()> {
         LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
     }
     match cli.command {
-        Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes, web, seed } => {
+        Command::Serve {
+            listen,
+            db,
+            handshake_timeout_secs,
+            rate_per_sec,
+            max_frame_bytes,
+            web,
+            seed,
+            trust_proxy,
+        } => {
             let limits = Limits {
                 handshake_timeout: std::time::Duration::from_secs(handshake_timeout_secs),
                 rate_per_sec,
                 max_frame_bytes,
                 ..Limits::default()
             };
-            serve(listen, db, limits, web, seed)
+            let net = contactpoint_server::NetLimits { trusted_proxies: trust_proxy, ..Default::default() };
+            serve(listen, db, limits, net, web, seed)
         }
         Command::Admin { command } => run_admin(command),
         Command::Export { db, format, out, include_restricted } => {
@@ -397,7 +411,14 @@ fn import(db: &std::path::Path, source: &std::path::Path, area: Option<&str>) ->
     Ok(())
 }
 
-fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathBuf>, seed: bool) -> Result<()> {
+fn serve(
+    listen: SocketAddr,
+    db_path: PathBuf,
+    limits: Limits,
+    net: contactpoint_server::NetLimits,
+    web: Option<PathBuf>,
+    seed: bool,
+) -> Result<()> {
     if let Some(w) = &web
         && !w.join("index.html").exists()
     {
@@ -455,7 +476,7 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
         }
         let signalled = std::sync::Arc::new(std::sync::OnceLock::new());
         let at = signalled.clone();
-        contactpoint_server::serve(listener, relay, web, async move {
+        contactpoint_server::serve_with(listener, relay, web, net, async move {
             let name = signal.await;
             let _ = at.set(std::time::Instant::now());
             tracing::info!("{name}: shutting down");

@@ -304,3 +304,38 @@ async fn logs_are_json_with_connection_ids_and_never_a_token() -> Result<()> {
     }
     Ok(())
 }
+
+/// Behind a reverse proxy named with `--trust-proxy`, a wrong invite code counts against the
+/// address the proxy forwards for; `X-Forwarded-For` from anyone else is ignored and the code
+/// counts against the connecting address.
+#[tokio::test]
+async fn wrong_invites_count_against_the_forwarded_address_only_from_trusted_proxies() -> Result<()> {
+    let net = contactpoint_server::NetLimits {
+        trusted_proxies: vec!["127.0.0.1/32".parse().map_err(anyhow::Error::msg)?],
+        ..contactpoint_server::NetLimits::default()
+    };
+    let relay = TestRelay::start_with_net(contactpoint_server::Limits::default(), net).await?;
+    let wrong = |from: &str, forwarded: &str| {
+        let body = r#"{"code":"AAAAA-AAAAA-AAAAA","device_name":"x"}"#;
+        let request = format!(
+            "POST /api/v0/redeem HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n\
+             X-Forwarded-For: {forwarded}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let (from, addr) = (from.parse().expect("address"), relay.addr);
+        async move { contactpoint_tests::http_from(from, addr, &request).await.map(|(s, _)| s) }
+    };
+    // Through the trusted proxy: five wrong codes for one client use up that client's attempts…
+    for _ in 0..5 {
+        assert_eq!(wrong("127.0.0.1", "203.0.113.5").await?, 403);
+    }
+    assert_eq!(wrong("127.0.0.1", "203.0.113.5").await?, 429);
+    // …and nobody else's: another client behind the same proxy is still heard.
+    assert_eq!(wrong("127.0.0.1", "203.0.113.6").await?, 403);
+    // From an address that is not a trusted proxy, the header changes nothing.
+    for i in 0..5 {
+        assert_eq!(wrong("127.0.0.2", &format!("198.51.100.{i}")).await?, 403);
+    }
+    assert_eq!(wrong("127.0.0.2", "198.51.100.99").await?, 429);
+    Ok(())
+}
