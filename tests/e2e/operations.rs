@@ -1,4 +1,5 @@
-//! Running the relay as a service: graceful shutdown on SIGTERM and the readiness probe.
+//! Running the relay as a service: graceful shutdown on SIGTERM, the readiness probe, backup and
+//! restore, the JSON log without tokens, and client addresses behind a trusted reverse proxy.
 
 use std::time::Duration;
 
