@@ -164,6 +164,8 @@ pub struct RelayProcess {
     /// users).
     pub invite: Option<String>,
     child: Child,
+    /// Everything the process has written to standard error so far (its log).
+    log: Arc<std::sync::Mutex<String>>,
 }
 
 impl RelayProcess {
@@ -183,6 +185,13 @@ impl RelayProcess {
         Self::spawn(Command::new(relay_binary()?), db, listen, extra)
     }
 
+    /// Starts it with `RUST_LOG=filter` and extra `serve` arguments, for tests that read its log.
+    pub fn start_logging(db: &Path, filter: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
+        let mut command = Command::new(relay_binary()?);
+        command.env("RUST_LOG", filter);
+        Self::spawn(command, db, "127.0.0.1:0", extra)
+    }
+
     /// Starts it with its soft limit on open files lowered to `nofile` (the common default of
     /// 1,024, say), as a service manager or a login shell might start it.
     pub fn start_with_open_file_limit(db: &Path, nofile: u64, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
@@ -192,20 +201,60 @@ impl RelayProcess {
     }
 
     fn spawn(mut command: Command, db: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
+        if !command.get_envs().any(|(k, _)| k == "RUST_LOG") {
+            command.env("RUST_LOG", "warn");
+        }
         let mut child = command
             .args(["serve", "--listen", listen, "--db"])
             .arg(db)
             .args(extra)
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()?;
+        // The log is kept for the test to read and passed on to the test's own output.
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                    eprintln!("{line}");
+                    let mut l = log.lock().unwrap_or_else(|p| p.into_inner());
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
         let stdout = child.stdout.take().context("no stdout")?;
         let Some((addr, invite)) = contactpoint_server::banner::read_startup(stdout)? else {
             let _ = child.kill();
             bail!("the relay exited before listening");
         };
-        Ok(RelayProcess { addr, invite, child })
+        Ok(RelayProcess { addr, invite, child, log })
+    }
+
+    /// What the process has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Sends SIGTERM (as a service manager stopping it does) and waits up to `max` for the
+    /// process to exit; returns its exit status, or fails if it is still running.
+    pub fn terminate(&mut self, max: Duration) -> Result<std::process::ExitStatus> {
+        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
+        if !sent.success() {
+            bail!("kill -TERM {} failed", self.child.id());
+        }
+        let deadline = std::time::Instant::now() + max;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                bail!("the relay was still running {max:?} after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The operating system's process id.
@@ -254,6 +303,8 @@ pub struct NativeClient {
     pub unavailable: Vec<DocumentId>,
     /// Why the connection closed, once it has.
     pub closed: Option<String>,
+    /// The close code of the relay's last close frame.
+    pub close_code: Option<u16>,
     /// The local store: every chunk the session asked to persist, per document.
     pub store: HashMap<DocumentId, Vec<u8>>,
 }
@@ -270,6 +321,7 @@ impl NativeClient {
             errors: Vec::new(),
             unavailable: Vec::new(),
             closed: None,
+            close_code: None,
             store: HashMap::new(),
         }
     }
@@ -475,7 +527,8 @@ impl NativeClient {
                 self.handle(events).await?;
                 Ok(true)
             }
-            Ok(Some(Ok(WsMessage::Close(_)))) => {
+            Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                self.close_code = frame.as_ref().map(|f| u16::from(f.code));
                 self.closed.get_or_insert_with(|| "closed by relay".into());
                 Ok(true)
             }

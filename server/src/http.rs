@@ -1,5 +1,5 @@
 //! HTTP routes: WebSocket sync, invite redemption, token rotation, the session check, change
-//! authors, health.
+//! authors, health and readiness.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -60,6 +60,7 @@ impl IntoResponse for AppError {
 pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/v0/redeem", post(redeem))
         .route("/api/v0/rotate", post(rotate))
         .route("/api/v0/session", get(session))
@@ -91,6 +92,30 @@ async fn healthz(State(relay): State<Arc<Relay>>) -> Result<Json<Health>, AppErr
         writes: relay.stats.writes.load(Ordering::Relaxed),
         refused: relay.stats.refused.load(Ordering::Relaxed),
     }))
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    status: &'static str,
+}
+
+/// Whether the relay should be sent traffic: 200 once the database answers with the current
+/// schema, 503 when it does not and from the moment shutdown begins (before any socket closes),
+/// so that a load balancer stops sending new clients first.
+async fn readyz(State(relay): State<Arc<Relay>>) -> (StatusCode, Json<Readiness>) {
+    let unready = |status| (StatusCode::SERVICE_UNAVAILABLE, Json(Readiness { status }));
+    if relay.is_shutting_down() {
+        return unready("shutting down");
+    }
+    match relay.db().call(|c| storage::schema_current(c)).await {
+        Ok(true) if !relay.is_shutting_down() => (StatusCode::OK, Json(Readiness { status: "ready" })),
+        Ok(true) => unready("shutting down"),
+        Ok(false) => unready("database schema is not current"),
+        Err(e) => {
+            tracing::warn!("readiness check: {e}");
+            unready("database unavailable")
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -341,6 +366,12 @@ async fn sync(
     Query(q): Query<SyncQuery>,
     request: axum::extract::Request,
 ) -> Result<Response, AppError> {
+    if relay.is_shutting_down() {
+        return Err(AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is restarting; connect again in a moment",
+        ));
+    }
     let Some(token) = q.token.filter(|t| !t.is_empty()) else {
         return Err(AppError::new(StatusCode::UNAUTHORIZED, "a device token is required: /sync?token=…"));
     };
@@ -357,5 +388,15 @@ async fn sync(
     // Our own WebSocket (`ws.rs`) keeps no buffers while a device is idle; a message may still be
     // as large as the limit.
     let max_message = relay.limits().max_frame_bytes;
-    Ok(upgrade.on_upgrade(max_message, move |socket| relay::serve_socket(relay, socket, identity)))
+    // Every line logged about the connection carries its id (recorded by `serve_socket`), user
+    // and device; never the token, nor the request's query string that carries it.
+    let span = tracing::info_span!(
+        "connection",
+        conn = tracing::field::Empty,
+        user = identity.user_id,
+        device = identity.device_id
+    );
+    Ok(upgrade.on_upgrade(max_message, move |socket| {
+        tracing::Instrument::instrument(relay::serve_socket(relay, socket, identity), span)
+    }))
 }

@@ -3,10 +3,12 @@
 //!
 //! Two seams for tests: [`http::app`] builds the router for in-process use, and [`serve`] (or
 //! [`serve_with`], with chosen network limits) runs it on a listener until a shutdown future
-//! completes.
+//! completes, then shuts down gracefully: no more accepting, WebSockets closed with code 1001,
+//! queued document work committed and sync states saved.
 
 pub mod admin;
 pub mod auth;
+pub mod backup;
 pub mod banner;
 pub mod calendar;
 pub mod content;
@@ -46,7 +48,20 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let watcher = tokio::spawn(relay::watch_database(relay.clone()));
-    let r = listen::serve(listener, http::app(relay, web), net, shutdown).await;
+    // `/readyz` answers 503 from the moment shutdown begins, before any socket closes.
+    let marking = relay.clone();
+    let shutdown = async move {
+        shutdown.await;
+        marking.begin_shutdown();
+    };
+    let r = listen::serve(listener, http::app(relay.clone(), web), net, shutdown).await;
     watcher.abort();
+    if relay.is_shutting_down() {
+        relay.shut_down(SHUTDOWN_GRACE).await;
+    }
     r
 }
+
+/// How long closing WebSockets and finishing document tasks may take once the listener has
+/// stopped and HTTP requests under way have had [`listen::HTTP_DRAIN`]: together under 5 s.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);

@@ -47,6 +47,73 @@ pub struct NetLimits {
     /// for: a request, a body that is not sent, a response that is not read. Headers sent a
     /// byte at a time are not silence; the header read timeout bounds those.
     pub idle_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: a request from one of these counts
+    /// against the address it forwards for (the wrong-invite limit, the per-address cap), not
+    /// against the proxy's; connections from them count against the total only.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// A block of addresses, such as `10.0.0.0/8`, `::1/128` or a single address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let (addr, prefix) = s.split_once('/').map_or((s, None), |(a, p)| (a, Some(p)));
+        let addr: IpAddr = addr.trim().parse().map_err(|_| format!("{s:?} is not an address or CIDR block"))?;
+        let addr = canonical(addr);
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => {
+                p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("bad prefix in {s:?}"))?
+            }
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl Cidr {
+    /// Whether `ip` is in the block.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, canonical(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client a trusted proxy forwards for: the right-most address of `X-Forwarded-For` that is
+/// not itself a trusted proxy (what is left of it was written by the client and proves nothing).
+fn forwarded_client(headers: &axum::http::HeaderMap, trusted: &[Cidr]) -> Option<IpAddr> {
+    let mut hops: Vec<IpAddr> = Vec::new();
+    for v in headers.get_all("x-forwarded-for") {
+        let v = v.to_str().ok()?;
+        for part in v.split(',') {
+            hops.push(part.trim().parse().ok()?);
+        }
+    }
+    hops.into_iter().rev().find(|ip| !trusted.iter().any(|c| c.contains(*ip))).map(canonical)
 }
 
 impl Default for NetLimits {
@@ -57,6 +124,7 @@ impl Default for NetLimits {
             fd_reserve: 256,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -143,19 +211,30 @@ impl Gate {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    #[cfg(test)]
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Refusal> {
-        let key = address_key(ip);
+        self.admit_as(Some(ip), true)
+    }
+
+    /// Admits a connection counted against the total and, when `ip` is given, its address;
+    /// `total: false` counts the address only (a client behind a proxy already counted).
+    fn admit_as(self: &Arc<Self>, ip: Option<IpAddr>, total: bool) -> Result<Permit, Refusal> {
+        let key = ip.map(address_key);
         let mut s = self.lock();
-        if s.open >= self.total {
+        if total && s.open >= self.total {
             return Err(Refusal::Total);
         }
-        let n = s.by_address.entry(key).or_insert(0);
-        if *n >= self.per_address {
-            return Err(Refusal::Address);
+        if let Some(key) = key {
+            let n = s.by_address.entry(key).or_insert(0);
+            if *n >= self.per_address {
+                return Err(Refusal::Address);
+            }
+            *n += 1;
         }
-        *n += 1;
-        s.open += 1;
-        Ok(Permit { gate: self.clone(), key })
+        if total {
+            s.open += 1;
+        }
+        Ok(Permit { gate: self.clone(), key, total })
     }
 }
 
@@ -163,17 +242,22 @@ impl Gate {
 /// for a WebSocket is when the WebSocket ends.
 struct Permit {
     gate: Arc<Gate>,
-    key: IpAddr,
+    key: Option<IpAddr>,
+    total: bool,
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut s = self.gate.lock();
-        s.open = s.open.saturating_sub(1);
-        if let Some(n) = s.by_address.get_mut(&self.key) {
+        if self.total {
+            s.open = s.open.saturating_sub(1);
+        }
+        if let Some(key) = self.key
+            && let Some(n) = s.by_address.get_mut(&key)
+        {
             *n -= 1;
             if *n == 0 {
-                s.by_address.remove(&self.key);
+                s.by_address.remove(&key);
             }
         }
     }
@@ -212,6 +296,8 @@ struct Tracked {
     tcp: TcpStream,
     activity: Arc<Activity>,
     _permit: Permit,
+    /// Behind a trusted proxy: the place of the client it forwards for, taken per request.
+    _forwarded: Arc<Mutex<Option<Permit>>>,
 }
 
 impl AsyncRead for Tracked {
@@ -313,8 +399,12 @@ impl RefusalLog {
     }
 }
 
+/// How long HTTP requests under way at shutdown have to finish.
+pub const HTTP_DRAIN: Duration = Duration::from_secs(1);
+
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets HTTP
-/// requests under way finish and returns. The client's address is in each request's extensions
+/// requests under way finish (for up to [`HTTP_DRAIN`]) and returns. Upgraded connections
+/// (WebSockets) are not waited for: the relay closes them itself. The client's address is in each request's extensions
 /// as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
@@ -353,7 +443,8 @@ pub async fn serve(
                 }
             },
         };
-        let permit = match gate.admit(peer.ip()) {
+        let proxy = limits.trusted_proxies.iter().any(|c| c.contains(peer.ip()));
+        let permit = match gate.admit_as((!proxy).then_some(peer.ip()), true) {
             Ok(p) => p,
             Err(why) => {
                 refusal_log.record(peer, why);
@@ -364,13 +455,36 @@ pub async fn serve(
         // Sync messages are small and latency matters more than packet count: no Nagle delay.
         let _ = tcp.set_nodelay(true);
         let activity = Arc::new(Activity::new());
-        let io = TokioIo::new(Tracked { tcp, activity: activity.clone(), _permit: permit });
+        let forwarded = Arc::new(Mutex::new(None));
+        let io =
+            TokioIo::new(Tracked { tcp, activity: activity.clone(), _permit: permit, _forwarded: forwarded.clone() });
         let router = router.clone();
+        let (gate, trusted) = (gate.clone(), limits.trusted_proxies.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            // The client's address, for handlers that limit by it (invite redemption).
-            req.extensions_mut().insert(ConnectInfo(peer));
+            // The client's address, for handlers that limit by it (invite redemption): behind a
+            // trusted proxy, the address it forwards for, which also takes that address's place
+            // under the per-address cap for as long as the connection serves it.
+            let mut client = peer;
+            let mut refused = None;
+            if proxy && let Some(ip) = forwarded_client(req.headers(), &trusted) {
+                client = SocketAddr::new(ip, peer.port());
+                let mut slot = forwarded.lock().unwrap_or_else(|p| p.into_inner());
+                *slot = None;
+                match gate.admit_as(Some(ip), false) {
+                    Ok(p) => *slot = Some(p),
+                    Err(why) => refused = Some(why),
+                }
+            }
+            req.extensions_mut().insert(ConnectInfo(client));
             let mut router = router.clone();
-            async move { router.call(req).await }
+            async move {
+                if let Some(why) = refused {
+                    let mut r = axum::response::Response::new(axum::body::Body::from(why.message()));
+                    *r.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    return Ok(r);
+                }
+                router.call(req).await
+            }
         });
         let conn = http.serve_connection(io, service).with_upgrades();
         let idle = limits.idle_timeout;
@@ -402,7 +516,9 @@ pub async fn serve(
     drop(listener);
     drop(stop_rx);
     let _ = stop_tx.send(true);
-    stop_tx.closed().await;
+    if tokio::time::timeout(HTTP_DRAIN, stop_tx.closed()).await.is_err() {
+        tracing::warn!("HTTP requests still under way after {HTTP_DRAIN:?}; leaving them");
+    }
     Ok(())
 }
 
@@ -434,6 +550,17 @@ mod tests {
         drop(p1);
         assert!(gate.admit(a).is_ok(), "a closed connection gives its place back");
         assert!(gate.lock().by_address.len() <= 2);
+    }
+
+    #[test]
+    fn forwarded_clients_are_read_from_the_right_past_trusted_proxies() {
+        let trusted: Vec<Cidr> = vec!["127.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()];
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", "198.51.100.7, 203.0.113.9, 127.0.0.2".parse().unwrap());
+        assert_eq!(forwarded_client(&h, &trusted), Some("203.0.113.9".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("::ffff:127.0.0.9".parse::<IpAddr>().is_ok_and(|ip| trusted[0].contains(ip)));
+        assert!(!trusted[0].contains("128.0.0.1".parse().unwrap()));
     }
 
     #[test]

@@ -17,6 +17,16 @@ use contactpoint_server::{admin, calendar, content};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error: text, or json (one object per line, for a
+    /// log collector).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 const DEFAULT_DB: &str = "data/contactpoint.sqlite";
@@ -46,6 +56,10 @@ enum Command {
         /// Load the sample data when the database has no documents yet.
         #[arg(long)]
         seed: bool,
+        /// A reverse proxy's address or block (repeatable), such as 127.0.0.1 or 10.0.0.0/8: its
+        /// X-Forwarded-For is taken as the client's address for the per-address limits.
+        #[arg(long = "trust-proxy", value_name = "CIDR")]
+        trust_proxy: Vec<contactpoint_server::listen::Cidr>,
     },
     /// Export the directory in the Open Referral HSDS 3.0 format.
     Export {
@@ -74,6 +88,27 @@ enum Command {
         /// Load everything into this area's document instead of the documents named in the file.
         #[arg(long)]
         area: Option<String>,
+    },
+    /// Copy the database, also while the relay serves it, and check the copy.
+    Backup {
+        /// SQLite database file.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// The backup file to write (replaced only once the new copy has passed its check).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replace a stopped relay's database with a checked backup.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// SQLite database file to replace.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Restore even though another process has the database open.
+        #[arg(long)]
+        force: bool,
     },
     /// Administer users, invites, devices and documents.
     Admin {
@@ -241,27 +276,58 @@ enum UsersCommand {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
-        Command::Serve { listen, db, handshake_timeout_secs, rate_per_sec, max_frame_bytes, web, seed } => {
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        // Colours for a person at a terminal, plain text for a journal or a file.
+        LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
+    match cli.command {
+        Command::Serve {
+            listen,
+            db,
+            handshake_timeout_secs,
+            rate_per_sec,
+            max_frame_bytes,
+            web,
+            seed,
+            trust_proxy,
+        } => {
             let limits = Limits {
                 handshake_timeout: std::time::Duration::from_secs(handshake_timeout_secs),
                 rate_per_sec,
                 max_frame_bytes,
                 ..Limits::default()
             };
-            serve(listen, db, limits, web, seed)
+            let net = contactpoint_server::NetLimits { trusted_proxies: trust_proxy, ..Default::default() };
+            serve(listen, db, limits, net, web, seed)
         }
         Command::Admin { command } => run_admin(command),
         Command::Export { db, format, out, include_restricted } => {
             export(&db, &format, out.as_deref(), include_restricted)
         }
         Command::Import { db, source, area } => import(&db, &source, area.as_deref()),
+        Command::Backup { db, out } => {
+            let v = contactpoint_server::backup::backup(&db, &out)?;
+            println!(
+                "{}: {} bytes, {} documents, schema version {}, integrity check ok",
+                out.display(),
+                v.bytes,
+                v.documents,
+                v.schema_version
+            );
+            Ok(())
+        }
+        Command::Restore { from, db, force } => {
+            let v = contactpoint_server::backup::restore(&from, &db, force)?;
+            println!("restored {} ({} documents) into {}", from.display(), v.documents, db.display());
+            Ok(())
+        }
     }
 }
 
@@ -345,7 +411,14 @@ fn import(db: &std::path::Path, source: &std::path::Path, area: Option<&str>) ->
     Ok(())
 }
 
-fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathBuf>, seed: bool) -> Result<()> {
+fn serve(
+    listen: SocketAddr,
+    db_path: PathBuf,
+    limits: Limits,
+    net: contactpoint_server::NetLimits,
+    web: Option<PathBuf>,
+    seed: bool,
+) -> Result<()> {
     if let Some(w) = &web
         && !w.join("index.html").exists()
     {
@@ -391,7 +464,9 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
     // otherwise start a blocking thread (its stack and an allocator arena) for each of them to
     // wait on that turn; queued, they wait for a few threads instead.
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(16).build()?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
+        // Before anything is announced, so that a signal never finds the default action.
+        let signal = shutdown_signal()?;
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
@@ -399,12 +474,45 @@ fn serve(listen: SocketAddr, db_path: PathBuf, limits: Limits, web: Option<PathB
         if web.is_some() {
             println!("Web app at http://{addr}/");
         }
-        contactpoint_server::serve(listener, relay, web, async {
-            let _ = tokio::signal::ctrl_c().await;
+        let signalled = std::sync::Arc::new(std::sync::OnceLock::new());
+        let at = signalled.clone();
+        contactpoint_server::serve_with(listener, relay, web, net, async move {
+            let name = signal.await;
+            let _ = at.set(std::time::Instant::now());
+            tracing::info!("{name}: shutting down");
         })
         .await?;
-        Ok(())
-    })
+        if let Some(t) = signalled.get() {
+            tracing::info!(ms = t.elapsed().as_millis() as u64, "shut down");
+        }
+        Ok::<_, anyhow::Error>(())
+    });
+    // Whatever is still running (a stuck write) is not waited for.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    served
+}
+
+/// Completes on SIGTERM (what service managers send) or Ctrl-C, with the signal's name.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = &'static str> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        })
+    }
 }
 
 fn erase(db: &std::path::Path, contacts: &[String], person: Option<&str>, yes: bool, by: Option<String>) -> Result<()> {

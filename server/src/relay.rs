@@ -108,6 +108,9 @@ enum Out {
     },
     /// Pass on another peer's ephemeral message.
     Ephemeral(Arc<EphemeralMessage>),
+    /// Close the connection with code 1001 ("going away"): the relay is shutting down, and the
+    /// client may reconnect at once (to the relay that replaces this one).
+    GoingAway,
 }
 
 impl Out {
@@ -115,7 +118,7 @@ impl Out {
     fn size(&self) -> usize {
         64 + match self {
             Out::Sync { data, .. } => data.len(),
-            Out::Unavailable { .. } => 0,
+            Out::Unavailable { .. } | Out::GoingAway => 0,
             Out::Error { message, .. } => message.len(),
             Out::Ephemeral(e) => e.sender_id.len() + e.session_id.len() + e.data.len(),
         }
@@ -156,6 +159,13 @@ impl Outbox {
         let out = Out::Error { message: reason.to_owned(), close: true };
         self.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
         self.mailbox.push_front(out)
+    }
+
+    /// Closes the connection with code 1001 before anything else queued is sent (shutdown);
+    /// false when it has already ended.
+    fn go_away(&self) -> bool {
+        self.mailbox.queued.fetch_add(Out::GoingAway.size(), Ordering::Relaxed);
+        self.mailbox.push_front(Out::GoingAway)
     }
 
     /// The next message to send; `None` once the connection has ended.
@@ -283,6 +293,8 @@ pub struct Relay {
     /// Documents created through sync per user in the current hour: (hour started, count).
     creations: Mutex<HashMap<i64, (Instant, u32)>>,
     held: Mutex<Held>,
+    /// Set once shutdown has begun: `/readyz` answers 503 and no document is loaded any more.
+    shutting_down: std::sync::atomic::AtomicBool,
     /// Public counters.
     pub stats: Stats,
 }
@@ -309,6 +321,7 @@ impl Relay {
             indexed_seq,
             creations: Mutex::new(HashMap::new()),
             held: Mutex::new(Held::default()),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             stats: Stats::default(),
         }))
     }
@@ -366,6 +379,11 @@ impl Relay {
         loop {
             let (tx, generation) = {
                 let mut docs = self.lock_docs();
+                if self.is_shutting_down() && !docs.contains_key(&doc) {
+                    // Shutting down: what a late connection sends is not acknowledged, so
+                    // dropping it loses nothing; the client sends it again after reconnecting.
+                    return;
+                }
                 let h = docs.entry(doc).or_insert_with(|| {
                     let (tx, rx) = mpsc::unbounded_channel();
                     let generation = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -500,9 +518,50 @@ impl Relay {
         self.kick_where(|c| c.user_id == user_id, reason)
     }
 
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Marks the relay as shutting down (`/readyz` answers 503 from now on) without closing
+    /// anything yet.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Shuts the relay down within about `within`: every WebSocket is closed with code 1001
+    /// ("going away"), ahead of anything queued for it; each document task then finishes the
+    /// commands it already has (committing their changes), saves every attached peer's sync
+    /// state, as when an idle document is unloaded, and ends. What is still running at the
+    /// deadline is left to be dropped; only acknowledged changes matter, and those are
+    /// committed before they are acknowledged.
+    pub async fn shut_down(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        self.begin_shutdown();
+        let closing = self.lock_conns().values().filter(|c| c.kick.go_away()).count();
+        tracing::info!(connections = closing, documents = self.lock_docs().len(), "shutting down");
+        // Connections detach from their documents as they close, which saves their states.
+        let half = Instant::now() + within / 2;
+        wait_for(half, || self.lock_conns().is_empty()).await;
+        // Dropping the documents' senders lets each task drain its queue and end.
+        drop(std::mem::take(&mut *self.lock_docs()));
+        wait_for(deadline, || self.stats.loaded_docs.load(Ordering::SeqCst) == 0).await;
+        let (conns, docs) = (self.lock_conns().len(), self.stats.loaded_docs.load(Ordering::SeqCst));
+        if conns > 0 || docs > 0 {
+            tracing::warn!(connections = conns, documents = docs, "shutdown deadline passed with work left");
+        }
+    }
+
     fn kick_where(&self, pred: impl Fn(&ConnEntry) -> bool, reason: &str) -> usize {
         let conns = self.lock_conns();
         conns.values().filter(|c| pred(c)).filter(|c| c.kick.kick(reason)).count()
+    }
+}
+
+/// Polls `done` every 10 ms until it holds or `deadline` passes.
+async fn wait_for(deadline: Instant, done: impl Fn() -> bool) {
+    while !done() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -1322,6 +1381,7 @@ where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let conn_id = relay.next_id.fetch_add(1, Ordering::Relaxed);
+    tracing::Span::current().record("conn", conn_id);
     let identity = Arc::new(identity);
     let outbox = Outbox { mailbox: Arc::default(), budget: relay.limits.outbox_bytes };
     relay
@@ -1350,6 +1410,7 @@ where
     let mut held_until: VecDeque<(Instant, DocumentId)> = VecDeque::new();
     // On the heap and dropped once the peer has joined: an open connection keeps no timer.
     let mut handshake_deadline = Some(Box::pin(tokio::time::sleep(relay.limits.handshake_timeout)));
+    let mut going_away = false;
 
     let close_reason: String = 'conn: loop {
         let mut frames: Vec<Vec<u8>> = Vec::new();
@@ -1375,6 +1436,10 @@ where
                     Some(Out::Error { message, close: c }) => {
                         frames.push(Connection::error_frame(&message));
                         if c { close = Some(message); }
+                    }
+                    Some(Out::GoingAway) => {
+                        going_away = true;
+                        close = Some("the relay is shutting down".into());
                     }
                     None => close = Some("internal channel closed".into()),
                 }
@@ -1483,7 +1548,8 @@ where
         }
     };
     outbox.mailbox.close();
-    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), socket.send(WsMessage::Close(None)))).await;
+    let code = going_away.then(|| (1001, "the relay is restarting".to_owned()));
+    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), socket.send(WsMessage::Close(code)))).await;
     tracing::debug!(conn = conn_id, user = identity.user_id, "connection closed: {close_reason}");
     relay.drop_held(conn_id);
     {

@@ -662,6 +662,20 @@ pub fn ping(conn: &Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Whether the schema is the one this build writes: every migration done, none from a newer
+/// build.
+pub fn schema_current(conn: &Connection) -> Result<bool, StorageError> {
+    Ok(schema_version(conn)? == SCHEMA_VERSION)
+}
+
+/// The schema version recorded in a database file.
+pub fn schema_version(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 /// The areas a user edits.
 pub fn user_areas(conn: &Connection, user_id: i64) -> Result<Vec<String>, StorageError> {
     let mut stmt = conn.prepare_cached("SELECT area FROM user_areas WHERE user_id = ?1 ORDER BY area")?;

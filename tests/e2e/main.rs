@@ -17,6 +17,7 @@ mod hardening_net;
 mod idle_memory;
 mod interop;
 mod members_only;
+mod operations;
 mod relay_sync;
 mod routing;
 mod rules;
