@@ -1339,3 +1339,28 @@ async fn an_erased_contact_point_leaves_the_apps_storage() -> Result<()> {
     );
     Ok(())
 }
+
+/// Search is local-first and keeps its query: for a reader in Vantaa, "poliisi" lists the
+/// services of Vantaa's own police department (Eastern Uusimaa) before any other department's;
+/// the first result opens the service it is titled by, and Back brings the query and the same
+/// results back.
+#[tokio::test]
+async fn search_lists_the_local_police_first_and_keeps_the_query_on_back() -> Result<()> {
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let script = Script::start("search-order", &["--url", &served.url(), "--code", &served.reader_invite()?]).await?;
+    let result = script.finish().await?;
+    let titles: Vec<&str> = result["titles"].as_array().context("titles")?.iter().filter_map(Value::as_str).collect();
+    let local =
+        titles.iter().position(|t| t.contains("Eastern Uusimaa Police Department")).context("no local police")?;
+    let other = titles
+        .iter()
+        .position(|t| t.contains("Police Department") && !t.contains("Eastern Uusimaa"))
+        .unwrap_or(usize::MAX);
+    assert!(local < other, "another department comes first: {titles:?}");
+    assert!(titles[0].contains("Eastern Uusimaa"), "{titles:?}");
+    assert_eq!(result["opened"].as_str(), Some(titles[0]), "the first result opens another service: {result}");
+    assert_eq!(result["kept"], "poliisi", "{result}");
+    assert_eq!(result["again"], result["titles"], "{result}");
+    Ok(())
+}
