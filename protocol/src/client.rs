@@ -437,17 +437,22 @@ mod tests {
         m.encode()
     }
 
-    #[test]
-    fn data_that_cannot_be_applied_is_reported_and_a_fresh_copy_is_fetched() {
-        let id = DocumentId::from_random_bytes([5; 16]);
+    /// A relay holding a one-field document and a phone that opens it without a copy.
+    fn relay_and_phone(seed: u8) -> (DocumentId, Relay, ClientSession) {
+        let id = DocumentId::from_random_bytes([seed; 16]);
         let mut doc = Automerge::new();
         let mut tx = doc.transaction();
         tx.put(ROOT, "phone", "+358 29 000 0000").unwrap();
         tx.commit();
-        let mut relay =
-            Relay { conn: Connection::relay("relay".into(), PeerMetadata::default()), doc: DocSync::new(doc) };
+        let relay = Relay { conn: Connection::relay("relay".into(), PeerMetadata::default()), doc: DocSync::new(doc) };
         let mut client = ClientSession::new("phone".into(), PeerMetadata::default());
         client.open_doc(id, None, None).unwrap();
+        (id, relay, client)
+    }
+
+    #[test]
+    fn data_that_cannot_be_applied_is_reported_and_a_fresh_copy_is_fetched() {
+        let (id, mut relay, mut client) = relay_and_phone(5);
 
         let mut to_client = relay.answer(client.connect(), &|m| m);
         let mut failures = Vec::new();
@@ -488,15 +493,7 @@ mod tests {
 
     #[test]
     fn a_fresh_copy_arrives_as_the_whole_document_and_merges_local_changes() {
-        let id = DocumentId::from_random_bytes([6; 16]);
-        let mut doc = Automerge::new();
-        let mut tx = doc.transaction();
-        tx.put(ROOT, "phone", "+358 29 000 0000").unwrap();
-        tx.commit();
-        let mut relay =
-            Relay { conn: Connection::relay("relay".into(), PeerMetadata::default()), doc: DocSync::new(doc) };
-        let mut client = ClientSession::new("phone".into(), PeerMetadata::default());
-        client.open_doc(id, None, None).unwrap();
+        let (id, mut relay, mut client) = relay_and_phone(6);
         client.change(&id, |d| {
             let mut tx = d.transaction();
             tx.put(ROOT, "note", "made offline").unwrap();

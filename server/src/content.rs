@@ -9,7 +9,7 @@ use contactpoint_directory::store::{read_directory, read_index, write_index};
 use contactpoint_directory::{Area, hsds, new_issues, seed, validate_document_at};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::Automerge;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use crate::auth;
 use crate::storage::{self, AuditEntry, Scope, StorageError};
@@ -59,14 +59,7 @@ pub fn catalogue(tx: &rusqlite::Transaction<'_>, entries: Vec<IndexEntry>) -> Re
     let mut t = s.doc.transaction();
     write_index(&mut t, &index).map_err(|e| StorageError::Invalid(e.to_string()))?;
     t.commit();
-    let bytes = s.doc.save_after(&before);
-    if !bytes.is_empty() {
-        tx.execute(
-            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
-            params![index_id.to_string(), bytes],
-        )?;
-    }
-    Ok(())
+    storage::append_chunk(tx, &index_id, &s.doc.save_after(&before))
 }
 
 /// Fills an empty database with the sample data (index, national document, example area
@@ -284,11 +277,7 @@ pub fn import(
             Some(id) => {
                 let bytes = doc.save_after(&before);
                 if !bytes.is_empty() {
-                    tx.execute(
-                        "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
-                        params![id.to_string(), bytes],
-                    )
-                    .map_err(StorageError::from)?;
+                    storage::append_chunk(&tx, &id, &bytes)?;
                     storage::insert_audit(
                         &tx,
                         &audit(Some(id.to_string()), "import", format!("HSDS import into {key}")),
@@ -374,14 +363,7 @@ pub fn move_members_only(conn: &mut Connection) -> Result<Vec<MovedMembersOnly>,
         let bytes = target.doc.save_after(&before);
         let ids: Vec<String> = entries.keys().cloned().collect();
         let db_tx = conn.transaction().map_err(StorageError::from)?;
-        if !bytes.is_empty() {
-            db_tx
-                .execute(
-                    "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
-                    params![to.to_string(), bytes],
-                )
-                .map_err(StorageError::from)?;
-        }
+        storage::append_chunk(&db_tx, &to, &bytes)?;
         storage::insert_audit(
             &db_tx,
             &audit(Some(to.to_string()), "members_only.move", format!("from {id}: {}", ids.join(" "))),

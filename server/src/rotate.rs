@@ -195,14 +195,7 @@ fn move_catalogue_entry(
     replace_index_entry(&mut t, &old.to_string(), &new.to_string())
         .map_err(|e| StorageError::Invalid(e.to_string()))?;
     t.commit();
-    let bytes = index.save_after(&before);
-    if !bytes.is_empty() {
-        tx.execute(
-            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
-            params![index_id.to_string(), bytes],
-        )?;
-    }
-    Ok(())
+    storage::append_chunk(tx, &index_id, &index.save_after(&before))
 }
 
 /// A new document holding `doc`'s current state (the winning value of each field) in one change,

@@ -458,6 +458,18 @@ pub fn newest_seq(conn: &Connection) -> Result<i64, StorageError> {
     Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM chunks", [], |r| r.get(0))?)
 }
 
+/// Appends one incremental chunk to a document within the caller's transaction (the command
+/// line's writes: imports, the catalogue, moves); empty bytes are no chunk.
+pub fn append_chunk(tx: &Connection, doc: &DocumentId, bytes: &[u8]) -> Result<(), StorageError> {
+    if !bytes.is_empty() {
+        tx.execute(
+            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
+            params![doc.to_string(), bytes],
+        )?;
+    }
+    Ok(())
+}
+
 /// Registers a document with its scope and first snapshot (which may be empty).
 pub fn create_doc(tx: &Transaction<'_>, doc: &DocumentId, scope: &Scope, snapshot: &[u8]) -> Result<(), StorageError> {
     tx.execute(

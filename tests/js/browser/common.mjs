@@ -207,8 +207,9 @@ export async function helsinkiPerson(url, code, { prepare } = {}) {
 // `cut()` turns the browser offline (the page gets its "offline" event, new connections fail)
 // and closes the open ones at both ends; `restore()` lets connections through again and turns
 // the browser online (the "online" event makes the app connect at once, not after its back-off).
-// Call `relayLink(context)` before the app first connects.
-export async function relayLink(context) {
+// Call `relayLink(context)` before the app first connects. `onMessage(dir, message)`, if given,
+// sees every message as it passes (`>` from the page, `<` to it).
+export async function relayLink(context, { onMessage } = {}) {
   let cut = false;
   const open = new Set();
   await context.routeWebSocket(/\/sync(\?|$)/, (ws) => {
@@ -217,7 +218,19 @@ export async function relayLink(context) {
       return;
     }
     // No close handlers here: with one, Playwright would stop passing a close on to the other end.
-    open.add({ ws, server: ws.connectToServer() });
+    const server = ws.connectToServer();
+    open.add({ ws, server });
+    // With message handlers, Playwright passes messages on only as they do.
+    if (onMessage) {
+      ws.onMessage((m) => {
+        onMessage(">", m);
+        server.send(m);
+      });
+      server.onMessage((m) => {
+        onMessage("<", m);
+        ws.send(m);
+      });
+    }
   });
   return {
     async cut() {

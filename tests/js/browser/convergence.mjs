@@ -8,7 +8,7 @@
 // Steps: "round-<i>" for each round (the test edits, then says go).
 
 import * as A from "@automerge/automerge";
-import { args, finish, lastSynced, launchPersistent, need, run, signIn, step, waitSyncedAfter, WAIT_MS } from "./common.mjs";
+import { args, finish, lastSynced, launchPersistent, need, relayLink, run, signIn, step, waitSyncedAfter, WAIT_MS } from "./common.mjs";
 
 const QUIET_MS = 2000;
 
@@ -32,32 +32,14 @@ run(async () => {
 
   let cut = false;
   let lastFrameAt = Date.now();
-  const open = new Set();
-  await context.routeWebSocket(/\/sync(\?|$)/, (ws) => {
-    if (cut) {
-      ws.close({ code: 1001, reason: "cut off by the test" });
-      return;
-    }
-    const server = ws.connectToServer();
-    open.add({ ws, server });
-    ws.onMessage((m) => {
+  const link = await relayLink(context, {
+    onMessage: () => {
       lastFrameAt = Date.now();
-      server.send(m);
-    });
-    server.onMessage((m) => {
-      lastFrameAt = Date.now();
-      ws.send(m);
-    });
+    },
   });
   const setLink = async (up) => {
     cut = !up;
-    await context.setOffline(!up);
-    if (up) return;
-    for (const link of open) {
-      await link.ws.close({ code: 1001, reason: "cut off by the test" }).catch(() => {});
-      await link.server.close().catch(() => {});
-    }
-    open.clear();
+    await (up ? link.restore() : link.cut());
   };
 
   await signIn(page, a.url, a.code);

@@ -9,7 +9,7 @@
 
 import * as A from "@automerge/automerge";
 import { cbor } from "@automerge/automerge-repo/slim";
-import { args, finish, lastSynced, launchPersistent, need, run, signIn, step, waitOffline, waitServiceWorkerActive, waitSyncedAfter, WAIT_MS } from "./common.mjs";
+import { args, finish, lastSynced, launchPersistent, need, relayLink, run, signIn, step, waitOffline, waitServiceWorkerActive, waitSyncedAfter, WAIT_MS } from "./common.mjs";
 
 // Nothing more is exchanged once no message has passed for this long.
 const QUIET_MS = 1500;
@@ -20,19 +20,11 @@ run(async () => {
   const { context, page } = await launchPersistent({ locale: "en-GB" });
 
   // Every message of the app's link passes through here, so it can be counted and cut.
-  let cut = false;
   let frames = [];
   let lastFrameAt = Date.now();
-  const open = new Set();
-  await context.routeWebSocket(/\/sync(\?|$)/, (ws) => {
-    if (cut) {
-      ws.close({ code: 1001, reason: "cut off by the test" });
-      return;
-    }
-    const server = ws.connectToServer();
-    open.add({ ws, server });
-    const record = (dir, message) => {
-      const bytes = typeof message === "string" ? Buffer.from(message) : Buffer.from(message);
+  const link = await relayLink(context, {
+    onMessage: (dir, message) => {
+      const bytes = Buffer.from(message);
       let decoded = {};
       try {
         decoded = cbor.decode(new Uint8Array(bytes));
@@ -46,15 +38,7 @@ run(async () => {
       }
       frames.push({ dir, bytes: bytes.length, type: decoded.type, doc: decoded.documentId, chunks });
       lastFrameAt = Date.now();
-    };
-    ws.onMessage((m) => {
-      record(">", m);
-      server.send(m);
-    });
-    server.onMessage((m) => {
-      record("<", m);
-      ws.send(m);
-    });
+    },
   });
   const quiet = async () => {
     const until = Date.now() + WAIT_MS;
@@ -71,20 +55,13 @@ run(async () => {
   const initial = frames.reduce((n, f) => n + f.bytes, 0);
 
   // The link goes down; the relay stays up and takes an edit from another device.
-  cut = true;
-  await context.setOffline(true);
-  for (const link of open) {
-    await link.ws.close({ code: 1001, reason: "cut off by the test" }).catch(() => {});
-    await link.server.close().catch(() => {});
-  }
-  open.clear();
+  await link.cut();
   await waitOffline(page);
   await step("cut");
 
   // The link comes back: only what passes from now on counts.
   frames = [];
-  cut = false;
-  await context.setOffline(false);
+  await link.restore();
   await waitSyncedAfter(page, first, 2 * WAIT_MS);
   await quiet();
 
