@@ -105,6 +105,16 @@ impl TestRelay {
     }
 }
 
+/// An admin's device token and `n` new empty documents of `scope`, in the database at `path`: the
+/// set-up of the tests that write through a relay process they stop or kill.
+pub fn admin_with_documents(path: &Path, scope: &Scope, n: usize) -> Result<(String, Vec<DocumentId>)> {
+    let db = Db::open(path)?;
+    let token = token_for(&db, Role::Admin, &[]);
+    let docs =
+        (0..n).map(|_| db.with(|c| admin::create_document(c, scope, &Automerge::new()))).collect::<Result<_, _>>()?;
+    Ok((token, docs))
+}
+
 /// Creates a user and device directly in the database and returns the device token.
 pub fn token_for(db: &Db, role: Role, areas: &[&str]) -> String {
     let spec = InviteSpec {

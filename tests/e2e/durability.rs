@@ -4,10 +4,8 @@
 use std::time::Duration;
 
 use contactpoint_protocol::DocumentId;
-use contactpoint_server::admin;
-use contactpoint_server::auth::Role;
-use contactpoint_server::storage::{Db, Scope};
-use contactpoint_tests::{NativeClient, RelayProcess, token_for};
+use contactpoint_server::storage::Scope;
+use contactpoint_tests::{NativeClient, RelayProcess};
 
 const ROUNDS: usize = 20;
 const WRITERS: usize = 3;
@@ -29,18 +27,7 @@ struct Writer {
 async fn acknowledged_changes_survive_sigkill() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("relay.sqlite");
-    let (token, docs) = {
-        let db = Db::open(&path)?;
-        let token = token_for(&db, Role::Admin, &[]);
-        let docs: Vec<DocumentId> = (0..WRITERS)
-            .map(|_| {
-                db.with(|c| {
-                    admin::create_document(c, &Scope::National, &contactpoint_protocol::automerge::Automerge::new())
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        (token, docs)
-    };
+    let (token, docs) = contactpoint_tests::admin_with_documents(&path, &Scope::National, WRITERS)?;
     let mut writers: Vec<Writer> = docs
         .iter()
         .enumerate()

@@ -6,12 +6,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::{ROOT, ReadDoc};
-use contactpoint_server::admin;
 use contactpoint_server::auth::Role;
 use contactpoint_server::storage::{Db, Scope};
 use contactpoint_tests::{
     NativeClient, RelayProcess, TestRelay, contactpoint, contactpoint_ok, http_get, http_get_with, http_post,
-    http_post_with, stored_doc, token_for,
+    http_post_with, stored_doc,
 };
 
 const WRITERS: usize = 3;
@@ -26,16 +25,7 @@ struct Writer {
 
 /// A database with an admin's token and `WRITERS` national documents.
 fn prepare(path: &std::path::Path) -> Result<(String, Vec<DocumentId>)> {
-    let db = Db::open(path)?;
-    let token = token_for(&db, Role::Admin, &[]);
-    let docs = (0..WRITERS)
-        .map(|_| {
-            db.with(|c| {
-                admin::create_document(c, &Scope::National, &contactpoint_protocol::automerge::Automerge::new())
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((token, docs))
+    contactpoint_tests::admin_with_documents(path, &Scope::National, WRITERS)
 }
 
 /// Writes one key per connected writer and records what the relay has acknowledged.
@@ -182,18 +172,7 @@ async fn a_backup_taken_while_clients_write_restores_into_a_fresh_relay() -> Res
     let path = dir.path().join("relay.sqlite");
     let relay = RelayProcess::start_with_args(&path, "127.0.0.1:0", &["--seed".as_ref()])?;
     // The writers' documents are not catalogued, so the directory's export is the seed's.
-    let (token, docs) = {
-        let db = Db::open(&path)?;
-        let token = token_for(&db, Role::Admin, &[]);
-        let docs: Vec<DocumentId> = (0..WRITERS)
-            .map(|_| {
-                db.with(|c| {
-                    admin::create_document(c, &Scope::Unlisted, &contactpoint_protocol::automerge::Automerge::new())
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        (token, docs)
-    };
+    let (token, docs) = contactpoint_tests::admin_with_documents(&path, &Scope::Unlisted, WRITERS)?;
     let url = format!("ws://{}/sync?token={token}", relay.addr);
     let mut writers = Vec::new();
     for (i, d) in docs.iter().enumerate() {
