@@ -331,9 +331,15 @@ pub struct MovedMembersOnly {
 /// members-only document (created if missing). The open document is then rotated, so no
 /// history that devices receive keeps them. Runs when the relay starts, before it serves; a
 /// crash between the two steps leaves the entries in both documents, and the next start
-/// finishes the move (writing them again changes nothing).
+/// finishes the move (writing them again changes nothing). Once it has finished, a mark in `meta`
+/// spares later starts reading every area document again: validation keeps new members-only
+/// entries out of open documents.
 pub fn move_members_only(conn: &mut Connection) -> Result<Vec<MovedMembersOnly>, crate::rotate::RotateError> {
     use contactpoint_directory::model::Visibility;
+    const DONE: &str = "members_only_moved";
+    if storage::meta_get(conn, DONE)?.is_some() {
+        return Ok(Vec::new());
+    }
     let members_only = |c: &contactpoint_directory::ContactPoint| c.visibility() == Visibility::AreaMembers;
     let live = crate::rotate::live_documents(conn)?;
     let mut moved = Vec::new();
@@ -373,5 +379,6 @@ pub fn move_members_only(conn: &mut Connection) -> Result<Vec<MovedMembersOnly>,
             crate::rotate::rotate(conn, id, |c| !members_only(c), crate::rotate::Purpose::Move, "relay start")?;
         moved.push(MovedMembersOnly { area: area.clone(), from: *id, rotated_to: rotation.new, to, contacts: ids });
     }
+    storage::meta_set(conn, DONE, "1")?;
     Ok(moved)
 }
