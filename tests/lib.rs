@@ -173,6 +173,10 @@ pub struct RelayProcess {
     /// The first administrator's invite code, when the relay printed one (a database without
     /// users).
     pub invite: Option<String>,
+    /// Where it serves `/metrics`, when started with `--metrics-listen`.
+    pub metrics: Option<SocketAddr>,
+    /// The effective settings it printed (`listen=… (flag), …`).
+    pub settings: String,
     child: Child,
     /// Everything the process has written to standard error so far (its log).
     log: Arc<std::sync::Mutex<String>>,
@@ -199,6 +203,13 @@ impl RelayProcess {
     pub fn start_logging(db: &Path, filter: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
         let mut command = Command::new(relay_binary()?);
         command.env("RUST_LOG", filter);
+        Self::spawn(command, db, "127.0.0.1:0", extra)
+    }
+
+    /// Starts it with these environment variables set.
+    pub fn start_with_env(db: &Path, env: &[(&str, &str)], extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
+        let mut command = Command::new(relay_binary()?);
+        command.envs(env.iter().copied());
         Self::spawn(command, db, "127.0.0.1:0", extra)
     }
 
@@ -236,11 +247,18 @@ impl RelayProcess {
             });
         }
         let stdout = child.stdout.take().context("no stdout")?;
-        let Some((addr, invite)) = contactpoint_server::banner::read_startup(stdout)? else {
+        let Some(started) = contactpoint_server::banner::read_startup(stdout)? else {
             let _ = child.kill();
             bail!("the relay exited before listening");
         };
-        Ok(RelayProcess { addr, invite, child, log })
+        Ok(RelayProcess {
+            addr: started.addr,
+            invite: started.invite,
+            metrics: started.metrics,
+            settings: started.settings.unwrap_or_default(),
+            child,
+            log,
+        })
     }
 
     /// What the process has logged so far.

@@ -132,6 +132,8 @@ pub enum Effect {
         message: String,
         /// Whether the connection must close.
         close: bool,
+        /// Why, as one fixed word for `/metrics` (see [`crate::metrics::Metrics::refused`]).
+        reason: &'static str,
     },
 }
 
@@ -307,6 +309,7 @@ impl Gate {
                         conn,
                         message: "you have created too many documents recently; try again later".into(),
                         close: false,
+                        reason: "creation_limit",
                     }];
                 }
                 self.known = Known::Open { scope: Scope::Unlisted, sync: Box::new(DocSync::new(Automerge::new())) };
@@ -417,6 +420,7 @@ impl Gate {
                         conn,
                         message: format!("you may read but not change document {id}; your changes were not accepted"),
                         close: false,
+                        reason: "read_only",
                     });
                 }
                 if let Some(bytes) = r.new_changes {
@@ -450,7 +454,12 @@ impl Gate {
             Ok(Err(e)) if !matches!(e, SyncError::Engine(_)) => {
                 tracing::warn!(doc = %id, user = peer.identity.user_id, "sync message refused: {e}");
                 effects.push(Effect::Audit(peer.identity.audit(Some(id.to_string()), "sync.rejected", e.to_string())));
-                effects.push(Effect::Error { conn, message: format!("document {id}: {e}"), close: true });
+                let reason = match e {
+                    SyncError::Rejected(_) => "invalid",
+                    SyncError::Bounds(_) => "over_limits",
+                    _ => "corrupt",
+                };
+                effects.push(Effect::Error { conn, message: format!("document {id}: {e}"), close: true, reason });
                 self.detach(conn);
             }
             Ok(Err(_)) | Err(_) => {
@@ -464,6 +473,7 @@ impl Gate {
                     conn,
                     message: format!("document {id}: the relay could not process your data"),
                     close: true,
+                    reason: "engine_failure",
                 });
                 // The in-memory document may be inconsistent: it is rebuilt from storage, which
                 // holds only committed, acknowledged changes. The other peers stay attached.

@@ -141,8 +141,10 @@ async fn redeem(
     body: Result<Json<RedeemRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<RedeemResponse>, AppError> {
     let ip = peer.map(|p| p.0.0.ip());
-    let Json(req) =
-        body.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected JSON {{code, device_name}}: {e}")))?;
+    let Json(req) = body.map_err(|e| {
+        relay.metrics.redeem_failed("bad_request");
+        AppError::new(StatusCode::BAD_REQUEST, format!("expected JSON {{code, device_name}}: {e}"))
+    })?;
     // Taking an attempt, looking at the code and giving the attempt back if the code was not
     // wrong all happen under one hold of the database, so simultaneous wrong codes from one
     // address are counted one by one.
@@ -165,12 +167,13 @@ async fn redeem(
         })
         .await?;
     let Some((r, index)) = outcome else {
+        relay.metrics.redeem_failed("rate_limited");
         return Err(AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many invalid invite codes from this address; wait a minute and check the code",
         ));
     };
-    let r = r?;
+    let r = r.inspect_err(|e| relay.metrics.redeem_failed(crate::metrics::invite_failure(e)))?;
     Ok(Json(RedeemResponse {
         token: r.token,
         user_name: r.identity.user_name,
@@ -367,24 +370,29 @@ async fn sync(
     request: axum::extract::Request,
 ) -> Result<Response, AppError> {
     if relay.is_shutting_down() {
+        relay.metrics.handshake_failed("shutting_down");
         return Err(AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the relay is restarting; connect again in a moment",
         ));
     }
     let Some(token) = q.token.filter(|t| !t.is_empty()) else {
+        relay.metrics.handshake_failed("unauthorized");
         return Err(AppError::new(StatusCode::UNAUTHORIZED, "a device token is required: /sync?token=…"));
     };
     let hash = auth::hash_secret(&token);
     let identity = relay.db().call(move |c| storage::identity_by_token_hash(c, &hash)).await?;
     let Some(identity) = identity else {
+        relay.metrics.handshake_failed("unauthorized");
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
             "this device token is not valid (unknown, revoked or its account disabled)",
         ));
     };
-    let upgrade = crate::ws::Upgrade::from_request(request)
-        .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("expected a WebSocket upgrade: {e}")))?;
+    let upgrade = crate::ws::Upgrade::from_request(request).map_err(|e| {
+        relay.metrics.handshake_failed("not_websocket");
+        AppError::new(StatusCode::BAD_REQUEST, format!("expected a WebSocket upgrade: {e}"))
+    })?;
     // Our own WebSocket (`ws.rs`) keeps no buffers while a device is idle; a message may still be
     // as large as the limit.
     let max_message = relay.limits().max_frame_bytes;

@@ -13,9 +13,11 @@ pub mod banner;
 pub mod calendar;
 pub mod content;
 pub mod gate;
+pub mod heap;
 pub mod http;
 pub mod listen;
 pub mod mailbox;
+pub mod metrics;
 pub mod relay;
 pub mod rotate;
 pub mod storage;
@@ -54,7 +56,9 @@ pub async fn serve_with(
         shutdown.await;
         marking.begin_shutdown();
     };
-    let r = listen::serve(listener, http::app(relay.clone(), web), net, shutdown).await;
+    let counted = relay.clone();
+    let on_refusal: listen::OnRefusal = Arc::new(move |reason| counted.metrics.handshake_failed(reason));
+    let r = listen::serve(listener, http::app(relay.clone(), web), net, on_refusal, shutdown).await;
     watcher.abort();
     if relay.is_shutting_down() {
         relay.shut_down(SHUTDOWN_GRACE).await;

@@ -191,7 +191,18 @@ impl Refusal {
             Refusal::Total => "the relay has too many connections; try again in a minute\n",
         }
     }
+
+    /// The `reason` label of `/metrics`.
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::Address => "per_address_limit",
+            Refusal::Total => "total_limit",
+        }
+    }
 }
+
+/// Told of every connection refused by the limits, with the reason's label.
+pub type OnRefusal = Arc<dyn Fn(&'static str) + Send + Sync>;
 
 /// Open connections, per address and in all.
 struct Gate {
@@ -410,6 +421,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: NetLimits,
+    on_refusal: OnRefusal,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let fd_limit = raise_fd_limit();
@@ -447,6 +459,7 @@ pub async fn serve(
         let permit = match gate.admit_as((!proxy).then_some(peer.ip()), true) {
             Ok(p) => p,
             Err(why) => {
+                on_refusal(why.label());
                 refusal_log.record(peer, why);
                 refuse(tcp, why, &refusals);
                 continue;
@@ -459,7 +472,7 @@ pub async fn serve(
         let io =
             TokioIo::new(Tracked { tcp, activity: activity.clone(), _permit: permit, _forwarded: forwarded.clone() });
         let router = router.clone();
-        let (gate, trusted) = (gate.clone(), limits.trusted_proxies.clone());
+        let (gate, trusted, on_refusal) = (gate.clone(), limits.trusted_proxies.clone(), on_refusal.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             // The client's address, for handlers that limit by it (invite redemption): behind a
             // trusted proxy, the address it forwards for, which also takes that address's place
@@ -472,7 +485,10 @@ pub async fn serve(
                 *slot = None;
                 match gate.admit_as(Some(ip), false) {
                     Ok(p) => *slot = Some(p),
-                    Err(why) => refused = Some(why),
+                    Err(why) => {
+                        on_refusal(why.label());
+                        refused = Some(why);
+                    }
                 }
             }
             req.extensions_mut().insert(ConnectInfo(client));

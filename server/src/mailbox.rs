@@ -87,6 +87,16 @@ impl<T> Mailbox<T> {
         }
     }
 
+    /// How many items are queued.
+    pub fn len(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Drops what is queued and refuses what comes later: the connection has ended.
     pub fn close(&self) {
         let dropped = {

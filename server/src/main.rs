@@ -12,9 +12,11 @@ use contactpoint_server::storage::{self, Db};
 use contactpoint_server::{Limits, Relay};
 use contactpoint_server::{admin, calendar, content};
 
+mod config;
+
 #[derive(Parser)]
 #[command(name = "contactpoint", version, about = "Contact Point relay and administration")]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
     /// How log lines are written to standard error: text, or json (one object per line, for a
@@ -33,33 +35,44 @@ const DEFAULT_DB: &str = "data/contactpoint.sqlite";
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the relay.
+    /// Run the relay. Every setting may also come from an environment variable
+    /// (CONTACTPOINT_LISTEN, …) or from a TOML file (--config); a flag wins over the
+    /// environment, which wins over the file.
     Serve {
+        /// A TOML file of settings named as the flags (`listen = "0.0.0.0:8080"`,
+        /// `trust-proxy = ["127.0.0.1"]`, `seed = true`).
+        #[arg(long, env = "CONTACTPOINT_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "CONTACTPOINT_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// SQLite database file (created if missing).
-        #[arg(long, default_value = DEFAULT_DB)]
+        #[arg(long, env = "CONTACTPOINT_DB", default_value = DEFAULT_DB)]
         db: PathBuf,
         /// Seconds a client has to complete the handshake.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, env = "CONTACTPOINT_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
         handshake_timeout_secs: u64,
         /// Sustained messages per second per connection.
-        #[arg(long, default_value_t = 500.0)]
+        #[arg(long, env = "CONTACTPOINT_RATE_PER_SEC", default_value_t = 500.0)]
         rate_per_sec: f64,
         /// Largest accepted message in bytes.
-        #[arg(long, default_value_t = 16 * 1024 * 1024)]
+        #[arg(long, env = "CONTACTPOINT_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024)]
         max_frame_bytes: usize,
         /// Directory of the built web app to serve (as built by `cargo xtask run`).
-        #[arg(long)]
+        #[arg(long, env = "CONTACTPOINT_WEB")]
         web: Option<PathBuf>,
         /// Load the sample data when the database has no documents yet.
-        #[arg(long)]
+        #[arg(long, env = "CONTACTPOINT_SEED")]
         seed: bool,
-        /// A reverse proxy's address or block (repeatable), such as 127.0.0.1 or 10.0.0.0/8: its
-        /// X-Forwarded-For is taken as the client's address for the per-address limits.
-        #[arg(long = "trust-proxy", value_name = "CIDR")]
+        /// A reverse proxy's address or block (repeatable; comma-separated in the environment),
+        /// such as 127.0.0.1 or 10.0.0.0/8: its X-Forwarded-For is taken as the client's address
+        /// for the per-address limits.
+        #[arg(long = "trust-proxy", env = "CONTACTPOINT_TRUST_PROXY", value_delimiter = ',', value_name = "CIDR")]
         trust_proxy: Vec<contactpoint_server::listen::Cidr>,
+        /// Serve `/metrics` (Prometheus text format) on this address, such as 127.0.0.1:9464.
+        /// It has no authentication: keep it on a private interface. Off when not given.
+        #[arg(long, env = "CONTACTPOINT_METRICS_LISTEN", value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Export the directory in the Open Referral HSDS 3.0 format.
     Export {
@@ -275,8 +288,13 @@ enum UsersCommand {
     },
 }
 
+/// The relay's allocator, counted for `/metrics`.
+#[global_allocator]
+static ALLOCATOR: contactpoint_server::heap::Counting = contactpoint_server::heap::counting();
+
 fn main() -> Result<()> {
-    let cli = Cli::parse();
+    contactpoint_server::heap::install(&ALLOCATOR);
+    let (cli, settings) = config::parse()?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
@@ -289,6 +307,7 @@ fn main() -> Result<()> {
     }
     match cli.command {
         Command::Serve {
+            config: _,
             listen,
             db,
             handshake_timeout_secs,
@@ -297,7 +316,9 @@ fn main() -> Result<()> {
             web,
             seed,
             trust_proxy,
+            metrics_listen,
         } => {
+            println!("{}", contactpoint_server::banner::settings_line(&settings));
             let limits = Limits {
                 handshake_timeout: std::time::Duration::from_secs(handshake_timeout_secs),
                 rate_per_sec,
@@ -305,7 +326,7 @@ fn main() -> Result<()> {
                 ..Limits::default()
             };
             let net = contactpoint_server::NetLimits { trusted_proxies: trust_proxy, ..Default::default() };
-            serve(listen, db, limits, net, web, seed)
+            serve(listen, db, limits, net, web, seed, metrics_listen)
         }
         Command::Admin { command } => run_admin(command),
         Command::Export { db, format, out, include_restricted } => {
@@ -418,6 +439,7 @@ fn serve(
     net: contactpoint_server::NetLimits,
     web: Option<PathBuf>,
     seed: bool,
+    metrics_listen: Option<SocketAddr>,
 ) -> Result<()> {
     if let Some(w) = &web
         && !w.join("index.html").exists()
@@ -470,6 +492,18 @@ fn serve(
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        if let Some(at) = metrics_listen {
+            let metrics = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {at}"))?;
+            println!("{}", contactpoint_server::banner::metrics_line(metrics.local_addr()?));
+            let app = contactpoint_server::metrics::app(relay.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(metrics, app).await {
+                    tracing::error!("the metrics listener stopped: {e}");
+                }
+            });
+        }
         println!("{}", contactpoint_server::banner::listening_line(addr, &db_path));
         if web.is_some() {
             println!("Web app at http://{addr}/");

@@ -297,6 +297,8 @@ pub struct Relay {
     shutting_down: std::sync::atomic::AtomicBool,
     /// Public counters.
     pub stats: Stats,
+    /// What `/metrics` counts beyond [`Stats`].
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Relay {
@@ -323,6 +325,7 @@ impl Relay {
             held: Mutex::new(Held::default()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             stats: Stats::default(),
+            metrics: crate::metrics::Metrics::default(),
         }))
     }
 
@@ -364,6 +367,14 @@ impl Relay {
     /// The storage id advertised to clients.
     pub fn storage_id(&self) -> &str {
         &self.storage_id
+    }
+
+    /// Messages queued for all connections and not yet written, and the bytes they hold.
+    pub fn queued(&self) -> (usize, usize) {
+        let conns = self.lock_conns();
+        conns
+            .values()
+            .fold((0, 0), |(m, b), c| (m + c.kick.mailbox.len(), b + c.kick.mailbox.queued.load(Ordering::Relaxed)))
     }
 
     fn lock_docs(&self) -> std::sync::MutexGuard<'_, HashMap<DocumentId, DocHandle>> {
@@ -1115,11 +1126,13 @@ impl DocTask {
         if !appends.is_empty() || created.is_some() {
             let (id, n) = (self.id, appends.len() as u64);
             let sizes: usize = appends.iter().map(|a| a.bytes.len()).sum();
+            let started = Instant::now();
             let commit = self
                 .relay
                 .db
                 .call(move |c| storage::append_batch(c, &appends, created.as_ref().map(|s| (&id, s))))
                 .await;
+            self.relay.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
             if let Err(e) = commit {
                 // Nothing may be acknowledged that is not stored: drop the in-memory changes by
                 // reloading, and tell everyone to come back.
@@ -1145,8 +1158,9 @@ impl DocTask {
                 Effect::Send { conn, data } => (conn, Out::Sync { doc: self.id, data }),
                 Effect::Unavailable { conn } if self.defer_unavailable(conn) => continue,
                 Effect::Unavailable { conn } => (conn, Out::Unavailable { doc: self.id }),
-                Effect::Error { conn, message, close, .. } => {
+                Effect::Error { conn, message, close, reason } => {
                     self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    self.relay.metrics.refused(reason);
                     (conn, Out::Error { message, close })
                 }
                 Effect::Append(_) | Effect::Audit(_) => continue,
@@ -1308,6 +1322,7 @@ fn run_gate(
                             conn: peer.conn,
                             message: "connection too slow; reconnect".into(),
                             close: true,
+                            reason: "too_slow",
                         });
                         if let Some(state) = gate.detach(peer.conn) {
                             detached.push((peer.conn, state));
@@ -1422,6 +1437,7 @@ where
             _ = until(handshake_deadline.as_mut()), if !conn.is_open() => {
                 frames.push(Connection::error_frame("no join message within the handshake timeout"));
                 close = Some("handshake timeout".into());
+                relay.metrics.handshake_failed("join_timeout");
             }
             out = outbox.recv() => {
                 if let Some(o) = &out {
@@ -1461,6 +1477,7 @@ where
                 None => break 'conn "socket closed".into(),
                 Some(Err(e)) => break 'conn format!("socket error: {e}"),
                 Some(Ok(WsMessage::Binary(bytes))) => {
+                    relay.metrics.received(bytes.len());
                     if !rate.allow() {
                         frames.push(Connection::error_frame("too many messages; slow down and reconnect"));
                         close = Some("rate limit exceeded".into());
@@ -1533,6 +1550,7 @@ where
             },
         }
         for f in frames {
+            relay.metrics.sent(f.len());
             // Boxed, so that the connection's task keeps no room for a write while it is idle.
             match Box::pin(tokio::time::timeout(relay.limits.write_timeout, socket.send(WsMessage::Binary(f)))).await {
                 Ok(Ok(())) => {}

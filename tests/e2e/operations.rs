@@ -319,3 +319,128 @@ async fn wrong_invites_count_against_the_forwarded_address_only_from_trusted_pro
     assert_eq!(wrong("127.0.0.2", "198.51.100.99").await?, 429);
     Ok(())
 }
+
+/// One sample of `/metrics` by its full name with labels (`contactpoint_sync_bytes_total{direction="sent"}`).
+fn sample(text: &str, series: &str) -> Result<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.rsplit_once(' ').filter(|(name, _)| *name == series).map(|(_, v)| v.to_owned()))
+        .with_context(|| format!("no sample {series} in:\n{text}"))?
+        .parse()
+        .with_context(|| format!("{series} is not a number"))
+}
+
+async fn scrape(relay: &RelayProcess) -> Result<String> {
+    let (status, body) = http_get(relay.metrics.context("no metrics address printed")?, "/metrics").await?;
+    anyhow::ensure!(status == 200, "/metrics answered {status}: {body}");
+    Ok(body)
+}
+
+/// `/metrics` on its own listener follows real traffic from native clients: the connections
+/// gauge, accepted writes and the commit-latency histogram move with an editor's edits, a
+/// reader's write is counted as refused (read only), a wrong token as a failed handshake, a
+/// wrong invite as a failed redemption, and sync bytes both ways. The public listener does not
+/// serve it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_real_traffic_on_their_own_listener() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("relay.sqlite");
+    let (admin, docs) = prepare(&path)?;
+    let reader = contactpoint_tests::token_for(&Db::open(&path)?, Role::Reader, &[]);
+    let relay =
+        RelayProcess::start_with_args(&path, "127.0.0.1:0", &["--metrics-listen".as_ref(), "127.0.0.1:0".as_ref()])?;
+    let before = scrape(&relay).await?;
+    assert_eq!(sample(&before, "contactpoint_connections")?, 0.0);
+    assert_eq!(sample(&before, "contactpoint_writes_accepted_total")?, 0.0);
+    assert_eq!(sample(&before, "contactpoint_commit_duration_seconds_count")?, 0.0);
+
+    let doc = docs[0];
+    let mut editor = NativeClient::new("editor");
+    editor.open(doc);
+    editor.connect(&format!("ws://{}/sync?token={admin}", relay.addr)).await?;
+    for i in 0..3 {
+        editor.put(doc, &format!("k{i}"), "v").await?;
+        editor.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    }
+    let mut reader_client = NativeClient::new("reader");
+    reader_client.open(doc);
+    reader_client.connect(&format!("ws://{}/sync?token={reader}", relay.addr)).await?;
+    reader_client.wait_until(|c| c.get(doc, "k2").is_some()).await?;
+    reader_client.put(doc, "not-allowed", "x").await?;
+    reader_client.settle(Duration::from_millis(300)).await?;
+
+    let during = scrape(&relay).await?;
+    assert_eq!(sample(&during, "contactpoint_connections")?, 2.0, "{during}");
+    assert!(sample(&during, "contactpoint_documents_loaded")? >= 1.0);
+    assert_eq!(sample(&during, "contactpoint_writes_accepted_total")?, 3.0, "{during}");
+    assert!(sample(&during, "contactpoint_commit_duration_seconds_count")? >= 3.0);
+    assert!(sample(&during, "contactpoint_commit_duration_seconds_sum")? > 0.0);
+    assert_eq!(sample(&during, r#"contactpoint_writes_refused_total{reason="read_only"}"#)?, 1.0, "{during}");
+    assert!(sample(&during, r#"contactpoint_sync_bytes_total{direction="received"}"#)? > 0.0);
+    assert!(sample(&during, r#"contactpoint_sync_bytes_total{direction="sent"}"#)? > 0.0);
+    assert!(sample(&during, "contactpoint_heap_allocated_bytes")? > 0.0);
+
+    // A wrong token and a wrong invite code.
+    let (status, _) = http_get(relay.addr, "/sync?token=not-a-token").await?;
+    assert_eq!(status, 401);
+    let (status, _) =
+        http_post(relay.addr, "/api/v0/redeem", r#"{"code": "AAAAA-BBBBB-CCCCC", "device_name": "x"}"#).await?;
+    assert_eq!(status, 403);
+    editor.disconnect().await;
+    reader_client.disconnect().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let now = scrape(&relay).await?;
+        if sample(&now, "contactpoint_connections")? == 0.0 {
+            break now;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "connections still counted: {now}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(sample(&after, r#"contactpoint_handshake_failures_total{reason="unauthorized"}"#)?, 1.0, "{after}");
+    assert_eq!(sample(&after, r#"contactpoint_redeem_failures_total{reason="invalid_code"}"#)?, 1.0, "{after}");
+
+    // Not on the public listener.
+    let (_, public) = http_get(relay.addr, "/metrics").await?;
+    assert!(!public.contains("contactpoint_connections"), "the public listener serves metrics: {public}");
+    Ok(())
+}
+
+/// Settings come from a TOML file, the environment and flags, a flag winning over the
+/// environment and the environment over the file; the relay prints where each came from; a
+/// misspelt setting in the file stops it with the list of settings.
+#[tokio::test]
+async fn settings_come_from_flags_then_environment_then_the_file() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("relay.sqlite");
+    let file = dir.path().join("contactpoint.toml");
+    // The file's listen address is taken by nothing and would be refused; the flag wins.
+    std::fs::write(
+        &file,
+        "listen = \"192.0.2.1:9\"\nrate_per_sec = 7\nmetrics-listen = \"127.0.0.1:0\"\ntrust-proxy = [\"10.0.0.0/8\", \"127.0.0.1\"]\nhandshake-timeout-secs = 3\n",
+    )?;
+    let relay = RelayProcess::start_with_env(
+        &path,
+        &[("CONTACTPOINT_RATE_PER_SEC", "42"), ("CONTACTPOINT_HANDSHAKE_TIMEOUT_SECS", "4")],
+        &["--config".as_ref(), file.as_os_str(), "--handshake-timeout-secs".as_ref(), "5".as_ref()],
+    )?;
+    let s = &relay.settings;
+    for expected in [
+        "listen=127.0.0.1:0 (flag)",
+        "rate-per-sec=42 (environment)",
+        "handshake-timeout-secs=5 (flag)",
+        "metrics-listen=127.0.0.1:0 (file)",
+        "trust-proxy=10.0.0.0/8,127.0.0.1 (file)",
+        "max-frame-bytes=16777216 (default)",
+    ] {
+        assert!(s.contains(expected), "expected {expected:?} in the settings line: {s}");
+    }
+    assert!(relay.metrics.is_some(), "the file's metrics-listen was not applied");
+
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\nrate-per-second = 7\n")?;
+    let (ok, _, err) =
+        contactpoint(&["serve", "--db", path.to_str().context("path")?, "--config", file.to_str().context("path")?])?;
+    assert!(!ok, "a misspelt setting was accepted");
+    assert!(err.contains("unknown setting \"rate-per-second\"") && err.contains("rate-per-sec"), "{err}");
+    Ok(())
+}

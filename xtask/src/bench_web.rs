@@ -155,13 +155,13 @@ impl Relay {
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("could not start {}", bin.display()))?;
-        let Some((addr, invite)) =
-            contactpoint_server::banner::read_startup(child.stdout.take().context("no stdout")?)?
+        let Some(started) = contactpoint_server::banner::read_startup(child.stdout.take().context("no stdout")?)?
         else {
             let _ = child.kill();
             bail!("the relay exited before listening");
         };
-        let invite = invite.context("the relay printed no invite code on a fresh database")?;
+        let addr = started.addr;
+        let invite = started.invite.context("the relay printed no invite code on a fresh database")?;
         Ok(Relay { child, addr, invite })
     }
 

@@ -328,7 +328,7 @@ impl Relay {
             let _ = tx.send(contactpoint_server::banner::read_startup(stdout));
         });
         let why = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(Ok(Some((addr, _)))) => return Ok(Relay { child, pid, addr }),
+            Ok(Ok(Some(started))) => return Ok(Relay { child, pid, addr: started.addr }),
             Err(_) => "did not start listening within 30 s".to_owned(),
             Ok(Ok(None)) => "exited before listening".to_owned(),
             Ok(Err(e)) => format!("start-up output unreadable: {e}"),
