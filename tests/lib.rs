@@ -180,6 +180,8 @@ pub struct RelayProcess {
     child: Child,
     /// Everything the process has written to standard error so far (its log).
     log: Arc<std::sync::Mutex<String>>,
+    /// The thread reading that log, joined when the relay is dropped.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RelayProcess {
@@ -223,7 +225,7 @@ impl RelayProcess {
 
     fn spawn(mut command: Command, db: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Result<RelayProcess> {
         if !command.get_envs().any(|(k, _)| k == "RUST_LOG") {
-            command.env("RUST_LOG", "warn");
+            command.env("RUST_LOG", "info");
         }
         let mut child = command
             .args(["serve", "--listen", listen, "--db"])
@@ -234,9 +236,10 @@ impl RelayProcess {
             .spawn()?;
         // The log is kept for the test to read and passed on to the test's own output.
         let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let mut reader = None;
         if let Some(stderr) = child.stderr.take() {
             let log = log.clone();
-            std::thread::spawn(move || {
+            reader = Some(std::thread::spawn(move || {
                 use std::io::BufRead;
                 for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                     eprintln!("{line}");
@@ -244,7 +247,7 @@ impl RelayProcess {
                     l.push_str(&line);
                     l.push('\n');
                 }
-            });
+            }));
         }
         let stdout = child.stdout.take().context("no stdout")?;
         let Some(started) = contactpoint_server::banner::read_startup(stdout)? else {
@@ -258,6 +261,7 @@ impl RelayProcess {
             settings: started.settings.unwrap_or_default(),
             child,
             log,
+            reader,
         })
     }
 
@@ -307,10 +311,40 @@ impl RelayProcess {
 }
 
 impl Drop for RelayProcess {
+    /// Stops the process and fails the test if its log holds anything shaped like a device
+    /// token or an invite code: every relay process of the test suite is checked.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let leaks: Vec<String> = self.log().lines().filter(|l| !secrets_in(l).is_empty()).map(str::to_owned).collect();
+        if !leaks.is_empty() && !std::thread::panicking() {
+            panic!("the relay logged secrets (device tokens or invite codes):\n{}", leaks.join("\n"));
+        }
     }
+}
+
+/// Whatever in `text` has the shape of a device token (`cpt_` and base58) or an invite code
+/// (three groups of five of the code alphabet).
+pub fn secrets_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let b58 = |c: char| c.is_ascii_alphanumeric() && !matches!(c, '0' | 'O' | 'I' | 'l');
+    for (at, _) in text.match_indices("cpt_") {
+        let rest: String = text[at + 4..].chars().take_while(|c| b58(*c)).collect();
+        if rest.len() >= 20 {
+            found.push(format!("cpt_{rest}"));
+        }
+    }
+    let code = |w: &str| w.len() == 5 && w.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+        let groups: Vec<&str> = word.split('-').collect();
+        if groups.len() == 3 && groups.iter().all(|g| code(g)) {
+            found.push(word.to_owned());
+        }
+    }
+    found
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

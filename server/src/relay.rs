@@ -1396,7 +1396,6 @@ where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let conn_id = relay.next_id.fetch_add(1, Ordering::Relaxed);
-    tracing::Span::current().record("conn", conn_id);
     let identity = Arc::new(identity);
     let outbox = Outbox { mailbox: Arc::default(), budget: relay.limits.outbox_bytes };
     relay
@@ -1486,7 +1485,7 @@ where
                             match ev {
                                 Event::Send(f) => frames.push(f),
                                 Event::Opened { peer_id, metadata } => {
-                                    tracing::debug!(conn = conn_id, peer = %peer_id, user = identity.user_id, "peer joined");
+                                    tracing::debug!(conn = conn_id, user = identity.user_id, device = identity.device_id, peer = %peer_id, "peer joined");
                                     peer_storage = metadata.storage_id.filter(|_| !metadata.is_ephemeral);
                                 }
                                 Event::Doc { document_id, request, data } => {
@@ -1534,7 +1533,7 @@ where
                                         relay.send_if_loaded(&document_id, DocCmd::Ephemeral(Arc::new(m)));
                                     }
                                 }
-                                Event::PeerError(m) => tracing::info!(conn = conn_id, "peer reported an error: {m}"),
+                                Event::PeerError(m) => tracing::info!(conn = conn_id, user = identity.user_id, device = identity.device_id, "peer reported an error: {m}"),
                                 Event::Left => close = Some("peer left".into()),
                                 Event::Close(r) => close = Some(r),
                             }
@@ -1568,7 +1567,12 @@ where
     outbox.mailbox.close();
     let code = going_away.then(|| (1001, "the relay is restarting".to_owned()));
     let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), socket.send(WsMessage::Close(code)))).await;
-    tracing::debug!(conn = conn_id, user = identity.user_id, "connection closed: {close_reason}");
+    tracing::debug!(
+        conn = conn_id,
+        user = identity.user_id,
+        device = identity.device_id,
+        "connection closed: {close_reason}"
+    );
     relay.drop_held(conn_id);
     {
         // Only loaded documents hold state for this connection; do not load others to detach.

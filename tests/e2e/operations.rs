@@ -280,7 +280,9 @@ async fn logs_are_json_with_connection_ids_and_never_a_token() -> Result<()> {
         .collect();
     assert!(about_connections.len() >= 2, "no line about a connection closing:\n{log}");
     for l in about_connections {
-        assert!(l["span"]["conn"].is_u64(), "a line about a connection has no connection id: {l}");
+        for field in ["conn", "user", "device"] {
+            assert!(l["fields"][field].is_u64(), "a line about a connection has no {field}: {l}");
+        }
     }
     Ok(())
 }
@@ -443,4 +445,21 @@ async fn settings_come_from_flags_then_environment_then_the_file() -> Result<()>
     assert!(!ok, "a misspelt setting was accepted");
     assert!(err.contains("unknown setting \"rate-per-second\"") && err.contains("rate-per-sec"), "{err}");
     Ok(())
+}
+
+/// The check every relay process of the suite gets when it stops finds tokens and invite codes
+/// wherever they are in a line, and nothing in lines about documents and connections.
+#[test]
+fn the_log_scan_finds_tokens_and_invite_codes() {
+    use contactpoint_server::auth;
+    let token = auth::new_token();
+    let code = auth::new_invite_code();
+    let lines = [
+        format!("GET /sync?token={token} HTTP/1.1"),
+        format!(r#"{{"fields":{{"message":"redeemed","code":"{code}"}}}}"#),
+    ];
+    assert_eq!(contactpoint_tests::secrets_in(&lines[0]), vec![token]);
+    assert_eq!(contactpoint_tests::secrets_in(&lines[1]), vec![code]);
+    let clean = r#"{"fields":{"message":"connection closed: peer left"},"span":{"conn":3,"user":1,"device":2,"doc":"Js6pCmH1eJibhztrfdKgd9HwEWA"}} at 2026-11-29T19:00:00Z"#;
+    assert!(contactpoint_tests::secrets_in(clean).is_empty());
 }
