@@ -369,6 +369,8 @@ pub struct NativeClient {
     pub close_code: Option<u16>,
     /// The local store: every chunk the session asked to persist, per document.
     pub store: HashMap<DocumentId, Vec<u8>>,
+    /// The document of every `request` or `sync` message sent, in order.
+    pub sent_docs: Vec<DocumentId>,
 }
 
 impl NativeClient {
@@ -385,6 +387,7 @@ impl NativeClient {
             closed: None,
             close_code: None,
             store: HashMap::new(),
+            sent_docs: Vec::new(),
         }
     }
 
@@ -401,6 +404,12 @@ impl NativeClient {
     pub fn open(&mut self, id: DocumentId) {
         let events = self.session.open_doc(id, None, None).expect("open");
         self.handle_sync(events);
+    }
+
+    /// Opens a document while connected, asking the relay for it at once.
+    pub async fn open_now(&mut self, id: DocumentId) -> Result<()> {
+        let events = self.session.open_doc(id, None, None)?;
+        self.handle(events).await
     }
 
     /// Connects to `url` and completes the handshake.
@@ -540,6 +549,11 @@ impl NativeClient {
         for e in events {
             match e {
                 ClientEvent::Send(frame) => {
+                    if let Ok(contactpoint_protocol::Message::Request(m) | contactpoint_protocol::Message::Sync(m)) =
+                        contactpoint_protocol::Message::decode(&frame)
+                    {
+                        self.sent_docs.push(m.document_id);
+                    }
                     if let Some(ws) = self.ws.as_mut() {
                         self.bytes_sent += frame.len();
                         if ws.send(WsMessage::Binary(frame.into())).await.is_err() {

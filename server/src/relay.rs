@@ -1425,6 +1425,8 @@ where
     // On the heap and dropped once the peer has joined: an open connection keeps no timer.
     let mut handshake_deadline = Some(Box::pin(tokio::time::sleep(relay.limits.handshake_timeout)));
     let mut going_away = false;
+    // The close frame's code, when it is not the plain close.
+    let mut close_code: Option<(u16, String)> = None;
 
     let close_reason: String = 'conn: loop {
         let mut frames: Vec<Vec<u8>> = Vec::new();
@@ -1474,6 +1476,13 @@ where
             }
             msg = socket.next() => match msg {
                 None => break 'conn "socket closed".into(),
+                Some(Err(crate::ws::WsError::TooLong { size, max })) => {
+                    // Said in words and with the close code for it (1009), so the peer knows it
+                    // was the size, not the network.
+                    frames.push(Connection::error_frame(&format!("message too large: {size} bytes or more, the limit is {max}")));
+                    close_code = Some((1009, "message too large".to_owned()));
+                    close = Some("message over the size limit".into());
+                }
                 Some(Err(e)) => break 'conn format!("socket error: {e}"),
                 Some(Ok(WsMessage::Binary(bytes))) => {
                     relay.metrics.received(bytes.len());
@@ -1565,7 +1574,7 @@ where
         }
     };
     outbox.mailbox.close();
-    let code = going_away.then(|| (1001, "the relay is restarting".to_owned()));
+    let code = if going_away { Some((1001, "the relay is restarting".to_owned())) } else { close_code };
     let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), socket.send(WsMessage::Close(code)))).await;
     tracing::debug!(
         conn = conn_id,

@@ -112,7 +112,11 @@ async fn oversized_frames_and_floods_are_cut_off() -> anyhow::Result<()> {
 
     let mut big = s.attacker().await?;
     big.send_raw(vec![0u8; 200 * 1024]).await?;
-    big.read_until_closed().await?;
+    let errors = big.read_until_closed().await?;
+    assert!(
+        errors.iter().any(|e| e.contains("message too large") && e.contains("the limit is 65536")),
+        "the oversized frame was not the reason given: {errors:?}"
+    );
     s.bystander_still_works().await?;
 
     let mut flood = s.attacker().await?;

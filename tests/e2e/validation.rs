@@ -93,10 +93,16 @@ async fn invalid_writes_are_refused_and_valid_ones_flow() -> anyhow::Result<()> 
     assert_eq!(stored_phone(&relay, doc, &contact)?, original);
     assert!(e1.session.is_held(&doc), "the refused document is held");
 
-    // Reconnecting does not offer the refused change again: the document stays held.
+    // Reconnecting does not offer the refused change again: the document stays held. The client
+    // sends nothing about it, while another document syncs over the same connection.
+    e1.sent_docs.clear();
     e1.connect(&relay.url(&editor)).await?;
-    e1.settle(std::time::Duration::from_millis(300)).await?;
-    assert!(e1.closed.is_none(), "{:?}", e1.closed);
+    let national = national_id(&relay)?;
+    e1.open_now(national).await?;
+    e1.wait_until(|c| c.session.doc(&national).is_some_and(|d| !d.get_heads().is_empty())).await?;
+    assert!(e1.sent_docs.contains(&national), "the other document was never asked for");
+    assert!(!e1.sent_docs.contains(&doc), "the held document was offered again: {:?}", e1.sent_docs);
+    assert!(e1.closed.is_none() && e1.session.is_held(&doc), "{:?}", e1.closed);
     // Resetting returns to what the relay stored, keeps the old copy for re-entry, and syncs.
     let before = e1.reset(doc).await?;
     assert_eq!(read_contact_point(&before, &contact).expect("contact").phones[0].number, "call me maybe");
