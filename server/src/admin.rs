@@ -169,6 +169,23 @@ pub fn users(conn: &Connection) -> Result<Vec<UserRow>, StorageError> {
     Ok(out)
 }
 
+/// Creates the document of each area that has none yet, so that an editor given the area can edit
+/// at once; returns the documents created. Called wherever an editor is made (invites, users).
+pub fn ensure_area_documents(conn: &mut Connection, areas: &[Area]) -> Result<Vec<(Area, DocumentId)>, StorageError> {
+    let existing: Vec<Scope> =
+        storage::list_docs(conn)?.into_iter().filter(|(_, _, gone)| !gone).map(|(_, s, _)| s).collect();
+    let mut created = Vec::new();
+    for area in areas {
+        let scope = Scope::Area(area.to_string());
+        if existing.contains(&scope) || created.iter().any(|(a, _): &(Area, DocumentId)| a == area) {
+            continue;
+        }
+        let doc = empty_document(&scope).map_err(StorageError::Invalid)?;
+        created.push((area.clone(), create_document(conn, &scope, &doc)?));
+    }
+    Ok(created)
+}
+
 /// Creates a user without an invite, for an administrator on the command line, and returns the
 /// new user's id. The user has no device yet: give them one with an invite for the user
 /// ([`auth::create_device_invite`], `admin invite --user ID`). Editors need at least one area.
@@ -185,6 +202,9 @@ pub fn create_user(
     }
     if role == Role::Editor && areas.is_empty() {
         return Err(InviteError::EditorWithoutArea);
+    }
+    if role == Role::Editor {
+        ensure_area_documents(conn, areas)?;
     }
     let areas = auth::area_keys(areas);
     let tx = conn.transaction()?;

@@ -271,6 +271,10 @@ pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>)
     if spec.role == Role::Editor && spec.areas.is_empty() {
         return Err(InviteError::EditorWithoutArea);
     }
+    // An editor can edit from the first minute: their areas' documents exist before the invite.
+    if spec.role == Role::Editor {
+        crate::admin::ensure_area_documents(conn, &spec.areas)?;
+    }
     let areas = area_keys(&spec.areas);
     let tx = conn.transaction()?;
     let code = insert_invite(&tx, spec.role, &areas, spec.user_name.as_deref(), None, spec.valid_for_ms, spec.uses)?;

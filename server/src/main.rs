@@ -69,6 +69,10 @@ enum Command {
         /// for the per-address limits.
         #[arg(long = "trust-proxy", env = "CONTACTPOINT_TRUST_PROXY", value_delimiter = ',', value_name = "CIDR")]
         trust_proxy: Vec<contactpoint_server::listen::Cidr>,
+        /// The app's public address (https://contactpoint.example.fi), for the first
+        /// administrator's invite link.
+        #[arg(long, env = "CONTACTPOINT_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Serve `/metrics` (Prometheus text format) on this address, such as 127.0.0.1:9464.
         /// It has no authentication: keep it on a private interface. Off when not given.
         #[arg(long, env = "CONTACTPOINT_METRICS_LISTEN", value_name = "ADDR")]
@@ -159,6 +163,10 @@ enum AdminCommand {
         /// How many devices may redeem the code.
         #[arg(long, default_value_t = 1)]
         uses: i64,
+        /// The app's public address (https://contactpoint.example.fi): the invite is also printed
+        /// as a link to open on the phone.
+        #[arg(long, env = "CONTACTPOINT_PUBLIC_URL")]
+        url: Option<String>,
     },
     /// Revoke a device: its token stops working and its connections close.
     Revoke {
@@ -316,6 +324,7 @@ fn main() -> Result<()> {
             web,
             seed,
             trust_proxy,
+            public_url,
             metrics_listen,
         } => {
             println!("{}", contactpoint_server::banner::settings_line(&settings));
@@ -326,7 +335,8 @@ fn main() -> Result<()> {
                 ..Limits::default()
             };
             let net = contactpoint_server::NetLimits { trusted_proxies: trust_proxy, ..Default::default() };
-            serve(listen, db, limits, net, web, seed, metrics_listen)
+            let link_base = public_url.or_else(|| web.as_ref().map(|_| format!("http://{listen}")));
+            serve(ServeOptions { listen, db_path: db, limits, net, web, seed, metrics_listen, link_base })
         }
         Command::Admin { command } => run_admin(command),
         Command::Export { db, format, out, include_restricted } => {
@@ -350,6 +360,11 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The link that opens the app with the invite filled in.
+fn invite_link(url: &str, code: &str) -> String {
+    format!("{}/?invite={code}", url.trim_end_matches('/'))
 }
 
 fn parse_role(role: &str) -> Result<Role> {
@@ -432,7 +447,8 @@ fn import(db: &std::path::Path, source: &std::path::Path, area: Option<&str>) ->
     Ok(())
 }
 
-fn serve(
+/// What `serve` runs with, once the settings are read.
+struct ServeOptions {
     listen: SocketAddr,
     db_path: PathBuf,
     limits: Limits,
@@ -440,7 +456,12 @@ fn serve(
     web: Option<PathBuf>,
     seed: bool,
     metrics_listen: Option<SocketAddr>,
-) -> Result<()> {
+    /// Where the app is reached, for the first administrator's invite link.
+    link_base: Option<String>,
+}
+
+fn serve(options: ServeOptions) -> Result<()> {
+    let ServeOptions { listen, db_path, limits, net, web, seed, metrics_listen, link_base } = options;
     if let Some(w) = &web
         && !w.join("index.html").exists()
     {
@@ -476,6 +497,9 @@ fn serve(
         println!();
         println!("{}", contactpoint_server::banner::invite_line(&code));
         println!();
+        if let Some(base) = link_base.filter(|b| !b.ends_with(":0")) {
+            println!("or open {}", invite_link(&base, &code));
+        }
         println!(
             "Redeem it in the app, or: curl -X POST http://{listen}/api/v0/redeem -H 'content-type: application/json' \\"
         );
@@ -613,7 +637,7 @@ fn safe(s: &str) -> std::borrow::Cow<'_, str> {
 
 fn run_admin(command: AdminCommand) -> Result<()> {
     match command {
-        AdminCommand::Invite { db, role, areas, name, user, days, uses } => {
+        AdminCommand::Invite { db, role, areas, name, user, days, uses, url } => {
             if uses < 1 {
                 bail!("--uses must be at least 1");
             }
@@ -633,6 +657,12 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                 (None, None) => bail!("give --role for a new user, or --user ID for a new device of an existing user"),
             };
             println!("{code}");
+            match url {
+                Some(url) => println!("{}", invite_link(&url, &code)),
+                None => eprintln!(
+                    "Give --url https://<the app's address> (or CONTACTPOINT_PUBLIC_URL) to print it as a link."
+                ),
+            }
         }
         AdminCommand::Users { command: Some(UsersCommand::Create { db, name, role, areas, json }), .. } => {
             let role = parse_role(&role)?;

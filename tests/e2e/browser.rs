@@ -1364,3 +1364,46 @@ async fn search_lists_the_local_police_first_and_keeps_the_query_on_back() -> Re
     assert_eq!(result["again"], result["titles"], "{result}");
     Ok(())
 }
+
+/// An editor invited for an area the sample data has no document for (Vantaa) adds a contact
+/// point at once: the invite made the area's document, the app offers it on "Add a contact", the
+/// contact page shows the new entry and the relay stores it in that document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_invited_for_an_area_without_a_document_adds_a_contact_at_once() -> Result<()> {
+    use contactpoint_server::storage::{Db, Scope, list_docs};
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let vantaa = || -> Result<Vec<String>> {
+        Ok(Db::open(&served.db)?
+            .with(|c| list_docs(c))?
+            .into_iter()
+            .filter(|(_, s, _)| *s == Scope::Area("municipality:092".into()))
+            .map(|(id, _, _)| id)
+            .collect())
+    };
+    assert!(vantaa()?.is_empty(), "the sample data now has a Vantaa document; pick another area for this test");
+    let code = invite(&served.db, &["--role", "editor", "--area", "092", "--name", "Vantaa editor"])?;
+    let docs = vantaa()?;
+    assert_eq!(docs.len(), 1, "the invite did not create Vantaa's document: {docs:?}");
+    const NAME: &str = "Vantaan nuorisopalvelut, Tikkurila";
+    let script = Script::start(
+        "new-area-editor",
+        &["--url", &served.url(), "--code", &code, "--name", NAME, "--number", "+358 9 000 0123"],
+    )
+    .await?;
+    let result = script.finish().await?;
+    assert!(result["shown"].as_str().is_some_and(|s| s.contains(NAME)), "{result}");
+    assert_eq!(result["number"], "+358 9 000 0123", "{result}");
+    let doc: contactpoint_protocol::DocumentId = docs[0].parse()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored = contactpoint_tests::stored_doc(&Db::open(&served.db)?, doc)?;
+        let dir = contactpoint_directory::store::read_directory(&stored)?;
+        if dir.contact_points.values().any(|c| c.name.0.values().any(|n| n == NAME)) {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the relay never stored the new contact: {result}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}

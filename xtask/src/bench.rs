@@ -200,7 +200,7 @@ fn cargo() -> String {
 
 /// The target directory this xtask was built in (`<target>/<profile>/xtask`), so that the relay
 /// is built next to it and the JSON lands there.
-fn target_dir() -> Result<PathBuf> {
+pub(crate) fn target_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
         let dir = PathBuf::from(dir);
         return Ok(if dir.is_absolute() { dir } else { std::env::current_dir()?.join(dir) });

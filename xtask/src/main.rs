@@ -20,6 +20,8 @@ commands:
                                     (default 127.0.0.1:8080, data/contactpoint.sqlite)
   test                              format check, lints, docs, wasm32 build, every test, short fuzzing
   web                               build the web app into target/web and print its download size
+  contactpoint ARGS...              build the relay (release) if needed and run it with ARGS, from
+                                    the project directory: cargo xtask contactpoint admin users
   bench [directory|web|relay|attacks] [--quick]
                                     benchmarks, with figures and ratios against the references
                                     (attacks: the relay under each attack of the threat model,
@@ -37,16 +39,18 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("bench") => bench_all(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("contactpoint") => contactpoint(&args[1..]),
         Some("web") => {
             ensure_wasm_target()?;
             ensure_npm_packages()?;
             web::build(Path::new(WEB_OUT))?.print();
             Ok(())
         }
-        _ => {
+        None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
         }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
 }
 
@@ -191,6 +195,12 @@ fn run(args: &[String]) -> Result<()> {
             other => bail!("unknown option {other:?}\n\n{USAGE}"),
         }
     }
+    if !release_relay()?.exists() {
+        println!(
+            "==> first run on this machine: building the web app and the relay takes several minutes \
+             (about 5 on two cores); later runs start in seconds"
+        );
+    }
     ensure_wasm_target()?;
     ensure_npm_packages()?;
     let report = web::build(Path::new(WEB_OUT))?;
@@ -200,7 +210,7 @@ fn run(args: &[String]) -> Result<()> {
         report.total_gzip() / 1024
     );
     step("build the relay (release)", cargo().args(["build", "--release", "-p", "contactpoint-server"]))?;
-    let bin = Path::new("target/release/contactpoint");
+    let bin = release_relay()?;
     println!("\n==> starting the relay (Ctrl-C stops it)");
     let status =
         Command::new(bin).args(["serve", "--seed", "--listen", &listen, "--db", &db, "--web", WEB_OUT]).status()?;
@@ -208,6 +218,22 @@ fn run(args: &[String]) -> Result<()> {
         bail!("the relay exited with {status}");
     }
     Ok(())
+}
+
+/// Where `cargo build --release` puts the relay, `CARGO_TARGET_DIR` respected.
+fn release_relay() -> Result<std::path::PathBuf> {
+    Ok(bench::target_dir()?.join("release").join("contactpoint"))
+}
+
+/// `cargo xtask contactpoint ARGS…`: the relay's command line without knowing where the binary is
+/// (`target/release/contactpoint`), built first if needed (quietly when it is up to date).
+fn contactpoint(args: &[String]) -> Result<()> {
+    let built = cargo().args(["build", "--release", "--quiet", "-p", "contactpoint-server"]).status()?;
+    if !built.success() {
+        bail!("building the relay failed");
+    }
+    let status = Command::new(release_relay()?).args(args).status()?;
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 /// `cargo xtask bench [directory|web|relay|attacks] [--quick]`: the directory's search, resolution

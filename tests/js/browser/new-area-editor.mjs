@@ -1,0 +1,43 @@
+// Browser test: an editor invited for an area that had no document can add a contact point at
+// once. The Rust test invites an editor for Vantaa, where the sample data has no document of its
+// own; the editor signs in, picks Vantaa, opens "Add a contact", picks Vantaa's document, fills
+// in a name, a phone number and a role, and saves. The new contact's page shows it, and the Rust
+// test then finds it in the relay's database.
+//
+// node new-area-editor.mjs --url http://127.0.0.1:PORT/ --code INVITE --name NAME --number NUMBER
+// The result: the documents offered on the form, the contact page's name and number.
+
+import { args, check, finish, launchPersistent, lastSynced, need, pickMunicipality, run, signIn, waitSyncedAfter } from "./common.mjs";
+
+run(async () => {
+  const a = args();
+  need(a, "url", "code", "name", "number");
+  const { page } = await launchPersistent({ locale: "en-GB" });
+  await signIn(page, a.url, a.code);
+  const never = await lastSynced(page);
+  await pickMunicipality(page, "vantaa", "Vantaa");
+  await waitSyncedAfter(page, never);
+
+  const add = page.locator('main a[href="#/add"]');
+  check((await add.count()) === 1, `the editor of Vantaa is offered no "Add a contact": ${await page.locator("main").innerText()}`);
+  await add.click();
+  await page.locator("#f-area").waitFor({ timeout: 5000 }).catch(async () => {
+    throw new Error(`"Add a contact" shows no form; the page says: ${await page.locator("main").innerText()}`);
+  });
+  const offered = await page.locator("#f-area option").evaluateAll((os) => os.map((o) => ({ area: o.value, title: o.textContent.trim() })));
+  check(offered.some((o) => o.area === "municipality:092"), `Vantaa's document is not offered: ${JSON.stringify(offered)}`);
+  await page.locator("#f-area").selectOption("municipality:092");
+  await page.locator('[id="f-name"]').fill(a.name);
+  await page.locator('[id="f-phones[0]"]').fill(a.number);
+  await page.locator("main fieldset input[type=checkbox]").first().check();
+  await page.locator("main form button[type=submit]").click();
+  await page.waitForFunction(() => location.hash.startsWith("#/contact/"), null, { timeout: 5000 }).catch(async () => {
+    throw new Error(`saving did not open the new contact; the form says: ${await page.locator("main").innerText()}`);
+  });
+  const card = page.locator("main [data-testid=contact]").first();
+  await card.waitFor();
+  const shown = await card.innerText();
+  const number = await page.locator("main [data-testid=contact] a.tel").first().textContent();
+  // The change leaves for the relay; the Rust test waits for it there.
+  finish({ offered, shown, number: number.trim(), id: decodeURIComponent(page.url().split("#/contact/")[1] || "") });
+});
