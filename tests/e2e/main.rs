@@ -22,4 +22,5 @@ mod relay_sync;
 mod routing;
 mod rules;
 mod simulation;
+mod tidy;
 mod validation;

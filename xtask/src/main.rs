@@ -137,15 +137,19 @@ fn test() -> Result<()> {
     ensure_npm_packages()?;
     ensure_chromium()?;
     step("format check", cargo().args(["fmt", "--all", "--check"]))?;
-    step("lints (warnings denied)", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step(
+        "lints (warnings denied)",
+        cargo().args(["clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    )?;
     step(
         "documentation (warnings denied)",
-        cargo().args(["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"),
+        cargo().args(["doc", "--locked", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     step(
         "wasm32 build of the shared crates",
         cargo().args([
             "build",
+            "--locked",
             "--target",
             "wasm32-unknown-unknown",
             "-p",
@@ -155,19 +159,20 @@ fn test() -> Result<()> {
         ]),
     )?;
     // The end-to-end tests start the relay binary as a real process, serving the built app.
-    step("build the relay", cargo().args(["build", "-p", "contactpoint-server"]))?;
+    step("build the relay", cargo().args(["build", "--locked", "-p", "contactpoint-server"]))?;
     let report = web::build(Path::new(WEB_OUT))?;
     println!(
         "    web app: {} KB with brotli, {} KB gzipped in all",
         report.total_brotli() / 1024,
         report.total_gzip() / 1024
     );
-    step("tests", cargo().args(["test", "--workspace"]))?;
+    step("tests", cargo().args(["test", "--locked", "--workspace"]))?;
     // Resident memory per idle device is only meaningful with nothing else running beside it.
     step(
         "idle device memory (alone)",
         cargo().args([
             "test",
+            "--locked",
             "-p",
             "contactpoint-tests",
             "--test",

@@ -118,6 +118,7 @@ pub fn build(out: &Path) -> Result<Report> {
         "build the wasm client (size-optimised)",
         crate::cargo().args([
             "build",
+            "--locked",
             "-p",
             "contactpoint-client-wasm",
             "--target",
