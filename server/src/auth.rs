@@ -218,6 +218,9 @@ pub enum InviteError {
     /// An invite for a disabled user.
     #[error("user {0} is disabled and cannot be given new devices")]
     UserDisabled(i64),
+    /// An invite no device could redeem.
+    #[error("an invite must allow at least 1 use and be valid for at least 1 day")]
+    UsesOrDays,
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -271,6 +274,9 @@ pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>)
     if spec.role == Role::Editor && spec.areas.is_empty() {
         return Err(InviteError::EditorWithoutArea);
     }
+    if spec.uses < 1 || spec.valid_for_ms < 1 {
+        return Err(InviteError::UsesOrDays);
+    }
     let areas = area_keys(&spec.areas);
     let tx = conn.transaction()?;
     let code = insert_invite(&tx, spec.role, &areas, spec.user_name.as_deref(), None, spec.valid_for_ms, spec.uses)?;
@@ -281,7 +287,13 @@ pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>)
             device_id: None,
             doc_id: None,
             action: "invite.create".into(),
-            detail: format!("role={} areas=[{}] by={}", spec.role.as_str(), areas.join(" "), by.unwrap_or("cli")),
+            detail: format!(
+                "role={} areas=[{}] uses={} by={}",
+                spec.role.as_str(),
+                areas.join(" "),
+                spec.uses,
+                by.unwrap_or("cli")
+            ),
         },
     )?;
     tx.commit()?;
@@ -297,6 +309,9 @@ pub fn create_device_invite(
     uses: i64,
     by: Option<&str>,
 ) -> Result<String, InviteError> {
+    if uses < 1 || valid_for_ms < 1 {
+        return Err(InviteError::UsesOrDays);
+    }
     let tx = conn.transaction()?;
     let user = tx
         .query_row("SELECT name, role, disabled_at IS NOT NULL FROM users WHERE id = ?1", [user_id], |r| {
@@ -561,8 +576,9 @@ pub fn token_status(conn: &Connection, token_hash: &str) -> Result<TokenStatus, 
     })
 }
 
-/// Revokes a device: its token stops working and the relay closes its connections.
-pub fn revoke_device(conn: &Connection, device_id: i64) -> Result<bool, StorageError> {
+/// Revokes a device: its token stops working and the relay closes its connections. `by` says
+/// who for the audit log (`cli`, or `user:ID` for an administrator in the app).
+pub fn revoke_device(conn: &Connection, device_id: i64, by: &str) -> Result<bool, StorageError> {
     let n = conn.execute(
         "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
         params![now_ms(), device_id],
@@ -575,7 +591,7 @@ pub fn revoke_device(conn: &Connection, device_id: i64) -> Result<bool, StorageE
                 device_id: Some(device_id),
                 doc_id: None,
                 action: "device.revoke".into(),
-                detail: String::new(),
+                detail: format!("by={by}"),
             },
         )?;
     }
@@ -667,7 +683,7 @@ mod tests {
         assert!(matches!(again, Err(InviteError::Invalid)));
         let found = db.with(|c| identity_by_token_hash(c, &hash_secret(&r.token))).unwrap();
         assert_eq!(found.as_ref().map(|i| i.role), Some(Role::Editor));
-        db.with(|c| revoke_device(c, r.identity.device_id)).unwrap();
+        db.with(|c| revoke_device(c, r.identity.device_id, "cli")).unwrap();
         assert_eq!(db.with(|c| identity_by_token_hash(c, &hash_secret(&r.token))).unwrap(), None);
     }
 
@@ -694,16 +710,16 @@ mod tests {
         assert_eq!(status(&phone.token).reason(), None);
         assert_eq!(status("never issued"), TokenStatus::Unknown);
 
-        db.with(|c| revoke_device(c, phone.identity.device_id)).unwrap();
+        db.with(|c| revoke_device(c, phone.identity.device_id, "cli")).unwrap();
         assert_eq!(status(&phone.token), TokenStatus::Revoked);
         assert_eq!(status(&phone.token).reason(), Some("revoked"));
 
-        db.with(|c| crate::admin::disable_user(c, laptop.identity.user_id)).unwrap();
+        db.with(|c| crate::admin::disable_user(c, laptop.identity.user_id, "cli")).unwrap();
         assert_eq!(status(&laptop.token), TokenStatus::Disabled);
         assert_eq!(status(&laptop.token).reason(), Some("disabled"));
         // Revoked and then its user disabled: the device was removed, so it is revoked.
-        db.with(|c| revoke_device(c, tablet.identity.device_id)).unwrap();
-        db.with(|c| crate::admin::disable_user(c, tablet.identity.user_id)).unwrap();
+        db.with(|c| revoke_device(c, tablet.identity.device_id, "cli")).unwrap();
+        db.with(|c| crate::admin::disable_user(c, tablet.identity.user_id, "cli")).unwrap();
         assert_eq!(status(&tablet.token), TokenStatus::Revoked);
 
         // A rotated token is unknown, not revoked: the device still works with its new token.
@@ -757,7 +773,7 @@ mod tests {
         ));
         // Disabled after the invite was made: the invite no longer works; no new invites either.
         let code = db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap().unwrap();
-        db.with(|c| crate::admin::disable_user(c, user)).unwrap();
+        db.with(|c| crate::admin::disable_user(c, user, "cli")).unwrap();
         assert!(matches!(db.with(|c| Ok(redeem(c, &code, "tablet"))).unwrap(), Err(InviteError::Invalid)));
         assert!(matches!(
             db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap(),
