@@ -6,6 +6,7 @@ import init, { Client } from "./contactpoint.js";
 import { Store } from "./store.js";
 import { Sync } from "./sync.js";
 import { LANGS, language, pickLanguage, setLanguage, t } from "./i18n.js";
+import * as admin from "./admin.js";
 
 const main = document.getElementById("main");
 const statusEl = document.getElementById("status");
@@ -995,6 +996,7 @@ function settingsScreen() {
     lang,
     h("p", {}, h("a", { href: "#/municipality" }, `${t("municipality")}: ${settings.municipality ? JSON.parse(client.municipality(settings.municipality, language())).name : "—"}`)),
     h("p", {}, `${t("signed_in_as")}: ${user.name || "—"} (${user.role || "—"})`),
+    admin.adminLink(),
     h(
       "p",
       {},
@@ -1044,6 +1046,8 @@ function route() {
       return settingsScreen();
     case "municipality":
       return municipalityScreen();
+    case "admin":
+      return admin.adminScreen(a);
     default:
       return homeScreen();
   }
@@ -1233,6 +1237,7 @@ function watchForUpdates() {
 }
 
 async function boot() {
+  admin.setup({ h, show, t, language, token: () => settings.token, user: () => settings.user });
   // The path is rewritten to the hashed file name by the build.
   await init({ module_or_path: new URL("./contactpoint_bg.wasm", import.meta.url) });
   store = await Store.open();

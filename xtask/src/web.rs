@@ -171,6 +171,7 @@ pub fn build(out: &Path) -> Result<Report> {
         "js/i18n.js",
         "js/store.js",
         "js/sync.js",
+        "js/admin.js",
         "js/app.js",
         "app.css",
     ];
