@@ -8,24 +8,8 @@
 // signed-in user's token and role.
 let app;
 
-export function setup(ctx) {
-  app = ctx;
-}
-
 function role() {
   return (app.user() || {}).role;
-}
-
-// Whether this user sees the administration entry at all.
-export function mayAdminister() {
-  return role() === "admin" || role() === "editor";
-}
-
-// The entry on the settings screen.
-export function adminLink() {
-  if (!mayAdminister()) return null;
-  const { h, t } = app;
-  return h("p", {}, h("a", { href: "#/admin", "data-testid": "admin-link" }, t("admin_title")));
 }
 
 async function call(method, path, body) {
@@ -55,9 +39,10 @@ function roleName(r) {
 }
 
 // #/admin, #/admin/invite, #/admin/users, #/admin/audit
-export function adminScreen(page) {
+export function adminScreen(page, ctx) {
+  app = ctx;
   const { h, show, t } = app;
-  if (!mayAdminister()) return show(t("admin_title"), h("p", { class: "error", role: "alert" }, t("admin_not_allowed")));
+  if (role() !== "admin" && role() !== "editor") return show(t("admin_title"), h("p", { class: "error", role: "alert" }, t("admin_not_allowed")));
   if (page === "invite") return inviteScreen();
   if (page === "users" && role() === "admin") return usersScreen();
   if (page === "audit" && role() === "admin") return auditScreen();

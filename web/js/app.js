@@ -6,7 +6,6 @@ import init, { Client } from "./contactpoint.js";
 import { Store } from "./store.js";
 import { Sync } from "./sync.js";
 import { LANGS, language, pickLanguage, setLanguage, t } from "./i18n.js";
-import * as admin from "./admin.js";
 
 const main = document.getElementById("main");
 const statusEl = document.getElementById("status");
@@ -996,7 +995,7 @@ function settingsScreen() {
     lang,
     h("p", {}, h("a", { href: "#/municipality" }, `${t("municipality")}: ${settings.municipality ? JSON.parse(client.municipality(settings.municipality, language())).name : "—"}`)),
     h("p", {}, `${t("signed_in_as")}: ${user.name || "—"} (${user.role || "—"})`),
-    admin.adminLink(),
+    user.role === "admin" || user.role === "editor" ? h("p", {}, h("a", { href: "#/admin", "data-testid": "admin-link" }, t("admin_title"))) : null,
     h(
       "p",
       {},
@@ -1015,6 +1014,15 @@ function settingsScreen() {
       ),
     ),
   );
+}
+
+// The administration screens (admin.js) are loaded when first opened: they need the relay
+// anyway, so they are not part of what a first visit downloads.
+function adminScreen(page) {
+  const ctx = { h, show, t, language, token: () => settings.token, user: () => settings.user };
+  return import("./admin.js")
+    .then((m) => m.adminScreen(page, ctx))
+    .catch((e) => show(t("admin_title"), h("p", { class: "error", role: "alert" }, `${t("no_network")} (${e && e.message ? e.message : e})`)));
 }
 
 function route() {
@@ -1047,7 +1055,7 @@ function route() {
     case "municipality":
       return municipalityScreen();
     case "admin":
-      return admin.adminScreen(a);
+      return adminScreen(a);
     default:
       return homeScreen();
   }
@@ -1237,7 +1245,6 @@ function watchForUpdates() {
 }
 
 async function boot() {
-  admin.setup({ h, show, t, language, token: () => settings.token, user: () => settings.user });
   // The path is rewritten to the hashed file name by the build.
   await init({ module_or_path: new URL("./contactpoint_bg.wasm", import.meta.url) });
   store = await Store.open();
