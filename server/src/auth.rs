@@ -733,10 +733,16 @@ mod tests {
     #[test]
     fn expired_invites_and_editors_without_areas_are_refused() {
         let (_d, db) = db();
-        let spec = InviteSpec { role: Role::Reader, areas: vec![], user_name: None, valid_for_ms: -1, uses: 1 };
+        let spec = InviteSpec { role: Role::Reader, areas: vec![], user_name: None, valid_for_ms: 60_000, uses: 1 };
         let code =
             db.with(|c| create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))).unwrap();
+        db.with(|c| Ok(c.execute("UPDATE invites SET expires_at = 0", [])?)).unwrap();
         assert!(matches!(db.with(|c| Ok(redeem(c, &code, "p"))).unwrap(), Err(InviteError::Invalid)));
+        // An invite no one could ever redeem is not made at all.
+        for (valid_for_ms, uses) in [(0, 1), (-1, 1), (60_000, 0)] {
+            let spec = InviteSpec { role: Role::Reader, areas: vec![], user_name: None, valid_for_ms, uses };
+            assert!(matches!(db.with(|c| Ok(create_invite(c, &spec, None))).unwrap(), Err(InviteError::UsesOrDays)));
+        }
         let spec = InviteSpec { role: Role::Editor, areas: vec![], user_name: None, valid_for_ms: 1, uses: 1 };
         assert!(matches!(db.with(|c| Ok(create_invite(c, &spec, None))).unwrap(), Err(InviteError::EditorWithoutArea)));
     }
