@@ -1372,7 +1372,7 @@ async fn search_lists_the_local_police_first_and_keeps_the_query_on_back() -> Re
 /// for an editor, with the relay's reason shown. The administrator revokes a connected phone
 /// from the users screen: the phone's WebSocket closes within a second of the click, and the
 /// phone deletes its data. The audit log, filtered in the app, lists the invites; the command
-/// line's audit shows who created them.
+/// line's audit shows who created them. axe finds no WCAG 2.1 A or AA problem on the screens.
 #[tokio::test]
 async fn admins_and_editors_invite_and_an_admin_revokes_a_phone_in_the_app() -> Result<()> {
     let web = built_web()?;
@@ -1419,6 +1419,9 @@ async fn admins_and_editors_invite_and_an_admin_revokes_a_phone_in_the_app() -> 
     assert!(audit.len() >= 2, "the two invites made in the app at least: {audit:?}");
     assert!(audit.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("invite."))), "{audit:?}");
     assert_eq!(result["auditOverflow"], 0, "{result}");
+    assert_eq!(result["violations"], serde_json::json!([]), "axe finds nothing on the administration screens");
+    let checked = result["axeChecked"].as_array().context("axeChecked")?;
+    assert!(checked.len() == 4 && checked.iter().all(|c| c["passes"].as_u64() > Some(5)), "{checked:?}");
     let db = served.db.to_str().context("database path")?;
     let rows: Value = serde_json::from_str(&contactpoint_ok(&[
         "admin",

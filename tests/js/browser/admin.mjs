@@ -7,7 +7,17 @@
 //
 // node admin.mjs --url http://127.0.0.1:PORT/ --admin INVITE --editor INVITE --phone INVITE
 
+import { AxeBuilder } from "@axe-core/playwright";
 import { args, check, finish, helsinkiPerson, launchPersistent, need, run, WAIT_MS } from "./common.mjs";
+
+// axe's WCAG 2.1 A and AA findings on each administration screen, as the a11y test checks the others.
+const violations = [];
+const axeChecked = [];
+async function axe(page, screen) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  axeChecked.push({ screen, passes: results.passes.length });
+  for (const v of results.violations) violations.push({ screen, rule: v.id, nodes: v.nodes.map((n) => n.target.join(" ")) });
+}
 
 // Opens the invite screen through the settings screen's link, as a person would.
 async function openInviteScreen(page, url) {
@@ -53,6 +63,7 @@ run(async () => {
   await openInviteScreen(admin.page, a.url);
   const adminInvite = await createInvite(admin.page, { role: "reader", areas: "091", uses: 2, days: 3 });
   check(adminInvite.link, `the administrator got no link: ${adminInvite.error}`);
+  await axe(admin.page, "invite with its link");
   const fresh = await launchPersistent({ locale: "en-GB" });
   await fresh.page.goto(adminInvite.link);
   const prefilled = await fresh.page.locator("#code").inputValue();
@@ -82,6 +93,7 @@ run(async () => {
   const editorTurku = await createInvite(editor.page, { role: "reader", areas: "853", mine: false });
   await openInviteScreen(editor.page, a.url);
   const editorEditor = await createInvite(editor.page, { role: "editor" });
+  await axe(editor.page, "invite refused");
   // Users and the audit log are for administrators: the editor's menu does not offer them.
   await editor.page.goto(new URL("#/admin", a.url).href);
   await editor.page.locator('a[href="#/admin/invite"]').waitFor();
@@ -109,6 +121,7 @@ run(async () => {
   await admin.page.goto(new URL("#/admin/users", a.url).href);
   const row = admin.page.locator("[data-testid=admin-user]", { hasText: "Phone to revoke" });
   await row.locator("[data-testid=revoke]").waitFor();
+  await axe(admin.page, "users and devices");
   admin.page.once("dialog", (d) => d.accept());
   const clickedAt = Date.now();
   await row.locator("[data-testid=revoke]").click();
@@ -131,8 +144,9 @@ run(async () => {
   await admin.page.locator("[data-testid=audit-search]").click();
   await admin.page.locator("[data-testid=audit-entry]").first().waitFor();
   const audit = await admin.page.locator("[data-testid=audit-entry]").evaluateAll((els) => els.map((e) => e.textContent));
+  await axe(admin.page, "audit log");
   const auditOverflow = await admin.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   await admin.context.close();
 
-  finish({ adminInvite, prefilled, invitedUser, editorAreas, editorReader, editorTurku, editorEditor, editorMenu, closedAfterMs, phoneNotice, rowAfter, audit, auditOverflow });
+  finish({ adminInvite, prefilled, invitedUser, editorAreas, editorReader, editorTurku, editorEditor, editorMenu, closedAfterMs, phoneNotice, rowAfter, audit, auditOverflow, violations, axeChecked });
 });
