@@ -45,13 +45,25 @@ async fn identity(relay: &Relay, headers: &HeaderMap) -> Result<Identity, AppErr
     relay.db().call(move |c| storage::identity_by_token_hash(c, &hash)).await?.ok_or_else(crate::http::invalid_token)
 }
 
-/// Runs an administrative action of `identity` on the database, as the command line does.
+/// Runs an administrative action of `identity` on the database, as the command line does. A
+/// refusal is audited too (`admin.refused`, with what was asked and why), so that a stolen
+/// token trying what its user may not do leaves a trace.
 async fn act<T: Send + 'static>(
     relay: &Relay,
     identity: Identity,
+    what: String,
     f: impl FnOnce(&mut rusqlite::Connection, Actor<'_>) -> Result<T, ActionError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let done = relay.db().call(move |c| Ok(f(c, Actor::User(&identity)))).await?;
+    let done = relay
+        .db()
+        .call(move |c| {
+            let done = f(c, Actor::User(&identity));
+            if let Err(ActionError::Forbidden(why)) = &done {
+                storage::insert_audit(c, &identity.audit(None, "admin.refused", format!("{what}: {why}")))?;
+            }
+            Ok(done)
+        })
+        .await?;
     Ok(done?)
 }
 
@@ -141,7 +153,8 @@ async fn create_invite(
     }
     let valid_for_ms = req.days.saturating_mul(86_400_000);
     let spec = InviteSpec { role, areas: areas.clone(), user_name, valid_for_ms, uses: req.uses };
-    let code = act(&relay, identity, move |c, actor| admin::invite(c, actor, &spec)).await?;
+    let what = format!("invite role={} areas=[{}]", role.as_str(), auth::area_keys(&areas).join(" "));
+    let code = act(&relay, identity, what, move |c, actor| admin::invite(c, actor, &spec)).await?;
     let link = format!("{}/?invite={code}", public_address(&headers));
     Ok(no_store(InviteResponse {
         qr_svg: qr_svg(&link)?,
@@ -156,7 +169,7 @@ async fn create_invite(
 
 async fn users(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Result<Response, AppError> {
     let identity = identity(&relay, &headers).await?;
-    let rows = act(&relay, identity, |c, actor| {
+    let rows = act(&relay, identity, "list users".into(), |c, actor| {
         actor.may_administer()?;
         Ok(admin::users(c)?)
     })
@@ -166,7 +179,7 @@ async fn users(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Result<Re
 
 async fn devices(State(relay): State<Arc<Relay>>, headers: HeaderMap) -> Result<Response, AppError> {
     let identity = identity(&relay, &headers).await?;
-    let rows = act(&relay, identity, |c, actor| {
+    let rows = act(&relay, identity, "list devices".into(), |c, actor| {
         actor.may_administer()?;
         Ok(admin::devices(c)?)
     })
@@ -181,7 +194,7 @@ async fn revoke_device(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let identity = identity(&relay, &headers).await?;
-    if !act(&relay, identity, move |c, actor| admin::revoke(c, actor, id)).await? {
+    if !act(&relay, identity, format!("revoke device {id}"), move |c, actor| admin::revoke(c, actor, id)).await? {
         return Err(AppError::new(StatusCode::NOT_FOUND, format!("there is no active device {id}")));
     }
     let closed = relay.kick_device(id, "this device has been signed out by an administrator");
@@ -195,7 +208,7 @@ async fn disable_user(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let identity = identity(&relay, &headers).await?;
-    if !act(&relay, identity, move |c, actor| admin::disable(c, actor, id)).await? {
+    if !act(&relay, identity, format!("disable user {id}"), move |c, actor| admin::disable(c, actor, id)).await? {
         return Err(AppError::new(StatusCode::NOT_FOUND, format!("there is no active user {id}")));
     }
     let closed = relay.kick_user(id, "this account has been disabled by an administrator");
@@ -233,7 +246,7 @@ async fn audit(
         until: day(p.until)?,
         limit: p.limit.unwrap_or(100).clamp(1, 500),
     };
-    let rows = act(&relay, identity, move |c, actor| {
+    let rows = act(&relay, identity, "read the audit log".into(), move |c, actor| {
         actor.may_administer()?;
         Ok(admin::audit(c, &q)?)
     })

@@ -156,7 +156,7 @@ async fn users_created_on_the_command_line_get_devices_by_invite() -> anyhow::Re
 /// connection closes at once, with the database watcher too slow to be the one closing it),
 /// disables a user and reads the audit log by who, what and when; an editor creates reader
 /// invites for its own area only; a reader is refused everything; each action is audited with
-/// who did it, the same way as on the command line.
+/// who did it, the same way as on the command line, and each refusal with what was asked.
 #[tokio::test]
 async fn admin_endpoints_apply_the_command_lines_rules() -> anyhow::Result<()> {
     use anyhow::Context;
@@ -330,6 +330,18 @@ async fn admin_endpoints_apply_the_command_lines_rules() -> anyhow::Result<()> {
     assert!(entries(&body)?.iter().any(|r| r["action"] == "user.disable"), "{body}");
     let (_, body) = get(&admin_token, &format!("/api/v0/admin/audit?until={today}")).await?;
     assert!(entries(&body)?.is_empty(), "nothing before today: {body}");
+    // Refusals leave a trace too, with what was asked and why.
+    let reader_id = user_of(&reader).user_id;
+    let (_, body) = get(&admin_token, &format!("/api/v0/admin/audit?user={reader_id}&action=admin.refused")).await?;
+    let refused: Vec<String> = entries(&body)?.iter().filter_map(|r| r["detail"].as_str().map(str::to_owned)).collect();
+    assert_eq!(refused.len(), 5, "the reader's invite, three listings and revocation: {refused:?}");
+    assert!(refused.iter().any(|d| d.starts_with("revoke device") && d.contains("only administrators")), "{refused:?}");
+    let (_, body) = get(&admin_token, &format!("/api/v0/admin/audit?user={editor_id}&action=admin.refused")).await?;
+    let refused: Vec<String> = entries(&body)?.iter().filter_map(|r| r["detail"].as_str().map(str::to_owned)).collect();
+    assert!(
+        refused.iter().any(|d| d.starts_with("invite role=reader areas=[municipality:853]") && d.contains("not for")),
+        "{refused:?}"
+    );
     let (status, body) = get(&admin_token, "/api/v0/admin/audit?since=yesterday").await?;
     assert!(status == 400 && body.contains("YYYY-MM-DD"), "{status} {body}");
     Ok(())
