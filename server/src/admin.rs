@@ -12,6 +12,130 @@ use crate::storage::{self, AuditEntry, Scope, StorageError};
 /// Default validity of an invite: 14 days.
 pub const DEFAULT_INVITE_DAYS: i64 = 14;
 
+/// Why a signed-in user may not do an administrative action; shown to the person as it is.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Forbidden {
+    /// Readers administer nothing.
+    #[error("only administrators, and editors for reader invites, may do this")]
+    Reader,
+    /// Editors create reader invites and nothing else.
+    #[error("only administrators may do this; editors may create reader invites for their own areas")]
+    AdminsOnly,
+    /// An editor asked for an invite with another role.
+    #[error("editors may invite readers only; ask an administrator for an invite with the {0} role")]
+    EditorRole(&'static str),
+    /// An editor's reader invite must name an area of theirs.
+    #[error("choose at least one of your own areas for the invite")]
+    EditorNoArea,
+    /// An editor asked for an invite for an area they are no member of.
+    #[error("you may invite readers only for your own areas ({mine}), not for {asked}")]
+    EditorOtherArea {
+        /// The editor's areas.
+        mine: String,
+        /// The area asked for.
+        asked: String,
+    },
+}
+
+/// Who does an administrative action: an administrator on the command line (who holds the
+/// database file and may do everything), or a signed-in user through the relay's admin
+/// endpoints, whose role decides. Every action records `by=` this in the audit log.
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    /// `contactpoint admin …`.
+    Cli,
+    /// A signed-in device.
+    User(&'a auth::Identity),
+}
+
+impl Actor<'_> {
+    /// How the audit log names the actor: `cli` or `user:ID`.
+    pub fn by(&self) -> String {
+        match self {
+            Actor::Cli => "cli".to_owned(),
+            Actor::User(i) => format!("user:{}", i.user_id),
+        }
+    }
+
+    /// Whether the actor may create this invite: administrators (and the command line) any,
+    /// editors reader invites for one or more areas each covered by one of their own areas,
+    /// readers none.
+    pub fn may_invite(&self, spec: &InviteSpec) -> Result<(), Forbidden> {
+        let identity = match self {
+            Actor::Cli => return Ok(()),
+            Actor::User(i) => i,
+        };
+        match identity.role {
+            Role::Admin => Ok(()),
+            Role::Reader => Err(Forbidden::Reader),
+            Role::Editor => {
+                if spec.role != Role::Reader {
+                    return Err(Forbidden::EditorRole(spec.role.as_str()));
+                }
+                if spec.areas.is_empty() {
+                    return Err(Forbidden::EditorNoArea);
+                }
+                match spec.areas.iter().find(|a| !identity.is_member_of(&a.to_string())) {
+                    Some(other) => {
+                        Err(Forbidden::EditorOtherArea { mine: identity.areas.join(", "), asked: other.to_string() })
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Whether the actor may list users, devices and the audit log, revoke devices and disable
+    /// users: administrators (and the command line) only.
+    pub fn may_administer(&self) -> Result<(), Forbidden> {
+        match self {
+            Actor::Cli => Ok(()),
+            Actor::User(i) if i.role == Role::Admin => Ok(()),
+            Actor::User(i) if i.role == Role::Editor => Err(Forbidden::AdminsOnly),
+            Actor::User(_) => Err(Forbidden::Reader),
+        }
+    }
+}
+
+/// An administrative action that was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The actor may not do it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// The invite, user or device is not right, or storage failed.
+    #[error(transparent)]
+    Invalid(#[from] InviteError),
+}
+
+impl From<StorageError> for ActionError {
+    fn from(e: StorageError) -> Self {
+        ActionError::Invalid(InviteError::Storage(e))
+    }
+}
+
+/// Creates an invite for a new user, if the actor may ([`Actor::may_invite`]), and returns its
+/// code; audited with who.
+pub fn invite(conn: &mut Connection, actor: Actor<'_>, spec: &InviteSpec) -> Result<String, ActionError> {
+    actor.may_invite(spec)?;
+    Ok(auth::create_invite(conn, spec, Some(&actor.by()))?)
+}
+
+/// Revokes a device, if the actor may ([`Actor::may_administer`]); false when there is no such
+/// active device. The relay closes its connections ([`crate::relay::watch_database`] for other
+/// processes; the admin endpoint at once).
+pub fn revoke(conn: &Connection, actor: Actor<'_>, device_id: i64) -> Result<bool, ActionError> {
+    actor.may_administer()?;
+    Ok(auth::revoke_device(conn, device_id, &actor.by())?)
+}
+
+/// Disables a user, if the actor may ([`Actor::may_administer`]); false when there is no such
+/// active user.
+pub fn disable(conn: &Connection, actor: Actor<'_>, user_id: i64) -> Result<bool, ActionError> {
+    actor.may_administer()?;
+    Ok(disable_user(conn, user_id, &actor.by())?)
+}
+
 /// Whether the database has no users yet (a fresh installation).
 pub fn has_no_users(conn: &Connection) -> Result<bool, StorageError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))? == 0)
@@ -231,8 +355,9 @@ pub fn create_user(
 }
 
 /// Disables a user: every device's token stops working and the relay closes their connections.
-/// Returns false when there is no such active user.
-pub fn disable_user(conn: &Connection, user_id: i64) -> Result<bool, StorageError> {
+/// Returns false when there is no such active user. `by` says who for the audit log (`cli`, or
+/// `user:ID` for an administrator in the app).
+pub fn disable_user(conn: &Connection, user_id: i64, by: &str) -> Result<bool, StorageError> {
     let n = conn.execute(
         "UPDATE users SET disabled_at = ?1 WHERE id = ?2 AND disabled_at IS NULL",
         rusqlite::params![storage::now_ms(), user_id],
@@ -245,7 +370,7 @@ pub fn disable_user(conn: &Connection, user_id: i64) -> Result<bool, StorageErro
                 device_id: None,
                 doc_id: None,
                 action: "user.disable".into(),
-                detail: String::new(),
+                detail: format!("by={by}"),
             },
         )?;
     }
@@ -355,6 +480,8 @@ pub struct AuditQuery {
     pub user_id: Option<i64>,
     /// Only entries about this area's documents.
     pub area: Option<String>,
+    /// Only this action (`device.revoke`) or family of actions (`invite`, `sync`).
+    pub action: Option<String>,
     /// From this time (milliseconds since the epoch), inclusive.
     pub since: Option<i64>,
     /// Until this time, exclusive.
@@ -363,19 +490,21 @@ pub struct AuditQuery {
     pub limit: i64,
 }
 
-/// Audit entries matching the query, newest first.
+/// Audit entries matching the query, newest first. A user's entries are those about the user
+/// (`user_id`) and those the user did as an administrator in the app (`by=user:ID`).
 pub fn audit(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditRow>, StorageError> {
     let mut stmt = conn.prepare(
         "SELECT a.at, a.user_id, u.name, a.device_id, a.doc_id, a.action, a.detail
          FROM audit a LEFT JOIN users u ON u.id = a.user_id
          LEFT JOIN documents d ON d.id = a.doc_id
-         WHERE (?1 IS NULL OR a.user_id = ?1)
+         WHERE (?1 IS NULL OR a.user_id = ?1 OR instr(a.detail || ' ', 'by=user:' || ?1 || ' ') > 0)
            AND (?2 IS NULL OR d.scope = 'area:' || ?2)
            AND (?3 IS NULL OR a.at >= ?3)
            AND (?4 IS NULL OR a.at < ?4)
+           AND (?6 IS NULL OR a.action = ?6 OR substr(a.action, 1, length(?6) + 1) = ?6 || '.')
          ORDER BY a.at DESC, a.id DESC LIMIT ?5",
     )?;
-    let rows = stmt.query_map(rusqlite::params![q.user_id, q.area, q.since, q.until, q.limit], |r| {
+    let rows = stmt.query_map(rusqlite::params![q.user_id, q.area, q.since, q.until, q.limit, q.action], |r| {
         Ok(AuditRow {
             at: r.get(0)?,
             user_id: r.get(1)?,

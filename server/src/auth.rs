@@ -218,6 +218,9 @@ pub enum InviteError {
     /// An invite for a disabled user.
     #[error("user {0} is disabled and cannot be given new devices")]
     UserDisabled(i64),
+    /// An invite no device could redeem.
+    #[error("an invite must allow at least 1 use and be valid for at least 1 day")]
+    UsesOrDays,
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -271,6 +274,9 @@ pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>)
     if spec.role == Role::Editor && spec.areas.is_empty() {
         return Err(InviteError::EditorWithoutArea);
     }
+    if spec.uses < 1 || spec.valid_for_ms < 1 {
+        return Err(InviteError::UsesOrDays);
+    }
     // An editor can edit from the first minute: their areas' documents exist before the invite.
     if spec.role == Role::Editor {
         crate::admin::ensure_area_documents(conn, &spec.areas)?;
@@ -285,7 +291,13 @@ pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>)
             device_id: None,
             doc_id: None,
             action: "invite.create".into(),
-            detail: format!("role={} areas=[{}] by={}", spec.role.as_str(), areas.join(" "), by.unwrap_or("cli")),
+            detail: format!(
+                "role={} areas=[{}] uses={} by={}",
+                spec.role.as_str(),
+                areas.join(" "),
+                spec.uses,
+                by.unwrap_or("cli")
+            ),
         },
     )?;
     tx.commit()?;
@@ -301,6 +313,9 @@ pub fn create_device_invite(
     uses: i64,
     by: Option<&str>,
 ) -> Result<String, InviteError> {
+    if uses < 1 || valid_for_ms < 1 {
+        return Err(InviteError::UsesOrDays);
+    }
     let tx = conn.transaction()?;
     let user = tx
         .query_row("SELECT name, role, disabled_at IS NOT NULL FROM users WHERE id = ?1", [user_id], |r| {
@@ -565,8 +580,9 @@ pub fn token_status(conn: &Connection, token_hash: &str) -> Result<TokenStatus, 
     })
 }
 
-/// Revokes a device: its token stops working and the relay closes its connections.
-pub fn revoke_device(conn: &Connection, device_id: i64) -> Result<bool, StorageError> {
+/// Revokes a device: its token stops working and the relay closes its connections. `by` says
+/// who for the audit log (`cli`, or `user:ID` for an administrator in the app).
+pub fn revoke_device(conn: &Connection, device_id: i64, by: &str) -> Result<bool, StorageError> {
     let n = conn.execute(
         "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
         params![now_ms(), device_id],
@@ -579,7 +595,7 @@ pub fn revoke_device(conn: &Connection, device_id: i64) -> Result<bool, StorageE
                 device_id: Some(device_id),
                 doc_id: None,
                 action: "device.revoke".into(),
-                detail: String::new(),
+                detail: format!("by={by}"),
             },
         )?;
     }
@@ -671,7 +687,7 @@ mod tests {
         assert!(matches!(again, Err(InviteError::Invalid)));
         let found = db.with(|c| identity_by_token_hash(c, &hash_secret(&r.token))).unwrap();
         assert_eq!(found.as_ref().map(|i| i.role), Some(Role::Editor));
-        db.with(|c| revoke_device(c, r.identity.device_id)).unwrap();
+        db.with(|c| revoke_device(c, r.identity.device_id, "cli")).unwrap();
         assert_eq!(db.with(|c| identity_by_token_hash(c, &hash_secret(&r.token))).unwrap(), None);
     }
 
@@ -698,16 +714,16 @@ mod tests {
         assert_eq!(status(&phone.token).reason(), None);
         assert_eq!(status("never issued"), TokenStatus::Unknown);
 
-        db.with(|c| revoke_device(c, phone.identity.device_id)).unwrap();
+        db.with(|c| revoke_device(c, phone.identity.device_id, "cli")).unwrap();
         assert_eq!(status(&phone.token), TokenStatus::Revoked);
         assert_eq!(status(&phone.token).reason(), Some("revoked"));
 
-        db.with(|c| crate::admin::disable_user(c, laptop.identity.user_id)).unwrap();
+        db.with(|c| crate::admin::disable_user(c, laptop.identity.user_id, "cli")).unwrap();
         assert_eq!(status(&laptop.token), TokenStatus::Disabled);
         assert_eq!(status(&laptop.token).reason(), Some("disabled"));
         // Revoked and then its user disabled: the device was removed, so it is revoked.
-        db.with(|c| revoke_device(c, tablet.identity.device_id)).unwrap();
-        db.with(|c| crate::admin::disable_user(c, tablet.identity.user_id)).unwrap();
+        db.with(|c| revoke_device(c, tablet.identity.device_id, "cli")).unwrap();
+        db.with(|c| crate::admin::disable_user(c, tablet.identity.user_id, "cli")).unwrap();
         assert_eq!(status(&tablet.token), TokenStatus::Revoked);
 
         // A rotated token is unknown, not revoked: the device still works with its new token.
@@ -721,10 +737,16 @@ mod tests {
     #[test]
     fn expired_invites_and_editors_without_areas_are_refused() {
         let (_d, db) = db();
-        let spec = InviteSpec { role: Role::Reader, areas: vec![], user_name: None, valid_for_ms: -1, uses: 1 };
+        let spec = InviteSpec { role: Role::Reader, areas: vec![], user_name: None, valid_for_ms: 60_000, uses: 1 };
         let code =
             db.with(|c| create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))).unwrap();
+        db.with(|c| Ok(c.execute("UPDATE invites SET expires_at = 0", [])?)).unwrap();
         assert!(matches!(db.with(|c| Ok(redeem(c, &code, "p"))).unwrap(), Err(InviteError::Invalid)));
+        // An invite no one could ever redeem is not made at all.
+        for (valid_for_ms, uses) in [(0, 1), (-1, 1), (60_000, 0)] {
+            let spec = InviteSpec { role: Role::Reader, areas: vec![], user_name: None, valid_for_ms, uses };
+            assert!(matches!(db.with(|c| Ok(create_invite(c, &spec, None))).unwrap(), Err(InviteError::UsesOrDays)));
+        }
         let spec = InviteSpec { role: Role::Editor, areas: vec![], user_name: None, valid_for_ms: 1, uses: 1 };
         assert!(matches!(db.with(|c| Ok(create_invite(c, &spec, None))).unwrap(), Err(InviteError::EditorWithoutArea)));
     }
@@ -761,7 +783,7 @@ mod tests {
         ));
         // Disabled after the invite was made: the invite no longer works; no new invites either.
         let code = db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap().unwrap();
-        db.with(|c| crate::admin::disable_user(c, user)).unwrap();
+        db.with(|c| crate::admin::disable_user(c, user, "cli")).unwrap();
         assert!(matches!(db.with(|c| Ok(redeem(c, &code, "tablet"))).unwrap(), Err(InviteError::Invalid)));
         assert!(matches!(
             db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap(),

@@ -24,6 +24,18 @@ pub fn days_from_date(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The start of a day written `YYYY-MM-DD` (UTC), in milliseconds since 1970; the error is a
+/// message for a person.
+pub fn day_start_ms(date: &str) -> Result<i64, String> {
+    let wrong = || format!("{date:?} is not a date; write YYYY-MM-DD");
+    let parts: Vec<i64> = date.split('-').map(str::parse).collect::<Result<_, _>>().map_err(|_| wrong())?;
+    let [y, m, d] = parts[..] else { return Err(wrong()) };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(wrong());
+    }
+    Ok(days_from_date(y, m, d) * 86_400_000)
+}
+
 /// Milliseconds since 1970 as `YYYY-MM-DD HH:MM` (UTC).
 pub fn minutes_utc(ms: i64) -> String {
     let (y, m, d) = date_from_days(ms.div_euclid(86_400_000));

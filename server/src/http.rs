@@ -1,5 +1,5 @@
 //! HTTP routes: WebSocket sync, invite redemption, token rotation, the session check, change
-//! authors, health and readiness.
+//! authors, health and readiness; the admin endpoints are in `admin_http.rs`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,7 +27,7 @@ pub struct AppError {
 }
 
 impl AppError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         AppError { status, message: message.into() }
     }
 }
@@ -66,6 +66,7 @@ pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
         .route("/api/v0/session", get(session))
         .route("/api/v0/authors/{doc_id}", get(authors))
         .route("/sync", get(sync))
+        .merge(crate::admin_http::routes())
         .with_state(relay);
     match web {
         Some(dir) => router.fallback(move |req: axum::extract::Request| crate::web::serve_file(dir.clone(), req)),
@@ -190,7 +191,7 @@ struct RotateResponse {
 }
 
 /// The device token sent as `Authorization: Bearer …`.
-fn bearer(headers: &axum::http::HeaderMap) -> Result<String, AppError> {
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<String, AppError> {
     headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -201,7 +202,7 @@ fn bearer(headers: &axum::http::HeaderMap) -> Result<String, AppError> {
         .ok_or_else(|| AppError::new(StatusCode::UNAUTHORIZED, "send the device token as Authorization: Bearer …"))
 }
 
-fn invalid_token() -> AppError {
+pub(crate) fn invalid_token() -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, "this device token is not valid (unknown, revoked or its account disabled)")
 }
 

@@ -7,6 +7,7 @@
 //! queued document work committed and sync states saved.
 
 pub mod admin;
+pub mod admin_http;
 pub mod auth;
 pub mod backup;
 pub mod banner;

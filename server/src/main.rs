@@ -225,6 +225,9 @@ enum AdminCommand {
         /// Only entries about this area's documents (municipality:091, 091, county:90, …).
         #[arg(long)]
         area: Option<String>,
+        /// Only this action (device.revoke) or family of actions (invite, sync).
+        #[arg(long)]
+        action: Option<String>,
         /// From this day (YYYY-MM-DD, UTC), inclusive.
         #[arg(long)]
         since: Option<String>,
@@ -380,19 +383,6 @@ fn today() -> String {
 }
 
 /// `YYYY-MM-DD` (UTC) to milliseconds since the epoch at the start of that day.
-fn day_start_ms(date: &str) -> Result<i64> {
-    let parts: Vec<i64> = date
-        .split('-')
-        .map(str::parse)
-        .collect::<Result<_, _>>()
-        .map_err(|_| anyhow::anyhow!("{date:?} is not a date; write YYYY-MM-DD"))?;
-    let [y, m, d] = parts[..] else { bail!("{date:?} is not a date; write YYYY-MM-DD") };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        bail!("{date:?} is not a date; write YYYY-MM-DD");
-    }
-    Ok(calendar::days_from_date(y, m, d) * 86_400_000)
-}
-
 fn export(db: &std::path::Path, format: &str, out: Option<&std::path::Path>, include_restricted: bool) -> Result<()> {
     let db = open(db)?;
     let dirs = db.with(|c| content::export_directories(c, include_restricted))?;
@@ -638,9 +628,6 @@ fn safe(s: &str) -> std::borrow::Cow<'_, str> {
 fn run_admin(command: AdminCommand) -> Result<()> {
     match command {
         AdminCommand::Invite { db, role, areas, name, user, days, uses, url } => {
-            if uses < 1 {
-                bail!("--uses must be at least 1");
-            }
             let valid_for_ms = days.saturating_mul(86_400_000);
             let code = match (user, role) {
                 (Some(user), _) => {
@@ -652,7 +639,7 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                     let areas: Vec<Area> = areas.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
                     let spec = InviteSpec { role, areas, user_name: name, valid_for_ms, uses };
                     let db = open(&db)?;
-                    db.with(|c| Ok(auth::create_invite(c, &spec, Some("cli"))))??
+                    db.with(|c| Ok(admin::invite(c, admin::Actor::Cli, &spec)))??
                 }
                 (None, None) => bail!("give --role for a new user, or --user ID for a new device of an existing user"),
             };
@@ -679,7 +666,7 @@ fn run_admin(command: AdminCommand) -> Result<()> {
         }
         AdminCommand::Revoke { db, device } => {
             let db = open(&db)?;
-            if db.with(|c| auth::revoke_device(c, device))? {
+            if db.with(|c| Ok(admin::revoke(c, admin::Actor::Cli, device)))?? {
                 println!("device {device} revoked; its connections close within a second");
             } else {
                 bail!("no active device {device}");
@@ -709,7 +696,7 @@ fn run_admin(command: AdminCommand) -> Result<()> {
             }
         }
         AdminCommand::DisableUser { db, user } => {
-            if open(&db)?.with(|c| admin::disable_user(c, user))? {
+            if open(&db)?.with(|c| Ok(admin::disable(c, admin::Actor::Cli, user)))?? {
                 println!("user {user} disabled; their connections close within a second");
             } else {
                 bail!("no active user {user}");
@@ -751,10 +738,10 @@ fn run_admin(command: AdminCommand) -> Result<()> {
                 }
             }
         }
-        AdminCommand::Audit { db, user, area, since, until, limit, json } => {
+        AdminCommand::Audit { db, user, area, action, since, until, limit, json } => {
             let area = area.map(|a| a.parse::<Area>().map(|a| a.to_string())).transpose()?;
-            let day = |s: Option<String>| s.map(|d| day_start_ms(&d)).transpose();
-            let q = admin::AuditQuery { user_id: user, area, since: day(since)?, until: day(until)?, limit };
+            let day = |s: Option<String>| s.map(|d| calendar::day_start_ms(&d).map_err(anyhow::Error::msg)).transpose();
+            let q = admin::AuditQuery { user_id: user, area, action, since: day(since)?, until: day(until)?, limit };
             let rows = open(&db)?.with(|c| admin::audit(c, &q))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -54,8 +54,8 @@ async fn listings_disabling_and_the_audit_log() -> anyhow::Result<()> {
     let mut r = NativeClient::new("reader");
     r.open(doc);
     r.connect(&relay.url(&reader)).await?;
-    assert!(relay.db.with(|c| admin::disable_user(c, ed.id))?);
-    assert!(!relay.db.with(|c| admin::disable_user(c, ed.id))?, "disabling twice changes nothing");
+    assert!(relay.db.with(|c| admin::disable_user(c, ed.id, "cli"))?);
+    assert!(!relay.db.with(|c| admin::disable_user(c, ed.id, "cli"))?, "disabling twice changes nothing");
     e.wait_until(|c| c.closed.is_some()).await?;
     assert!(e.errors.iter().any(|m| m.contains("disabled")), "{:?}", e.errors);
     let err = NativeClient::new("again").connect(&relay.url(&editor)).await.expect_err("refused").to_string();
@@ -148,5 +148,201 @@ async fn users_created_on_the_command_line_get_devices_by_invite() -> anyhow::Re
     assert_eq!(status, 403, "{body}");
     let (ok, _, err) = contactpoint(&["admin", "invite", "--user", "9999", "--db", &db])?;
     assert!(!ok && err.contains("no user 9999"), "{err}");
+    Ok(())
+}
+
+/// The admin endpoints, with each role's device token: an administrator creates an invite (its
+/// link and QR code, and the code redeems), lists users and devices, revokes a device (its live
+/// connection closes at once, with the database watcher too slow to be the one closing it),
+/// disables a user and reads the audit log by who, what and when; an editor creates reader
+/// invites for its own area only; a reader is refused everything; each action is audited with
+/// who did it, the same way as on the command line, and each refusal with what was asked.
+#[tokio::test]
+async fn admin_endpoints_apply_the_command_lines_rules() -> anyhow::Result<()> {
+    use anyhow::Context;
+    use contactpoint_server::{auth, storage};
+    use contactpoint_tests::{http_get_with, http_post, http_post_with};
+    use serde_json::{Value, json};
+
+    // The watcher would close a revoked device's connection only after a minute: what closes it
+    // sooner is the endpoint.
+    let relay = TestRelay::start_with(Limits { revocation_poll: Duration::from_secs(60), ..Limits::default() }).await?;
+    let doc = relay.document(Scope::Area("municipality:091".into()));
+    let admin_token = relay.token(Role::Admin, &[]);
+    let editor = relay.token(Role::Editor, &["091"]);
+    let reader = relay.token(Role::Reader, &[]);
+    let user_of = |token: &str| {
+        relay
+            .db
+            .with(|c| storage::identity_by_token_hash(c, &auth::hash_secret(token)))
+            .ok()
+            .flatten()
+            .expect("a signed-in user")
+    };
+    let admin_id = user_of(&admin_token).user_id;
+    let editor_id = user_of(&editor).user_id;
+    let auth = |token: &str| format!("Authorization: Bearer {token}");
+    let post = |token: &str, path: &str, body: Value| {
+        let (addr, header, path, body) = (relay.addr, auth(token), path.to_owned(), body.to_string());
+        async move { http_post_with(addr, &path, &[&header], &body).await }
+    };
+    let get = |token: &str, path: &str| {
+        let (addr, header, path) = (relay.addr, auth(token), path.to_owned());
+        async move { http_get_with(addr, &path, &[&header]).await }
+    };
+
+    // An administrator's invite: any role, areas, uses and expiry; a link and its QR code.
+    let (status, body) = post(
+        &admin_token,
+        "/api/v0/admin/invites",
+        json!({"role": "editor", "areas": ["091"], "name": "Helsinki school", "uses": 2, "days": 3}),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let invite: Value = serde_json::from_str(&body)?;
+    let code = invite["code"].as_str().context("a code")?.to_owned();
+    assert_eq!(invite["link"], format!("http://{}/?invite={code}", relay.addr));
+    assert_eq!(invite["areas"], json!(["municipality:091"]));
+    assert_eq!(invite["uses"], 2);
+    let svg = invite["qr_svg"].as_str().context("a QR code")?;
+    assert!(svg.contains("<svg") && svg.contains("<path"), "{svg}");
+    let redeem = json!({"code": code, "device_name": "school phone"}).to_string();
+    let (status, body) = http_post(relay.addr, "/api/v0/redeem", &redeem).await?;
+    assert_eq!(status, 200, "{body}");
+    let redeemed: Value = serde_json::from_str(&body)?;
+    assert_eq!((redeemed["role"].as_str(), redeemed["user_name"].as_str()), (Some("editor"), Some("Helsinki school")));
+    // The CLI's rules, from the same code: no uses, or an editor without an area, is refused.
+    let (status, body) = post(&admin_token, "/api/v0/admin/invites", json!({"role": "reader", "uses": 0})).await?;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = post(&admin_token, "/api/v0/admin/invites", json!({"role": "editor"})).await?;
+    assert!(status == 400 && body.contains("at least one"), "{status} {body}");
+
+    // An editor: reader invites for its own area, nothing else.
+    let (status, body) = post(&editor, "/api/v0/admin/invites", json!({"role": "reader", "areas": ["091"]})).await?;
+    assert_eq!(status, 200, "{body}");
+    for (ask, says) in [
+        (
+            json!({"role": "reader", "areas": ["853"]}),
+            "only for your own areas (municipality:091), not for municipality:853",
+        ),
+        (json!({"role": "editor", "areas": ["091"]}), "editors may invite readers only"),
+        (json!({"role": "admin"}), "editors may invite readers only"),
+        (json!({"role": "reader"}), "at least one of your own areas"),
+    ] {
+        let (status, body) = post(&editor, "/api/v0/admin/invites", ask.clone()).await?;
+        assert!(status == 403 && body.contains(says), "{ask}: {status} {body}");
+    }
+    for path in ["/api/v0/admin/users", "/api/v0/admin/devices", "/api/v0/admin/audit"] {
+        let (status, body) = get(&editor, path).await?;
+        assert!(status == 403 && body.contains("only administrators"), "{path}: {status} {body}");
+    }
+
+    // A reader: refused everything; no token or a wrong one: 401.
+    let (status, _) = post(&reader, "/api/v0/admin/invites", json!({"role": "reader", "areas": ["091"]})).await?;
+    assert_eq!(status, 403);
+    for path in ["/api/v0/admin/users", "/api/v0/admin/devices", "/api/v0/admin/audit"] {
+        assert_eq!(get(&reader, path).await?.0, 403, "{path}");
+        assert_eq!(get("cpt_nobody", path).await?.0, 401, "{path}");
+    }
+    let editor_device = user_of(&editor).device_id;
+    assert_eq!(post(&reader, &format!("/api/v0/admin/devices/{editor_device}/revoke"), json!({})).await?.0, 403);
+    assert_eq!(post(&editor, &format!("/api/v0/admin/users/{admin_id}/disable"), json!({})).await?.0, 403);
+    assert!(user_of(&editor).device_id == editor_device, "the refused revocation changed nothing");
+
+    // Listings.
+    let (status, body) = get(&admin_token, "/api/v0/admin/users").await?;
+    assert_eq!(status, 200, "{body}");
+    let users: Value = serde_json::from_str(&body)?;
+    let names: Vec<&str> =
+        users["users"].as_array().context("users")?.iter().filter_map(|u| u["name"].as_str()).collect();
+    assert!(names.contains(&"Helsinki school") && names.contains(&"editor test user"), "{names:?}");
+    let (status, body) = get(&admin_token, "/api/v0/admin/devices").await?;
+    assert_eq!(status, 200, "{body}");
+    let devices: Value = serde_json::from_str(&body)?;
+    let phone = devices["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == "school phone"))
+        .with_context(|| format!("the redeemed device is listed: {devices}"))?;
+    let phone_id = phone["id"].as_i64().context("device id")?;
+
+    // Revoking the phone closes its live connection within a second; a second time is 404.
+    let phone_token = redeemed["token"].as_str().context("token")?.to_owned();
+    let mut c = NativeClient::new("school phone");
+    c.open(doc);
+    c.connect(&relay.url(&phone_token)).await?;
+    c.wait_until(|c| c.is_connected()).await?;
+    let asked = std::time::Instant::now();
+    let (status, body) = post(&admin_token, &format!("/api/v0/admin/devices/{phone_id}/revoke"), json!({})).await?;
+    assert_eq!(status, 200, "{body}");
+    c.wait_until(|c| c.closed.is_some()).await?;
+    assert!(asked.elapsed() < Duration::from_secs(1), "closed after {:?}", asked.elapsed());
+    let (status, _) = post(&admin_token, &format!("/api/v0/admin/devices/{phone_id}/revoke"), json!({})).await?;
+    assert_eq!(status, 404);
+    let session = http_get_with(relay.addr, "/api/v0/session", &[&auth(&phone_token)]).await?;
+    assert!(session.0 == 401 && session.1.contains("revoked"), "{session:?}");
+
+    // Disabling the editor closes its connection too.
+    let mut e = NativeClient::new("editor");
+    e.open(doc);
+    e.connect(&relay.url(&editor)).await?;
+    let (status, body) = post(&admin_token, &format!("/api/v0/admin/users/{editor_id}/disable"), json!({})).await?;
+    assert_eq!(status, 200, "{body}");
+    e.wait_until(|c| c.closed.is_some()).await?;
+    let (_, body) = get(&admin_token, "/api/v0/admin/users").await?;
+    let users: Value = serde_json::from_str(&body)?;
+    let ed = users["users"].as_array().and_then(|u| u.iter().find(|u| u["id"] == editor_id)).context("editor")?;
+    assert!(ed["disabled_at"].is_i64(), "{ed}");
+
+    // The audit log: every action, by whom, filtered by who, what and when.
+    let entries = |body: &str| -> anyhow::Result<Vec<Value>> {
+        let v: Value = serde_json::from_str(body)?;
+        Ok(v["entries"].as_array().context("entries")?.clone())
+    };
+    let (status, body) = get(&admin_token, &format!("/api/v0/admin/audit?user={admin_id}")).await?;
+    assert_eq!(status, 200, "{body}");
+    let by_admin = entries(&body)?;
+    let by = format!("by=user:{admin_id}");
+    for action in ["invite.create", "device.revoke", "user.disable"] {
+        assert!(
+            by_admin.iter().any(|r| r["action"] == action && r["detail"].as_str().is_some_and(|d| d.contains(&by))),
+            "{action} by the administrator is audited: {by_admin:?}"
+        );
+    }
+    let (_, body) = get(&admin_token, &format!("/api/v0/admin/audit?user={editor_id}&action=invite")).await?;
+    let by_editor = entries(&body)?;
+    assert!(by_editor.iter().all(|r| r["action"].as_str().is_some_and(|a| a.starts_with("invite."))), "{by_editor:?}");
+    let editors_invites: Vec<&Value> = by_editor
+        .iter()
+        .filter(|r| {
+            r["action"] == "invite.create"
+                && r["detail"].as_str().is_some_and(|d| d.contains(&format!("by=user:{editor_id}")))
+        })
+        .collect();
+    assert_eq!(editors_invites.len(), 1, "the editor's one invite, none of the refused ones: {by_editor:?}");
+    assert!(editors_invites[0]["detail"].as_str().is_some_and(|d| d.contains("role=reader areas=[municipality:091]")));
+    let (_, body) = get(&admin_token, "/api/v0/admin/audit?action=device.revoke").await?;
+    let revokes = entries(&body)?;
+    assert_eq!(revokes.len(), 1, "{revokes:?}");
+    assert_eq!(revokes[0]["device_id"], phone_id);
+    let today = &contactpoint_server::calendar::rfc3339_utc(storage::now_ms() / 1000)[..10];
+    let (status, body) = get(&admin_token, &format!("/api/v0/admin/audit?since={today}&action=user")).await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(entries(&body)?.iter().any(|r| r["action"] == "user.disable"), "{body}");
+    let (_, body) = get(&admin_token, &format!("/api/v0/admin/audit?until={today}")).await?;
+    assert!(entries(&body)?.is_empty(), "nothing before today: {body}");
+    // Refusals leave a trace too, with what was asked and why.
+    let reader_id = user_of(&reader).user_id;
+    let (_, body) = get(&admin_token, &format!("/api/v0/admin/audit?user={reader_id}&action=admin.refused")).await?;
+    let refused: Vec<String> = entries(&body)?.iter().filter_map(|r| r["detail"].as_str().map(str::to_owned)).collect();
+    assert_eq!(refused.len(), 5, "the reader's invite, three listings and revocation: {refused:?}");
+    assert!(refused.iter().any(|d| d.starts_with("revoke device") && d.contains("only administrators")), "{refused:?}");
+    let (_, body) = get(&admin_token, &format!("/api/v0/admin/audit?user={editor_id}&action=admin.refused")).await?;
+    let refused: Vec<String> = entries(&body)?.iter().filter_map(|r| r["detail"].as_str().map(str::to_owned)).collect();
+    assert!(
+        refused.iter().any(|d| d.starts_with("invite role=reader areas=[municipality:853]") && d.contains("not for")),
+        "{refused:?}"
+    );
+    let (status, body) = get(&admin_token, "/api/v0/admin/audit?since=yesterday").await?;
+    assert!(status == 400 && body.contains("YYYY-MM-DD"), "{status} {body}");
     Ok(())
 }

@@ -232,7 +232,7 @@ async fn revocation_closes_live_connections() -> anyhow::Result<()> {
     let hash = contactpoint_server::auth::hash_secret(&token);
     let device: i64 =
         s.relay.db.with(|c| Ok(c.query_row("SELECT id FROM devices WHERE token_hash = ?1", [hash], |r| r.get(0))?))?;
-    s.relay.db.with(|conn| contactpoint_server::auth::revoke_device(conn, device))?;
+    s.relay.db.with(|conn| contactpoint_server::auth::revoke_device(conn, device, "cli"))?;
     c.wait_until(|c| c.closed.is_some()).await?;
     assert!(c.errors.iter().any(|e| e.contains("signed out")), "{:?}", c.errors);
     let err = NativeClient::new("again").connect(&s.relay.url(&token)).await.expect_err("refused").to_string();

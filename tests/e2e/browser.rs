@@ -1407,3 +1407,89 @@ async fn an_editor_invited_for_an_area_without_a_document_adds_a_contact_at_once
     }
     Ok(())
 }
+
+/// The administration screens at phone width. An administrator creates a reader invite for
+/// Helsinki in the app (a link to the app with the code, and its QR code drawn), and the link
+/// signs in a fresh browser profile as a reader of Helsinki. A Helsinki editor, offered only
+/// the invite screen, creates a reader invite for Helsinki and is refused one for Turku and one
+/// for an editor, with the relay's reason shown. The administrator revokes a connected phone
+/// from the users screen: the phone's WebSocket closes within a second of the click, and the
+/// phone deletes its data. The audit log, filtered in the app, lists the invites; the command
+/// line's audit shows who created them. axe finds no WCAG 2.1 A or AA problem on the screens.
+#[tokio::test]
+async fn admins_and_editors_invite_and_an_admin_revokes_a_phone_in_the_app() -> Result<()> {
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let admin = served.admin_invite()?;
+    let editor = served.helsinki_editor("Helsinki editor")?;
+    let phone = served.named_reader("Phone to revoke")?;
+    let url = served.url();
+    let script =
+        Script::start("admin", &["--url", &url, "--admin", &admin, "--editor", &editor, "--phone", &phone]).await?;
+    let result = script.finish().await?;
+    eprintln!("admin screens: the revoked phone's connection closed {} ms after the click", result["closedAfterMs"]);
+
+    let invite = &result["adminInvite"];
+    let link = invite["link"].as_str().context("the administrator's invite has a link")?;
+    assert!(link.starts_with(&format!("{url}?invite=")), "{invite}");
+    assert_eq!(result["prefilled"].as_str(), link.split("?invite=").nth(1), "the link fills in the code: {result}");
+    assert!(invite["qr"]["width"].as_u64().is_some_and(|w| w >= 200), "the QR code is drawn: {invite}");
+    assert_eq!(invite["overflow"], 0, "nothing sticks out at phone width: {invite}");
+    assert_eq!(result["invitedUser"]["role"], "reader", "{result}");
+    assert_eq!(result["invitedUser"]["areas"], serde_json::json!(["municipality:091"]), "{result}");
+
+    assert_eq!(
+        result["editorAreas"],
+        serde_json::json!([{ "value": "municipality:091", "checked": true }]),
+        "the editor's own area is offered and chosen: {result}"
+    );
+    assert!(result["editorReader"]["link"].as_str().is_some_and(|l| l.contains("?invite=")), "{result}");
+    let turku = result["editorTurku"]["error"].as_str().unwrap_or_default();
+    assert!(turku.contains("not for municipality:853") && result["editorTurku"]["link"].is_null(), "{result}");
+    let as_editor = result["editorEditor"]["error"].as_str().unwrap_or_default();
+    assert!(
+        as_editor.contains("editors may invite readers only") && result["editorEditor"]["link"].is_null(),
+        "{result}"
+    );
+    assert_eq!(result["editorMenu"], serde_json::json!(["#/admin/invite"]), "{result}");
+
+    let closed = result["closedAfterMs"].as_i64().context("closedAfterMs")?;
+    assert!(closed < 1000, "the revoked phone's connection closed {closed} ms after the click");
+    assert!(result["phoneNotice"].as_str().is_some_and(|n| n.contains("removed")), "{result}");
+    assert!(result["rowAfter"].as_str().is_some_and(|r| r.contains("Removed")), "{result}");
+
+    let audit = result["audit"].as_array().context("audit entries")?;
+    assert!(audit.len() >= 2, "the two invites made in the app at least: {audit:?}");
+    assert!(audit.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("invite."))), "{audit:?}");
+    assert_eq!(result["auditOverflow"], 0, "{result}");
+    assert_eq!(result["violations"], serde_json::json!([]), "axe finds nothing on the administration screens");
+    let checked = result["axeChecked"].as_array().context("axeChecked")?;
+    assert!(checked.len() == 4 && checked.iter().all(|c| c["passes"].as_u64() > Some(5)), "{checked:?}");
+    let db = served.db.to_str().context("database path")?;
+    let rows: Value = serde_json::from_str(&contactpoint_ok(&[
+        "admin",
+        "audit",
+        "--action",
+        "invite.create",
+        "--json",
+        "--db",
+        db,
+    ])?)?;
+    let by_app: Vec<&str> = rows
+        .as_array()
+        .context("audit rows")?
+        .iter()
+        .filter_map(|r| r["detail"].as_str())
+        .filter(|d| d.contains("by=user:"))
+        .collect();
+    assert_eq!(by_app.len(), 2, "the administrator's and the editor's invites, not the refused ones: {by_app:?}");
+    let revoked: Value =
+        serde_json::from_str(&contactpoint_ok(&["admin", "audit", "--action", "device", "--json", "--db", db])?)?;
+    assert!(
+        revoked.as_array().is_some_and(|r| r
+            .iter()
+            .any(|r| r["action"] == "device.revoke" && r["detail"].as_str().is_some_and(|d| d.contains("by=user:")))),
+        "{revoked}"
+    );
+    Ok(())
+}

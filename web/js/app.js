@@ -995,6 +995,7 @@ function settingsScreen() {
     lang,
     h("p", {}, h("a", { href: "#/municipality" }, `${t("municipality")}: ${settings.municipality ? JSON.parse(client.municipality(settings.municipality, language())).name : "—"}`)),
     h("p", {}, `${t("signed_in_as")}: ${user.name || "—"} (${user.role || "—"})`),
+    user.role === "admin" || user.role === "editor" ? h("p", {}, h("a", { href: "#/admin", "data-testid": "admin-link" }, t("admin_title"))) : null,
     h(
       "p",
       {},
@@ -1013,6 +1014,15 @@ function settingsScreen() {
       ),
     ),
   );
+}
+
+// The administration screens (admin.js) are loaded when first opened: they need the relay
+// anyway, so they are not part of what a first visit downloads.
+function adminScreen(page) {
+  const ctx = { h, show, t, language, token: () => settings.token, user: () => settings.user };
+  return import("./admin.js")
+    .then((m) => m.adminScreen(page, ctx))
+    .catch((e) => show(t("admin_title"), h("p", { class: "error", role: "alert" }, `${t("no_network")} (${e && e.message ? e.message : e})`)));
 }
 
 function route() {
@@ -1044,6 +1054,8 @@ function route() {
       return settingsScreen();
     case "municipality":
       return municipalityScreen();
+    case "admin":
+      return adminScreen(a);
     default:
       return homeScreen();
   }

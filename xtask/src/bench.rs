@@ -7,7 +7,7 @@
 //!
 //! Options: `--quick` (small sizes), `--only=ours|reference`, `--relay-bin=PATH` (skip building
 //! the relay), `--out=PATH` (the JSON file; default `<target>/bench/relay.json`),
-//! `--workloads=initial,fanout,reconnect,idle` (a subset).
+//! `--workloads=initial,fanout,fanout_large,reconnect,idle` (a subset).
 
 pub mod attacks;
 mod client;
@@ -40,7 +40,7 @@ struct Options {
 }
 
 /// The workloads, in the order they run.
-const WORKLOADS: [&str; 4] = ["initial", "fanout", "reconnect", "idle"];
+const WORKLOADS: [&str; 5] = ["initial", "fanout", "fanout_large", "reconnect", "idle"];
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut o =
@@ -78,7 +78,7 @@ fn parse(args: &[String]) -> Result<Options> {
             "-h" | "--help" => {
                 println!(
                     "cargo xtask bench relay [--quick] [--only=ours|reference] [--relay-bin=PATH] [--out=FILE] \
-                     [--workloads=initial,fanout,reconnect,idle]\n\
+                     [--workloads=initial,fanout,fanout_large,reconnect,idle]\n\
                      Compares the relay with the reference Node sync server (needs `npm ci --prefix tests/js`)."
                 );
                 std::process::exit(0);
@@ -165,6 +165,9 @@ pub fn run(args: &[String]) -> Result<()> {
             if want("fanout") {
                 workloads::fanout(&mut ctx).await?;
             }
+            if want("fanout_large") {
+                workloads::fanout_large(&mut ctx).await?;
+            }
             if want("reconnect") {
                 workloads::reconnect(&mut ctx).await?;
             }
@@ -247,7 +250,7 @@ fn setup_ours(bin: &Path, dir: &Path) -> Result<(Launch, String, String, Ids)> {
     let doc = || -> Result<DocumentId> {
         Ok(db.with(|c| contactpoint_server::admin::create_document(c, &Scope::National, &Automerge::new()))?)
     };
-    let ids = Ids { directory: doc()?, fanout: doc()?, history: doc()?, idle: doc()? };
+    let ids = Ids { directory: doc()?, fanout: doc()?, fanout_large: doc()?, history: doc()?, idle: doc()? };
     drop(db);
     Ok((Launch::Ours { bin: bin.to_owned(), db: db_path }, admin, reader, ids))
 }
@@ -270,7 +273,7 @@ fn token(db: &Db, role: Role) -> Result<String> {
 /// The reference server learns documents from their first upload; new random ids will do.
 fn random_ids() -> Ids {
     let id = || DocumentId::from_random_bytes(auth::random_bytes::<16>());
-    Ids { directory: id(), fanout: id(), history: id(), idle: id() }
+    Ids { directory: id(), fanout: id(), fanout_large: id(), history: id(), idle: id() }
 }
 
 /// How a figure is shown.
@@ -331,6 +334,16 @@ fn rows(s: &Sizes) -> Vec<(&'static str, String, Unit)> {
         ("fanout.edits", format!("fan-out: edits made (of {})", s.fanout_edits), Count),
         ("fanout.wall_s", "fan-out: wall for the edits".into(), Seconds),
         ("fanout.cpu_s", "fan-out: relay CPU".into(), Seconds),
+        (
+            "fanout_large.readers",
+            format!("1,000-entry one-change document: readers (of {})", n(s.fanout_clients)),
+            Count,
+        ),
+        ("fanout_large.p50_ms", "  an edit from a writer connecting for it, to every reader: p50".into(), Millis),
+        ("fanout_large.p99_ms", "  p99".into(), Millis),
+        ("fanout_large.max_ms", "  max".into(), Millis),
+        ("fanout_large.missed", "  deliveries missed".into(), Count),
+        ("fanout_large.cpu_s", "  relay CPU for the edits".into(), Seconds),
         ("reconnect.first_sync_bytes", format!("first sync of a {}-change document", n(s.history_changes + 1)), Bytes),
         ("reconnect.running_bytes", "reconnect after one edit, relay kept running".into(), Bytes),
         ("reconnect.restart_bytes", "reconnect after one edit, relay restarted".into(), Bytes),

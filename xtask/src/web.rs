@@ -172,6 +172,7 @@ pub fn build(out: &Path) -> Result<Report> {
         "js/i18n.js",
         "js/store.js",
         "js/sync.js",
+        "js/admin.js",
         "js/app.js",
         "app.css",
     ];
@@ -198,7 +199,10 @@ pub fn build(out: &Path) -> Result<Report> {
         "./icons/icon.svg".into(),
         "./icons/maskable.svg".into(),
     ];
-    assets.extend(renamed.iter().map(|(_, n)| format!("./{n}")));
+    // The administration screens load when someone opens them (they need the relay anyway), so
+    // they are neither precached nor part of a first visit.
+    let on_demand = ["js/admin.js"];
+    assets.extend(renamed.iter().filter(|(old, _)| !on_demand.contains(&old.as_str())).map(|(_, n)| format!("./{n}")));
     let version = short_hash(format!("{index}{assets:?}").as_bytes());
     let sw = std::fs::read_to_string(out.join("sw.js"))?
         .replace("__VERSION__", &version)

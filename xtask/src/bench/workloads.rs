@@ -72,6 +72,8 @@ pub struct Ids {
     pub directory: DocumentId,
     /// The small document edited during the fan-out.
     pub fanout: DocumentId,
+    /// The 1,000-entry document of the fan-out with a writer that connects for each edit.
+    pub fanout_large: DocumentId,
     /// The document of the reconnect measurement.
     pub history: DocumentId,
     /// The small document idle connections subscribe to.
@@ -337,9 +339,24 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// one after another, and each reader notes when each edit arrived.
 pub async fn fanout(ctx: &mut Ctx) -> Result<()> {
     let id = ctx.ids.fanout;
-    let doc = docs::directory(20)?;
+    fanout_with(ctx, "fanout", id, 20, false).await
+}
+
+/// The fan-out of issue 10's acceptance: a 1,000-entry document made in one change (as the seed
+/// and imports make them), each edit written by a client that connects for it with the document
+/// it keeps on the device and no sync state, as a phone that opens the app to make one change.
+pub async fn fanout_large(ctx: &mut Ctx) -> Result<()> {
+    let id = ctx.ids.fanout_large;
+    fanout_with(ctx, "fanout_large", id, 1_000, true).await
+}
+
+/// Readers subscribe to a document of `entries` entries made in one change; then edits, each
+/// timed from the moment it is sent until each reader has it. With `fresh_writer`, every edit
+/// comes from a new connection of a client that holds the document but no sync state.
+async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, fresh_writer: bool) -> Result<()> {
+    let doc = docs::directory(entries)?;
     let heads = Arc::new(doc.get_heads());
-    let mut writer = upload(ctx, "writer", id, doc).await?;
+    let mut writer = upload(ctx, &format!("{key}-writer"), id, doc).await?;
 
     let n = ctx.sizes.fanout_clients;
     let url = ctx.url(false)?;
@@ -395,11 +412,11 @@ pub async fn fanout(ctx: &mut Ctx) -> Result<()> {
     drop((ready_tx, seen_tx));
     let n = collect(&mut ready_rx, n, DEADLINE, "readers subscribed", &mut tasks).await.len();
     let subscribe_wall = t0.elapsed();
-    ctx.record("fanout.readers", n as f64);
+    ctx.record(&format!("{key}.readers"), n as f64);
     tokio::time::sleep(TRAILING).await;
     let subscribe_cpu = ctx.cpu()? - cpu0;
-    ctx.record("fanout.subscribe_wall_s", subscribe_wall.as_secs_f64());
-    ctx.record("fanout.subscribe_cpu_s", subscribe_cpu);
+    ctx.record(&format!("{key}.subscribe_wall_s"), subscribe_wall.as_secs_f64());
+    ctx.record(&format!("{key}.subscribe_cpu_s"), subscribe_cpu);
     writer.settle(Duration::from_millis(300), Duration::from_secs(5)).await?;
 
     let mut latencies: Vec<f64> = Vec::with_capacity(n * ctx.sizes.fanout_edits);
@@ -413,6 +430,16 @@ pub async fn fanout(ctx: &mut Ctx) -> Result<()> {
             break;
         }
         edits += 1;
+        if fresh_writer {
+            // The phone keeps the document, not the relay's sync state: a new peer each time.
+            let saved = writer.session.doc(&id).map(Automerge::save).context("the writer has no document")?;
+            writer.close().await;
+            let (peer, storage) = ctx.peer(&format!("{key}-writer-{k}"), 0);
+            writer = Client::new(peer, storage);
+            let events = writer.session.open_doc(id, Some(&saved), None)?;
+            writer.send(events).await?;
+            writer.connect(&ctx.url(true)?, CONNECT).await?;
+        }
         let mut failed = None;
         let events = writer.session.change(&id, |d| {
             if let Err(e) = docs::edit(d, k) {
@@ -447,13 +474,13 @@ pub async fn fanout(ctx: &mut Ctx) -> Result<()> {
     tokio::time::sleep(TRAILING).await;
     let cpu = ctx.cpu()? - cpu0;
     latencies.sort_by(f64::total_cmp);
-    ctx.record("fanout.p50_ms", percentile(&latencies, 50.0));
-    ctx.record("fanout.p99_ms", percentile(&latencies, 99.0));
-    ctx.record("fanout.max_ms", latencies.last().copied().unwrap_or(f64::NAN));
-    ctx.record("fanout.missed", missed as f64);
-    ctx.record("fanout.edits", edits as f64);
-    ctx.record("fanout.wall_s", wall.as_secs_f64());
-    ctx.record("fanout.cpu_s", cpu);
+    ctx.record(&format!("{key}.p50_ms"), percentile(&latencies, 50.0));
+    ctx.record(&format!("{key}.p99_ms"), percentile(&latencies, 99.0));
+    ctx.record(&format!("{key}.max_ms"), latencies.last().copied().unwrap_or(f64::NAN));
+    ctx.record(&format!("{key}.missed"), missed as f64);
+    ctx.record(&format!("{key}.edits"), edits as f64);
+    ctx.record(&format!("{key}.wall_s"), wall.as_secs_f64());
+    ctx.record(&format!("{key}.cpu_s"), cpu);
     stop_tx.send(true)?;
     finish(&mut tasks, Duration::from_secs(30)).await;
     writer.close().await;
