@@ -1364,3 +1364,53 @@ async fn search_lists_the_local_police_first_and_keeps_the_query_on_back() -> Re
     assert_eq!(result["again"], result["titles"], "{result}");
     Ok(())
 }
+
+/// 13. No English in the Finnish and Swedish app. An administrator per language chooses the
+/// language on the sign-in screen of an English-speaking browser, is refused a wrong invite
+/// code, signs in and goes through the main screens to an edit form showing a validation error;
+/// no screen shows any of the app's English words or any English message of the rules or the
+/// relay, the wrong code and the phone number are explained in the chosen language, and the
+/// legal basis is cited in it.
+#[tokio::test]
+async fn the_finnish_and_swedish_app_shows_no_english() -> Result<()> {
+    use contactpoint_directory::validate::MESSAGES;
+    use contactpoint_server::auth::InviteError;
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let dir = tempfile::tempdir()?;
+    // The rules' and the relay's messages, each with its code.
+    let mut english: Vec<Value> =
+        MESSAGES.iter().map(|(code, en)| serde_json::json!({ "code": code, "en": en })).collect();
+    english.extend(
+        [InviteError::Unknown, InviteError::UsedUp, InviteError::Expired, InviteError::Withdrawn]
+            .iter()
+            .map(|e| serde_json::json!({ "code": e.code(), "en": e.to_string() })),
+    );
+    let file = dir.path().join("english.json");
+    std::fs::write(&file, serde_json::to_string(&english)?)?;
+    let admin = || invite(&served.db, &["--role", "admin"]);
+    let codes = format!("fi={},sv={}", admin()?, admin()?);
+    let script =
+        Script::start("language", &["--url", &served.url(), "--codes", &codes, "--english", &file.to_string_lossy()])
+            .await?;
+    let result = script.finish().await?;
+    assert!(result["strings"].as_u64().is_some_and(|n| n > 200), "too few English strings to look for: {result}");
+    assert_eq!(result["screens"].as_array().map(Vec::len), Some(18), "nine screens in two languages: {result}");
+    assert_eq!(result["unworded"], Value::Array(vec![]), "messages with no Finnish or Swedish wording");
+    assert_eq!(result["hits"], Value::Array(vec![]), "English on a Finnish or Swedish screen");
+    let shown = &result["shown"];
+    assert_eq!(
+        shown["fiWrongCode"],
+        "Käyttöönotto ei onnistunut: Kutsukoodi ei kelpaa. Tarkista, että kirjoitit sen oikein."
+    );
+    assert_eq!(
+        shown["svWrongCode"],
+        "Det gick inte att ta appen i bruk: Inbjudningskoden är inte giltig. Kontrollera att den är rätt inskriven."
+    );
+    assert!(shown["fiPhoneError"].as_str().is_some_and(|e| e.starts_with("Tämä ei ole puhelinnumero")), "{shown}");
+    assert!(shown["svPhoneError"].as_str().is_some_and(|e| e.starts_with("Det här är inget telefonnummer")), "{shown}");
+    assert_eq!(shown["fiLegalBasis"], "Peruste: Lastensuojelulaki 417/2007, 25 §", "{shown}");
+    assert_eq!(shown["svLegalBasis"], "Grund: Barnskyddslagen 417/2007, 25 §", "{shown}");
+    Ok(())
+}
+
