@@ -66,11 +66,10 @@ function renderStatus() {
   if (!settings.token) return statusEl.replaceChildren();
   const { state, at } = lastStatus;
   if (at) settings.lastSynced = at;
-  const when = settings.lastSynced ? new Date(settings.lastSynced).toLocaleString(language() === "en" ? "en-GB" : language()) : t("never_synced");
   const label = state === "online" ? t("online") : state === "offline" ? t("offline") : t(state);
   // "Up to date" means the relay confirmed every local change, so nothing waits any more.
   if (state === "online") waitingLocal = false;
-  const parts = [h("span", { class: state === "offline" ? "offline" : "" }, label), " · ", h("span", { "data-testid": "last-synced" }, `${t("last_synced")}: ${when}`)];
+  const parts = [h("span", { class: state === "offline" ? "offline" : "" }, label), " · ", lastSyncedEl()];
   if (waitingLocal) parts.push(h("span", { "data-testid": "waiting" }, ` · ${t("saved_offline")}`));
   // A document the relay refused is not sent until reset: say so rather than "Updating…" alone.
   if (client && JSON.parse(client.heldDocs()).length) parts.push(h("span", { class: "error", "data-testid": "held" }, ` · ${t("held_status")}`));
@@ -79,6 +78,32 @@ function renderStatus() {
     parts.push(h("span", { class: "error", role: "status", "data-testid": "sync-problem", title: syncProblem.reason }, ` · ${what} (${syncProblem.reason})`));
   }
   statusEl.replaceChildren(...parts);
+}
+
+// "last synced 5 minutes ago": the age in words, the time itself in `data-at` (RFC 3339) and
+// as the tooltip. An age changes with the clock, so `tickAge` keeps it current.
+function lastSyncedEl() {
+  const at = settings.lastSynced;
+  if (!at) return h("span", { "data-testid": "last-synced", "data-at": "" }, t("never_synced"));
+  return h("span", { "data-testid": "last-synced", "data-at": String(at), title: formatTime(at) }, `${t("last_synced")} ${age(at)}`);
+}
+
+// How long ago `at` was, in the current language: "just now", "5 minutes ago", "2 hours ago".
+function age(at) {
+  const minutes = Math.floor(Math.max(0, Date.now() - new Date(at).getTime()) / 60_000);
+  if (minutes < 1) return t("just_now");
+  const rtf = new Intl.RelativeTimeFormat(language(), { numeric: "always" });
+  if (minutes < 60) return rtf.format(-minutes, "minute");
+  if (minutes < 24 * 60) return rtf.format(-Math.floor(minutes / 60), "hour");
+  return rtf.format(-Math.floor(minutes / (24 * 60)), "day");
+}
+
+// Redraws the age when its words change (at most once a minute in the first hour).
+function tickAge() {
+  const el = statusEl.querySelector("[data-testid=last-synced]");
+  if (!el || !settings.lastSynced) return;
+  const text = `${t("last_synced")} ${age(settings.lastSynced)}`;
+  if (el.textContent !== text) el.textContent = text;
 }
 
 // After a local change: while the relay is out of reach, the status line keeps saying that the
@@ -1275,6 +1300,7 @@ async function boot() {
   addEventListener("hashchange", route);
   watchForUpdates();
   renderStatus();
+  setInterval(tickAge, 15_000);
   await start();
 }
 
