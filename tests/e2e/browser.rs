@@ -1414,3 +1414,40 @@ async fn the_finnish_and_swedish_app_shows_no_english() -> Result<()> {
     Ok(())
 }
 
+/// 14. Readable at any size (WCAG 2.1 1.4.4 and 1.4.10): at 320 CSS px with the text at 200 %
+/// (the root font size doubled), the sign-in screen, home, search results, a card's steps, a contact, the edit form
+/// and a contact renamed with a 57-letter word neither scroll sideways nor have an element
+/// wider than the viewport nor text overflowing its box; the header stays under a third of the
+/// screen. Full-page screenshots of each under target/artifacts/reflow.
+#[tokio::test]
+async fn every_main_screen_reflows_at_320_px_with_text_at_200_percent() -> Result<()> {
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let out = root().join("target/artifacts/reflow");
+    std::fs::create_dir_all(&out)?;
+    let script = Script::start(
+        "reflow",
+        &["--url", &served.url(), "--code", &served.admin_invite()?, "--out", &out.to_string_lossy()],
+    )
+    .await?;
+    let result = script.finish().await?;
+    assert_eq!(result["rootFont"], "32px", "{result}");
+    let problems = result["problems"].as_array().context("no list of problems")?;
+    let report: Vec<String> = problems.iter().map(Value::to_string).collect();
+    assert!(report.is_empty(), "{} problems at 320 px and 200 % text:\n{}", report.len(), report.join("\n"));
+    let headers = result["headers"].as_array().context("no header heights")?;
+    assert_eq!(headers.len(), 7, "seven screens measured: {result}");
+    for h in headers {
+        let (height, viewport) = (h["height"].as_u64().unwrap_or(u64::MAX), h["viewport"].as_u64().unwrap_or(0));
+        assert!(height * 3 <= viewport, "the header fills {height} of {viewport} px: {h}");
+    }
+    let shots = result["screenshots"].as_array().context("no screenshot list")?;
+    assert_eq!(shots.len(), 7, "{result}");
+    for s in shots {
+        let path = PathBuf::from(s.as_str().context("a screenshot path is not a string")?);
+        let len = std::fs::metadata(&path).with_context(|| format!("{} was not written", path.display()))?.len();
+        assert!(len > 1000, "{} is nearly empty", path.display());
+    }
+    eprintln!("reflow test: screenshots in {}", out.display());
+    Ok(())
+}
