@@ -74,12 +74,6 @@ pub fn explain_refusal(text: &str) -> String {
     serde_json::to_string(&crate::messages::explain_refusal(text)).unwrap_or_else(|_| "null".into())
 }
 
-/// Every message of the rules as `[{code, en}]` (JSON), `{name}` marking a parameter.
-#[wasm_bindgen(js_name = validationMessages)]
-pub fn validation_messages() -> String {
-    serde_json::to_string(&crate::messages::catalogue()).unwrap_or_else(|_| "[]".into())
-}
-
 /// The client as JavaScript sees it.
 #[wasm_bindgen(js_name = Client)]
 pub struct JsClient(Client);

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use contactpoint_directory::validate::{MESSAGES, recognise};
+use contactpoint_directory::validate::recognise;
 use serde::Serialize;
 
 /// A refusal from the relay as the app shows it.
@@ -56,11 +56,6 @@ pub fn explain_refusal(text: &str) -> Explained {
         },
         None => Explained { code: None, params: BTreeMap::new(), message: bare.to_owned(), more },
     }
-}
-
-/// Every message of the rules as `[{code, en}]`, `{name}` marking a parameter.
-pub fn catalogue() -> Vec<BTreeMap<&'static str, &'static str>> {
-    MESSAGES.iter().map(|(code, en)| BTreeMap::from([("code", *code), ("en", *en)])).collect()
 }
 
 #[cfg(test)]
