@@ -21,6 +21,9 @@ run(async () => {
   const neverText = await page.locator("[data-testid=last-synced]").textContent();
   check(never === "" && neverText.includes("not synced yet"), `before the first sync the status says ${JSON.stringify(neverText)} (at ${JSON.stringify(never)})`);
   const firstSync = await waitSyncedAfter(page, never);
+  // The status line says how long ago, not when: the sync has only just finished.
+  const ageText = await page.locator("[data-testid=last-synced]").textContent();
+  check(ageText === "last synced just now", `after the first sync the status says ${JSON.stringify(ageText)}`);
   await waitServiceWorkerActive(page);
   await step("synced", { lastSynced: firstSync });
 
