@@ -26,15 +26,21 @@ fn to_js(effects: Vec<Effect>) -> Array {
     out
 }
 
-/// A failed retire or restore as a JavaScript error, with the rules' messages.
+/// A failed retire or restore as a JavaScript error, with the rules' messages, and the issues
+/// themselves (with their codes) as its `issues`.
 fn edit_error(e: crate::edit::EditError) -> JsValue {
-    let message = match e {
-        crate::edit::EditError::NotFound => "this contact is not in any open document".to_owned(),
-        crate::edit::EditError::Invalid(issues) => {
-            issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; ")
-        }
+    let (message, issues) = match e {
+        crate::edit::EditError::NotFound => ("this contact is not in any open document".to_owned(), None),
+        crate::edit::EditError::Invalid(issues) => (
+            issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "),
+            serde_json::to_string(&issues).ok(),
+        ),
     };
-    js_sys::Error::new(&message).into()
+    let error = js_sys::Error::new(&message);
+    if let Some(json) = issues {
+        let _ = Reflect::set(&error, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
+    }
+    error.into()
 }
 
 /// A form's outcome for JavaScript: `{ok: true, id?, effects}`, or `{ok: false, issues}` for
@@ -60,6 +66,12 @@ fn form_result(
         }
     }
     Ok(out.into())
+}
+
+/// A refusal's text from the relay as `{code, params, message, more}` (JSON).
+#[wasm_bindgen(js_name = explainRefusal)]
+pub fn explain_refusal(text: &str) -> String {
+    serde_json::to_string(&crate::messages::explain_refusal(text)).unwrap_or_else(|_| "null".into())
 }
 
 /// The client as JavaScript sees it.

@@ -98,8 +98,32 @@ pub struct FieldIssue {
     /// `schedules[0].kind`, `schedules[0].days`, `schedules[0].opens`, `schedules[0].closes`,
     /// or `contact` for the whole entry).
     pub field: String,
-    /// What is wrong, for the editor.
+    /// What is wrong, in English (the app shows `code` in the editor's language).
     pub message: String,
+    /// The rule's stable code: one of the directory's validation codes, or one of this client's
+    /// own (`no_random_id`, `id_exists`, `no_organisation`, `not_a_directory`,
+    /// `local_in_national`, `step_kind_required`, `step_text_required`,
+    /// `step_required_nationally`).
+    pub code: String,
+    /// The values the message names, by name.
+    pub params: std::collections::BTreeMap<String, String>,
+}
+
+impl FieldIssue {
+    /// A problem of this client's own, with no parameters.
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        FieldIssue { field: field.into(), message: message.into(), code: code.into(), params: Default::default() }
+    }
+
+    /// A validation issue shown at `field`.
+    pub fn from_issue(field: String, issue: contactpoint_directory::ValidationIssue) -> Self {
+        FieldIssue {
+            field,
+            message: issue.message,
+            code: issue.code.into(),
+            params: issue.params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        }
+    }
 }
 
 /// Why an edit could not be made.
@@ -129,10 +153,11 @@ pub fn find_area_document<'a>(
 pub fn new_contact_id() -> Result<String, EditError> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|_| {
-        EditError::Invalid(vec![FieldIssue {
-            field: "contact".into(),
-            message: "this device could not create an id for the new entry; try again".into(),
-        }])
+        EditError::Invalid(vec![FieldIssue::new(
+            "contact",
+            "no_random_id",
+            "this device could not create an id for the new entry; try again",
+        )])
     })?;
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
@@ -276,7 +301,7 @@ fn save<R>(
         validate_directory(&dir)
             .into_iter()
             .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
-            .map(|i| FieldIssue { field: form_field(&i.path, &contact_id), message: i.message }),
+            .map(|i| FieldIssue::from_issue(form_field(&i.path, &contact_id), i)),
     );
     if !issues.is_empty() {
         return Err(EditError::Invalid(issues));
@@ -308,7 +333,7 @@ pub fn add_contact<R>(
 ) -> Result<R, EditError> {
     let mut issues = Vec::new();
     if dir.contact_points.contains_key(id) {
-        issues.push(FieldIssue { field: "contact".into(), message: "an entry with this id already exists".into() });
+        issues.push(FieldIssue::new("contact", "id_exists", "an entry with this id already exists"));
     }
     let mut c = ContactPoint {
         id: id.to_owned(),
@@ -341,10 +366,13 @@ pub fn add_contact<R>(
     c.url = trimmed(&new.url);
     c.organisation_id = trimmed(&new.organisation);
     if let Some(o) = c.organisation_id.as_ref().filter(|o| !dir.organisations.contains_key(*o)) {
-        issues.push(FieldIssue {
-            field: "organisation".into(),
-            message: format!("this document has no organisation with the id \"{o}\""),
-        });
+        let mut issue = FieldIssue::new(
+            "organisation",
+            "no_organisation",
+            format!("this document has no organisation with the id \"{o}\""),
+        );
+        issue.params.insert("value".into(), o.clone());
+        issues.push(issue);
     }
     save(dir, c, issues, author, apply)
 }

@@ -53,15 +53,15 @@ pub fn conflicts(doc: &Automerge, contact_id: &str) -> Vec<Conflict> {
 /// Validation issues of the contact point in `doc`, keyed to form fields by path.
 fn contact_issues(doc: &Automerge, contact_id: &str) -> Vec<FieldIssue> {
     let Ok(dir) = read_directory(doc) else {
-        return vec![FieldIssue { field: "contact".into(), message: "the document is not a directory".into() }];
+        return vec![FieldIssue::new("contact", "not_a_directory", "the document is not a directory")];
     };
     let prefix = format!("contact_points.{contact_id}");
     validate_directory(&dir)
         .into_iter()
         .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
-        .map(|i| FieldIssue {
-            field: i.path.strip_prefix(&prefix).unwrap_or(&i.path).trim_start_matches('.').to_owned(),
-            message: i.message,
+        .map(|i| {
+            let field = i.path.strip_prefix(&prefix).unwrap_or(&i.path).trim_start_matches('.').to_owned();
+            FieldIssue::from_issue(field, i)
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 pub mod edit;
 pub mod history;
 pub mod local;
+pub mod messages;
 pub mod session;
 pub mod views;
 

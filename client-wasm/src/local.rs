@@ -68,12 +68,12 @@ pub fn local_card_id(area_key: &str, national_card_id: &str) -> String {
 fn new_step_id() -> Result<String, EditError> {
     let mut b = [0u8; 6];
     getrandom::fill(&mut b)
-        .map_err(|_| issue("card", "this device could not create an id for the new step; try again"))?;
+        .map_err(|_| issue("card", "no_random_id", "this device could not create an id for the new step; try again"))?;
     Ok(format!("local-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
 }
 
-fn issue(field: &str, message: &str) -> EditError {
-    EditError::Invalid(vec![FieldIssue { field: field.into(), message: message.into() }])
+fn issue(field: &str, code: &str, message: &str) -> EditError {
+    EditError::Invalid(vec![FieldIssue::new(field, code, message)])
 }
 
 fn steps_mut<'a>(card: &'a mut GuidanceCard, node: &str) -> Result<&'a mut Vec<Step>, EditError> {
@@ -97,7 +97,7 @@ pub fn change_local<R>(
     let base = national.cards.get(national_card_id).ok_or(EditError::NotFound)?;
     let area_key = contactpoint_directory::hsds::document_key(&area);
     if area.area.is_none() {
-        return Err(issue("card", "local versions of guidance belong in an area's document"));
+        return Err(issue("card", "local_in_national", "local versions of guidance belong in an area's document"));
     }
     let id = local_card_id(&area_key, national_card_id);
     let existing = area.cards.get(&id).cloned();
@@ -125,10 +125,10 @@ pub fn change_local<R>(
         LocalOp::AddStep { node, after, kind, lang, text, roles } => {
             let kind = StepKind::parse(kind);
             if !kind.is_known() {
-                return Err(issue("kind", "choose what the step asks the professional to do"));
+                return Err(issue("kind", "step_kind_required", "choose what the step asks the professional to do"));
             }
             if text.trim().is_empty() {
-                return Err(issue("text", "write what to do in this step"));
+                return Err(issue("text", "step_text_required", "write what to do in this step"));
             }
             let mut t = contactpoint_directory::LocalizedText::new();
             t.set(lang, text.trim());
@@ -144,7 +144,11 @@ pub fn change_local<R>(
         LocalOp::RemoveStep { node, step } => {
             let locked = base.steps().any(|(_, s)| s.id == *step && s.locked);
             if locked {
-                return Err(issue(step, "this step is required by the national guidance and cannot be removed"));
+                return Err(issue(
+                    step,
+                    "step_required_nationally",
+                    "this step is required by the national guidance and cannot be removed",
+                ));
             }
             let steps = steps_mut(&mut card, node)?;
             let before = steps.len();
@@ -160,9 +164,9 @@ pub fn change_local<R>(
         .into_iter()
         .chain(validate_overrides(&area, national))
         .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
-        .map(|i| FieldIssue {
-            field: i.path.strip_prefix(&prefix).unwrap_or(&i.path).trim_start_matches('.').to_owned(),
-            message: i.message,
+        .map(|i| {
+            let field = i.path.strip_prefix(&prefix).unwrap_or(&i.path).trim_start_matches('.').to_owned();
+            FieldIssue::from_issue(field, i)
         })
         .collect();
     if !issues.is_empty() {

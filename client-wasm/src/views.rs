@@ -490,7 +490,7 @@ impl Library {
                                     kind: s.kind.as_str().to_owned(),
                                     text: pick(&s.text, lang),
                                     roles: s.roles.clone(),
-                                    legal_basis: s.legal_basis.clone(),
+                                    legal_basis: s.legal_basis.as_deref().map(|l| legal_basis(l, lang)),
                                     contacts: if roles.is_empty() {
                                         Vec::new()
                                     } else {
@@ -790,6 +790,39 @@ impl Library {
     }
 }
 
+/// The acts a step's legal basis may name, by their English name: (English, Finnish, Swedish).
+const ACTS: &[(&str, &str, &str)] = &[
+    ("Child Welfare Act", "Lastensuojelulaki", "Barnskyddslagen"),
+    ("Social Welfare Act", "Sosiaalihuoltolaki", "Socialvårdslagen"),
+    ("Police Act", "Poliisilaki", "Polislagen"),
+    ("Criminal Code", "Rikoslaki", "Strafflagen"),
+    ("Basic Education Act", "Perusopetuslaki", "Lagen om grundläggande utbildning"),
+    ("Act on Student Welfare", "Oppilas- ja opiskelijahuoltolaki", "Lagen om elev- och studerandevård"),
+];
+
+/// A legal basis written as in the guidance (`Child Welfare Act 417/2007 §25`) in the language
+/// `lang`, as Finnish statutes are cited there (`Lastensuojelulaki 417/2007, 25 §`); a basis
+/// naming another act is shown as written.
+pub fn legal_basis(basis: &str, lang: &str) -> String {
+    let Some((en, fi, sv)) = ACTS.iter().find(|(en, _, _)| basis.starts_with(&format!("{en} "))) else {
+        return basis.to_owned();
+    };
+    let rest = basis[en.len()..].trim();
+    let (number, section) = match rest.split_once('§') {
+        Some((number, section)) => (number.trim(), Some(section.trim())),
+        None => (rest, None),
+    };
+    let name = match lang {
+        "fi" => fi,
+        "sv" => sv,
+        _ => return basis.to_owned(),
+    };
+    match section {
+        Some(section) if !section.is_empty() => format!("{name} {number}, {section} §"),
+        _ => format!("{name} {number}"),
+    }
+}
+
 /// Every contact role with its name in `lang`, in the order guidance uses them, as JSON
 /// (`[{"role": "anchor_team", "label": "Ankkuritiimi"}, …]`).
 pub fn roles(lang: &str) -> String {
@@ -1005,6 +1038,15 @@ mod tests {
         assert_eq!(weekday("SU", "sv"), "sö");
         assert_eq!(language_name("sv", "fi"), "ruotsi");
         assert_eq!(language_name("xx", "fi"), "xx", "unknown codes are shown as they are");
+    }
+
+    #[test]
+    fn legal_bases_are_cited_in_the_ui_language() {
+        let basis = "Child Welfare Act 417/2007 §25";
+        assert_eq!(legal_basis(basis, "fi"), "Lastensuojelulaki 417/2007, 25 §");
+        assert_eq!(legal_basis(basis, "sv"), "Barnskyddslagen 417/2007, 25 §");
+        assert_eq!(legal_basis(basis, "en"), basis);
+        assert_eq!(legal_basis("Some Other Act 1/2000 §1", "fi"), "Some Other Act 1/2000 §1");
     }
 
     #[test]

@@ -28,8 +28,22 @@ use crate::text::LocalizedText;
 pub struct ValidationIssue {
     /// Where the problem is, in the document layout (`contact_points.<id>.email`).
     pub path: String,
-    /// What is wrong and how to fix it; stable, so clients and tests may match on it.
+    /// What is wrong and how to fix it, in English; stable, so clients and tests may match on it.
     pub message: String,
+    /// The rule's stable code (one of [`code`]), by which clients show the message in their
+    /// own language.
+    pub code: &'static str,
+    /// The values the message names (`value`, `card`, `step`, `node`, `detail`), by name.
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl ValidationIssue {
+    /// An issue with one of the fixed messages of [`msg`], as tests and callers outside this
+    /// module write it.
+    pub fn new(path: impl Into<String>, message: &str) -> Self {
+        let (code, params) = recognise(message).unwrap_or(("unknown", Vec::new()));
+        ValidationIssue { path: path.into(), message: message.to_owned(), code, params }
+    }
 }
 
 impl core::fmt::Display for ValidationIssue {
@@ -38,91 +52,151 @@ impl core::fmt::Display for ValidationIssue {
     }
 }
 
-/// The stable messages, so clients can translate them and tests can match them exactly.
-pub mod msg {
+/// Defines each message once: its English text in [`msg`] (with `{name}` where a parameter
+/// goes), its code in [`code`], both in [`MESSAGES`], and the pair for this module's checks.
+macro_rules! messages {
+    ($($(#[doc = $doc:literal])* $name:ident = $code:literal, $en:expr;)*) => {
+        /// The stable English messages, so tests can match them exactly; `{name}` marks a
+        /// parameter.
+        pub mod msg {
+            $($(#[doc = $doc])* pub const $name: &str = $en;)*
+        }
+        /// The stable code of each message, which clients translate.
+        pub mod code {
+            $($(#[doc = $doc])* pub const $name: &str = $code;)*
+        }
+        #[allow(dead_code)]
+        mod rule {
+            $(pub(super) const $name: (&str, &str) = ($code, $en);)*
+        }
+        /// Every message as its code and its English text, `{name}` marking a parameter: what a
+        /// client needs to translate them and to recognise them in a relay's refusal.
+        pub const MESSAGES: &[(&str, &str)] = &[$(($code, $en)),*];
+    };
+}
+
+messages! {
     /// A required multilingual text is empty in every language.
-    pub const TEXT_REQUIRED: &str = "this text is required in at least one language";
+    TEXT_REQUIRED = "text_required", "this text is required in at least one language";
     /// The document kind is neither `national` nor `area` (nor `index`).
-    pub const KIND: &str = "the document kind must be \"index\", \"national\" or \"area\"";
+    KIND = "kind", "the document kind must be \"index\", \"national\" or \"area\"";
     /// An area document does not name its area.
-    pub const AREA_REQUIRED: &str =
-        "an area document must name its area (municipality:091, county:90 or police:helsinki)";
+    AREA_REQUIRED = "area_required", "an area document must name its area (municipality:091, county:90 or police:helsinki)";
     /// A contact point has no role.
-    pub const ROLE_REQUIRED: &str = "at least one role is required";
+    ROLE_REQUIRED = "role_required", "at least one role is required";
     /// A contact point cannot be reached.
-    pub const REACH_REQUIRED: &str =
-        "add at least one way to reach this contact point: a phone number, e-mail, web address or chat";
+    REACH_REQUIRED = "reach_required", "add at least one way to reach this contact point: a phone number, e-mail, web address or chat";
     /// A phone number in the wrong shape.
-    pub const PHONE_FORMAT: &str = "this is not a phone number; write it as +358 40 123 4567, 040 123 4567 or a service number such as 112 or 116 006";
+    PHONE_FORMAT = "phone_format", "this is not a phone number; write it as +358 40 123 4567, 040 123 4567 or a service number such as 112 or 116 006";
     /// A placeholder number outside sample data.
-    pub const PHONE_PLACEHOLDER: &str =
-        "placeholder numbers (+358 0 …) are allowed only in entries marked as example data";
+    PHONE_PLACEHOLDER = "phone_placeholder", "placeholder numbers (+358 0 …) are allowed only in entries marked as example data";
     /// A malformed e-mail address.
-    pub const EMAIL: &str = "this is not an e-mail address";
+    EMAIL = "email", "this is not an e-mail address";
     /// A malformed web address.
-    pub const URL: &str = "a web address must start with https:// or http://";
+    URL = "url", "a web address must start with https:// or http://";
     /// A malformed time of day.
-    pub const TIME: &str = "write the time as HH:MM, for example 08:00";
+    TIME = "time", "write the time as HH:MM, for example 08:00";
     /// Only one of opening and closing time.
-    pub const TIME_PAIR: &str = "give both the opening and the closing time, or neither for round the clock";
+    TIME_PAIR = "time_pair", "give both the opening and the closing time, or neither for round the clock";
     /// A malformed date.
-    pub const DATE: &str = "write the date as YYYY-MM-DD";
+    DATE = "date", "write the date as YYYY-MM-DD";
     /// A malformed language code.
-    pub const LANGUAGE: &str = "use a language code such as fi, sv or en";
+    LANGUAGE = "language", "use a language code such as fi, sv or en";
     /// An entry of an area document with no area.
-    pub const AREAS_REQUIRED: &str = "list the municipalities, wellbeing county or police area this entry serves";
+    AREAS_REQUIRED = "areas_required", "list the municipalities, wellbeing county or police area this entry serves";
     /// A named person in the national document.
-    pub const PERSON_NOT_NATIONAL: &str = "named persons belong in area documents, not in the national document";
+    PERSON_NOT_NATIONAL = "person_not_national", "named persons belong in area documents, not in the national document";
     /// A named person with no review date.
-    pub const PERSON_REVIEW: &str = "a named person needs a review date (review_by)";
+    PERSON_REVIEW = "person_review", "a named person needs a review date (review_by)";
     /// Text that looks like a Finnish personal identity code.
-    pub const PERSONAL_ID: &str =
-        "this text looks like a Finnish personal identity code; never store data about individuals here";
+    PERSONAL_ID = "personal_id", "this text looks like a Finnish personal identity code; never store data about individuals here";
     /// A card slug in the wrong shape.
-    pub const SLUG: &str = "a slug of lower-case letters, digits and hyphens is required";
+    SLUG = "slug", "a slug of lower-case letters, digits and hyphens is required";
     /// A question with no answers.
-    pub const NO_ANSWERS: &str = "a question needs at least one answer, and every path must end in a steps node";
+    NO_ANSWERS = "no_answers", "a question needs at least one answer, and every path must end in a steps node";
     /// A steps node with no steps.
-    pub const NO_STEPS: &str = "a steps node needs at least one step";
+    NO_STEPS = "no_steps", "a steps node needs at least one step";
     /// The guidance tree loops.
-    pub const CYCLE: &str = "the guidance tree must not loop back to an earlier question";
+    CYCLE = "cycle", "the guidance tree must not loop back to an earlier question";
     /// A path from a danger-now answer that never calls 112.
-    pub const DANGER_NOW: &str =
-        "every path from a \"danger now\" answer must include a call step with the role emergency (112)";
+    DANGER_NOW = "danger_now", "every path from a \"danger now\" answer must include a call step with the role emergency (112)";
     /// A notify step without its statute.
-    pub const LEGAL_BASIS: &str = "a notify step must name its legal basis, for example Child Welfare Act 417/2007 §25";
+    LEGAL_BASIS = "legal_basis", "a notify step must name its legal basis, for example Child Welfare Act 417/2007 §25";
     /// A call, notify or refer step without roles.
-    pub const STEP_ROLES: &str = "this step must name at least one contact role";
+    STEP_ROLES = "step_roles", "this step must name at least one contact role";
     /// A step id missing or repeated.
-    pub const STEP_ID: &str = "every step needs an id that is unique within the card";
+    STEP_ID = "step_id", "every step needs an id that is unique within the card";
     /// An override in the national document.
-    pub const OVERRIDE_NATIONAL: &str = "only area documents can override national cards";
+    OVERRIDE_NATIONAL = "override_national", "only area documents can override national cards";
     /// A record that is not a map.
-    pub const NOT_A_RECORD: &str = "this record is damaged: it must be a map of fields";
+    NOT_A_RECORD = "not_a_record", "this record is damaged: it must be a map of fields";
     /// A document's kind or area differs from what the relay's catalogue says it is.
-    pub const WRONG_PLACE: &str =
-        "this document's kind and area are fixed by the relay's catalogue and cannot be changed";
+    WRONG_PLACE = "wrong_place", "this document's kind and area are fixed by the relay's catalogue and cannot be changed";
     /// A contact point lists an area outside its document's area.
-    pub const OUTSIDE_AREA: &str =
-        "this area is outside the document's own area; list only the area itself or places within it";
+    OUTSIDE_AREA = "outside_area", "this area is outside the document's own area; list only the area itself or places within it";
     /// A name longer than a screen line or two.
-    pub const NAME_TOO_LONG: &str = "a name may be at most 200 characters; put the rest in the description";
+    NAME_TOO_LONG = "name_too_long", "a name may be at most 200 characters; put the rest in the description";
     /// A text longer than anyone reads on a phone.
-    pub const TEXT_TOO_LONG: &str =
-        "this text may be at most 2,000 characters; keep it short enough to read on a phone";
+    TEXT_TOO_LONG = "text_too_long", "this text may be at most 2,000 characters; keep it short enough to read on a phone";
     /// Any other value beyond every legitimate use.
-    pub const VALUE_TOO_LONG: &str = "this value is too long: at most 10,000 characters";
+    VALUE_TOO_LONG = "value_too_long", "this value is too long: at most 10,000 characters";
     /// A members-only contact point in a document every professional receives.
-    pub const MEMBERS_ONLY_IN_OPEN: &str = "a contact point for area members only belongs in the area's members-only \
+    MEMBERS_ONLY_IN_OPEN = "members_only_in_open", "a contact point for area members only belongs in the area's members-only \
          document, which only the area's members receive; this document reaches every professional";
     /// A contact point in a members-only document that is not marked members-only.
-    pub const OPEN_IN_MEMBERS_ONLY: &str = "this document is for the area's members only, so its contact points \
+    OPEN_IN_MEMBERS_ONLY = "open_in_members_only", "this document is for the area's members only, so its contact points \
          must be marked visible to area members";
     /// Guidance in a members-only document.
-    pub const CARD_IN_MEMBERS_ONLY: &str =
-        "guidance belongs in the area's own document; the members-only document holds contact points only";
+    CARD_IN_MEMBERS_ONLY = "card_in_members_only", "guidance belongs in the area's own document; the members-only document holds contact points only";
     /// A catalogue with two national documents.
-    pub const SECOND_NATIONAL: &str = "the catalogue may list only one national document";
+    SECOND_NATIONAL = "second_national", "the catalogue may list only one national document";
+    /// A catalogue entry of another kind than national or area.
+    CATALOGUE_KIND = "catalogue_kind", "a catalogue entry must be a national or area document";
+    /// An override of a national card that does not exist.
+    OVERRIDE_UNKNOWN = "override_unknown", "there is no national card with the id \"{card}\" to override";
+    /// A local override that leaves out a locked step of the national card.
+    OVERRIDE_LOCKED_STEP = "override_locked_step",
+        "the locked step \"{step}\" of the national card \"{card}\" must be kept in a local override";
+    /// An unknown visibility.
+    VISIBILITY = "visibility", "\"{value}\" is not a visibility; use all_professionals or area_members";
+    /// An unknown schedule kind.
+    SCHEDULE_KIND = "schedule_kind", "\"{value}\" is not a schedule kind; use regular or out_of_hours";
+    /// An unknown day.
+    DAY = "day", "\"{value}\" is not a day; use MO, TU, WE, TH, FR, SA or SU";
+    /// An unknown role.
+    ROLE = "role", "\"{value}\" is not a known role";
+    /// An unknown card status.
+    CARD_STATUS = "card_status", "\"{value}\" is not a card status; use draft, published or retired";
+    /// An unknown audience.
+    AUDIENCE = "audience", "\"{value}\" is not a known audience";
+    /// An unknown topic.
+    TOPIC = "topic", "\"{value}\" is not a known topic";
+    /// An answer leading nowhere.
+    ANSWER_NEXT = "answer_next", "this answer leads to \"{node}\", which is not a node of this card";
+    /// An unknown urgency.
+    URGENCY = "urgency", "\"{value}\" is not an urgency; use emergency, urgent, concern or information";
+    /// An unknown step kind.
+    STEP_KIND = "step_kind", "\"{value}\" is not a step kind";
+    /// A start node that does not exist.
+    START_NODE = "start_node", "the start node \"{node}\" is not a node of this card";
+    /// An unknown phone kind.
+    PHONE_KIND = "phone_kind", "\"{value}\" is not a phone kind; use voice or sms";
+    /// An unknown kind of organisation.
+    ORGANISATION_KIND = "organisation_kind", "\"{value}\" is not a known kind of organisation";
+    /// An area that cannot be read; the message is the parser's.
+    AREA_UNKNOWN = "area_unknown", "{detail}";
+    /// A document that cannot be read; the message is the reader's.
+    UNREADABLE = "unreadable", "{detail}";
+    /// A new contact point with an erased id (checked by the relay).
+    ERASED_ID = "erased_id", "this contact point was erased and cannot be added again; a new entry needs a new id";
+    /// A new contact point with another document's id (checked by the relay).
+    FOREIGN_ID = "foreign_id", "this id belongs to a contact point of another document; a new entry needs a new id";
+    /// A write from someone who may only read (sent by the relay).
+    READ_ONLY = "read_only", "you may read but not change document {doc}; your changes were not accepted";
+    /// Too many documents created through sync (sent by the relay).
+    TOO_MANY_DOCUMENTS = "too_many_documents", "you have created too many documents recently; try again later";
+    /// The relay's sync engine failed on a message (sent by the relay).
+    RELAY_FAILED = "relay_failed", "the relay could not process your data";
 }
 
 /// The longest name of a contact point or organisation, in characters.
@@ -132,8 +206,51 @@ pub const MAX_TEXT_CHARS: usize = 2_000;
 /// The longest string of any kind anywhere in a document, in characters.
 pub const MAX_VALUE_CHARS: usize = 10_000;
 
-fn issue(path: impl Into<String>, message: impl Into<String>) -> ValidationIssue {
-    ValidationIssue { path: path.into(), message: message.into() }
+fn issue(path: impl Into<String>, (code, en): (&'static str, &'static str)) -> ValidationIssue {
+    ValidationIssue { path: path.into(), message: en.to_owned(), code, params: Vec::new() }
+}
+
+/// An issue whose message names values: each `{name}` of the English text is filled in.
+fn issue_with(
+    path: impl Into<String>,
+    (code, en): (&'static str, &'static str),
+    params: &[(&'static str, &str)],
+) -> ValidationIssue {
+    let message = params.iter().fold(en.to_owned(), |m, (k, v)| m.replace(&format!("{{{k}}}"), v));
+    let params = params.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    ValidationIssue { path: path.into(), message, code, params }
+}
+
+/// The code and parameters of an English message of [`MESSAGES`] (the message alone, as a relay's
+/// refusal quotes it after the path): fixed messages match exactly, those with parameters by
+/// their text around each `{name}`. The two whose text is all parameter are never recognised.
+pub fn recognise(message: &str) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+    MESSAGES.iter().filter(|(code, _)| !matches!(*code, "area_unknown" | "unreadable")).find_map(|(code, en)| {
+        let params = match_template(en, message)?;
+        Some((*code, params))
+    })
+}
+
+/// The values of `template`'s `{name}` parameters in `text`, if `text` is the template filled in.
+/// Each parameter runs to the first occurrence of the literal text after it (the last one to the
+/// end of the literal that closes the template).
+fn match_template(template: &'static str, text: &str) -> Option<Vec<(&'static str, String)>> {
+    let mut parts = template.split('{');
+    let mut rest = text.strip_prefix(parts.next()?)?;
+    let pieces = parts.map(|p| p.split_once('}')).collect::<Option<Vec<(&'static str, &'static str)>>>()?;
+    let mut params = Vec::new();
+    for (i, (name, literal)) in pieces.iter().enumerate() {
+        let end = if i + 1 == pieces.len() {
+            rest.strip_suffix(literal)?.len()
+        } else if literal.is_empty() {
+            return None;
+        } else {
+            rest.find(literal)?
+        };
+        params.push((*name, rest[..end].to_owned()));
+        rest = &rest[end + literal.len()..];
+    }
+    rest.is_empty().then_some(params)
 }
 
 /// Validates a candidate document of any kind on its own.
@@ -155,7 +272,7 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
         Some(DocumentKind::Index) => match store::read_index(doc) {
             Ok(index) => issues.extend(validate_index(&index)),
             Err(e) => {
-                issues.insert(issue("kind", e.to_string()));
+                issues.insert(issue_with("kind", rule::UNREADABLE, &[("detail", &e.to_string())]));
             }
         },
         Some(kind @ (DocumentKind::National | DocumentKind::Area | DocumentKind::Restricted)) => {
@@ -167,12 +284,12 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
                     }
                 }
                 Err(e) => {
-                    issues.insert(issue("kind", e.to_string()));
+                    issues.insert(issue_with("kind", rule::UNREADABLE, &[("detail", &e.to_string())]));
                 }
             }
         }
         Some(DocumentKind::Other(_)) | None => {
-            issues.insert(issue("kind", msg::KIND));
+            issues.insert(issue("kind", rule::KIND));
         }
     }
     // Records that are not maps cannot be read at all; say so instead of dropping them silently.
@@ -180,7 +297,7 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
         if let Ok(Some((Value::Object(ObjType::Map), obj))) = doc.get(&ROOT, collection) {
             for key in doc.keys(&obj).collect::<Vec<_>>() {
                 if !matches!(doc.get(&obj, key.as_str()), Ok(Some((Value::Object(ObjType::Map), _)))) {
-                    issues.insert(issue(format!("{collection}.{key}"), msg::NOT_A_RECORD));
+                    issues.insert(issue(format!("{collection}.{key}"), rule::NOT_A_RECORD));
                 }
             }
         }
@@ -188,10 +305,10 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
     // The raw walk also sees fields this version does not know.
     walk_strings(doc, &ROOT, String::new(), 0, &mut |path, s| {
         if contains_personal_id(s) {
-            issues.insert(issue(path, msg::PERSONAL_ID));
+            issues.insert(issue(path, rule::PERSONAL_ID));
         }
         if s.len() > MAX_VALUE_CHARS && s.chars().count() > MAX_VALUE_CHARS {
-            issues.insert(issue(path, msg::VALUE_TOO_LONG));
+            issues.insert(issue(path, rule::VALUE_TOO_LONG));
         }
     });
     issues.into_iter().collect()
@@ -230,18 +347,18 @@ pub fn validate_place(doc: &impl ReadDoc, place: &Place) -> Vec<ValidationIssue>
         Place::Restricted(_) => DocumentKind::Restricted,
     };
     if kind.as_ref() != Some(&expected) {
-        issues.push(issue("kind", msg::WRONG_PLACE));
+        issues.push(issue("kind", rule::WRONG_PLACE));
         return issues;
     }
     let (Place::Area(area) | Place::Restricted(area)) = place else { return issues };
     let Ok(d) = store::read_directory(doc) else { return issues };
     if d.area.as_ref() != Some(area) {
-        issues.push(issue("area", msg::WRONG_PLACE));
+        issues.push(issue("area", rule::WRONG_PLACE));
     }
     for c in d.contact_points.values() {
         for (i, a) in c.areas.iter().enumerate() {
             if !area.covers(a) {
-                issues.push(issue(format!("contact_points.{}.areas.{i}", c.id), msg::OUTSIDE_AREA));
+                issues.push(issue(format!("contact_points.{}.areas.{i}", c.id), rule::OUTSIDE_AREA));
             }
         }
     }
@@ -264,18 +381,16 @@ pub fn validate_overrides(area: &Directory, national: &Directory) -> Vec<Validat
         let Some(base_id) = &card.overrides else { continue };
         let path = format!("cards.{id}.overrides");
         let Some(base) = national.cards.get(base_id) else {
-            issues.push(issue(path, format!("there is no national card with the id \"{base_id}\" to override")));
+            issues.push(issue_with(path, rule::OVERRIDE_UNKNOWN, &[("card", base_id)]));
             continue;
         };
         let kept: BTreeMap<&str, &StepKind> = card.steps().map(|(_, s)| (s.id.as_str(), &s.kind)).collect();
         for (_, step) in base.steps().filter(|(_, s)| s.locked) {
             if kept.get(step.id.as_str()) != Some(&&step.kind) {
-                issues.push(issue(
+                issues.push(issue_with(
                     format!("cards.{id}"),
-                    format!(
-                        "the locked step \"{}\" of the national card \"{}\" must be kept in a local override",
-                        step.id, base.slug
-                    ),
+                    rule::OVERRIDE_LOCKED_STEP,
+                    &[("step", &step.id), ("card", &base.slug)],
                 ));
             }
         }
@@ -341,12 +456,12 @@ pub fn validate_index(index: &Index) -> Vec<ValidationIssue> {
         let path = format!("documents.{id}");
         match &e.kind {
             DocumentKind::National => nationals += 1,
-            DocumentKind::Area if e.area.is_none() => issues.push(issue(format!("{path}.area"), msg::AREA_REQUIRED)),
+            DocumentKind::Area if e.area.is_none() => issues.push(issue(format!("{path}.area"), rule::AREA_REQUIRED)),
             DocumentKind::Area => {}
-            _ => issues.push(issue(format!("{path}.kind"), "a catalogue entry must be a national or area document")),
+            _ => issues.push(issue(format!("{path}.kind"), rule::CATALOGUE_KIND)),
         }
         if nationals > 1 && e.kind == DocumentKind::National {
-            issues.push(issue(format!("{path}.kind"), msg::SECOND_NATIONAL));
+            issues.push(issue(format!("{path}.kind"), rule::SECOND_NATIONAL));
         }
         texts(&mut issues, &format!("{path}.title"), &e.title);
     }
@@ -360,14 +475,14 @@ pub fn validate_directory(d: &Directory) -> Vec<ValidationIssue> {
         Some(DocumentKind::National) => true,
         Some(DocumentKind::Area | DocumentKind::Restricted) => false,
         _ => {
-            out.push(issue("kind", msg::KIND));
+            out.push(issue("kind", rule::KIND));
             false
         }
     };
     if let Some(a) = &d.unparsed_area {
-        out.push(issue("area", area_message(a)));
+        out.push(issue_with("area", rule::AREA_UNKNOWN, &[("detail", &area_message(a))]));
     } else if !national && d.area.is_none() {
-        out.push(issue("area", msg::AREA_REQUIRED));
+        out.push(issue("area", rule::AREA_REQUIRED));
     }
     required_text(&mut out, "title", &d.title);
     for (id, o) in &d.organisations {
@@ -379,15 +494,15 @@ pub fn validate_directory(d: &Directory) -> Vec<ValidationIssue> {
         validate_contact(&mut out, &path, c, national);
         let members_only = c.visibility() == Visibility::AreaMembers;
         if members_only && !restricted {
-            out.push(issue(format!("{path}.visibility"), msg::MEMBERS_ONLY_IN_OPEN));
+            out.push(issue(format!("{path}.visibility"), rule::MEMBERS_ONLY_IN_OPEN));
         } else if !members_only && restricted {
-            out.push(issue(format!("{path}.visibility"), msg::OPEN_IN_MEMBERS_ONLY));
+            out.push(issue(format!("{path}.visibility"), rule::OPEN_IN_MEMBERS_ONLY));
         }
     }
     for (id, card) in &d.cards {
         let path = format!("cards.{id}");
         if restricted {
-            out.push(issue(path.clone(), msg::CARD_IN_MEMBERS_ONLY));
+            out.push(issue(path.clone(), rule::CARD_IN_MEMBERS_ONLY));
         }
         validate_card(&mut out, &path, card, national);
     }
@@ -403,7 +518,7 @@ fn area_message(a: &str) -> String {
 
 fn required_text(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
     if t.is_empty() {
-        out.push(issue(path, msg::TEXT_REQUIRED));
+        out.push(issue(path, rule::TEXT_REQUIRED));
     }
     texts(out, path, t);
 }
@@ -413,7 +528,7 @@ fn texts(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
     for (lang, s) in t.iter() {
         let p = format!("{path}.{lang}");
         if s.len() > MAX_TEXT_CHARS && s.chars().count() > MAX_TEXT_CHARS {
-            out.push(issue(p.clone(), msg::TEXT_TOO_LONG));
+            out.push(issue(p.clone(), rule::TEXT_TOO_LONG));
         }
         plain(out, &p, s);
     }
@@ -424,14 +539,14 @@ fn name(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
     required_text(out, path, t);
     for (lang, s) in t.iter() {
         if s.chars().count() > MAX_NAME_CHARS {
-            out.push(issue(format!("{path}.{lang}"), msg::NAME_TOO_LONG));
+            out.push(issue(format!("{path}.{lang}"), rule::NAME_TOO_LONG));
         }
     }
 }
 
 fn plain(out: &mut Vec<ValidationIssue>, path: &str, s: &str) {
     if contains_personal_id(s) {
-        out.push(issue(path, msg::PERSONAL_ID));
+        out.push(issue(path, rule::PERSONAL_ID));
     }
 }
 
@@ -442,7 +557,7 @@ fn validate_organisation(out: &mut Vec<ValidationIssue>, path: &str, o: &Organis
         url(out, &format!("{path}.website"), w);
     }
     if let Some(k) = o.kind.as_ref().filter(|k| !k.is_known()) {
-        out.push(issue(format!("{path}.kind"), format!("\"{k}\" is not a known kind of organisation")));
+        out.push(issue_with(format!("{path}.kind"), rule::ORGANISATION_KIND, &[("value", &k.to_string())]));
     }
 }
 
@@ -450,7 +565,7 @@ fn url(out: &mut Vec<ValidationIssue>, path: &str, u: &str) {
     let ok =
         (u.starts_with("https://") || u.starts_with("http://")) && u.len() > 10 && !u.chars().any(char::is_whitespace);
     if !ok {
-        out.push(issue(path, msg::URL));
+        out.push(issue(path, rule::URL));
     }
     plain(out, path, u);
 }
@@ -460,29 +575,29 @@ fn validate_contact(out: &mut Vec<ValidationIssue>, path: &str, c: &ContactPoint
     texts(out, &format!("{path}.description"), &c.description);
     texts(out, &format!("{path}.hours_note"), &c.hours_note);
     if c.roles.is_empty() {
-        out.push(issue(format!("{path}.roles"), msg::ROLE_REQUIRED));
+        out.push(issue(format!("{path}.roles"), rule::ROLE_REQUIRED));
     }
     for (i, r) in c.roles.iter().enumerate() {
         known_role(out, &format!("{path}.roles[{i}]"), r);
     }
     if c.phones.is_empty() && c.email.is_none() && c.url.is_none() && c.chat_url.is_none() {
-        out.push(issue(path, msg::REACH_REQUIRED));
+        out.push(issue(path, rule::REACH_REQUIRED));
     }
     for (i, p) in c.phones.iter().enumerate() {
         let pp = format!("{path}.phones[{i}]");
         if check_phone(&p.number).is_err() {
-            out.push(issue(format!("{pp}.number"), msg::PHONE_FORMAT));
+            out.push(issue(format!("{pp}.number"), rule::PHONE_FORMAT));
         } else if is_placeholder_phone(&p.number) && !c.example {
-            out.push(issue(format!("{pp}.number"), msg::PHONE_PLACEHOLDER));
+            out.push(issue(format!("{pp}.number"), rule::PHONE_PLACEHOLDER));
         }
         if !p.kind.is_known() {
-            out.push(issue(format!("{pp}.kind"), format!("\"{}\" is not a phone kind; use voice or sms", p.kind)));
+            out.push(issue_with(format!("{pp}.kind"), rule::PHONE_KIND, &[("value", &p.kind.to_string())]));
         }
         texts(out, &format!("{pp}.description"), &p.description);
     }
     if let Some(e) = &c.email {
         if !is_email(e) {
-            out.push(issue(format!("{path}.email"), msg::EMAIL));
+            out.push(issue(format!("{path}.email"), rule::EMAIL));
         }
         plain(out, &format!("{path}.email"), e);
     }
@@ -498,25 +613,22 @@ fn validate_contact(out: &mut Vec<ValidationIssue>, path: &str, c: &ContactPoint
     for (i, l) in c.languages.iter().enumerate() {
         let ok = (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase());
         if !ok {
-            out.push(issue(format!("{path}.languages[{i}]"), msg::LANGUAGE));
+            out.push(issue(format!("{path}.languages[{i}]"), rule::LANGUAGE));
         }
     }
     for (i, a) in c.audiences.iter().enumerate() {
         if !AUDIENCES.contains(&a.as_str()) {
-            out.push(issue(format!("{path}.audiences[{i}]"), format!("\"{a}\" is not a known audience")));
+            out.push(issue_with(format!("{path}.audiences[{i}]"), rule::AUDIENCE, &[("value", a)]));
         }
     }
     for a in &c.unparsed_areas {
-        out.push(issue(format!("{path}.areas"), area_message(a)));
+        out.push(issue_with(format!("{path}.areas"), rule::AREA_UNKNOWN, &[("detail", &area_message(a))]));
     }
     if !national && c.areas.is_empty() && c.unparsed_areas.is_empty() {
-        out.push(issue(format!("{path}.areas"), msg::AREAS_REQUIRED));
+        out.push(issue(format!("{path}.areas"), rule::AREAS_REQUIRED));
     }
     if let Some(v) = c.visibility.as_ref().filter(|v| !v.is_known()) {
-        out.push(issue(
-            format!("{path}.visibility"),
-            format!("\"{v}\" is not a visibility; use all_professionals or area_members"),
-        ));
+        out.push(issue_with(format!("{path}.visibility"), rule::VISIBILITY, &[("value", &v.to_string())]));
     }
     if let Some(d) = &c.verified_at {
         date(out, &format!("{path}.verified_at"), d);
@@ -527,10 +639,10 @@ fn validate_contact(out: &mut Vec<ValidationIssue>, path: &str, c: &ContactPoint
     if let Some(person) = &c.contact_person {
         plain(out, &format!("{path}.contact_person"), person);
         if national {
-            out.push(issue(format!("{path}.contact_person"), msg::PERSON_NOT_NATIONAL));
+            out.push(issue(format!("{path}.contact_person"), rule::PERSON_NOT_NATIONAL));
         }
         if c.review_by.is_none() {
-            out.push(issue(format!("{path}.review_by"), msg::PERSON_REVIEW));
+            out.push(issue(format!("{path}.review_by"), rule::PERSON_REVIEW));
         }
     }
     if let Some(d) = &c.review_by {
@@ -546,39 +658,33 @@ fn validate_contact(out: &mut Vec<ValidationIssue>, path: &str, c: &ContactPoint
 
 fn validate_schedule(out: &mut Vec<ValidationIssue>, path: &str, s: &Schedule) {
     if !s.kind.is_known() {
-        out.push(issue(
-            format!("{path}.kind"),
-            format!("\"{}\" is not a schedule kind; use regular or out_of_hours", s.kind),
-        ));
+        out.push(issue_with(format!("{path}.kind"), rule::SCHEDULE_KIND, &[("value", &s.kind.to_string())]));
     }
     for (i, d) in s.byday.iter().enumerate() {
         if !d.is_known() {
-            out.push(issue(
-                format!("{path}.byday[{i}]"),
-                format!("\"{d}\" is not a day; use MO, TU, WE, TH, FR, SA or SU"),
-            ));
+            out.push(issue_with(format!("{path}.byday[{i}]"), rule::DAY, &[("value", &d.to_string())]));
         }
     }
     for (key, t) in [("opens_at", &s.opens_at), ("closes_at", &s.closes_at)] {
         if t.as_deref().is_some_and(|t| !is_time(t)) {
-            out.push(issue(format!("{path}.{key}"), msg::TIME));
+            out.push(issue(format!("{path}.{key}"), rule::TIME));
         }
     }
     if s.opens_at.is_some() != s.closes_at.is_some() {
-        out.push(issue(path, msg::TIME_PAIR));
+        out.push(issue(path, rule::TIME_PAIR));
     }
     texts(out, &format!("{path}.description"), &s.description);
 }
 
 fn known_role(out: &mut Vec<ValidationIssue>, path: &str, r: &str) {
     if !ROLES.contains(&r) {
-        out.push(issue(path, format!("\"{r}\" is not a known role")));
+        out.push(issue_with(path, rule::ROLE, &[("value", r)]));
     }
 }
 
 fn date(out: &mut Vec<ValidationIssue>, path: &str, d: &str) {
     if !is_date(d) {
-        out.push(issue(path, msg::DATE));
+        out.push(issue(path, rule::DATE));
     }
 }
 
@@ -586,24 +692,21 @@ fn validate_card(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard
     let slug_ok =
         !card.slug.is_empty() && card.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !slug_ok {
-        out.push(issue(format!("{path}.slug"), msg::SLUG));
+        out.push(issue(format!("{path}.slug"), rule::SLUG));
     }
     if !card.status.is_known() {
-        out.push(issue(
-            format!("{path}.status"),
-            format!("\"{}\" is not a card status; use draft, published or retired", card.status),
-        ));
+        out.push(issue_with(format!("{path}.status"), rule::CARD_STATUS, &[("value", &card.status.to_string())]));
     }
     required_text(out, &format!("{path}.title"), &card.title);
     texts(out, &format!("{path}.summary"), &card.summary);
     for (i, a) in card.audiences.iter().enumerate() {
         if !AUDIENCES.contains(&a.as_str()) {
-            out.push(issue(format!("{path}.audiences[{i}]"), format!("\"{a}\" is not a known audience")));
+            out.push(issue_with(format!("{path}.audiences[{i}]"), rule::AUDIENCE, &[("value", a)]));
         }
     }
     for (i, t) in card.topics.iter().enumerate() {
         if !TOPICS.contains(&t.as_str()) {
-            out.push(issue(format!("{path}.topics[{i}]"), format!("\"{t}\" is not a known topic")));
+            out.push(issue_with(format!("{path}.topics[{i}]"), rule::TOPIC, &[("value", t)]));
         }
     }
     for (i, d) in card.do_not.iter().enumerate() {
@@ -618,7 +721,7 @@ fn validate_card(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard
         }
     }
     if national && card.overrides.is_some() {
-        out.push(issue(format!("{path}.overrides"), msg::OVERRIDE_NATIONAL));
+        out.push(issue(format!("{path}.overrides"), rule::OVERRIDE_NATIONAL));
     }
     let mut step_ids = BTreeSet::new();
     for (node_id, node) in &card.nodes {
@@ -628,46 +731,44 @@ fn validate_card(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard
                 required_text(out, &format!("{np}.text"), text);
                 texts(out, &format!("{np}.help"), help);
                 if answers.is_empty() {
-                    out.push(issue(format!("{np}.answers"), msg::NO_ANSWERS));
+                    out.push(issue(format!("{np}.answers"), rule::NO_ANSWERS));
                 }
                 for (i, a) in answers.iter().enumerate() {
                     required_text(out, &format!("{np}.answers[{i}].text"), &a.text);
                     if !card.nodes.contains_key(&a.next) {
-                        out.push(issue(
+                        out.push(issue_with(
                             format!("{np}.answers[{i}].next"),
-                            format!("this answer leads to \"{}\", which is not a node of this card", a.next),
+                            rule::ANSWER_NEXT,
+                            &[("node", &a.next)],
                         ));
                     }
                 }
             }
             Node::Steps { urgency, heading, steps } => {
                 if !urgency.is_known() {
-                    out.push(issue(
-                        format!("{np}.urgency"),
-                        format!("\"{urgency}\" is not an urgency; use emergency, urgent, concern or information"),
-                    ));
+                    out.push(issue_with(format!("{np}.urgency"), rule::URGENCY, &[("value", &urgency.to_string())]));
                 }
                 required_text(out, &format!("{np}.heading"), heading);
                 if steps.is_empty() {
-                    out.push(issue(format!("{np}.steps"), msg::NO_STEPS));
+                    out.push(issue(format!("{np}.steps"), rule::NO_STEPS));
                 }
                 for (i, s) in steps.iter().enumerate() {
                     let sp = format!("{np}.steps[{i}]");
                     if s.id.trim().is_empty() || !step_ids.insert(s.id.as_str()) {
-                        out.push(issue(format!("{sp}.id"), msg::STEP_ID));
+                        out.push(issue(format!("{sp}.id"), rule::STEP_ID));
                     }
                     if !s.kind.is_known() {
-                        out.push(issue(format!("{sp}.kind"), format!("\"{}\" is not a step kind", s.kind)));
+                        out.push(issue_with(format!("{sp}.kind"), rule::STEP_KIND, &[("value", &s.kind.to_string())]));
                     }
                     required_text(out, &format!("{sp}.text"), &s.text);
                     for (j, r) in s.roles.iter().enumerate() {
                         known_role(out, &format!("{sp}.roles[{j}]"), r);
                     }
                     if matches!(s.kind, StepKind::Call | StepKind::Notify | StepKind::Refer) && s.roles.is_empty() {
-                        out.push(issue(format!("{sp}.roles"), msg::STEP_ROLES));
+                        out.push(issue(format!("{sp}.roles"), rule::STEP_ROLES));
                     }
                     if s.kind == StepKind::Notify && s.legal_basis.is_none() {
-                        out.push(issue(format!("{sp}.legal_basis"), msg::LEGAL_BASIS));
+                        out.push(issue(format!("{sp}.legal_basis"), rule::LEGAL_BASIS));
                     }
                     if let Some(l) = &s.legal_basis {
                         plain(out, &format!("{sp}.legal_basis"), l);
@@ -677,10 +778,7 @@ fn validate_card(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard
         }
     }
     if !card.nodes.contains_key(&card.start) {
-        out.push(issue(
-            format!("{path}.start"),
-            format!("the start node \"{}\" is not a node of this card", card.start),
-        ));
+        out.push(issue_with(format!("{path}.start"), rule::START_NODE, &[("node", &card.start)]));
         return;
     }
     check_tree(out, path, card);
@@ -717,7 +815,7 @@ fn check_tree(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard) {
     let mut cycles = BTreeSet::new();
     visit(card, &card.start, &mut marks, &mut cycles);
     for id in &cycles {
-        out.push(issue(format!("{path}.nodes.{id}"), msg::CYCLE));
+        out.push(issue(format!("{path}.nodes.{id}"), rule::CYCLE));
     }
     if !cycles.is_empty() {
         return;
@@ -726,7 +824,7 @@ fn check_tree(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard) {
         if let Node::Question { answers, .. } = node {
             for (i, a) in answers.iter().enumerate() {
                 if a.danger_now && !all_paths_call_emergency(card, &a.next) {
-                    out.push(issue(format!("{path}.nodes.{node_id}.answers[{i}]"), msg::DANGER_NOW));
+                    out.push(issue(format!("{path}.nodes.{node_id}.answers[{i}]"), rule::DANGER_NOW));
                 }
             }
         }

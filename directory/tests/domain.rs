@@ -369,7 +369,10 @@ mod validation {
         let mut d = base();
         change(&mut d);
         let issues = validate_directory(&d);
-        assert_eq!(issues, vec![ValidationIssue { path: path.into(), message: message.into() }]);
+        let found: Vec<(&str, &str)> = issues.iter().map(|i| (i.path.as_str(), i.message.as_str())).collect();
+        assert_eq!(found, vec![(path, message)]);
+        // Every rule's issue carries its own code, for clients to word it.
+        assert_ne!(issues[0].code, "unknown", "{issues:?}");
         // The relay's entry point on the Automerge document agrees.
         assert_eq!(validate_document(&doc_of(&d)), issues);
     }
@@ -514,10 +517,7 @@ mod validation {
         use automerge::transaction::Transactable;
         tx.put(automerge::ROOT, "x_notes", long(validate::MAX_VALUE_CHARS + 1)).unwrap();
         tx.commit();
-        assert_eq!(
-            validate_document(&doc),
-            vec![ValidationIssue { path: "x_notes".into(), message: msg::VALUE_TOO_LONG.into() }]
-        );
+        assert_eq!(validate_document(&doc), vec![ValidationIssue::new("x_notes", msg::VALUE_TOO_LONG)]);
     }
 
     #[test]
@@ -589,10 +589,7 @@ mod validation {
         let (_, c1) = tx.get(&cps, "c1").unwrap().unwrap();
         tx.put(&c1, "notes", "hetu 131052-308T").unwrap();
         tx.commit();
-        assert_eq!(
-            validate_document(&doc),
-            vec![ValidationIssue { path: "contact_points.c1.notes".into(), message: msg::PERSONAL_ID.into() }]
-        );
+        assert_eq!(validate_document(&doc), vec![ValidationIssue::new("contact_points.c1.notes", msg::PERSONAL_ID)]);
     }
 
     #[test]
@@ -607,13 +604,8 @@ mod validation {
         tx.put_object(&cards, "131052-308T", automerge::ObjType::Map).unwrap();
         tx.commit();
         let issues = validate_document(&doc);
-        assert!(
-            issues
-                .contains(&ValidationIssue { path: "contact_points.broken".into(), message: msg::NOT_A_RECORD.into() })
-        );
-        assert!(
-            issues.contains(&ValidationIssue { path: "cards.131052-308T".into(), message: msg::PERSONAL_ID.into() })
-        );
+        assert!(issues.contains(&ValidationIssue::new("contact_points.broken", msg::NOT_A_RECORD)));
+        assert!(issues.contains(&ValidationIssue::new("cards.131052-308T", msg::PERSONAL_ID)));
     }
 
     #[test]
@@ -717,22 +709,20 @@ mod validation {
         let (national, local) = override_dropping_a_locked_step();
         assert_eq!(
             validate::validate_overrides(&local, &national),
-            vec![ValidationIssue {
-                path: "cards.k1-local".into(),
-                message: "the locked step \"s1\" of the national card \"local-card\" must be kept in a local override"
-                    .into(),
-            }]
+            vec![ValidationIssue::new(
+                "cards.k1-local",
+                "the locked step \"s1\" of the national card \"local-card\" must be kept in a local override"
+            )]
         );
     }
 
     #[test]
     fn the_relay_checks_overrides_of_area_documents_against_the_national_one() {
         let (national, local) = override_dropping_a_locked_step();
-        let locked = ValidationIssue {
-            path: "cards.k1-local".into(),
-            message: "the locked step \"s1\" of the national card \"local-card\" must be kept in a local override"
-                .into(),
-        };
+        let locked = ValidationIssue::new(
+            "cards.k1-local",
+            "the locked step \"s1\" of the national card \"local-card\" must be kept in a local override",
+        );
         let doc = doc_of(&local);
         assert_eq!(validate_document(&doc), vec![], "on its own the area document is valid");
         assert_eq!(validate::validate_document_against(&doc, None), vec![]);
@@ -743,7 +733,7 @@ mod validation {
 
     #[test]
     fn only_problems_a_write_adds_are_new() {
-        let problem = |path: &str, message: &str| ValidationIssue { path: path.into(), message: message.into() };
+        let problem = |path: &str, message: &str| ValidationIssue::new(path, message);
         let old = problem("cards.k1-local", "the locked step \"s1\" … must be kept in a local override");
         let phone = problem("contact_points.c1.phones[0].number", msg::PHONE_FORMAT);
         let email = problem("contact_points.c1.email", msg::EMAIL);
@@ -777,10 +767,10 @@ mod validation {
         }
         assert_eq!(
             validate::validate_index(&index),
-            vec![ValidationIssue { path: "documents.b.kind".into(), message: msg::SECOND_NATIONAL.into() }]
+            vec![ValidationIssue::new("documents.b.kind", msg::SECOND_NATIONAL)]
         );
         let empty = Automerge::new();
-        assert_eq!(validate_document(&empty), vec![ValidationIssue { path: "kind".into(), message: msg::KIND.into() }]);
+        assert_eq!(validate_document(&empty), vec![ValidationIssue::new("kind", msg::KIND)]);
     }
 }
 
@@ -1016,5 +1006,43 @@ mod hsds_exchange {
             files.insert("phones.csv".to_owned(), phones);
             let _ = hsds::import_datapackage(&files);
         }
+    }
+}
+
+mod message_codes {
+    use contactpoint_directory::validate::{self, MESSAGES, ValidationIssue, code, msg};
+
+    #[test]
+    fn every_message_has_its_own_code_and_is_recognised_with_its_parameters() {
+        let mut codes = std::collections::BTreeSet::new();
+        for (c, en) in MESSAGES {
+            assert!(codes.insert(*c), "the code {c} is used twice");
+            if matches!(*c, "area_unknown" | "unreadable") {
+                continue;
+            }
+            // Every parameter filled in with a value of its own.
+            let text = ["value", "card", "step", "node", "doc", "detail"]
+                .iter()
+                .fold(en.to_string(), |t, p| t.replace(&format!("{{{p}}}"), &format!("<{p} x>")));
+            let (found, params) = validate::recognise(&text).unwrap_or_else(|| panic!("{c}: {text} not recognised"));
+            assert_eq!(found, *c, "{text}");
+            for (name, value) in params {
+                assert_eq!(value, format!("<{name} x>"), "{c}");
+            }
+        }
+        assert_eq!(validate::recognise("something else entirely"), None);
+    }
+
+    #[test]
+    fn issues_carry_the_code_and_parameters_of_their_message() {
+        let issue = ValidationIssue::new("roles[0]", "\"chef\" is not a known role");
+        assert_eq!((issue.code, issue.params), ("role", vec![("value", "chef".to_owned())]));
+        assert_eq!(ValidationIssue::new("email", msg::EMAIL).code, code::EMAIL);
+        let locked = ValidationIssue::new(
+            "cards.x",
+            "the locked step \"s1\" of the national card \"local-card\" must be kept in a local override",
+        );
+        assert_eq!(locked.code, code::OVERRIDE_LOCKED_STEP);
+        assert_eq!(locked.params, vec![("step", "s1".to_owned()), ("card", "local-card".to_owned())]);
     }
 }

@@ -33,7 +33,7 @@ pub fn routes() -> axum::Router<Arc<Relay>> {
 impl From<ActionError> for AppError {
     fn from(e: ActionError) -> Self {
         match e {
-            ActionError::Forbidden(f) => AppError::new(StatusCode::FORBIDDEN, f.to_string()),
+            ActionError::Forbidden(f) => AppError::new(StatusCode::FORBIDDEN, "forbidden", f.to_string()),
             ActionError::Invalid(i) => i.into(),
         }
     }
@@ -124,8 +124,9 @@ fn public_address(headers: &HeaderMap) -> String {
 /// The link as an SVG QR code, black on white with a quiet zone, readable from paper.
 pub fn qr_svg(text: &str) -> Result<String, AppError> {
     use qrcode::render::svg;
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, format!("the link does not fit in a QR code: {e}")))?;
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).map_err(|e| {
+        AppError::new(StatusCode::BAD_REQUEST, "bad_request", format!("the link does not fit in a QR code: {e}"))
+    })?;
     Ok(code.render::<svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build())
 }
 
@@ -138,18 +139,22 @@ async fn create_invite(
 ) -> Result<Response, AppError> {
     let identity = identity(&relay, &headers).await?;
     let Json(req) = body.map_err(|e| {
-        AppError::new(StatusCode::BAD_REQUEST, format!("expected JSON {{role, areas, name, uses, days}}: {e}"))
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("expected JSON {{role, areas, name, uses, days}}: {e}"),
+        )
     })?;
     let role = Role::parse(&req.role)
-        .ok_or_else(|| AppError::new(StatusCode::BAD_REQUEST, "role must be reader, editor or admin"))?;
+        .ok_or_else(|| AppError::new(StatusCode::BAD_REQUEST, "bad_request", "role must be reader, editor or admin"))?;
     let areas: Vec<Area> = req
         .areas
         .iter()
-        .map(|a| a.parse::<Area>().map_err(|e| AppError::new(StatusCode::BAD_REQUEST, e.to_string())))
+        .map(|a| a.parse::<Area>().map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string())))
         .collect::<Result<_, _>>()?;
     let user_name = req.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if user_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
-        return Err(AppError::new(StatusCode::BAD_REQUEST, auth::InviteError::UserName.to_string()));
+        return Err(AppError::new(StatusCode::BAD_REQUEST, "bad_request", auth::InviteError::UserName.to_string()));
     }
     let valid_for_ms = req.days.saturating_mul(86_400_000);
     let spec = InviteSpec { role, areas: areas.clone(), user_name, valid_for_ms, uses: req.uses };
@@ -195,7 +200,7 @@ async fn revoke_device(
 ) -> Result<Response, AppError> {
     let identity = identity(&relay, &headers).await?;
     if !act(&relay, identity, format!("revoke device {id}"), move |c, actor| admin::revoke(c, actor, id)).await? {
-        return Err(AppError::new(StatusCode::NOT_FOUND, format!("there is no active device {id}")));
+        return Err(AppError::new(StatusCode::NOT_FOUND, "not_found", format!("there is no active device {id}")));
     }
     let closed = relay.kick_device(id, "this device has been signed out by an administrator");
     Ok(no_store(serde_json::json!({ "revoked": id, "connections_closed": closed })))
@@ -209,7 +214,7 @@ async fn disable_user(
 ) -> Result<Response, AppError> {
     let identity = identity(&relay, &headers).await?;
     if !act(&relay, identity, format!("disable user {id}"), move |c, actor| admin::disable(c, actor, id)).await? {
-        return Err(AppError::new(StatusCode::NOT_FOUND, format!("there is no active user {id}")));
+        return Err(AppError::new(StatusCode::NOT_FOUND, "not_found", format!("there is no active user {id}")));
     }
     let closed = relay.kick_user(id, "this account has been disabled by an administrator");
     Ok(no_store(serde_json::json!({ "disabled": id, "connections_closed": closed })))
@@ -233,8 +238,8 @@ async fn audit(
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
     let identity = identity(&relay, &headers).await?;
-    let Query(p) = params.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let bad = |m: String| AppError::new(StatusCode::BAD_REQUEST, m);
+    let Query(p) = params.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
+    let bad = |m: String| AppError::new(StatusCode::BAD_REQUEST, "bad_request", m);
     let nonempty = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let day = |s: Option<String>| nonempty(s).map(|d| crate::calendar::day_start_ms(&d)).transpose().map_err(bad);
     let area = nonempty(p.area).map(|a| a.parse::<Area>().map(|a| a.to_string())).transpose();

@@ -200,9 +200,19 @@ pub struct InviteSpec {
 /// it is.
 #[derive(Debug, thiserror::Error)]
 pub enum InviteError {
-    /// Unknown, used up or expired code; deliberately one message, so codes cannot be probed.
-    #[error("this invite code is not valid: it may be mistyped, already used or expired")]
-    Invalid,
+    /// A code the relay never issued: most likely mistyped. (A code has 75 random bits, so
+    /// telling this apart from a used or expired one helps nobody guess one.)
+    #[error("this invite code is not valid; check that it was typed as given")]
+    Unknown,
+    /// A code whose uses are all taken.
+    #[error("this invite code has already been used; ask an administrator for a new one")]
+    UsedUp,
+    /// A code past its expiry.
+    #[error("this invite code has expired; ask an administrator for a new one")]
+    Expired,
+    /// A code for a new device of a user who has been disabled since.
+    #[error("this invite is no longer valid because its account was disabled; ask an administrator")]
+    Withdrawn,
     /// An editor invite must name at least one area.
     #[error("an editor must be given at least one --area")]
     EditorWithoutArea,
@@ -224,6 +234,31 @@ pub enum InviteError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl InviteError {
+    /// A stable code for the app to word the error in the person's language.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InviteError::Unknown => "invite_unknown",
+            InviteError::UsedUp => "invite_used",
+            InviteError::Expired => "invite_expired",
+            InviteError::Withdrawn => "invite_withdrawn",
+            InviteError::EditorWithoutArea => "editor_without_area",
+            InviteError::DeviceName => "device_name",
+            InviteError::UserName => "user_name",
+            InviteError::NoSuchUser(_) => "no_such_user",
+            InviteError::UserDisabled(_) => "user_disabled",
+            InviteError::UsesOrDays => "invite_uses_or_days",
+            InviteError::Storage(_) => "internal",
+        }
+    }
+
+    /// Whether the code itself was refused, which counts as a failed attempt against the
+    /// address's limit.
+    pub fn is_refused_code(&self) -> bool {
+        matches!(self, InviteError::Unknown | InviteError::UsedUp | InviteError::Expired | InviteError::Withdrawn)
+    }
 }
 
 impl From<rusqlite::Error> for InviteError {
@@ -364,37 +399,47 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let row = tx
         .query_row(
-            "SELECT id, role, areas, user_name, user_id FROM invites
-             WHERE code_hash = ?1 AND uses_left > 0 AND expires_at > ?2",
-            params![hash_secret(&normalize_code(code)), now],
+            "SELECT id, role, areas, user_name, user_id, uses_left, expires_at FROM invites WHERE code_hash = ?1",
+            params![hash_secret(&normalize_code(code))],
             |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
+                    (
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                    ),
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
                 ))
             },
         )
         .optional()?;
-    let Some((invite_id, role, areas, user_name, existing)) = row else { return Err(InviteError::Invalid) };
+    let Some((invite, uses_left, expires_at)) = row else { return Err(InviteError::Unknown) };
+    if uses_left <= 0 {
+        return Err(InviteError::UsedUp);
+    }
+    if expires_at <= now {
+        return Err(InviteError::Expired);
+    }
+    let (invite_id, role, areas, user_name, existing) = invite;
     tx.execute("UPDATE invites SET uses_left = uses_left - 1 WHERE id = ?1", [invite_id])?;
     let (user_id, name, role, areas) = match existing {
         Some(user_id) => {
             // The user's current name, role and areas; a user disabled since the invite was made
-            // gets no device (the same answer as for any invalid code).
+            // gets no device.
             let user = tx
                 .query_row("SELECT name, role FROM users WHERE id = ?1 AND disabled_at IS NULL", [user_id], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })
                 .optional()?;
-            let Some((name, role)) = user else { return Err(InviteError::Invalid) };
-            let role = Role::parse(&role).ok_or(InviteError::Invalid)?;
+            let Some((name, role)) = user else { return Err(InviteError::Withdrawn) };
+            let role = Role::parse(&role).ok_or(InviteError::Unknown)?;
             (user_id, name, role, crate::storage::user_areas(&tx, user_id)?)
         }
         None => {
-            let role = Role::parse(&role).ok_or(InviteError::Invalid)?;
+            let role = Role::parse(&role).ok_or(InviteError::Unknown)?;
             let name = user_name.unwrap_or_else(|| device_name.to_owned());
             tx.execute(
                 "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)",
@@ -684,7 +729,9 @@ mod tests {
         let r = db.with(|c| Ok(redeem(c, &typed, "phone"))).unwrap().unwrap();
         assert_eq!(r.identity.areas, vec!["municipality:091"]);
         let again = db.with(|c| Ok(redeem(c, &code, "phone 2"))).unwrap();
-        assert!(matches!(again, Err(InviteError::Invalid)));
+        assert!(matches!(again, Err(InviteError::UsedUp)), "{again:?}");
+        let wrong = db.with(|c| Ok(redeem(c, "AAAAA-AAAAA-AAAAA", "phone 3"))).unwrap();
+        assert!(matches!(wrong, Err(InviteError::Unknown)), "{wrong:?}");
         let found = db.with(|c| identity_by_token_hash(c, &hash_secret(&r.token))).unwrap();
         assert_eq!(found.as_ref().map(|i| i.role), Some(Role::Editor));
         db.with(|c| revoke_device(c, r.identity.device_id, "cli")).unwrap();
@@ -741,7 +788,7 @@ mod tests {
         let code =
             db.with(|c| create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))).unwrap();
         db.with(|c| Ok(c.execute("UPDATE invites SET expires_at = 0", [])?)).unwrap();
-        assert!(matches!(db.with(|c| Ok(redeem(c, &code, "p"))).unwrap(), Err(InviteError::Invalid)));
+        assert!(matches!(db.with(|c| Ok(redeem(c, &code, "p"))).unwrap(), Err(InviteError::Expired)));
         // An invite no one could ever redeem is not made at all.
         for (valid_for_ms, uses) in [(0, 1), (-1, 1), (60_000, 0)] {
             let spec = InviteSpec { role: Role::Reader, areas: vec![], user_name: None, valid_for_ms, uses };
@@ -784,7 +831,7 @@ mod tests {
         // Disabled after the invite was made: the invite no longer works; no new invites either.
         let code = db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap().unwrap();
         db.with(|c| crate::admin::disable_user(c, user, "cli")).unwrap();
-        assert!(matches!(db.with(|c| Ok(redeem(c, &code, "tablet"))).unwrap(), Err(InviteError::Invalid)));
+        assert!(matches!(db.with(|c| Ok(redeem(c, &code, "tablet"))).unwrap(), Err(InviteError::Withdrawn)));
         assert!(matches!(
             db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap(),
             Err(InviteError::UserDisabled(_))

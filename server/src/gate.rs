@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
+use contactpoint_directory::validate::msg;
 use contactpoint_directory::{Area, Directory, Place, ValidationIssue, new_issues, validate_document_at};
 use contactpoint_protocol::automerge::{Automerge, ChangeHash, ObjType, ROOT, ReadDoc, Value};
 use contactpoint_protocol::{Access, DocSync, DocumentId, SyncError};
@@ -307,7 +308,7 @@ impl Gate {
                 if !input.may_create {
                     return vec![Effect::Error {
                         conn,
-                        message: "you have created too many documents recently; try again later".into(),
+                        message: msg::TOO_MANY_DOCUMENTS.into(),
                         close: false,
                         reason: "creation_limit",
                     }];
@@ -371,18 +372,10 @@ impl Gate {
                 // Nor an erased one: what was erased does not come back.
                 for erased in input.contact_ids.erased_among(&added) {
                     added.remove(&erased);
-                    issues.push(ValidationIssue {
-                        path: format!("contact_points.{erased}"),
-                        message: "this contact point was erased and cannot be added again; a new entry needs a new id"
-                            .into(),
-                    });
+                    issues.push(ValidationIssue::new(format!("contact_points.{erased}"), msg::ERASED_ID));
                 }
                 for taken in input.contact_ids.claim(id, &added) {
-                    issues.push(ValidationIssue {
-                        path: format!("contact_points.{taken}"),
-                        message: "this id belongs to a contact point of another document; a new entry needs a new id"
-                            .into(),
-                    });
+                    issues.push(ValidationIssue::new(format!("contact_points.{taken}"), msg::FOREIGN_ID));
                 }
                 let added = new_issues(known, &issues);
                 match added.first() {
@@ -418,7 +411,7 @@ impl Gate {
                     )));
                     effects.push(Effect::Error {
                         conn,
-                        message: format!("you may read but not change document {id}; your changes were not accepted"),
+                        message: msg::READ_ONLY.replace("{doc}", &id.to_string()),
                         close: false,
                         reason: "read_only",
                     });
@@ -471,7 +464,7 @@ impl Gate {
                 )));
                 effects.push(Effect::Error {
                     conn,
-                    message: format!("document {id}: the relay could not process your data"),
+                    message: format!("document {id}: {}", msg::RELAY_FAILED),
                     close: true,
                     reason: "engine_failure",
                 });

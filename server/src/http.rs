@@ -23,19 +23,25 @@ use crate::storage::{self, StorageError};
 #[derive(Debug)]
 pub struct AppError {
     status: StatusCode,
+    /// A stable code for the app to show the message in the person's language.
+    code: &'static str,
     message: String,
 }
 
 impl AppError {
-    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        AppError { status, message: message.into() }
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError { status, code, message: message.into() }
     }
 }
 
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         tracing::error!("storage error: {e}");
-        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "the relay had an internal problem; try again later")
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the relay had an internal problem; try again later",
+        )
     }
 }
 
@@ -43,15 +49,17 @@ impl From<InviteError> for AppError {
     fn from(e: InviteError) -> Self {
         match e {
             InviteError::Storage(s) => s.into(),
-            InviteError::Invalid => AppError::new(StatusCode::FORBIDDEN, e.to_string()),
-            other => AppError::new(StatusCode::BAD_REQUEST, other.to_string()),
+            InviteError::Unknown | InviteError::UsedUp | InviteError::Expired | InviteError::Withdrawn => {
+                AppError::new(StatusCode::FORBIDDEN, e.code(), e.to_string())
+            }
+            other => AppError::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
         }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        (self.status, Json(serde_json::json!({ "error": self.message, "code": self.code }))).into_response()
     }
 }
 
@@ -144,7 +152,7 @@ async fn redeem(
     let ip = peer.map(|p| p.0.0.ip());
     let Json(req) = body.map_err(|e| {
         relay.metrics.redeem_failed("bad_request");
-        AppError::new(StatusCode::BAD_REQUEST, format!("expected JSON {{code, device_name}}: {e}"))
+        AppError::new(StatusCode::BAD_REQUEST, "bad_request", format!("expected JSON {{code, device_name}}: {e}"))
     })?;
     // Taking an attempt, looking at the code and giving the attempt back if the code was not
     // wrong all happen under one hold of the database, so simultaneous wrong codes from one
@@ -159,7 +167,7 @@ async fn redeem(
             }
             let r = auth::redeem(c, &req.code, &req.device_name);
             if let Some(ip) = ip
-                && !matches!(r, Err(InviteError::Invalid))
+                && !r.as_ref().is_err_and(InviteError::is_refused_code)
             {
                 RedeemLimiter::give_back(c, ip)?;
             }
@@ -171,6 +179,7 @@ async fn redeem(
         relay.metrics.redeem_failed("rate_limited");
         return Err(AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
             "too many invalid invite codes from this address; wait a minute and check the code",
         ));
     };
@@ -199,11 +208,17 @@ pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<String, AppError
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| AppError::new(StatusCode::UNAUTHORIZED, "send the device token as Authorization: Bearer …"))
+        .ok_or_else(|| {
+            AppError::new(StatusCode::UNAUTHORIZED, "token_missing", "send the device token as Authorization: Bearer …")
+        })
 }
 
 pub(crate) fn invalid_token() -> AppError {
-    AppError::new(StatusCode::UNAUTHORIZED, "this device token is not valid (unknown, revoked or its account disabled)")
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+        "this device token is not valid (unknown, revoked or its account disabled)",
+    )
 }
 
 /// Replaces the device token given as `Authorization: Bearer …` with a new one.
@@ -243,8 +258,9 @@ struct SessionResponse {
 /// `reason` is `revoked`, `disabled` or `unknown`. A browser cannot read the status of a refused
 /// WebSocket upgrade, so the app asks here; it deletes its data for the first two reasons only.
 async fn session(State(relay): State<Arc<Relay>>, headers: axum::http::HeaderMap) -> Result<Response, AppError> {
+    // The reason doubles as the code by which the app words the message.
     let refused = |reason: &str, message: &str| {
-        let body = serde_json::json!({ "error": message, "reason": reason });
+        let body = serde_json::json!({ "error": message, "reason": reason, "code": format!("session_{reason}") });
         (StatusCode::UNAUTHORIZED, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
     };
     let token = match bearer(&headers) {
@@ -339,10 +355,11 @@ async fn authors(
     match lookup {
         AuthorsLookup::BadToken => Err(invalid_token()),
         AuthorsLookup::NoDocument => {
-            Err(AppError::new(StatusCode::NOT_FOUND, format!("the relay has no document {doc_id}")))
+            Err(AppError::new(StatusCode::NOT_FOUND, "no_document", format!("the relay has no document {doc_id}")))
         }
         AuthorsLookup::NotAllowed => Err(AppError::new(
             StatusCode::FORBIDDEN,
+            "not_an_editor",
             "only the document's editors and administrators may see who changed it",
         )),
         AuthorsLookup::Found(rows) => Ok(Json(AuthorsResponse {
@@ -374,12 +391,17 @@ async fn sync(
         relay.metrics.handshake_failed("shutting_down");
         return Err(AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
+            "restarting",
             "the relay is restarting; connect again in a moment",
         ));
     }
     let Some(token) = q.token.filter(|t| !t.is_empty()) else {
         relay.metrics.handshake_failed("unauthorized");
-        return Err(AppError::new(StatusCode::UNAUTHORIZED, "a device token is required: /sync?token=…"));
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_missing",
+            "a device token is required: /sync?token=…",
+        ));
     };
     let hash = auth::hash_secret(&token);
     let identity = relay.db().call(move |c| storage::identity_by_token_hash(c, &hash)).await?;
@@ -387,12 +409,13 @@ async fn sync(
         relay.metrics.handshake_failed("unauthorized");
         return Err(AppError::new(
             StatusCode::UNAUTHORIZED,
+            "token_invalid",
             "this device token is not valid (unknown, revoked or its account disabled)",
         ));
     };
     let upgrade = crate::ws::Upgrade::from_request(request).map_err(|e| {
         relay.metrics.handshake_failed("not_websocket");
-        AppError::new(StatusCode::BAD_REQUEST, format!("expected a WebSocket upgrade: {e}"))
+        AppError::new(StatusCode::BAD_REQUEST, "bad_request", format!("expected a WebSocket upgrade: {e}"))
     })?;
     // Our own WebSocket (`ws.rs`) keeps no buffers while a device is idle; a message may still be
     // as large as the limit.

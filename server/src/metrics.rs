@@ -53,7 +53,8 @@ pub struct Metrics {
 const REFUSALS: [&str; 6] = ["read_only", "invalid", "corrupt", "over_limits", "engine_failure", "creation_limit"];
 const HANDSHAKE_FAILURES: [&str; 6] =
     ["unauthorized", "not_websocket", "shutting_down", "join_timeout", "per_address_limit", "total_limit"];
-const REDEEM_FAILURES: [&str; 5] = ["invalid_code", "rate_limited", "bad_request", "storage", "other"];
+const REDEEM_FAILURES: [&str; 8] =
+    ["unknown_code", "used_code", "expired_code", "withdrawn_code", "rate_limited", "bad_request", "storage", "other"];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -121,7 +122,10 @@ impl Metrics {
 pub fn invite_failure(e: &crate::auth::InviteError) -> &'static str {
     use crate::auth::InviteError;
     match e {
-        InviteError::Invalid => "invalid_code",
+        InviteError::Unknown => "unknown_code",
+        InviteError::UsedUp => "used_code",
+        InviteError::Expired => "expired_code",
+        InviteError::Withdrawn => "withdrawn_code",
         InviteError::DeviceName => "bad_request",
         InviteError::Storage(_) => "storage",
         _ => "other",

@@ -1089,9 +1089,11 @@ async fn the_app_converges_under_a_fixed_schedule_of_edits_and_cut_links() -> Re
 
 /// The most a first visit may download to install the app, every response's bytes on the wire
 /// (headers included) together. KB are 1024 bytes, as `cargo xtask web` prints them. The goal is
-/// 500 KB; the app takes about 521 KB today, 484 KB of it the wasm with brotli, most of that
+/// 500 KB; the app takes about 546 KB today, 499 KB of it the wasm with brotli, most of that
 /// Automerge (see the open work in ARCHITECTURE.md), so this holds the line a little above it.
-const INSTALL_BUDGET: u64 = 540 * 1024;
+/// (It was 540 KB before the Finnish and Swedish wording of every message and the codes
+/// that carry them, about 11 KB.)
+const INSTALL_BUDGET: u64 = 550 * 1024;
 
 /// The bytes the relay serves for a built file with brotli: its `.br` variant, or the file
 /// itself where the build wrote none.
@@ -1491,5 +1493,92 @@ async fn admins_and_editors_invite_and_an_admin_revokes_a_phone_in_the_app() -> 
             .any(|r| r["action"] == "device.revoke" && r["detail"].as_str().is_some_and(|d| d.contains("by=user:")))),
         "{revoked}"
     );
+    Ok(())
+}
+
+/// 13. No English in the Finnish and Swedish app. An administrator per language chooses the
+/// language on the sign-in screen of an English-speaking browser, is refused a wrong invite
+/// code, signs in and goes through the main screens to an edit form showing a validation error;
+/// no screen shows any of the app's English words or any English message of the rules or the
+/// relay, the wrong code and the phone number are explained in the chosen language, and the
+/// legal basis is cited in it.
+#[tokio::test]
+async fn the_finnish_and_swedish_app_shows_no_english() -> Result<()> {
+    use contactpoint_directory::validate::MESSAGES;
+    use contactpoint_server::auth::InviteError;
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let dir = tempfile::tempdir()?;
+    // The rules' and the relay's messages, each with its code.
+    let mut english: Vec<Value> =
+        MESSAGES.iter().map(|(code, en)| serde_json::json!({ "code": code, "en": en })).collect();
+    english.extend(
+        [InviteError::Unknown, InviteError::UsedUp, InviteError::Expired, InviteError::Withdrawn]
+            .iter()
+            .map(|e| serde_json::json!({ "code": e.code(), "en": e.to_string() })),
+    );
+    let file = dir.path().join("english.json");
+    std::fs::write(&file, serde_json::to_string(&english)?)?;
+    let admin = || invite(&served.db, &["--role", "admin"]);
+    let codes = format!("fi={},sv={}", admin()?, admin()?);
+    let script =
+        Script::start("language", &["--url", &served.url(), "--codes", &codes, "--english", &file.to_string_lossy()])
+            .await?;
+    let result = script.finish().await?;
+    assert!(result["strings"].as_u64().is_some_and(|n| n > 200), "too few English strings to look for: {result}");
+    assert_eq!(result["screens"].as_array().map(Vec::len), Some(18), "nine screens in two languages: {result}");
+    assert_eq!(result["unworded"], Value::Array(vec![]), "messages with no Finnish or Swedish wording");
+    assert_eq!(result["hits"], Value::Array(vec![]), "English on a Finnish or Swedish screen");
+    let shown = &result["shown"];
+    assert_eq!(
+        shown["fiWrongCode"],
+        "Käyttöönotto ei onnistunut: Kutsukoodi ei kelpaa. Tarkista, että kirjoitit sen oikein."
+    );
+    assert_eq!(
+        shown["svWrongCode"],
+        "Det gick inte att ta appen i bruk: Inbjudningskoden är inte giltig. Kontrollera att den är rätt inskriven."
+    );
+    assert!(shown["fiPhoneError"].as_str().is_some_and(|e| e.starts_with("Tämä ei ole puhelinnumero")), "{shown}");
+    assert!(shown["svPhoneError"].as_str().is_some_and(|e| e.starts_with("Det här är inget telefonnummer")), "{shown}");
+    assert_eq!(shown["fiLegalBasis"], "Peruste: Lastensuojelulaki 417/2007, 25 §", "{shown}");
+    assert_eq!(shown["svLegalBasis"], "Grund: Barnskyddslagen 417/2007, 25 §", "{shown}");
+    Ok(())
+}
+
+/// 14. Readable at any size (WCAG 2.1 1.4.4 and 1.4.10): at 320 CSS px with the text at 200 %
+/// (the root font size doubled), the sign-in screen, home, search results, a card's steps, a contact, the edit form
+/// and a contact renamed with a 57-letter word neither scroll sideways nor have an element
+/// wider than the viewport nor text overflowing its box; the header stays under a third of the
+/// screen. Full-page screenshots of each under target/artifacts/reflow.
+#[tokio::test]
+async fn every_main_screen_reflows_at_320_px_with_text_at_200_percent() -> Result<()> {
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let out = root().join("target/artifacts/reflow");
+    std::fs::create_dir_all(&out)?;
+    let script = Script::start(
+        "reflow",
+        &["--url", &served.url(), "--code", &served.admin_invite()?, "--out", &out.to_string_lossy()],
+    )
+    .await?;
+    let result = script.finish().await?;
+    assert_eq!(result["rootFont"], "32px", "{result}");
+    let problems = result["problems"].as_array().context("no list of problems")?;
+    let report: Vec<String> = problems.iter().map(Value::to_string).collect();
+    assert!(report.is_empty(), "{} problems at 320 px and 200 % text:\n{}", report.len(), report.join("\n"));
+    let headers = result["headers"].as_array().context("no header heights")?;
+    assert_eq!(headers.len(), 7, "seven screens measured: {result}");
+    for h in headers {
+        let (height, viewport) = (h["height"].as_u64().unwrap_or(u64::MAX), h["viewport"].as_u64().unwrap_or(0));
+        assert!(height * 3 <= viewport, "the header fills {height} of {viewport} px: {h}");
+    }
+    let shots = result["screenshots"].as_array().context("no screenshot list")?;
+    assert_eq!(shots.len(), 7, "{result}");
+    for s in shots {
+        let path = PathBuf::from(s.as_str().context("a screenshot path is not a string")?);
+        let len = std::fs::metadata(&path).with_context(|| format!("{} was not written", path.display()))?.len();
+        assert!(len > 1000, "{} is nearly empty", path.display());
+    }
+    eprintln!("reflow test: screenshots in {}", out.display());
     Ok(())
 }

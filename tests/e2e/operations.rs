@@ -400,7 +400,7 @@ async fn metrics_follow_real_traffic_on_their_own_listener() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(sample(&after, r#"contactpoint_handshake_failures_total{reason="unauthorized"}"#)?, 1.0, "{after}");
-    assert_eq!(sample(&after, r#"contactpoint_redeem_failures_total{reason="invalid_code"}"#)?, 1.0, "{after}");
+    assert_eq!(sample(&after, r#"contactpoint_redeem_failures_total{reason="unknown_code"}"#)?, 1.0, "{after}");
 
     // Not on the public listener.
     let (_, public) = http_get(relay.addr, "/metrics").await?;

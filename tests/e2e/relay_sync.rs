@@ -85,7 +85,13 @@ async fn health_and_redeem_over_http() -> anyhow::Result<()> {
 
     let (status, body) = http_post(relay.addr, "/api/v0/redeem", &req).await?;
     assert_eq!(status, 403, "a used code is refused: {body}");
-    assert!(body.contains("not valid"), "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(v["code"], "invite_used", "{body}");
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("already been used")), "{body}");
+    let wrong = serde_json::json!({ "code": "AAAAA-AAAAA-AAAAA", "device_name": "phone" }).to_string();
+    let (status, body) = http_post(relay.addr, "/api/v0/redeem", &wrong).await?;
+    assert_eq!(status, 403, "a wrong code is refused: {body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body)?["code"], "invite_unknown", "{body}");
     let (status, body) = http_post(relay.addr, "/api/v0/redeem", "{not json").await?;
     assert_eq!(status, 400, "{body}");
 

@@ -2,10 +2,10 @@
 // what to do and whom to call. Routes live in the URL hash so that the back button works and
 // nothing about the answers chosen is ever stored.
 
-import init, { Client } from "./contactpoint.js";
+import init, { Client, explainRefusal } from "./contactpoint.js";
 import { Store } from "./store.js";
 import { Sync } from "./sync.js";
-import { LANGS, language, pickLanguage, setLanguage, t } from "./i18n.js";
+import { LANGS, issueText, language, pickLanguage, setLanguage, t, tm } from "./i18n.js";
 
 const main = document.getElementById("main");
 const statusEl = document.getElementById("status");
@@ -66,11 +66,10 @@ function renderStatus() {
   if (!settings.token) return statusEl.replaceChildren();
   const { state, at } = lastStatus;
   if (at) settings.lastSynced = at;
-  const when = settings.lastSynced ? new Date(settings.lastSynced).toLocaleString(language() === "en" ? "en-GB" : language()) : t("never_synced");
   const label = state === "online" ? t("online") : state === "offline" ? t("offline") : t(state);
   // "Up to date" means the relay confirmed every local change, so nothing waits any more.
   if (state === "online") waitingLocal = false;
-  const parts = [h("span", { class: state === "offline" ? "offline" : "" }, label), " · ", h("span", { "data-testid": "last-synced" }, `${t("last_synced")}: ${when}`)];
+  const parts = [h("span", { class: state === "offline" ? "offline" : "" }, label), " · ", lastSyncedEl()];
   if (waitingLocal) parts.push(h("span", { "data-testid": "waiting" }, ` · ${t("saved_offline")}`));
   // A document the relay refused is not sent until reset: say so rather than "Updating…" alone.
   if (client && JSON.parse(client.heldDocs()).length) parts.push(h("span", { class: "error", "data-testid": "held" }, ` · ${t("held_status")}`));
@@ -81,6 +80,32 @@ function renderStatus() {
   statusEl.replaceChildren(...parts);
 }
 
+// "last synced 5 minutes ago": the age in words, the time itself in `data-at` (RFC 3339) and
+// as the tooltip. An age changes with the clock, so `tickAge` keeps it current.
+function lastSyncedEl() {
+  const at = settings.lastSynced;
+  if (!at) return h("span", { "data-testid": "last-synced", "data-at": "" }, t("never_synced"));
+  return h("span", { "data-testid": "last-synced", "data-at": String(at), title: formatTime(at) }, `${t("last_synced")} ${age(at)}`);
+}
+
+// How long ago `at` was, in the current language: "just now", "5 minutes ago", "2 hours ago".
+function age(at) {
+  const minutes = Math.floor(Math.max(0, Date.now() - new Date(at).getTime()) / 60_000);
+  if (minutes < 1) return t("just_now");
+  const rtf = new Intl.RelativeTimeFormat(language(), { numeric: "always" });
+  if (minutes < 60) return rtf.format(-minutes, "minute");
+  if (minutes < 24 * 60) return rtf.format(-Math.floor(minutes / 60), "hour");
+  return rtf.format(-Math.floor(minutes / (24 * 60)), "day");
+}
+
+// Redraws the age when its words change (at most once a minute in the first hour).
+function tickAge() {
+  const el = statusEl.querySelector("[data-testid=last-synced]");
+  if (!el || !settings.lastSynced) return;
+  const text = `${t("last_synced")} ${age(settings.lastSynced)}`;
+  if (el.textContent !== text) el.textContent = text;
+}
+
 // After a local change: while the relay is out of reach, the status line keeps saying that the
 // change waits on this device until the relay confirms it.
 function savedLocally() {
@@ -88,19 +113,26 @@ function savedLocally() {
   renderStatus();
 }
 
-// The relay's refusal in the editor's words: the rule's message without the document id and
-// the internal path, which stay available under "details".
+// The relay's refusal in the editor's words and language: the rule's message without the
+// document id and the internal path, which stay available under "details".
 function refusalText(message) {
-  const m = /^document \S+: (?:change refused: )?(?:[\w.\-\[\]]+: )?(.*)$/s.exec(message);
-  return m ? m[1] : message;
+  const e = JSON.parse(explainRefusal(message));
+  const text = tm(e.code, e.params, e.message);
+  return e.more ? `${text} ${t("more_problems").replace("{n}", e.more)}` : text;
 }
 
 // Text picked from a multilingual field, with its language and direction marked.
 function content(tag, v, attrs = {}) {
   if (!v) return null;
   const el = h(tag, { ...attrs, lang: v.lang, dir: v.rtl ? "rtl" : "auto" }, v.text);
-  if (v.lang !== language()) el.append(" ", h("span", { class: "lang-note" }, `(${t("shown_in")} ${v.lang})`));
+  if (v.lang !== language()) el.append(" ", h("span", { class: "lang-note" }, `(${langNote(v.lang)})`));
   return el;
+}
+
+// "(in Swedish)": the language a text is shown in when the person's own is missing.
+function langNote(lang) {
+  const key = `in_lang_${lang}`;
+  return t(key) === key ? `${t("shown_in")} ${lang}` : t(key);
 }
 
 function contactCard(c) {
@@ -159,8 +191,10 @@ function signInScreen(error) {
             body: JSON.stringify({ code: code.value, device_name: device.value || "browser" }),
           });
           const body = await res.json().catch(() => ({}));
-          if (!res.ok) throw new Error(body.error || `${res.status}`);
+          if (!res.ok) throw new Error(tm(body.code, {}, body.error || `${res.status}`));
           await store.setSetting("token", body.token);
+          // The language chosen on this screen becomes the device's.
+          await store.setSetting("lang", language());
           await store.setSetting("user", { name: body.user_name, role: body.role, areas: body.areas });
           if (body.index_document_id) await store.setSetting("indexDoc", body.index_document_id);
           history.replaceState(null, "", location.pathname + "#/");
@@ -180,7 +214,32 @@ function signInScreen(error) {
     err,
   );
   device.setAttribute("aria-describedby", "device-hint");
-  show(t("sign_in_title"), notice ? h("p", { id: "removed", class: "error", role: "alert", "data-testid": "removed" }, notice) : null, form);
+  // The language can be chosen before signing in. Nothing is stored before sign-in, so until
+  // then the choice lives in the page's history entry; what was typed is kept.
+  const lang = languageSelect("signin-lang", (l) => {
+    history.replaceState({ ...(history.state || {}), lang: l }, "");
+    const typed = { code: code.value, device: device.value };
+    signInScreen(err.textContent);
+    document.getElementById("code").value = typed.code;
+    document.getElementById("device").value = typed.device;
+    document.getElementById("signin-lang").focus();
+  });
+  show(
+    t("sign_in_title"),
+    h("p", { class: "row lang-choice" }, h("label", { for: "signin-lang", class: "inline" }, t("language")), lang),
+    notice ? h("p", { id: "removed", class: "error", role: "alert", "data-testid": "removed" }, notice) : null,
+    form,
+  );
+}
+
+// A language picker whose change sets the app's language and then calls `then(lang)`.
+function languageSelect(id, then) {
+  const select = h("select", { id }, LANGS.map((l) => h("option", { value: l, lang: l, selected: l === language() }, { fi: "suomi", sv: "svenska", en: "English" }[l])));
+  select.addEventListener("change", () => {
+    setLanguage(select.value);
+    then(select.value);
+  });
+  return select;
 }
 
 function municipalityScreen() {
@@ -340,7 +399,7 @@ function localScreen(slug, area) {
     report.textContent = "";
     const res = client.changeLocal(slug, area, JSON.stringify(op));
     if (!res.ok) {
-      report.textContent = res.issues.map((i) => i.message).join(" ");
+      report.textContent = res.issues.map(issueText).join(" ");
       return false;
     }
     sync.applyLocal(res.effects);
@@ -381,7 +440,7 @@ function localScreen(slug, area) {
             h("p", {}, h("strong", {}, t(`kind_${st.kind}`)), st.locked ? h("span", { class: "badge" }, ` ${t("required_nationally")}`) : null, st.local ? h("span", { class: "badge" }, ` ${t("local_step")}`) : null),
             h("label", { for: box.id, class: "visually-hidden" }, `${t("step_text")} (${t(`kind_${st.kind}`)})`),
             box,
-            st.roles.length ? h("p", { class: "hint" }, st.roles.join(", ")) : null,
+            st.roles.length ? h("p", { class: "hint" }, st.roles.map((r) => (roles.find((x) => x.role === r) || { label: r }).label).join(", ")) : null,
             st.national_text ? h("p", { class: "hint" }, `${t("national_wording")}: `, h("span", { dir: "auto" }, st.national_text)) : null,
             h(
               "p",
@@ -443,7 +502,7 @@ function formatTime(ms) {
 function setField(id, field, value, report) {
   const res = client.setContactField(id, field, value === null ? undefined : value);
   if (!res.ok) {
-    report.textContent = res.issues.map((i) => i.message).join(" ");
+    report.textContent = res.issues.map(issueText).join(" ");
     return false;
   }
   sync.applyLocal(res.effects);
@@ -525,7 +584,7 @@ function retireButton(id, c) {
       savedLocally();
       route();
     } catch (e) {
-      report.textContent = String(e && e.message ? e.message : e);
+      report.textContent = e && e.issues ? e.issues.map(issueText).join(" ") : String(e && e.message ? e.message : e);
     }
   };
   const button = c.retired
@@ -574,7 +633,7 @@ function addScreen() {
         };
         const res = client.addContact(area.value, JSON.stringify(json), today(), (settings.user || {}).name || "");
         if (!res.ok) {
-          rolesError.textContent = res.issues.filter((i) => i.field === "roles").map((i) => i.message).join(" ");
+          rolesError.textContent = res.issues.filter((i) => i.field === "roles").map(issueText).join(" ");
           showIssues(res.issues.filter((i) => i.field !== "roles"), all, name, summary);
           return;
         }
@@ -626,11 +685,11 @@ function showIssues(issues, fields, fallback, summary) {
   for (const issue of issues) {
     const f = fields.find((x) => x.key === issue.field);
     if (!f) {
-      general.push(issue.message);
+      general.push(issueText(issue));
       continue;
     }
     f.input.setAttribute("aria-invalid", "true");
-    f.el.querySelector(".error").textContent = issue.message;
+    f.el.querySelector(".error").textContent = issueText(issue);
   }
   summary.textContent = [t("fix_errors"), ...general].join(" ");
   (fields.find((x) => x.input.getAttribute("aria-invalid")) || fallback).input.focus();
@@ -981,12 +1040,11 @@ function browseScreen() {
 }
 
 function settingsScreen() {
-  const lang = h("select", { id: "lang" }, LANGS.map((l) => h("option", { value: l, selected: l === language() }, { fi: "suomi", sv: "svenska", en: "English" }[l])));
-  lang.addEventListener("change", async () => {
-    await store.setSetting("lang", lang.value);
-    setLanguage(lang.value);
+  const lang = languageSelect("lang", async (l) => {
+    await store.setSetting("lang", l);
     renderStatus();
     settingsScreen();
+    document.getElementById("lang").focus();
   });
   const user = settings.user || {};
   show(
@@ -994,7 +1052,7 @@ function settingsScreen() {
     h("label", { for: "lang" }, t("language")),
     lang,
     h("p", {}, h("a", { href: "#/municipality" }, `${t("municipality")}: ${settings.municipality ? JSON.parse(client.municipality(settings.municipality, language())).name : "—"}`)),
-    h("p", {}, `${t("signed_in_as")}: ${user.name || "—"} (${user.role || "—"})`),
+    h("p", {}, `${t("signed_in_as")}: ${user.name || "—"} (${user.role ? t(`role_${user.role}`) : "—"})`),
     user.role === "admin" || user.role === "editor" ? h("p", {}, h("a", { href: "#/admin", "data-testid": "admin-link" }, t("admin_title"))) : null,
     h(
       "p",
@@ -1254,6 +1312,7 @@ async function boot() {
   addEventListener("hashchange", route);
   watchForUpdates();
   renderStatus();
+  setInterval(tickAge, 15_000);
   await start();
 }
 

@@ -118,19 +118,21 @@ export async function signIn(page, url, code) {
   await page.locator("#muni").waitFor();
 }
 
-// The text of the "last synced" part of the status line.
+// The time of the last completed sync, as the status line carries it in `data-at` (its text is
+// an age, "last synced 5 minutes ago", which changes with the clock); "" before the first.
 export async function lastSynced(page) {
-  return (await page.locator("[data-testid=last-synced]").textContent()) || "";
+  return (await page.locator("[data-testid=last-synced]").getAttribute("data-at")) || "";
 }
 
-// Waits until the status line shows a completed sync whose text differs from `before` (the
-// text when the app had never synced, or the previous sync's time).
+// Waits until the status line shows a completed sync whose time differs from `before` (""
+// when the app had never synced, or the previous sync's time).
 export async function waitSyncedAfter(page, before, timeout = WAIT_MS) {
   await page
     .waitForFunction(
       (b) => {
         const el = document.querySelector("[data-testid=last-synced]");
-        return el && el.textContent !== b && /\d/.test(el.textContent);
+        const at = el && el.getAttribute("data-at");
+        return at && at !== b;
       },
       before,
       { timeout },

@@ -1,0 +1,124 @@
+// Browser test: no English in the Finnish and Swedish app. For each of fi and sv, an
+// administrator on an English-speaking browser chooses the language on the sign-in screen, types
+// a wrong invite code, signs in, and goes through the main screens: the municipality picker,
+// home, search results, a card's steps (with a legal basis), a contact, settings, and the edit
+// form showing a validation error. On every screen the page's text is searched for the English
+// strings: the app's own English words (web/js/i18n.js) and the English messages of the rules
+// and the relay (given in --english, a JSON list of {code, en}; `{name}` marks a parameter). A
+// string that reads the same in Finnish or Swedish is not English and is left out. Every
+// message's code must also have a Finnish and a Swedish wording in the app.
+//
+// node language.mjs --url http://127.0.0.1:PORT/ --codes fi=CODE,sv=CODE --english FILE
+// The result lists every English string found (`hits`), the codes without a wording
+// (`unworded`), the screens checked, and the wrong code's and the phone number's messages and
+// the legal basis as shown.
+
+import fs from "node:fs";
+import { args, check, finish, launch, lastSynced, need, newPage, pickMunicipality, run, waitSyncedAfter } from "./common.mjs";
+import { catalogue } from "../../../web/js/i18n.js";
+
+const CARD = "worried-about-young-person";
+
+// The English strings to look for: whole words or phrases, each at least four characters.
+function englishStrings(messages, fi, sv) {
+  const { en } = catalogue();
+  const translated = new Set([...Object.values(fi), ...Object.values(sv)].map((s) => s.trim()));
+  const out = new Set();
+  const add = (text, min) => {
+    for (const piece of text.split(/\{\w+\}/)) {
+      const p = piece.trim().replace(/^[\s.,:;()"'—–-]+|[\s.,:;()"'—–-]+$/g, "");
+      if (p.length >= min && !translated.has(p)) out.add(p);
+    }
+  };
+  for (const [key, text] of Object.entries(en)) if (text !== fi[key] && text !== sv[key]) add(text, 4);
+  // The rules' messages: the parts around parameters, long enough to be phrases.
+  for (const { en: text } of messages) add(text, 12);
+  return [...out];
+}
+
+run(async () => {
+  const a = args();
+  need(a, "url", "codes", "english");
+  const messages = JSON.parse(fs.readFileSync(a.english, "utf8"));
+  const { fi, sv, messages: worded } = catalogue();
+  const english = englishStrings(messages, fi, sv);
+  const unworded = messages.filter(({ code }) => !(worded[code] && worded[code].fi && worded[code].sv)).map(({ code }) => code);
+  const codes = Object.fromEntries(a.codes.split(",").map((kv) => kv.split("=")));
+  const browser = await launch();
+  const hits = [];
+  const screens = [];
+  const shown = {};
+
+  // Every English string found in the page's text (and its title), as a whole word or phrase.
+  async function scan(page, lang, screen) {
+    const text = await page.evaluate(() => `${document.title}\n${document.body.innerText}`);
+    screens.push({ lang, screen, chars: text.length });
+    for (const s of english) {
+      const re = new RegExp(`(?<![\\p{L}\\p{N}])${s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\p{L}\\p{N}])`, "u");
+      const m = re.exec(text);
+      if (m) hits.push({ lang, screen, english: s, context: text.slice(Math.max(0, m.index - 40), m.index + s.length + 40) });
+    }
+  }
+
+  for (const lang of ["fi", "sv"]) {
+    const { context, page } = await newPage(browser, { locale: "en-GB" });
+    // The browser speaks English, so the app starts in English; the person chooses.
+    await page.goto(a.url);
+    await page.locator("#signin-lang").selectOption(lang);
+    await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+    check((await page.locator("h1").innerText()) !== "Start using the app", `${lang}: the sign-in screen stayed English`);
+    await scan(page, lang, "sign-in");
+
+    // A wrong invite code.
+    await page.locator("#code").fill("AAAAA-AAAAA-AAAAA");
+    await page.locator("#device").fill("language test");
+    await page.locator("form button[type=submit]").click();
+    const error = page.locator("form .error");
+    await page.waitForFunction(() => document.querySelector("form .error")?.textContent.trim());
+    shown[`${lang}WrongCode`] = (await error.innerText()).trim();
+    await scan(page, lang, "wrong-code");
+
+    // Signed in with the right code: the language chosen before stays.
+    await page.locator("#code").fill(codes[lang]);
+    await page.locator("form button[type=submit]").click();
+    await page.locator("#muni").waitFor();
+    check((await page.evaluate(() => document.documentElement.lang)) === lang, `${lang}: the language was lost at sign-in`);
+    const never = await lastSynced(page);
+    await page.locator("#muni").fill("hel");
+    await page.locator("button.choice").first().waitFor();
+    await scan(page, lang, "municipality");
+    await pickMunicipality(page, "helsing", "Helsinki");
+    await waitSyncedAfter(page, never);
+    await scan(page, lang, "home");
+
+    await page.locator("#q").fill("poliisi");
+    await page.locator("main ul.list[aria-live] li a").first().waitFor();
+    await scan(page, lang, "search");
+
+    await page.goto(new URL(`#/card/${CARD}/minor`, a.url).href);
+    await page.locator(".urgency [data-testid=contact]").first().waitFor();
+    shown[`${lang}LegalBasis`] = await page.locator(".steps .hint", { hasText: "417/2007" }).first().innerText();
+    await scan(page, lang, "card-steps");
+
+    const href = await page.locator(".urgency [data-testid=contact] strong a").first().getAttribute("href");
+    await page.goto(new URL(href, a.url).href);
+    await page.locator("main [data-testid=contact]").waitFor();
+    await scan(page, lang, "contact");
+
+    await page.goto(new URL("#/settings", a.url).href);
+    await page.locator("#lang").waitFor();
+    await scan(page, lang, "settings");
+
+    // The edit form with a number cut short: the rule's message next to the field.
+    const id = decodeURIComponent(href.replace("#/contact/", ""));
+    await page.goto(new URL(`#/edit/${encodeURIComponent(id)}`, a.url).href);
+    await page.locator("#f-phones\\[0\\]").fill("+358 40 123");
+    await page.locator("main form button[type=submit]").click();
+    await page.waitForFunction(() => document.getElementById("e-phones[0]")?.textContent.trim());
+    shown[`${lang}PhoneError`] = (await page.locator("[id='e-phones[0]']").innerText()).trim();
+    await scan(page, lang, "edit-error");
+    await context.close();
+  }
+  await browser.close();
+  finish({ hits, unworded, screens, shown, strings: english.length });
+});
