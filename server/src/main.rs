@@ -69,7 +69,7 @@ enum Command {
         /// for the per-address limits.
         #[arg(long = "trust-proxy", env = "CONTACTPOINT_TRUST_PROXY", value_delimiter = ',', value_name = "CIDR")]
         trust_proxy: Vec<contactpoint_server::listen::Cidr>,
-        /// The app's public address (https://contactpoint.example.fi), for the first
+        /// The app's public address, such as `https://contactpoint.example.fi`, for the first
         /// administrator's invite link.
         #[arg(long, env = "CONTACTPOINT_PUBLIC_URL")]
         public_url: Option<String>,
@@ -163,7 +163,7 @@ enum AdminCommand {
         /// How many devices may redeem the code.
         #[arg(long, default_value_t = 1)]
         uses: i64,
-        /// The app's public address (https://contactpoint.example.fi): the invite is also printed
+        /// The app's public address, such as `https://contactpoint.example.fi`: the invite is also printed
         /// as a link to open on the phone.
         #[arg(long, env = "CONTACTPOINT_PUBLIC_URL")]
         url: Option<String>,

@@ -463,3 +463,34 @@ fn the_log_scan_finds_tokens_and_invite_codes() {
     let clean = r#"{"fields":{"message":"connection closed: peer left"},"span":{"conn":3,"user":1,"device":2,"doc":"Js6pCmH1eJibhztrfdKgd9HwEWA"}} at 2026-11-29T19:00:00Z"#;
     assert!(contactpoint_tests::secrets_in(clean).is_empty());
 }
+
+/// The systemd unit in `deploy/` is one systemd accepts (`systemd-analyze verify`, with the
+/// binary's path pointed at the build) and keeps its sandboxing (`systemd-analyze security`
+/// rates its exposure at most 2.0 of 10). Skipped where systemd's tools are not installed.
+#[test]
+fn the_systemd_unit_verifies_and_keeps_its_sandbox() -> Result<()> {
+    let analyze = std::path::Path::new("/usr/bin/systemd-analyze");
+    if !analyze.exists() {
+        eprintln!("skipped: no systemd-analyze on this machine");
+        return Ok(());
+    }
+    let unit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/contactpoint.service");
+    let text = std::fs::read_to_string(&unit)?;
+    let binary = contactpoint_tests::relay_binary()?;
+    let dir = tempfile::tempdir()?;
+    let copy = dir.path().join("contactpoint.service");
+    std::fs::write(&copy, text.replace("/usr/local/bin/contactpoint", binary.to_str().context("binary path")?))?;
+    let verify = std::process::Command::new(analyze).arg("verify").arg(&copy).output()?;
+    let said = String::from_utf8_lossy(&verify.stderr).into_owned() + &String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && said.trim().is_empty(), "systemd-analyze verify: {said}");
+    let security = std::process::Command::new(analyze).args(["security", "--offline=true"]).arg(&copy).output()?;
+    let report = String::from_utf8_lossy(&security.stdout).into_owned();
+    let level: f64 = report
+        .lines()
+        .find_map(|l| l.split("exposure level for contactpoint.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .context(format!("no exposure level in: {report}"))?
+        .parse()?;
+    assert!(level <= 2.0, "the unit's exposure level is {level}:\n{report}");
+    Ok(())
+}
