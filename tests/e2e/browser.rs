@@ -1369,7 +1369,9 @@ async fn search_lists_the_local_police_first_and_keeps_the_query_on_back() -> Re
 
 /// An editor invited for an area the sample data has no document for (Vantaa) adds a contact
 /// point at once: the invite made the area's document, the app offers it on "Add a contact", the
-/// contact page shows the new entry and the relay stores it in that document.
+/// contact page shows the new entry and the relay stores it in that document, dated by Finland's
+/// calendar at half past midnight (the UTC date is the day before). A link with a broken escape
+/// leaves the app working (no uncaught error).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_editor_invited_for_an_area_without_a_document_adds_a_contact_at_once() -> Result<()> {
     use contactpoint_server::storage::{Db, Scope, list_docs};
@@ -1390,7 +1392,19 @@ async fn an_editor_invited_for_an_area_without_a_document_adds_a_contact_at_once
     const NAME: &str = "Vantaan nuorisopalvelut, Tikkurila";
     let script = Script::start(
         "new-area-editor",
-        &["--url", &served.url(), "--code", &code, "--name", NAME, "--number", "+358 9 000 0123"],
+        &[
+            "--url",
+            &served.url(),
+            "--code",
+            &code,
+            "--name",
+            NAME,
+            "--number",
+            "+358 9 000 0123",
+            // 01:30 on 29 November in Helsinki, still the 28th in UTC.
+            "--at",
+            "2026-11-28T23:30:00Z",
+        ],
     )
     .await?;
     let result = script.finish().await?;
@@ -1401,7 +1415,12 @@ async fn an_editor_invited_for_an_area_without_a_document_adds_a_contact_at_once
     loop {
         let stored = contactpoint_tests::stored_doc(&Db::open(&served.db)?, doc)?;
         let dir = contactpoint_directory::store::read_directory(&stored)?;
-        if dir.contact_points.values().any(|c| c.name.0.values().any(|n| n == NAME)) {
+        if let Some(c) = dir.contact_points.values().find(|c| c.name.0.values().any(|n| n == NAME)) {
+            assert_eq!(
+                c.verified_at.as_deref(),
+                Some("2026-11-29"),
+                "the entry is dated by another calendar than Finland's"
+            );
             break;
         }
         anyhow::ensure!(std::time::Instant::now() < deadline, "the relay never stored the new contact: {result}");

@@ -25,8 +25,11 @@ function randomId(bytes = 16) {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
+// The civil date in Finland, where the directory's dates are meant: the UTC date would give
+// entries checked between midnight and 02:00 (03:00 in summer) yesterday's date.
+const FINNISH_DATE = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Helsinki", year: "numeric", month: "2-digit", day: "2-digit" });
 function today() {
-  return new Date().toISOString().slice(0, 10);
+  return FINNISH_DATE.format(new Date());
 }
 
 // Local weekday and time, for "open now": the wasm side never reads a clock.
@@ -1086,7 +1089,15 @@ function adminScreen(page) {
 function route() {
   if (!settings.token) return signInScreen();
   if (!settings.municipality) return municipalityScreen();
-  const [, page, a, b] = location.hash.split("/").map(decodeURIComponent);
+  // A mistyped or cut link (a lone "%") must not stop the app: the part is taken as written.
+  const decode = (part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  const [, page, a, b] = location.hash.split("/").map(decode);
   switch (page) {
     case "card":
       return cardScreen(a, b);

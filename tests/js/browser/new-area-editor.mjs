@@ -2,17 +2,21 @@
 // once. The Rust test invites an editor for Vantaa, where the sample data has no document of its
 // own; the editor signs in, picks Vantaa, opens "Add a contact", picks Vantaa's document, fills
 // in a name, a phone number and a role, and saves. The new contact's page shows it, and the Rust
-// test then finds it in the relay's database.
+// test then finds it in the relay's database. The page's clock is fixed at `--at`, half past
+// midnight in Finland while it is still the day before in UTC, so the date the app records for
+// the new entry shows which calendar it used. Last, a link with a broken escape (a lone "%")
+// must leave the app working.
 //
-// node new-area-editor.mjs --url http://127.0.0.1:PORT/ --code INVITE --name NAME --number NUMBER
+// node new-area-editor.mjs --url http://127.0.0.1:PORT/ --code INVITE --name NAME --number NUMBER --at ISO
 // The result: the documents offered on the form, the contact page's name and number.
 
 import { args, check, finish, launchPersistent, lastSynced, need, pickMunicipality, run, signIn, waitSyncedAfter } from "./common.mjs";
 
 run(async () => {
   const a = args();
-  need(a, "url", "code", "name", "number");
-  const { page } = await launchPersistent({ locale: "en-GB" });
+  need(a, "url", "code", "name", "number", "at");
+  const { context, page } = await launchPersistent({ locale: "en-GB" });
+  await page.clock.setFixedTime(new Date(a.at));
   await signIn(page, a.url, a.code);
   const never = await lastSynced(page);
   await pickMunicipality(page, "vantaa", "Vantaa");
@@ -38,6 +42,19 @@ run(async () => {
   await card.waitFor();
   const shown = await card.innerText();
   const number = await page.locator("main [data-testid=contact] a.tel").first().textContent();
-  // The change leaves for the relay; the Rust test waits for it there.
-  finish({ offered, shown, number: number.trim(), id: decodeURIComponent(page.url().split("#/contact/")[1] || "") });
+  const contactUrl = page.url();
+  // A broken link opens the home screen or says it found nothing; the app keeps working.
+  await page.evaluate(() => {
+    location.hash = "#/contact/%E0%A4%A";
+  });
+  await page.locator("main").waitFor();
+  await page.evaluate(() => {
+    location.hash = "#/";
+  });
+  await page.locator(".topics a").first().waitFor();
+  // The change leaves for the relay; the Rust test waits for it there. The browser is closed
+  // before the result, as every script does, so that its teardown cannot change the exit status.
+  const id = decodeURIComponent(contactUrl.split("#/contact/")[1] || "");
+  await context.close();
+  finish({ offered, shown, number: number.trim(), id });
 });
