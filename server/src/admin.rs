@@ -293,6 +293,11 @@ pub fn users(conn: &Connection) -> Result<Vec<UserRow>, StorageError> {
     Ok(out)
 }
 
+/// The link that opens the app at `base` (its public address) with the invite filled in.
+pub fn invite_link(base: &str, code: &str) -> String {
+    format!("{}/?invite={code}", base.trim_end_matches('/'))
+}
+
 /// Creates the document of each area that has none yet, so that an editor given the area can edit
 /// at once; returns the documents created. Called wherever an editor is made (invites, users).
 pub fn ensure_area_documents(conn: &mut Connection, areas: &[Area]) -> Result<Vec<(Area, DocumentId)>, StorageError> {

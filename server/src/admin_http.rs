@@ -160,7 +160,7 @@ async fn create_invite(
     let spec = InviteSpec { role, areas: areas.clone(), user_name, valid_for_ms, uses: req.uses };
     let what = format!("invite role={} areas=[{}]", role.as_str(), auth::area_keys(&areas).join(" "));
     let code = act(&relay, identity, what, move |c, actor| admin::invite(c, actor, &spec)).await?;
-    let link = format!("{}/?invite={code}", public_address(&headers));
+    let link = admin::invite_link(&public_address(&headers), &code);
     Ok(no_store(InviteResponse {
         qr_svg: qr_svg(&link)?,
         code,

@@ -17,6 +17,8 @@ use crate::Cli;
 /// environment gave; returns it with the effective `serve` settings as `name=value (source)`.
 pub fn parse() -> Result<(Cli, Vec<String>)> {
     let mut args: Vec<OsString> = std::env::args_os().collect();
+    let command = Cli::command();
+    let serve_cmd = command.find_subcommand("serve").context("no serve command")?;
     let matches = Cli::command().try_get_matches_from(&args).unwrap_or_else(|e| e.exit());
     let mut from_file = Vec::new();
     if let Some(("serve", serve)) = matches.subcommand()
@@ -26,8 +28,6 @@ pub fn parse() -> Result<(Cli, Vec<String>)> {
             .with_context(|| format!("cannot read the settings file {}", path.display()))?;
         let table: toml::Table =
             text.parse().with_context(|| format!("the settings file {} is not valid TOML", path.display()))?;
-        let command = Cli::command();
-        let serve_cmd = command.find_subcommand("serve").context("no serve command")?;
         for (key, value) in &table {
             let long = key.replace('_', "-");
             let Some(arg) = serve_cmd.get_arguments().find(|a| a.get_long() == Some(long.as_str())) else {
@@ -63,8 +63,6 @@ pub fn parse() -> Result<(Cli, Vec<String>)> {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let mut settings = Vec::new();
     if let Some(("serve", serve)) = matches.subcommand() {
-        let command = Cli::command();
-        let serve_cmd = command.find_subcommand("serve").context("no serve command")?;
         for arg in serve_cmd.get_arguments() {
             let id = arg.get_id().as_str();
             let Some(long) = arg.get_long() else { continue };

@@ -365,11 +365,6 @@ fn main() -> Result<()> {
     }
 }
 
-/// The link that opens the app with the invite filled in.
-fn invite_link(url: &str, code: &str) -> String {
-    format!("{}/?invite={code}", url.trim_end_matches('/'))
-}
-
 fn parse_role(role: &str) -> Result<Role> {
     Role::parse(role).ok_or_else(|| anyhow::anyhow!("--role must be reader, editor or admin, not {role:?}"))
 }
@@ -488,7 +483,7 @@ fn serve(options: ServeOptions) -> Result<()> {
         println!("{}", contactpoint_server::banner::invite_line(&code));
         println!();
         if let Some(base) = link_base.filter(|b| !b.ends_with(":0")) {
-            println!("or open {}", invite_link(&base, &code));
+            println!("or open {}", admin::invite_link(&base, &code));
         }
         println!(
             "Redeem it in the app, or: curl -X POST http://{listen}/api/v0/redeem -H 'content-type: application/json' \\"
@@ -645,7 +640,7 @@ fn run_admin(command: AdminCommand) -> Result<()> {
             };
             println!("{code}");
             match url {
-                Some(url) => println!("{}", invite_link(&url, &code)),
+                Some(url) => println!("{}", admin::invite_link(&url, &code)),
                 None => eprintln!(
                     "Give --url https://<the app's address> (or CONTACTPOINT_PUBLIC_URL) to print it as a link."
                 ),

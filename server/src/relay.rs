@@ -1424,7 +1424,6 @@ where
     let mut held_until: VecDeque<(Instant, DocumentId)> = VecDeque::new();
     // On the heap and dropped once the peer has joined: an open connection keeps no timer.
     let mut handshake_deadline = Some(Box::pin(tokio::time::sleep(relay.limits.handshake_timeout)));
-    let mut going_away = false;
     // The close frame's code, when it is not the plain close.
     let mut close_code: Option<(u16, String)> = None;
 
@@ -1455,7 +1454,7 @@ where
                         if c { close = Some(message); }
                     }
                     Some(Out::GoingAway) => {
-                        going_away = true;
+                        close_code = Some((1001, "the relay is restarting".to_owned()));
                         close = Some("the relay is shutting down".into());
                     }
                     None => close = Some("internal channel closed".into()),
@@ -1574,8 +1573,7 @@ where
         }
     };
     outbox.mailbox.close();
-    let code = if going_away { Some((1001, "the relay is restarting".to_owned())) } else { close_code };
-    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), socket.send(WsMessage::Close(code)))).await;
+    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), socket.send(WsMessage::Close(close_code)))).await;
     tracing::debug!(
         conn = conn_id,
         user = identity.user_id,
