@@ -251,8 +251,15 @@ impl RelayProcess {
         }
         let stdout = child.stdout.take().context("no stdout")?;
         let Some(started) = contactpoint_server::banner::read_startup(stdout)? else {
-            let _ = child.kill();
-            bail!("the relay exited before listening");
+            // Say why in the test's own failure: the status and the end of what it logged.
+            let status = child.wait()?;
+            if let Some(reader) = reader.take() {
+                let _ = reader.join();
+            }
+            let log = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let tail: Vec<&str> = log.lines().filter(|l| !l.trim_start().starts_with("at ")).collect();
+            let tail = tail[tail.len().saturating_sub(12)..].join("\n");
+            bail!("the relay exited before listening ({status}); the end of its log:\n{tail}");
         };
         Ok(RelayProcess {
             addr: started.addr,

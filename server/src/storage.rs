@@ -303,6 +303,10 @@ impl Db {
             std::fs::create_dir_all(dir).map_err(|e| StorageError::Invalid(format!("cannot create {dir:?}: {e}")))?;
         }
         let conn = Connection::open(path)?;
+        // Before anything reads the file: after a crash the first reader recovers the WAL, and a
+        // second process opening the file meanwhile (the admin CLI, a restarted relay) waits for
+        // it instead of failing with "database is locked".
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // WAL lets the admin CLI work on the file while the relay runs; FULL sync makes a commit
         // survive power loss, not just a crash of the process.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -311,7 +315,6 @@ impl Db {
         // Deleted rows are overwritten, not just unlinked: compaction and erasure leave no old
         // content in free pages (see `rotate::forget`).
         conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&conn)?;
         Ok(Db { conn: Arc::new(Mutex::new(conn)) })
     }
