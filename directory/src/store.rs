@@ -24,7 +24,7 @@
 //! rewriting a record after changing one field touches only that field.
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, ValueRef};
 
 use crate::area::Area;
 use crate::model::{
@@ -101,7 +101,8 @@ impl<'a, D: ReadDoc> Obj<'a, D> {
     }
 
     fn items(&self) -> Vec<(Value<'a>, ObjId)> {
-        (0..self.doc.length(&self.id)).filter_map(|i| self.doc.get(&self.id, i).ok().flatten()).collect()
+        // One pass: a lookup per index would search the list again each time.
+        self.doc.list_range(&self.id, ..).map(|item| (item.value.clone().into_value(), item.id())).collect()
     }
 
     fn list_maps(&self, key: &str) -> Vec<Self> {
@@ -151,7 +152,13 @@ impl<'a, D: ReadDoc> Obj<'a, D> {
     /// Maps of a keyed collection, with their keys.
     fn entries(&self, key: &str) -> Vec<(String, Self)> {
         let Some(m) = self.map(key) else { return Vec::new() };
-        m.keys().into_iter().filter_map(|k| m.map(&k).map(|o| (k, o))).collect()
+        // One pass over the collection (thousands of entries): a lookup per key would search
+        // the map again for each of them.
+        self.doc
+            .map_range(&m.id, ..)
+            .filter(|item| matches!(item.value, ValueRef::Object(ObjType::Map)))
+            .map(|item| (item.key.to_string(), self.child(item.id())))
+            .collect()
     }
 }
 

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef};
 
 use crate::area::Area;
 use crate::model::{
@@ -295,9 +295,9 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
     // Records that are not maps cannot be read at all; say so instead of dropping them silently.
     for collection in ["organisations", "contact_points", "cards", "documents"] {
         if let Ok(Some((Value::Object(ObjType::Map), obj))) = doc.get(&ROOT, collection) {
-            for key in doc.keys(&obj).collect::<Vec<_>>() {
-                if !matches!(doc.get(&obj, key.as_str()), Ok(Some((Value::Object(ObjType::Map), _)))) {
-                    issues.insert(issue(format!("{collection}.{key}"), rule::NOT_A_RECORD));
+            for item in doc.map_range(&obj, ..) {
+                if !matches!(item.value, ValueRef::Object(ObjType::Map)) {
+                    issues.insert(issue(format!("{collection}.{}", item.key), rule::NOT_A_RECORD));
                 }
             }
         }
@@ -398,53 +398,51 @@ pub fn validate_overrides(area: &Directory, national: &Directory) -> Vec<Validat
     issues
 }
 
-fn walk_strings<D: ReadDoc>(doc: &D, obj: &ObjId, path: String, depth: usize, f: &mut impl FnMut(&str, &str)) {
+fn walk_strings<D: ReadDoc>(doc: &D, obj: &ObjId, path: String, depth: usize, f: &mut dyn FnMut(&str, &str)) {
     // Documents are shallow; the bound only guards against pathological input.
     if depth > 32 {
         return;
     }
-    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
-    let visit = |v: Value<'_>, id: ObjId, p: String, f: &mut dyn FnMut(&str, &str)| match v {
-        Value::Scalar(s) => {
-            if let ScalarValue::Str(s) = s.as_ref() {
-                f(&p, s);
-            }
-        }
-        Value::Object(ObjType::Text) => {
-            if let Ok(t) = doc.text(&id) {
-                f(&p, &t);
-            }
-        }
-        Value::Object(_) => {}
-    };
+    // One pass over each object (`map_range`, `list_range`): looking every key or index up on
+    // its own costs a search each, which made a write's check grow with the square of the size.
     match doc.object_type(obj) {
         Ok(ObjType::Map | ObjType::Table) => {
-            for key in doc.keys(obj).collect::<Vec<_>>() {
-                if let Ok(Some((v, id))) = doc.get(obj, key.as_str()) {
-                    let p = join(&key);
-                    // Keys are ids chosen by editors, so they are checked like any other text.
-                    f(&p, &key);
-                    if matches!(v, Value::Object(ObjType::Map | ObjType::List | ObjType::Table)) {
-                        walk_strings(doc, &id, p, depth + 1, f);
-                    } else {
-                        visit(v, id, p, f);
-                    }
-                }
+            for item in doc.map_range(obj, ..) {
+                let p = if path.is_empty() { item.key.to_string() } else { format!("{path}.{}", item.key) };
+                // Keys are ids chosen by editors, so they are checked like any other text.
+                f(&p, &item.key);
+                let id = item.id();
+                visit_value(doc, item.value, &id, p, depth, f);
             }
         }
         Ok(ObjType::List) => {
-            for i in 0..doc.length(obj) {
-                if let Ok(Some((v, id))) = doc.get(obj, i) {
-                    let p = format!("{path}[{i}]");
-                    if matches!(v, Value::Object(ObjType::Map | ObjType::List | ObjType::Table)) {
-                        walk_strings(doc, &id, p, depth + 1, f);
-                    } else {
-                        visit(v, id, p, f);
-                    }
-                }
+            for item in doc.list_range(obj, ..) {
+                let id = item.id();
+                visit_value(doc, item.value, &id, format!("{path}[{}]", item.index), depth, f);
             }
         }
         _ => {}
+    }
+}
+
+/// One value met by [`walk_strings`]: its text, or the strings inside it.
+fn visit_value<D: ReadDoc>(
+    doc: &D,
+    value: ValueRef<'_>,
+    id: &ObjId,
+    path: String,
+    depth: usize,
+    f: &mut dyn FnMut(&str, &str),
+) {
+    match value {
+        ValueRef::Scalar(ScalarValueRef::Str(s)) => f(&path, &s),
+        ValueRef::Scalar(_) => {}
+        ValueRef::Object(ObjType::Text) => {
+            if let Ok(t) = doc.text(id) {
+                f(&path, &t);
+            }
+        }
+        ValueRef::Object(_) => walk_strings(doc, id, path, depth + 1, f),
     }
 }
 

@@ -85,6 +85,8 @@ const SNAPSHOT_WORTH_CHECKING: usize = 8 * 1024;
 struct Snapshot {
     heads: Vec<ChangeHash>,
     bytes: Option<Vec<u8>>,
+    /// How many times it was made (the document saved and compressed).
+    made: usize,
 }
 
 impl Snapshot {
@@ -93,6 +95,7 @@ impl Snapshot {
         if self.bytes.is_none() || self.heads != heads {
             self.bytes = Some(doc.save());
             self.heads = heads;
+            self.made += 1;
         }
         self.bytes.as_deref().unwrap_or_default()
     }
@@ -128,8 +131,23 @@ fn changes_or_snapshot(doc: &Automerge, state: &mut sync::State, snapshot: &mut 
     let has_nothing = state.their_heads.as_ref().is_some_and(|h| h.is_empty());
     let caps = state.their_capabilities.clone();
     let v2 = caps.as_ref().is_some_and(|c| c.contains(&sync::Capability::MessageV2));
-    if has_nothing || !v2 {
+    if !v2 {
         return doc.generate_sync_message(state);
+    }
+    if has_nothing {
+        // Automerge would save (and compress) the whole document once for every such peer; a
+        // hundred phones opening a document at once all get the one kept copy instead. Without
+        // what the peer has, Automerge builds the rest of the message (heads, flags, the state's
+        // bookkeeping) and no changes; the snapshot goes in their place, as Automerge's would.
+        let have = state.their_have.take();
+        let message = doc.generate_sync_message(state);
+        state.their_have = have;
+        let mut message = message?;
+        if !doc.get_heads().is_empty() {
+            message.changes = sync::ChunkList::from(snapshot.get(doc).to_vec());
+            message.version = sync::MessageVersion::V2;
+        }
+        return Some(message);
     }
     // Without the capability Automerge takes the change path; it is restored straight after.
     state.their_capabilities =
@@ -616,6 +634,29 @@ mod tests {
         let (bytes, _) = exchange(&mut relay, &mut client, 1, Received::default());
         assert_eq!(client.heads(), relay.heads());
         assert!(bytes * 2 < changes, "{bytes} bytes sent where the missing changes are {changes} bytes");
+    }
+
+    #[test]
+    fn peers_that_have_nothing_share_one_saved_copy() {
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        for i in 0..300 {
+            relay.change(|d| put(d, &format!("k{i}"), &format!("a value of some length, number {i}")));
+        }
+        let mut first_messages = Vec::new();
+        for id in 1..=5u8 {
+            let mut client = DocSync::<u8>::new(Automerge::new());
+            client.add_peer(0, Access::Write, None);
+            relay.add_peer(id, Access::Read, None);
+            let hello = client.generate(&0).expect("a first message");
+            let answer = relay.receive(&id, &hello).unwrap().outgoing;
+            let answer = answer.into_iter().find(|(p, _)| *p == id).map(|(_, m)| m).expect("an answer");
+            let back = client.receive(&0, &answer).unwrap();
+            first_messages.push(answer);
+            exchange(&mut relay, &mut client, id, back);
+            assert_eq!(client.heads(), relay.heads(), "peer {id} did not get the document");
+        }
+        assert_eq!(relay.snapshot.made, 1, "the document was saved once per peer instead of once");
+        assert!(first_messages.windows(2).all(|w| w[0] == w[1]), "the peers were sent different copies");
     }
 
     /// A message carrying `changes`, `have` as given and nothing else.
