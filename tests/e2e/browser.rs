@@ -1637,7 +1637,8 @@ fn poppler(tool: &str, pdf: &Path) -> Result<String> {
 /// number of the contact the directory resolves first for Helsinki in each key role (112, the
 /// local police, the social emergency service, child welfare intake and the members-only local
 /// cooperation group), the newest check date of the data and the app's address. In print media
-/// neither the sheet nor a card's steps show a button, the header or an "open now" badge.
+/// neither the sheet nor a card's steps show a button, the header or an "open now" badge. The
+/// sheet, a module loaded on demand, opens offline once it was opened online.
 #[tokio::test]
 async fn a_municipalitys_contact_sheet_prints_on_one_a4_page_with_the_key_numbers() -> Result<()> {
     use contactpoint_server::content;
@@ -1651,6 +1652,7 @@ async fn a_municipalitys_contact_sheet_prints_on_one_a4_page_with_the_key_number
         Script::start("print", &["--url", &served.url(), "--code", &code, "--out", &out.to_string_lossy()]).await?;
     let result = script.finish().await?;
     assert_eq!(result["sheetControls"], serde_json::json!([]), "controls left on the printed sheet: {result}");
+    assert!(result["offline"].as_u64().is_some_and(|n| n > 0), "the sheet does not open offline: {result}");
     assert_eq!(result["cardControls"], serde_json::json!([]), "controls left on a printed card: {result}");
 
     let sheet = PathBuf::from(result["sheet"].as_str().context("no sheet PDF")?);

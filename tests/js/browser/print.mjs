@@ -2,13 +2,13 @@
 // opens the sheet from the home screen in Finnish; it is printed by Chromium to an A4 PDF
 // (`page.pdf`, print media), which the Rust test reads back. A card's steps are printed too.
 // On screen the sheet shows the print button; in print media no button, link styled as a
-// button or live badge is visible.
+// button or live badge is visible. Once opened online, the sheet opens offline too.
 //
 // node print.mjs --url http://127.0.0.1:PORT/ --code INVITE --out DIR
 // The result names the PDFs written and what print media left visible.
 
 import path from "node:path";
-import { args, check, finish, launch, lastSynced, need, newPage, pickMunicipality, run, signIn, waitSyncedAfter } from "./common.mjs";
+import { args, check, finish, launch, lastSynced, need, newPage, pickMunicipality, run, signIn, waitServiceWorkerActive, waitSyncedAfter } from "./common.mjs";
 
 // What print media shows of the page's controls and live badges.
 async function visibleControls(page) {
@@ -53,7 +53,21 @@ run(async () => {
   const card = path.join(a.out, "print-card.pdf");
   await page.pdf({ path: card, format: "A4", printBackground: true });
 
+  // The sheet's module, loaded on demand, is kept by the service worker once fetched: with the
+  // network gone, the sheet still opens.
+  await waitServiceWorkerActive(page);
+  await page.reload();
+  await page.locator(".urgency [data-testid=contact]").first().waitFor();
+  await page.goto(new URL("#/print/091", a.url).href);
+  await page.locator("[data-testid=print-sheet] dd").first().waitFor();
+  // Not from the browser's own HTTP cache, which would serve the module offline anyway.
+  await (await context.newCDPSession(page)).send("Network.clearBrowserCache");
+  await context.setOffline(true);
+  await page.reload();
+  await page.locator("[data-testid=print-sheet] dd").first().waitFor();
+  const offline = await page.locator("[data-testid=print-sheet] dd").count();
+
   await context.close();
   await browser.close();
-  finish({ sheet, card, roles, meta, origin: new URL(a.url).origin, sheetControls, cardControls });
+  finish({ offline, sheet, card, roles, meta, origin: new URL(a.url).origin, sheetControls, cardControls });
 });
