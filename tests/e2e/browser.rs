@@ -1730,7 +1730,7 @@ async fn a_contact_and_a_card_are_shared_or_copied_with_a_message_in_finnish() -
 /// installation, the hint says why to install and its Install button opens the browser's prompt;
 /// once used it is not shown again. On iPhone Safari, which never offers, the hint says how to
 /// add the app to the home screen, and once closed it stays closed. The page links a 180×180 PNG
-/// apple-touch-icon.
+/// apple-touch-icon. axe finds no WCAG 2.1 A or AA problem with the hint shown.
 #[tokio::test]
 async fn the_install_hint_is_shown_once_and_ios_gets_its_icon() -> Result<()> {
     let web = built_web()?;
@@ -1740,6 +1740,8 @@ async fn the_install_hint_is_shown_once_and_ios_gets_its_icon() -> Result<()> {
         Script::start("install-hint", &["--url", &served.url(), "--chromium", &chromium, "--iphone", &iphone]).await?;
     let result = script.finish().await?;
     assert!(result["offered"].as_str().is_some_and(|t| t.starts_with("Asenna Yhteyspiste kotinäytölle")), "{result}");
+    assert_eq!(result["violations"], serde_json::json!([]), "axe finds problems with the hint shown: {result}");
+    assert!(result["axePasses"].as_u64().is_some_and(|n| n >= 10), "axe applied almost no rules: {result}");
     assert_eq!(result["prompted"], 1, "the Install button did not open the browser's prompt: {result}");
     assert_eq!(result["again"], 0, "the hint came back after it was used: {result}");
     assert!(result["iosText"].as_str().is_some_and(|t| t.contains("Lisää Koti-valikkoon")), "{result}");

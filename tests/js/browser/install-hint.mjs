@@ -4,11 +4,12 @@
 // button, which opens the browser's prompt; after a reload the offer comes again and no hint is
 // shown. On an iPhone's Safari (its user agent), which has no such event, the hint says how to
 // add the app to the home screen; closed, it does not come back. The apple-touch-icon linked from
-// the page is a 180×180 PNG.
+// the page is a 180×180 PNG. axe finds no WCAG 2.1 A or AA problem with the hint shown.
 //
 // node install-hint.mjs --url http://127.0.0.1:PORT/ --chromium CODE --iphone CODE
 // The result holds what each person was shown and the icon's type and size.
 
+import { AxeBuilder } from "@axe-core/playwright";
 import { args, check, finish, launch, lastSynced, need, pickMunicipality, run, signIn, waitSyncedAfter, WAIT_MS } from "./common.mjs";
 
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
@@ -59,6 +60,9 @@ run(async () => {
   await offerInstall(chromium.page);
   await hint.waitFor();
   const offered = (await hint.innerText()).trim();
+  // The hint passes axe's WCAG 2.1 A and AA rules on the home screen it sits above.
+  const axe = await new AxeBuilder({ page: chromium.page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const violations = axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   await chromium.page.locator("[data-testid=install]").click();
   await hint.waitFor({ state: "detached" });
   const prompted = await chromium.page.evaluate(() => window.prompted || 0);
@@ -88,5 +92,5 @@ run(async () => {
 
   await browser.close();
   check(before === 0, "a hint was shown before the browser offered installation");
-  finish({ offered, prompted, again, icon, iosText, iosInstallButton, iosAgain });
+  finish({ violations, axePasses: axe.passes.length, offered, prompted, again, icon, iosText, iosInstallButton, iosAgain });
 });
