@@ -1,4 +1,4 @@
-// Service worker: precaches the whole app so that it starts with no network, answers every
+// Service worker: precaches the app (all but the modules loaded on demand) so that it starts with no network, answers every
 // request from the cache first, and switches versions only when the page asks it to, so that a
 // page never runs half old and half new. The build replaces the two placeholders below.
 
@@ -30,5 +30,19 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(caches.open(CACHE).then((c) => c.match("./index.html")).then((r) => r || fetch(req)));
     return;
   }
-  event.respondWith(caches.open(CACHE).then((c) => c.match(req).then((r) => r || fetch(req))));
+  // A module loaded on demand (the accessibility statement, the administration) is kept once
+  // fetched, so that it opens offline afterwards; its hashed name changes with its content.
+  const keep = /\/js\/[\w-]+\.[0-9a-f]+\.js$/.test(url.pathname);
+  event.respondWith(
+    caches.open(CACHE).then((c) =>
+      c.match(req).then(
+        (r) =>
+          r ||
+          fetch(req).then((res) => {
+            if (keep && res.ok) c.put(req, res.clone());
+            return res;
+          }),
+      ),
+    ),
+  );
 });

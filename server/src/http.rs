@@ -73,6 +73,7 @@ pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
         .route("/api/v0/rotate", post(rotate))
         .route("/api/v0/session", get(session))
         .route("/api/v0/authors/{doc_id}", get(authors))
+        .route("/api/v0/about", get(about))
         .route("/sync", get(sync))
         .merge(crate::admin_http::routes())
         .with_state(relay);
@@ -80,6 +81,17 @@ pub fn app(relay: Arc<Relay>, web: Option<std::path::PathBuf>) -> Router {
         Some(dir) => router.fallback(move |req: axum::extract::Request| crate::web::serve_file(dir.clone(), req)),
         None => router,
     }
+}
+
+/// What anyone may know about this service before signing in: where to send feedback on
+/// accessibility (the operator's `--feedback-contact`, `null` when not set).
+#[derive(Serialize)]
+struct About {
+    feedback: Option<String>,
+}
+
+async fn about(State(relay): State<Arc<Relay>>) -> Json<About> {
+    Json(About { feedback: relay.feedback_contact().map(str::to_owned) })
 }
 
 #[derive(Serialize)]

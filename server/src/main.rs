@@ -73,6 +73,11 @@ enum Command {
         /// administrator's invite link.
         #[arg(long, env = "CONTACTPOINT_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Where people send feedback on the app's accessibility, as the accessibility statement
+        /// names it: an e-mail address or a web form's address, such as
+        /// `saavutettavuus@kunta.example.fi`. The statement says it is not set until it is.
+        #[arg(long, env = "CONTACTPOINT_FEEDBACK_CONTACT", value_name = "ADDRESS")]
+        feedback_contact: Option<String>,
         /// Serve `/metrics` (Prometheus text format) on this address, such as 127.0.0.1:9464.
         /// It has no authentication: keep it on a private interface. Off when not given.
         #[arg(long, env = "CONTACTPOINT_METRICS_LISTEN", value_name = "ADDR")]
@@ -328,6 +333,7 @@ fn main() -> Result<()> {
             seed,
             trust_proxy,
             public_url,
+            feedback_contact,
             metrics_listen,
         } => {
             println!("{}", contactpoint_server::banner::settings_line(&settings));
@@ -339,7 +345,17 @@ fn main() -> Result<()> {
             };
             let net = contactpoint_server::NetLimits { trusted_proxies: trust_proxy, ..Default::default() };
             let link_base = public_url.or_else(|| web.as_ref().map(|_| format!("http://{listen}")));
-            serve(ServeOptions { listen, db_path: db, limits, net, web, seed, metrics_listen, link_base })
+            serve(ServeOptions {
+                listen,
+                db_path: db,
+                limits,
+                net,
+                web,
+                seed,
+                metrics_listen,
+                link_base,
+                feedback_contact,
+            })
         }
         Command::Admin { command } => run_admin(command),
         Command::Export { db, format, out, include_restricted } => {
@@ -443,10 +459,12 @@ struct ServeOptions {
     metrics_listen: Option<SocketAddr>,
     /// Where the app is reached, for the first administrator's invite link.
     link_base: Option<String>,
+    /// The accessibility statement's feedback address.
+    feedback_contact: Option<String>,
 }
 
 fn serve(options: ServeOptions) -> Result<()> {
-    let ServeOptions { listen, db_path, limits, net, web, seed, metrics_listen, link_base } = options;
+    let ServeOptions { listen, db_path, limits, net, web, seed, metrics_listen, link_base, feedback_contact } = options;
     if let Some(w) = &web
         && !w.join("index.html").exists()
     {
@@ -491,6 +509,9 @@ fn serve(options: ServeOptions) -> Result<()> {
         println!("    -d '{{\"code\": \"{code}\", \"device_name\": \"my laptop\"}}'");
     }
     let relay = Relay::new(db, limits)?;
+    if let Some(contact) = feedback_contact {
+        relay.set_feedback_contact(contact);
+    }
     // Database calls take turns on one connection, so a burst of devices connecting would
     // otherwise start a blocking thread (its stack and an allocator arena) for each of them to
     // wait on that turn; queued, they wait for a few threads instead.

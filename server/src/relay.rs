@@ -295,6 +295,9 @@ pub struct Relay {
     held: Mutex<Held>,
     /// Set once shutdown has begun: `/readyz` answers 503 and no document is loaded any more.
     shutting_down: std::sync::atomic::AtomicBool,
+    /// Where people send feedback on accessibility (`serve --feedback-contact`), for the app's
+    /// accessibility statement.
+    feedback_contact: std::sync::OnceLock<String>,
     /// Public counters.
     pub stats: Stats,
     /// What `/metrics` counts beyond [`Stats`].
@@ -302,6 +305,17 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// Sets the feedback address the accessibility statement names (once; later calls are
+    /// ignored).
+    pub fn set_feedback_contact(&self, contact: String) {
+        let _ = self.feedback_contact.set(contact);
+    }
+
+    /// The feedback address, if the operator set one.
+    pub fn feedback_contact(&self) -> Option<&str> {
+        self.feedback_contact.get().map(String::as_str)
+    }
+
     /// Creates the relay over an open database.
     pub fn new(db: Db, limits: Limits) -> Result<Arc<Relay>, storage::StorageError> {
         let storage_id = db.with(storage::storage_id)?;
@@ -324,6 +338,7 @@ impl Relay {
             creations: Mutex::new(HashMap::new()),
             held: Mutex::new(Held::default()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
+            feedback_contact: std::sync::OnceLock::new(),
             stats: Stats::default(),
             metrics: crate::metrics::Metrics::default(),
         }))

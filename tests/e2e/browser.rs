@@ -379,12 +379,12 @@ async fn the_main_screens_are_accessible_in_every_language() -> Result<()> {
     assert_eq!(result["stray"], Value::Array(vec![]), "screens showing a missing value as text");
     // Every screen was really checked: rules applied and passed on each.
     let checked = result["checked"].as_array().context("no list of checked screens")?;
-    assert_eq!(checked.len(), 23, "seven screens in three languages, and the administrator's two, were checked");
+    assert_eq!(checked.len(), 29, "nine screens in three languages, and the administrator's two, were checked");
     for c in checked {
         assert!(c["passes"].as_u64().is_some_and(|n| n >= 10), "axe applied almost no rules: {c}");
     }
     let shots = result["screenshots"].as_array().context("no screenshot list")?;
-    assert_eq!(shots.len(), 23, "seven screens in three languages, and the administrator's two");
+    assert_eq!(shots.len(), 29, "nine screens in three languages, and the administrator's two");
     for s in shots {
         let path = PathBuf::from(s.as_str().context("a screenshot path is not a string")?);
         let len = std::fs::metadata(&path).with_context(|| format!("{} was not written", path.display()))?.len();
@@ -1369,7 +1369,8 @@ async fn search_lists_the_local_police_first_and_keeps_the_query_on_back() -> Re
 
 /// An editor invited for an area the sample data has no document for (Vantaa) adds a contact
 /// point at once: the invite made the area's document, the app offers it on "Add a contact", the
-/// contact page shows the new entry and the relay stores it in that document, dated by Finland's
+/// contact page shows the new entry, the browse screen marks it alone as the editor's to change
+/// and names the maintainer of every other entry (more than one area), and the relay stores it in that document, dated by Finland's
 /// calendar at half past midnight (the UTC date is the day before). A link with a broken escape
 /// leaves the app working (no uncaught error).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1410,6 +1411,21 @@ async fn an_editor_invited_for_an_area_without_a_document_adds_a_contact_at_once
     let result = script.finish().await?;
     assert!(result["shown"].as_str().is_some_and(|s| s.contains(NAME)), "{result}");
     assert_eq!(result["number"], "+358 9 000 0123", "{result}");
+    // The editor sees which contact is theirs to change, and who maintains the others.
+    let marks = result["marks"].as_array().context("no marks from the browse screen")?;
+    let mine: Vec<&Value> = marks.iter().filter(|m| m["mayEdit"] == true).collect();
+    assert!(mine.len() == 1 && mine[0]["name"].as_str().is_some_and(|n| n.contains(NAME)), "{marks:?}");
+    assert!(mine[0]["maintainer"].is_null(), "{marks:?}");
+    let others: Vec<&str> =
+        marks.iter().filter(|m| m["mayEdit"] == false).filter_map(|m| m["maintainer"].as_str()).collect();
+    assert_eq!(
+        others.len(),
+        marks.len() - 1,
+        "a contact neither marked as the editor's nor with its maintainer: {marks:?}"
+    );
+    assert!(others.iter().all(|m| m.starts_with("Maintained by: ") && m.len() > "Maintained by: ".len()), "{others:?}");
+    let distinct: std::collections::BTreeSet<&str> = others.iter().copied().collect();
+    assert!(distinct.len() >= 2, "national and regional maintainers are told apart: {distinct:?}");
     let doc: contactpoint_protocol::DocumentId = docs[0].parse()?;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -1545,7 +1561,7 @@ async fn the_finnish_and_swedish_app_shows_no_english() -> Result<()> {
             .await?;
     let result = script.finish().await?;
     assert!(result["strings"].as_u64().is_some_and(|n| n > 200), "too few English strings to look for: {result}");
-    assert_eq!(result["screens"].as_array().map(Vec::len), Some(18), "nine screens in two languages: {result}");
+    assert_eq!(result["screens"].as_array().map(Vec::len), Some(22), "eleven screens in two languages: {result}");
     assert_eq!(result["unworded"], Value::Array(vec![]), "messages with no Finnish or Swedish wording");
     assert_eq!(result["hits"], Value::Array(vec![]), "English on a Finnish or Swedish screen");
     let shown = &result["shown"];
@@ -1586,18 +1602,195 @@ async fn every_main_screen_reflows_at_320_px_with_text_at_200_percent() -> Resul
     let report: Vec<String> = problems.iter().map(Value::to_string).collect();
     assert!(report.is_empty(), "{} problems at 320 px and 200 % text:\n{}", report.len(), report.join("\n"));
     let headers = result["headers"].as_array().context("no header heights")?;
-    assert_eq!(headers.len(), 7, "seven screens measured: {result}");
+    assert_eq!(headers.len(), 9, "nine screens measured: {result}");
     for h in headers {
         let (height, viewport) = (h["height"].as_u64().unwrap_or(u64::MAX), h["viewport"].as_u64().unwrap_or(0));
         assert!(height * 3 <= viewport, "the header fills {height} of {viewport} px: {h}");
     }
     let shots = result["screenshots"].as_array().context("no screenshot list")?;
-    assert_eq!(shots.len(), 7, "{result}");
+    assert_eq!(shots.len(), 9, "{result}");
     for s in shots {
         let path = PathBuf::from(s.as_str().context("a screenshot path is not a string")?);
         let len = std::fs::metadata(&path).with_context(|| format!("{} was not written", path.display()))?.len();
         assert!(len > 1000, "{} is nearly empty", path.display());
     }
     eprintln!("reflow test: screenshots in {}", out.display());
+    Ok(())
+}
+
+/// What poppler's `tool` says about a PDF file: `pdfinfo FILE` or `pdftotext -enc UTF-8 FILE -`.
+fn poppler(tool: &str, pdf: &Path) -> Result<String> {
+    let mut cmd = std::process::Command::new(tool);
+    match tool {
+        "pdftotext" => cmd.args(["-enc", "UTF-8"]).arg(pdf).arg("-"),
+        _ => cmd.arg(pdf),
+    };
+    let out = cmd.output().with_context(|| {
+        format!("could not run {tool}: apt-get install poppler-utils (cargo xtask test installs it)")
+    })?;
+    ensure!(out.status.success(), "{tool} failed on {}: {}", pdf.display(), String::from_utf8_lossy(&out.stderr));
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// 15. Print. A Helsinki member opens the municipality's contact sheet from the home screen and
+/// Chromium prints it to an A4 PDF: one page, whose text (read back by `pdftotext`) holds the
+/// number of the contact the directory resolves first for Helsinki in each key role (112, the
+/// local police, the social emergency service, child welfare intake and the members-only local
+/// cooperation group), the newest check date of the data and the app's address. In print media
+/// neither the sheet nor a card's steps show a button, the header or an "open now" badge. The
+/// sheet, a module loaded on demand, opens offline once it was opened online.
+#[tokio::test]
+async fn a_municipalitys_contact_sheet_prints_on_one_a4_page_with_the_key_numbers() -> Result<()> {
+    use contactpoint_server::content;
+    use contactpoint_server::storage::Db;
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let out = root().join("target/artifacts/print");
+    std::fs::create_dir_all(&out)?;
+    let code = invite(&served.db, &["--role", "reader", "--area", "091", "--name", "Helsinki teacher"])?;
+    let script =
+        Script::start("print", &["--url", &served.url(), "--code", &code, "--out", &out.to_string_lossy()]).await?;
+    let result = script.finish().await?;
+    assert_eq!(result["sheetControls"], serde_json::json!([]), "controls left on the printed sheet: {result}");
+    assert!(result["offline"].as_u64().is_some_and(|n| n > 0), "the sheet does not open offline: {result}");
+    assert_eq!(result["cardControls"], serde_json::json!([]), "controls left on a printed card: {result}");
+
+    let sheet = PathBuf::from(result["sheet"].as_str().context("no sheet PDF")?);
+    let info = poppler("pdfinfo", &sheet)?;
+    let pages = info.lines().find_map(|l| l.strip_prefix("Pages:")).map(str::trim);
+    assert_eq!(pages, Some("1"), "the sheet is not one page:\n{info}");
+    assert!(info.contains("(A4)"), "the sheet is not A4:\n{info}");
+    let text = poppler("pdftotext", &sheet)?;
+    let squeezed = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let flat = squeezed(&text);
+
+    let dirs = Db::open(&served.db)?.with(|c| content::export_directories(c, true))?;
+    let mut newest = String::new();
+    for role in ["emergency", "police_local", "social_emergency", "child_welfare_intake", "local_cooperation_group"] {
+        let found = contactpoint_directory::resolve_any(&dirs, "091", &[role]);
+        let first = found.first().with_context(|| format!("nothing resolves for {role} in Helsinki"))?;
+        let phone =
+            first.contact.phones.first().with_context(|| format!("{role}: {} has no phone", first.contact.id))?;
+        assert!(
+            flat.contains(&squeezed(&phone.number)),
+            "{role}: {} is not on the printed sheet:\n{text}",
+            phone.number
+        );
+        for r in found.iter().take(2).filter(|r| !r.contact.example) {
+            newest = newest.max(r.contact.verified_at.clone().unwrap_or_default());
+        }
+    }
+    assert!(!newest.is_empty(), "no checked contact among the key roles");
+    assert!(
+        flat.contains(&squeezed(&format!("Tiedot tarkistettu viimeksi: {newest}"))),
+        "no data date {newest}:\n{text}"
+    );
+    let origin = result["origin"].as_str().context("origin")?;
+    assert!(flat.contains(origin), "the app's address {origin} is not on the sheet:\n{text}");
+    // The card's steps print too, with its contacts' numbers and no button text.
+    let card = poppler("pdftotext", &PathBuf::from(result["card"].as_str().context("no card PDF")?))?;
+    assert!(!card.contains("Aloita alusta") && !card.contains("Takaisin"), "buttons printed on a card:\n{card}");
+    eprintln!("print test: PDFs in {}", out.display());
+    Ok(())
+}
+
+/// 16. Share. In the Finnish app, with no Web Share API (headless Chromium has none), a
+/// contact's Share button copies its name, number and link to the clipboard and says so in
+/// Finnish; with `navigator.share` present, a card's steps go to the share sheet with the card's
+/// link and no message; with the clipboard refused as well, the text is shown to copy by hand.
+#[tokio::test]
+async fn a_contact_and_a_card_are_shared_or_copied_with_a_message_in_finnish() -> Result<()> {
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let script = Script::start("share", &["--url", &served.url(), "--code", &served.reader_invite()?]).await?;
+    let result = script.finish().await?;
+    let copied = result["copied"].as_str().context("nothing was copied")?;
+    let (name, number) = (result["name"].as_str().unwrap_or("?"), result["number"].as_str().unwrap_or("?"));
+    assert!(copied.starts_with(name) && copied.contains(number), "the copy lacks the contact: {result}");
+    assert!(copied.contains(&format!("{}#/contact/", served.url())), "the copy lacks the contact's link: {result}");
+    assert_eq!(result["copiedNote"], "Kopioitu leikepöydälle.", "{result}");
+    assert_eq!(result["readerMarks"], 0, "a reader is shown who may edit: {result}");
+    let shared = &result["shared"];
+    assert!(shared["url"].as_str().is_some_and(|u| u.ends_with("#/card/worried-about-young-person/minor")), "{result}");
+    assert!(
+        shared["title"].as_str().is_some_and(|t| !t.is_empty())
+            && shared["text"].as_str().is_some_and(|t| t.contains("1. ")),
+        "{result}"
+    );
+    assert_eq!(result["sharedNote"], "", "a message although the share sheet took it: {result}");
+    assert!(result["byHandNote"].as_str().is_some_and(|n| n.starts_with("Kopiointi ei onnistunut")), "{result}");
+    assert!(
+        result["byHand"].as_str().is_some_and(|t| t.contains("#/card/worried-about-young-person/minor")),
+        "{result}"
+    );
+    Ok(())
+}
+
+/// 17. The install hint and the iOS home screen icon. In Finnish: when the browser offers
+/// installation, the hint says why to install and its Install button opens the browser's prompt;
+/// once used it is not shown again. On iPhone Safari, which never offers, the hint says how to
+/// add the app to the home screen, and once closed it stays closed. The page links a 180×180 PNG
+/// apple-touch-icon. axe finds no WCAG 2.1 A or AA problem with the hint shown.
+#[tokio::test]
+async fn the_install_hint_is_shown_once_and_ios_gets_its_icon() -> Result<()> {
+    let web = built_web()?;
+    let served = Served::start(&web)?;
+    let (chromium, iphone) = (served.reader_invite()?, served.reader_invite()?);
+    let script =
+        Script::start("install-hint", &["--url", &served.url(), "--chromium", &chromium, "--iphone", &iphone]).await?;
+    let result = script.finish().await?;
+    assert!(result["offered"].as_str().is_some_and(|t| t.starts_with("Asenna Yhteyspiste kotinäytölle")), "{result}");
+    assert_eq!(result["violations"], serde_json::json!([]), "axe finds problems with the hint shown: {result}");
+    assert!(result["axePasses"].as_u64().is_some_and(|n| n >= 10), "axe applied almost no rules: {result}");
+    assert_eq!(result["prompted"], 1, "the Install button did not open the browser's prompt: {result}");
+    assert_eq!(result["again"], 0, "the hint came back after it was used: {result}");
+    assert!(result["iosText"].as_str().is_some_and(|t| t.contains("Lisää Koti-valikkoon")), "{result}");
+    assert_eq!(result["iosInstallButton"], 0, "iOS has no install prompt to open: {result}");
+    assert_eq!(result["iosAgain"], 0, "the hint came back after it was closed: {result}");
+    let icon = &result["icon"];
+    assert_eq!(icon["type"], "image/png", "{result}");
+    assert_eq!(icon["signature"], true, "{result}");
+    assert_eq!((icon["width"].as_u64(), icon["height"].as_u64()), (Some(180), Some(180)), "{result}");
+    Ok(())
+}
+
+/// 18. The accessibility statement (Act on the Provision of Digital Services 306/2019), open
+/// before sign-in from the footer, in Swedish and Finnish: partial conformance with WCAG 2.1 AA
+/// and its known gaps, the statement's date, the feedback address the operator set with
+/// `serve --feedback-contact` as a link, and the supervisory authority.
+#[tokio::test]
+async fn the_accessibility_statement_names_its_gaps_the_operators_feedback_address_and_the_authority() -> Result<()> {
+    let web = built_web()?;
+    let dir = tempfile::tempdir()?;
+    let args = [
+        OsStr::new("--seed"),
+        OsStr::new("--web"),
+        web.as_os_str(),
+        OsStr::new("--feedback-contact"),
+        OsStr::new("saavutettavuus@kunta.example.fi"),
+    ];
+    let relay = RelayProcess::start_with_args(&dir.path().join("relay.sqlite"), "127.0.0.1:0", &args)?;
+    let url = format!("http://{}/", relay.addr);
+    let result = Script::start("accessibility", &["--url", &url]).await?.finish().await?;
+    let sv = &result["shown"]["sv"];
+    assert_eq!(sv["title"], "Tillgänglighetsutlåtande", "{result}");
+    assert!(
+        sv["status"].as_str().is_some_and(|s| s.contains("uppfyller delvis") && s.contains("WCAG 2.1")),
+        "{result}"
+    );
+    assert!(sv["text"].as_str().is_some_and(|t| t.contains("Regionförvaltningsverket i Södra Finland")), "{result}");
+    let fi = &result["shown"]["fi"];
+    assert_eq!(fi["title"], "Saavutettavuusseloste", "{result}");
+    assert!(fi["status"].as_str().is_some_and(|s| s.contains("täyttää osittain") && s.contains("AA")), "{result}");
+    let text = fi["text"].as_str().context("no text")?;
+    for needed in
+        ["306/2019", "2026-11-29", "Etelä-Suomen aluehallintovirasto", "saavutettavuusvaatimukset.fi", "14 päivän"]
+    {
+        assert!(text.contains(needed), "the statement lacks {needed:?}:\n{text}");
+    }
+    for s in [sv, fi] {
+        assert!(s["gaps"].as_u64().is_some_and(|n| n >= 3), "too few known gaps listed: {result}");
+        assert_eq!(s["feedback"], "mailto:saavutettavuus@kunta.example.fi", "{result}");
+    }
     Ok(())
 }

@@ -5,7 +5,7 @@
 import init, { Client, explainRefusal } from "./contactpoint.js";
 import { Store } from "./store.js";
 import { Sync } from "./sync.js";
-import { LANGS, issueText, language, pickLanguage, setLanguage, t, tm } from "./i18n.js";
+import { LANGS, addWords, issueText, language, pickLanguage, setLanguage, t, tm } from "./i18n.js";
 
 const main = document.getElementById("main");
 const statusEl = document.getElementById("status");
@@ -138,6 +138,28 @@ function langNote(lang) {
   return t(key) === key ? `${t("shown_in")} ${lang}` : t(key);
 }
 
+// Document titles by area key (`national`, `municipality:092`, `restricted:…`) in the current
+// language, read once per screen drawn: `route` clears it.
+let documentTitles = null;
+function documentTitle(key) {
+  if (!documentTitles || documentTitles.lang !== language()) {
+    documentTitles = { lang: language(), byKey: new Map(JSON.parse(client.areaDocuments(language())).map((d) => [d.area, d.title])) };
+  }
+  return documentTitles.byKey.get(key) || (key === "national" ? t("maintainer_national") : key);
+}
+
+// For editors and administrators: whether they may change this contact (the same check as the
+// Edit button, which mirrors the relay's), and if not, whose document holds it. Readers change
+// nothing, so they see neither.
+function maintainerNote(id) {
+  const role = (settings.user || {}).role;
+  if (role !== "editor" && role !== "admin") return null;
+  if (canEdit(id)) return h("span", { class: "badge mine", "data-testid": "may-edit" }, t("you_may_edit"));
+  const scope = client.contactScope(id);
+  if (!scope) return null;
+  return h("span", { class: "hint maintainer", "data-testid": "maintainer" }, `${t("maintained_by")}: ${documentTitle(scope[1])}`);
+}
+
 function contactCard(c) {
   return h(
     "div",
@@ -145,6 +167,7 @@ function contactCard(c) {
     h(
       "div",
       {},
+      maintainerNote(c.id),
       c.example ? h("span", { class: "badge example" }, t("example")) : null,
       c.stale ? h("span", { class: "badge stale" }, t("stale")) : null,
       c.members_only != null ? h("span", { class: "badge members", "data-testid": "members-only" }, c.members_only ? `${t("members_only")}: ${c.members_only}` : t("members_only")) : null,
@@ -160,6 +183,38 @@ function contactCard(c) {
     c.languages.length ? h("div", { class: "hint" }, `${t("languages")}: ${c.languages.join(", ")}`) : null,
     c.why ? h("p", { class: "why" }, `${t("why_contact")}: ${c.why}`) : null,
   );
+}
+
+// A Share button: the system's share sheet where there is one (Web Share API), else the text
+// and link copied to the clipboard, with a message in the person's language; where copying is
+// refused too, the text is shown to select by hand. `what` is {title, text, url}.
+function shareButton(what) {
+  const note = h("p", { class: "share-note", role: "status", "data-testid": "share-note" });
+  const share = async () => {
+    note.replaceChildren();
+    if (navigator.share) {
+      try {
+        await navigator.share(what);
+        return;
+      } catch (e) {
+        // Closing the share sheet is a choice, not a failure; anything else falls back to a copy.
+        if (e && e.name === "AbortError") return;
+      }
+    }
+    const full = `${what.text}\n${what.url}`;
+    try {
+      await navigator.clipboard.writeText(full);
+      note.textContent = t("copied");
+    } catch {
+      note.replaceChildren(t("copy_failed"), h("textarea", { readonly: true, rows: 4, "aria-label": t("share"), "data-testid": "share-text" }, full));
+    }
+  };
+  return h("div", { class: "share no-print" }, h("button", { type: "button", class: "secondary", "data-testid": "share", onclick: share }, t("share")), note);
+}
+
+// A contact as plain text to share: name, organisation, numbers, e-mail and web address.
+function contactText(c) {
+  return [c.name.text, c.organisation && c.organisation.text, ...c.phones.map((p) => `${t("phone")}: ${p.number}`), c.email && `${t("email")}: ${c.email}`, c.url].filter(Boolean).join("\n");
 }
 
 function urgencyLabel(u) {
@@ -328,7 +383,7 @@ function homeScreen() {
     h("p", { class: "hint", id: "q-hint" }, t("search_hint")),
     q,
     results,
-    h("p", {}, h("a", { href: "#/browse" }, t("browse"))),
+    h("p", { class: "row" }, h("a", { href: "#/browse" }, t("browse")), h("a", { href: `#/print/${encodeURIComponent(settings.municipality)}`, "data-testid": "print-link" }, t("print_sheet"))),
     reviewAreas().length
       ? h("p", { class: "row" }, h("a", { href: "#/review" }, t("review_queue")), h("a", { href: "#/add" }, t("add_contact")), h("a", { href: "#/retired" }, t("retired_list")))
       : null,
@@ -374,6 +429,10 @@ function cardScreen(slug, nodeId) {
       ),
     );
     if (card.do_not.length) parts.push(h("section", { class: "donot" }, h("h2", {}, t("do_not")), h("ul", {}, card.do_not.map((d) => content("li", d)))));
+    // The steps as text: each step, then its contacts' names and numbers.
+    const steps = node.steps.map((st, i) => [`${i + 1}. ${st.text ? st.text.text : ""}`, ...st.contacts.map((c) => `   ${c.name.text}${c.phones.length ? `: ${c.phones.map((p) => p.number).join(", ")}` : ""}`)].join("\n"));
+    const here = `${location.origin}${location.pathname}#/card/${encodeURIComponent(slug)}/${encodeURIComponent(nodeId || card.start)}`;
+    parts.push(shareButton({ title: card.title.text, text: [card.title.text, node.heading && node.heading.text, ...steps].filter(Boolean).join("\n"), url: here }));
   }
   parts.push(h("p", { class: "row" }, nodeId ? h("a", { class: "button secondary", href: `#/card/${encodeURIComponent(slug)}` }, t("start_over")) : null, h("a", { class: "button secondary", href: "#/" }, t("back"))));
   // Editors of an area covering the chosen municipality may adapt the card for it.
@@ -573,6 +632,7 @@ function contactScreen(id) {
     c.email ? h("p", {}, `${t("email")}: `, h("a", { href: `mailto:${c.email}` }, c.email)) : null,
     c.url ? h("p", {}, h("a", { href: c.url, rel: "noopener" }, t("website"))) : null,
     c.verified_at ? h("p", { class: "hint" }, `${t("verified")}: ${c.verified_at}`) : null,
+    shareButton({ title: c.name.text, text: contactText(c), url: `${location.origin}${location.pathname}#/contact/${encodeURIComponent(id)}` }),
     editable ? retireButton(id, c) : null,
     h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))),
   );
@@ -1042,6 +1102,32 @@ function browseScreen() {
   show(t("browse"), ...groups.map((g) => h("section", {}, h("h2", {}, g.label), g.contacts.map(contactCard))), h("p", {}, h("a", { class: "button secondary", href: "#/" }, t("back"))));
 }
 
+// The accessibility statement (statement.js) is loaded when first opened, like the
+// administration: few people read it, so a first visit does not download it. The service worker
+// keeps it once fetched.
+function accessibilityScreen() {
+  const ctx = { h, show, t, settings, saveSetting: (k, v) => (settings.token ? store.setSetting(k, v) : Promise.resolve()) };
+  return import("./statement.js")
+    .then((m) => {
+      addWords(m.WORDS);
+      return m.statementScreen(ctx);
+    })
+    .catch((e) => show(t("a11y_title"), h("p", { class: "error", role: "alert" }, `${t("no_network")} (${e && e.message ? e.message : e})`)));
+}
+
+// A municipality's printable contact sheet (print.js), loaded when first opened: it is printed
+// at a desk now and then, so a first visit does not download it. The service worker keeps it
+// once fetched.
+function printScreen(code) {
+  const ctx = { h, show, t, content, client, settings, language, today, FINNISH_DATE, home: homeScreen };
+  return import("./print.js")
+    .then((m) => {
+      addWords(m.WORDS);
+      return m.printScreen(code, ctx);
+    })
+    .catch((e) => show(t("print_sheet"), h("p", { class: "error", role: "alert" }, `${t("no_network")} (${e && e.message ? e.message : e})`)));
+}
+
 function settingsScreen() {
   const lang = languageSelect("lang", async (l) => {
     await store.setSetting("lang", l);
@@ -1082,11 +1168,17 @@ function settingsScreen() {
 function adminScreen(page) {
   const ctx = { h, show, t, language, token: () => settings.token, user: () => settings.user };
   return import("./admin.js")
-    .then((m) => m.adminScreen(page, ctx))
+    .then((m) => {
+      addWords(m.WORDS);
+      return m.adminScreen(page, ctx);
+    })
     .catch((e) => show(t("admin_title"), h("p", { class: "error", role: "alert" }, `${t("no_network")} (${e && e.message ? e.message : e})`)));
 }
 
 function route() {
+  documentTitles = null;
+  // The accessibility statement is for anyone, signed in or not.
+  if (location.hash === "#/accessibility") return accessibilityScreen();
   if (!settings.token) return signInScreen();
   if (!settings.municipality) return municipalityScreen();
   // A mistyped or cut link (a lone "%") must not stop the app: the part is taken as written.
@@ -1121,6 +1213,8 @@ function route() {
       return retiredScreen();
     case "settings":
       return settingsScreen();
+    case "print":
+      return printScreen(a || settings.municipality);
     case "municipality":
       return municipalityScreen();
     case "admin":
@@ -1181,7 +1275,7 @@ async function sessionUpdated(session) {
 
 // Screens that show synced content are redrawn when documents change; the others (sign-in,
 // municipality picker, settings) are left alone.
-const LIVE_PAGES = new Set(["", "card", "contact", "browse", "review", "history", "retired"]);
+const LIVE_PAGES = new Set(["", "card", "contact", "browse", "review", "history", "retired", "print"]);
 let routeTimer;
 function routeSoon() {
   clearTimeout(routeTimer);
@@ -1278,6 +1372,7 @@ async function start() {
   // unless someone is already typing a search there.
   if (!shown || document.activeElement?.id !== "q") route();
   sync.now();
+  installHint();
   // A phone that was offline when it was removed learns it at its first contact.
   sync.checkSession();
 }
@@ -1313,6 +1408,23 @@ function watchForUpdates() {
   });
 }
 
+// The hint to install the app, shown once (install-hint.js): on the browser's install offer
+// (`beforeinstallprompt`), or on iOS Safari, which has none. The module is loaded only when the
+// hint is to be shown, so a first visit does not download it.
+let installOffer = null;
+function installHint() {
+  if (!settings.token || settings.installHintDone || matchMedia("(display-mode: standalone)").matches || navigator.standalone) return;
+  const ios = /iPhone|iPad|iPod/.test(navigator.userAgent) && !/CriOS|FxiOS|EdgiOS/.test(navigator.userAgent);
+  if (!installOffer && !ios) return;
+  const ctx = { h, t, main, offer: () => installOffer, taken: () => (installOffer = null), done: () => ((settings.installHintDone = true), store.setSetting("installHintDone", true)) };
+  import("./install-hint.js")
+    .then((m) => {
+      addWords(m.WORDS);
+      m.installHint(ctx);
+    })
+    .catch(() => {});
+}
+
 async function boot() {
   // The path is rewritten to the hashed file name by the build.
   await init({ module_or_path: new URL("./contactpoint_bg.wasm", import.meta.url) });
@@ -1321,6 +1433,11 @@ async function boot() {
   setLanguage(pickLanguage((await store.getSetting("lang")) || (history.state && history.state.lang)));
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
   addEventListener("hashchange", route);
+  addEventListener("beforeinstallprompt", (e) => {
+    e.preventDefault();
+    installOffer = e;
+    installHint();
+  });
   watchForUpdates();
   renderStatus();
   setInterval(tickAge, 15_000);

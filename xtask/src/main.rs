@@ -115,19 +115,29 @@ fn ensure_npm_packages() -> Result<()> {
     )
 }
 
-/// Makes sure Debian's Chromium is there for the browser tests, installing it when possible.
+/// Makes sure Debian's Chromium is there for the browser tests, and poppler's `pdftotext`, which
+/// reads back the PDF a print test has Chromium make, installing them when possible.
 fn ensure_chromium() -> Result<()> {
-    if Path::new("/usr/bin/chromium").exists() {
+    let missing: Vec<&str> = [("/usr/bin/chromium", "chromium"), ("/usr/bin/pdftotext", "poppler-utils")]
+        .into_iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|(_, package)| package)
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
     let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !root || !have("apt-get") {
-        bail!("the browser tests need Chromium at /usr/bin/chromium: run `apt-get install chromium` as root");
+        bail!(
+            "the browser tests need Debian's {}: run `apt-get install {}` as root",
+            missing.join(" and "),
+            missing.join(" ")
+        );
     }
     step("update the package lists", Command::new("apt-get").args(["update", "-qq"]))?;
     step(
-        "install Chromium for the browser tests",
-        Command::new("apt-get").args(["install", "-y", "-qq", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive"),
+        "install Chromium and pdftotext for the browser tests",
+        Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }
 

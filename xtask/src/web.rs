@@ -173,6 +173,9 @@ pub fn build(out: &Path) -> Result<Report> {
         "js/store.js",
         "js/sync.js",
         "js/admin.js",
+        "js/statement.js",
+        "js/print.js",
+        "js/install-hint.js",
         "js/app.js",
         "app.css",
     ];
@@ -199,9 +202,11 @@ pub fn build(out: &Path) -> Result<Report> {
         "./icons/icon.svg".into(),
         "./icons/maskable.svg".into(),
     ];
-    // The administration screens load when someone opens them (they need the relay anyway), so
-    // they are neither precached nor part of a first visit.
-    let on_demand = ["js/admin.js"];
+    // The administration screens load when someone opens them (they need the relay anyway), and
+    // so do the accessibility statement, the printable contact sheet and the install hint, which
+    // are needed now and then: none is precached nor part of a first visit (the service worker
+    // keeps each once it was fetched).
+    let on_demand = ["js/admin.js", "js/statement.js", "js/print.js", "js/install-hint.js"];
     assets.extend(renamed.iter().filter(|(old, _)| !on_demand.contains(&old.as_str())).map(|(_, n)| format!("./{n}")));
     let version = short_hash(format!("{index}{assets:?}").as_bytes());
     let sw = std::fs::read_to_string(out.join("sw.js"))?

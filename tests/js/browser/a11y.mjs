@@ -1,6 +1,7 @@
 // Browser test: accessibility and looks of the main screens in Finnish, Swedish and English.
 // axe-core checks each screen against WCAG 2.1 A and AA; each screen is saved as a phone-size
-// screenshot; at 320 px the home screen, a card's steps and the add form must not scroll sideways.
+// screenshot; at 320 px the home screen, a card's steps, the add form, the printable contact
+// sheet and the accessibility statement must not scroll sideways.
 // The person for the `--admin` language is an administrator, whose history and add screens are
 // checked too; the others are readers, who must not be offered them.
 //
@@ -147,6 +148,16 @@ async function oneLanguage(browser, url, lang, code, out, editor) {
   await page.locator("select#lang").waitFor();
   check((await page.locator("select#lang").inputValue()) === lang, `settings show a language other than ${lang}`);
   await screen(page, out, lang, "7-settings");
+
+  // The municipality's printable contact sheet (on screen) and the accessibility statement.
+  await go(page, url, "#/print/091");
+  await page.locator("main [data-testid=print-sheet] dd").first().waitFor();
+  await screen(page, out, lang, "10-print");
+  await narrow(page, lang, "print");
+  await go(page, url, "#/accessibility");
+  await page.locator("main [data-testid=a11y-gaps]").waitFor();
+  await screen(page, out, lang, "11-accessibility");
+  await narrow(page, lang, "accessibility");
   await context.close();
 }
 

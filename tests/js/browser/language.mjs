@@ -1,7 +1,8 @@
 // Browser test: no English in the Finnish and Swedish app. For each of fi and sv, an
 // administrator on an English-speaking browser chooses the language on the sign-in screen, types
 // a wrong invite code, signs in, and goes through the main screens: the municipality picker,
-// home, search results, a card's steps (with a legal basis), a contact, settings, and the edit
+// home, search results, a card's steps (with a legal basis), a contact, settings, the printable
+// contact sheet, the accessibility statement, and the edit
 // form showing a validation error. On every screen the page's text is searched for the English
 // strings: the app's own English words (web/js/i18n.js) and the English messages of the rules
 // and the relay (given in --english, a JSON list of {code, en}; `{name}` marks a parameter). A
@@ -15,7 +16,18 @@
 
 import fs from "node:fs";
 import { args, check, finish, launch, lastSynced, need, newPage, pickMunicipality, run, waitSyncedAfter } from "./common.mjs";
-import { catalogue } from "../../../web/js/i18n.js";
+import { addWords, catalogue } from "../../../web/js/i18n.js";
+import { WORDS as ADMIN_WORDS } from "../../../web/js/admin.js";
+import { WORDS as INSTALL_WORDS } from "../../../web/js/install-hint.js";
+import { WORDS as PRINT_WORDS } from "../../../web/js/print.js";
+import { WORDS } from "../../../web/js/statement.js";
+
+// The words of the screens loaded on demand (the administration, the printable sheet, the
+// accessibility statement, the install hint) join the catalogue when they load; here, before the list is made.
+addWords(ADMIN_WORDS);
+addWords(PRINT_WORDS);
+addWords(INSTALL_WORDS);
+addWords(WORDS);
 
 const CARD = "worried-about-young-person";
 
@@ -108,6 +120,13 @@ run(async () => {
     await page.goto(new URL("#/settings", a.url).href);
     await page.locator("#lang").waitFor();
     await scan(page, lang, "settings");
+
+    await page.goto(new URL("#/print/091", a.url).href);
+    await page.locator("main [data-testid=print-sheet] dd").first().waitFor();
+    await scan(page, lang, "print");
+    await page.goto(new URL("#/accessibility", a.url).href);
+    await page.locator("main [data-testid=a11y-gaps]").waitFor();
+    await scan(page, lang, "accessibility");
 
     // The edit form with a number cut short: the rule's message next to the field.
     const id = decodeURIComponent(href.replace("#/contact/", ""));

@@ -5,10 +5,12 @@
 // test then finds it in the relay's database. The page's clock is fixed at `--at`, half past
 // midnight in Finland while it is still the day before in UTC, so the date the app records for
 // the new entry shows which calendar it used. Last, a link with a broken escape (a lone "%")
-// must leave the app working.
+// must leave the app working. On the browse screen, each contact is marked as the editor's to
+// change or names the document's area that maintains it.
 //
 // node new-area-editor.mjs --url http://127.0.0.1:PORT/ --code INVITE --name NAME --number NUMBER --at ISO
-// The result: the documents offered on the form, the contact page's name and number.
+// The result: the documents offered on the form, the contact page's name and number, and the
+// browse screen's marks.
 
 import { args, check, finish, launchPersistent, lastSynced, need, pickMunicipality, run, signIn, waitSyncedAfter } from "./common.mjs";
 
@@ -43,6 +45,18 @@ run(async () => {
   const shown = await card.innerText();
   const number = await page.locator("main [data-testid=contact] a.tel").first().textContent();
   const contactUrl = page.url();
+  // On the browse screen every contact says whether this editor may change it, or who does.
+  await page.goto(new URL("#/browse", a.url).href);
+  await page.locator("main [data-testid=contact]").first().waitFor();
+  const marks = await page.locator("main [data-testid=contact]").evaluateAll((els) =>
+    els.map((el) => ({
+      name: el.querySelector("strong").textContent.trim(),
+      mayEdit: !!el.querySelector("[data-testid=may-edit]"),
+      maintainer: el.querySelector("[data-testid=maintainer]")?.textContent.trim() || null,
+    })),
+  );
+  await page.goto(contactUrl);
+  await page.locator("main [data-testid=contact]").first().waitFor();
   // A broken link opens the home screen or says it found nothing; the app keeps working.
   await page.evaluate(() => {
     location.hash = "#/contact/%E0%A4%A";
@@ -56,5 +70,5 @@ run(async () => {
   // before the result, as every script does, so that its teardown cannot change the exit status.
   const id = decodeURIComponent(contactUrl.split("#/contact/")[1] || "");
   await context.close();
-  finish({ offered, shown, number: number.trim(), id });
+  finish({ offered, shown, number: number.trim(), id, marks });
 });

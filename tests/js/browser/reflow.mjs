@@ -1,6 +1,7 @@
 // Browser test: reflow at 320 CSS px with text at 200 % (WCAG 2.1 1.4.4 and 1.4.10). The
 // root font size is doubled (text only, not page zoom), the window is 320 px wide, and an administrator goes through the main screens: sign-in, home, a
-// card's steps, a contact, search results, and the edit form, where a contact is renamed with a
+// card's steps, a contact, search results, the printable contact sheet, the accessibility
+// statement, and the edit form, where a contact is renamed with a
 // long unbroken word, then shown. On each: no element reaches beyond the viewport, the page does
 // not scroll sideways, no element's text overflows its box (scrollWidth > clientWidth), and a
 // screenshot is written to --out.
@@ -86,6 +87,13 @@ run(async () => {
   await page.goto(new URL(href, a.url).href);
   await page.locator("main [data-testid=contact]").waitFor();
   await measure(page, "contact", a.out);
+
+  await page.goto(new URL("#/print/091", a.url).href);
+  await page.locator("main [data-testid=print-sheet] dd").first().waitFor();
+  await measure(page, "print", a.out);
+  await page.goto(new URL("#/accessibility", a.url).href);
+  await page.locator("main [data-testid=a11y-gaps]").waitFor();
+  await measure(page, "accessibility", a.out);
 
   // The edit form, then the contact renamed with one long word.
   await page.goto(new URL(`#/edit/${encodeURIComponent(id)}`, a.url).href);
