@@ -68,12 +68,6 @@ fn form_result(
     Ok(out.into())
 }
 
-/// A refusal's text from the relay as `{code, params, message, more}` (JSON).
-#[wasm_bindgen(js_name = explainRefusal)]
-pub fn explain_refusal(text: &str) -> String {
-    serde_json::to_string(&crate::messages::explain_refusal(text)).unwrap_or_else(|_| "null".into())
-}
-
 /// The client as JavaScript sees it.
 #[wasm_bindgen(js_name = Client)]
 pub struct JsClient(Client);

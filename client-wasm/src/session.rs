@@ -6,6 +6,8 @@
 use contactpoint_protocol::{ClientEvent, ClientSession, DocumentId, PeerMetadata};
 use serde::Serialize;
 
+use crate::messages::{Explained, explain};
+
 /// Something JavaScript must do, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -46,6 +48,9 @@ pub enum Effect {
         /// The document it is about, when the relay named one; that document is held (not
         /// synced) until the user resets it.
         doc: Option<String>,
+        /// The refusal as the app words it: a code with its parameters, the English message
+        /// and how many more problems there were.
+        explained: Explained,
     },
     /// The relay's data for a document could not be applied; when `retrying`, a fresh copy is on
     /// its way, otherwise the document waits for the next connection.
@@ -115,9 +120,11 @@ fn effects(events: Vec<ClientEvent>) -> Vec<Effect> {
             ClientEvent::Store { document_id, bytes } => Effect::Store { doc: document_id.to_string(), bytes },
             ClientEvent::Changed { document_id } => Effect::Changed { doc: document_id.to_string() },
             ClientEvent::Unavailable { document_id } => Effect::Unavailable { doc: document_id.to_string() },
-            ClientEvent::Refused { message, document_id } => {
-                Effect::Refused { message, doc: document_id.map(|d| d.to_string()) }
-            }
+            ClientEvent::Refused { message, document_id, refusal } => Effect::Refused {
+                explained: explain(&message, refusal.as_deref()),
+                message,
+                doc: document_id.map(|d| d.to_string()),
+            },
             ClientEvent::SyncFailed { document_id, reason, retrying } => {
                 Effect::SyncFailed { doc: document_id.to_string(), reason, retrying }
             }

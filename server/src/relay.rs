@@ -16,7 +16,9 @@ use contactpoint_directory::Directory;
 use contactpoint_directory::store::read_directory;
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_protocol::connection::MAX_ID_BYTES;
-use contactpoint_protocol::{Access, Bounds, Connection, DocSync, DocumentId, Event, PeerMetadata};
+use contactpoint_protocol::{
+    Access, Bounds, Connection, DocSync, DocumentId, Event, Message, PeerMetadata, Reason, Refusal,
+};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -101,10 +103,12 @@ enum Out {
     Unavailable {
         doc: DocumentId,
     },
-    /// Send an `error`; close the connection when `close` is set.
+    /// Send an `error`, with its fields when it has them; close the connection when `close` is
+    /// set.
     Error {
         message: String,
         close: bool,
+        refusal: Option<Box<Refusal>>,
     },
     /// Pass on another peer's ephemeral message.
     Ephemeral(Arc<EphemeralMessage>),
@@ -156,7 +160,7 @@ impl Outbox {
     /// Closes the connection with `reason` before anything else queued is sent (revocation,
     /// rotation); false when it has already ended.
     fn kick(&self, reason: &str) -> bool {
-        let out = Out::Error { message: reason.to_owned(), close: true };
+        let out = Out::Error { message: reason.to_owned(), close: true, refusal: None };
         self.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
         self.mailbox.push_front(out)
     }
@@ -759,7 +763,11 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
         // Answer every waiting peer rather than leaving it hanging; the next message retries.
         while let Ok(cmd) = rx.try_recv() {
             if let DocCmd::Sync { peer, .. } = cmd {
-                peer.out.force(Out::Error { message: "the relay could not load this document".into(), close: true });
+                peer.out.force(Out::Error {
+                    message: "the relay could not load this document".into(),
+                    close: true,
+                    refusal: Some(Box::new(Refusal::new(Reason::NotLoaded))),
+                });
             }
         }
         relay.lock_docs().retain(|_, h| h.generation != generation);
@@ -907,6 +915,7 @@ impl DocTask {
                         peer.out.force(Out::Error {
                             message: "the relay could not check your changes; try again".into(),
                             close: true,
+                            refusal: Some(Box::new(Refusal::new(Reason::NotChecked))),
                         });
                     }
                     !checked
@@ -1158,10 +1167,10 @@ impl DocTask {
                 Effect::Send { conn, data } => (conn, Out::Sync { doc: self.id, data }),
                 Effect::Unavailable { conn } if self.defer_unavailable(conn) => continue,
                 Effect::Unavailable { conn } => (conn, Out::Unavailable { doc: self.id }),
-                Effect::Error { conn, message, close, reason } => {
+                Effect::Error { conn, message, close, refusal } => {
                     self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
-                    self.relay.metrics.refused(reason);
-                    (conn, Out::Error { message, close })
+                    self.relay.metrics.refused(refusal.reason);
+                    (conn, Out::Error { message, close, refusal: Some(Box::new(refusal)) })
                 }
                 Effect::Append(_) | Effect::Audit(_) => continue,
             };
@@ -1171,7 +1180,11 @@ impl DocTask {
             } else if !p.out.try_send(out) {
                 // Over its memory budget: the connection is too slow to keep; it resyncs when it
                 // returns, from the state saved here.
-                p.out.force(Out::Error { message: "connection too slow; reconnect".into(), close: true });
+                p.out.force(Out::Error {
+                    message: "connection too slow; reconnect".into(),
+                    close: true,
+                    refusal: Some(Box::new(Refusal::new(Reason::TooSlow))),
+                });
                 let state = self.gate.as_mut().and_then(|g| g.detach(conn));
                 if let Some(p) = self.peers.remove(&conn)
                     && let (Some(sid), Some(state)) = (p.storage_id, state)
@@ -1186,7 +1199,7 @@ impl DocTask {
     /// Closes every peer's connection with `reason`, detaching them.
     fn kick_all(&mut self, reason: &str) {
         for (_, p) in std::mem::take(&mut self.peers) {
-            p.out.force(Out::Error { message: reason.into(), close: true });
+            p.out.force(Out::Error { message: reason.into(), close: true, refusal: None });
         }
     }
 
@@ -1322,7 +1335,7 @@ fn run_gate(
                             conn: peer.conn,
                             message: "connection too slow; reconnect".into(),
                             close: true,
-                            reason: "too_slow",
+                            refusal: Refusal::new(Reason::TooSlow),
                         });
                         if let Some(state) = gate.detach(peer.conn) {
                             detached.push((peer.conn, state));
@@ -1435,7 +1448,7 @@ where
         tokio::select! {
             biased;
             _ = until(handshake_deadline.as_mut()), if !conn.is_open() => {
-                frames.push(Connection::error_frame("no join message within the handshake timeout"));
+                frames.push(Connection::refusal_frame("no join message within the handshake timeout", Refusal::new(Reason::JoinTimeout)));
                 close = Some("handshake timeout".into());
                 relay.metrics.handshake_failed("join_timeout");
             }
@@ -1449,8 +1462,8 @@ where
                     Some(Out::Ephemeral(m)) => {
                         frames.push(conn.ephemeral_frame(&m.sender_id, &m.session_id, m.count, m.doc, &m.data));
                     }
-                    Some(Out::Error { message, close: c }) => {
-                        frames.push(Connection::error_frame(&message));
+                    Some(Out::Error { message, close: c, refusal }) => {
+                        frames.push(Message::Error { message: message.clone(), refusal }.encode());
                         if c { close = Some(message); }
                     }
                     Some(Out::GoingAway) => {
@@ -1478,7 +1491,7 @@ where
                 Some(Err(crate::ws::WsError::TooLong { size, max })) => {
                     // Said in words and with the close code for it (1009), so the peer knows it
                     // was the size, not the network.
-                    frames.push(Connection::error_frame(&format!("message too large: {size} bytes or more, the limit is {max}")));
+                    frames.push(Connection::refusal_frame(&format!("message too large: {size} bytes or more, the limit is {max}"), Refusal::new(Reason::TooLarge)));
                     close_code = Some((1009, "message too large".to_owned()));
                     close = Some("message over the size limit".into());
                 }
@@ -1486,7 +1499,7 @@ where
                 Some(Ok(WsMessage::Binary(bytes))) => {
                     relay.metrics.received(bytes.len());
                     if !rate.allow() {
-                        frames.push(Connection::error_frame("too many messages; slow down and reconnect"));
+                        frames.push(Connection::refusal_frame("too many messages; slow down and reconnect", Refusal::new(Reason::TooManyMessages)));
                         close = Some("rate limit exceeded".into());
                     } else {
                         for ev in conn.receive(&bytes) {
@@ -1541,7 +1554,7 @@ where
                                         relay.send_if_loaded(&document_id, DocCmd::Ephemeral(Arc::new(m)));
                                     }
                                 }
-                                Event::PeerError(m) => tracing::info!(conn = conn_id, user = identity.user_id, device = identity.device_id, "peer reported an error: {m}"),
+                                Event::PeerError { message: m, .. } => tracing::info!(conn = conn_id, user = identity.user_id, device = identity.device_id, "peer reported an error: {m}"),
                                 Event::Left => close = Some("peer left".into()),
                                 Event::Close(r) => close = Some(r),
                             }
@@ -1549,7 +1562,7 @@ where
                     }
                 }
                 Some(Ok(WsMessage::Text(_))) => {
-                    frames.push(Connection::error_frame("text frames are not part of the protocol; send binary CBOR"));
+                    frames.push(Connection::refusal_frame("text frames are not part of the protocol; send binary CBOR", Refusal::new(Reason::TextFrame)));
                     close = Some("text frame".into());
                 }
                 Some(Ok(WsMessage::Close(_))) => break 'conn "peer closed".into(),
