@@ -470,7 +470,7 @@ pub(crate) mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .any(|h| h["href"] == format!("#/contact/{id}").as_str())
+            .any(|h| h["href"] == crate::views::contact_href(id).as_str())
     }
 
     fn resolves(doc: &Automerge, role: &str, id: &str) -> bool {
