@@ -305,11 +305,17 @@ pub struct Relay {
     pub metrics: crate::metrics::Metrics,
 }
 
+/// The relay's peer id: `relay-` and the first eight characters of its storage id (fewer when the
+/// stored id is shorter, as one written by hand or by another tool may be).
+pub fn peer_id_for(storage_id: &str) -> String {
+    format!("relay-{}", storage_id.chars().take(8).collect::<String>())
+}
+
 impl Relay {
     /// Creates the relay over an open database.
     pub fn new(db: Db, limits: Limits) -> Result<Arc<Relay>, storage::StorageError> {
         let storage_id = db.with(storage::storage_id)?;
-        let peer_id = format!("relay-{}", storage_id.chars().take(8).collect::<String>());
+        let peer_id = peer_id_for(&storage_id);
         let contact_ids = Arc::new(ContactIds::default());
         // Chunks stored after this are seen by the watcher, which records their ids too.
         let indexed_seq = db.with(|c| storage::newest_seq(c))?;
@@ -371,6 +377,11 @@ impl Relay {
     /// The storage id advertised to clients.
     pub fn storage_id(&self) -> &str {
         &self.storage_id
+    }
+
+    /// The peer id the relay greets clients with.
+    pub fn peer_id(&self) -> &str {
+        &self.peer_id
     }
 
     /// Messages queued for all connections and not yet written, and the bytes they hold.
