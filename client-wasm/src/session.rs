@@ -320,7 +320,7 @@ impl Client {
     ) -> Result<Vec<Effect>, crate::edit::EditError> {
         let doc_id = crate::edit::find_contact(&self.session, contact_id).ok_or(crate::edit::EditError::NotFound)?;
         let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
-        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        let dir = crate::edit::read_for_edit(doc_id, doc)?;
         let session = &mut self.session;
         crate::edit::edit_contact(dir, contact_id, edit, today, verified_by, &self.author, |f| {
             effects(session.change(&doc_id, f))
@@ -340,7 +340,7 @@ impl Client {
     ) -> Result<(String, Vec<Effect>), crate::edit::EditError> {
         let doc_id = self.views().document_for_area(area_key).ok_or(crate::edit::EditError::NotFound)?;
         let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
-        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        let dir = crate::edit::read_for_edit(doc_id, doc)?;
         let id = crate::edit::new_contact_id()?;
         let session = &mut self.session;
         let effects = crate::edit::add_contact(dir, &id, new, today, verified_by, &self.author, |f| {
@@ -370,7 +370,7 @@ impl Client {
     ) -> Result<(DocumentId, contactpoint_directory::Directory), crate::edit::EditError> {
         let doc_id = crate::edit::find_contact(&self.session, contact_id).ok_or(crate::edit::EditError::NotFound)?;
         let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
-        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        let dir = crate::edit::read_for_edit(doc_id, doc)?;
         Ok((doc_id, dir))
     }
 
