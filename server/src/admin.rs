@@ -663,7 +663,7 @@ pub fn erase(
     }
     let mut done = Vec::new();
     for (doc, ids) in by_doc {
-        let doc: DocumentId = doc.parse().map_err(|e| StorageError::Invalid(format!("document id {doc}: {e}")))?;
+        let doc = StorageError::parse_id("document id", doc)?;
         done.push(crate::rotate::rotate(
             conn,
             &doc,

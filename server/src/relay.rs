@@ -825,7 +825,7 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
 async fn load_engine(id: DocumentId, bytes: Vec<u8>) -> Result<Automerge, storage::StorageError> {
     tokio::task::spawn_blocking(move || match std::panic::catch_unwind(|| Automerge::load(&bytes)) {
         Ok(Ok(d)) => Ok(d),
-        Ok(Err(e)) => Err(storage::StorageError::Invalid(format!("stored document {id} is corrupt: {e}"))),
+        Ok(Err(source)) => Err(storage::StorageError::load(id, source)),
         Err(_) => Err(storage::StorageError::Invalid(format!("loading stored document {id} panicked"))),
     })
     .await
@@ -1258,13 +1258,12 @@ impl DocTask {
         };
         let Some(bytes) = bytes else { return Ok(()) };
         // Loading and reading a whole document is CPU work: keep it off the async workers.
-        let directory = tokio::task::spawn_blocking(move || -> Result<Directory, String> {
-            let doc = Automerge::load(&bytes).map_err(|e| e.to_string())?;
-            read_directory(&doc).map_err(|e| e.to_string())
+        let directory = tokio::task::spawn_blocking(move || -> Result<Directory, storage::StorageError> {
+            let doc = Automerge::load(&bytes).map_err(|source| storage::StorageError::load(id, source))?;
+            read_directory(&doc).map_err(|source| storage::StorageError::read(id, source))
         })
         .await
-        .map_err(|e| storage::StorageError::Task(e.to_string()))?
-        .map_err(|e| storage::StorageError::Invalid(format!("the national document {id} does not read: {e}")))?;
+        .map_err(|e| storage::StorageError::Task(e.to_string()))??;
         self.national = Some(Arc::new(NationalCopy { id, version, directory }));
         Ok(())
     }

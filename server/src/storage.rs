@@ -72,9 +72,97 @@ pub enum StorageError {
     /// A blocking task panicked or was cancelled.
     #[error("storage task failed: {0}")]
     Task(String),
+    /// A stored document's bytes do not load. (Each variant's text ends with its cause, as the
+    /// relay's log lines print errors whole.)
+    #[error("document {doc} does not load: {source}")]
+    Load {
+        /// Which document.
+        doc: DocumentId,
+        /// Automerge's reason.
+        #[source]
+        source: Box<contactpoint_protocol::automerge::AutomergeError>,
+    },
+    /// A stored document loads but does not read as the kind of document it should be.
+    #[error("document {doc} does not read: {source}")]
+    Read {
+        /// Which document.
+        doc: DocumentId,
+        /// The reader's reason.
+        #[source]
+        source: Box<contactpoint_directory::store::StoreError>,
+    },
+    /// Writing into a document failed.
+    #[error("document {doc} could not be changed: {source}")]
+    Change {
+        /// Which document.
+        doc: DocumentId,
+        /// The writer's reason.
+        #[source]
+        source: Box<contactpoint_directory::store::StoreError>,
+    },
+    /// An Automerge operation on a loaded document failed (forking it, copying it).
+    #[error("a document operation failed: {0}")]
+    Automerge(#[source] Box<contactpoint_protocol::automerge::AutomergeError>),
+    /// The sample data could not be built.
+    #[error("the seed data could not be built: {0}")]
+    Seed(#[source] Box<contactpoint_directory::seed::SeedError>),
+    /// Text that should be a document id is not one.
+    #[error("{what} {id:?} is not a document id: {source}")]
+    BadId {
+        /// Where the text came from (`stored document id`, `seed id`, …).
+        what: &'static str,
+        /// The text.
+        id: String,
+        /// Why it does not parse.
+        #[source]
+        source: contactpoint_protocol::doc_id::ParseError,
+    },
+    /// A directory for the database could not be made.
+    #[error("cannot create {path:?}: {source}")]
+    Io {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The system's reason.
+        #[source]
+        source: std::io::Error,
+    },
     /// An invariant of the data is broken (a bug or a hand-edited file).
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<contactpoint_protocol::automerge::AutomergeError> for StorageError {
+    fn from(e: contactpoint_protocol::automerge::AutomergeError) -> Self {
+        StorageError::Automerge(Box::new(e))
+    }
+}
+
+impl From<contactpoint_directory::seed::SeedError> for StorageError {
+    fn from(e: contactpoint_directory::seed::SeedError) -> Self {
+        StorageError::Seed(Box::new(e))
+    }
+}
+
+impl StorageError {
+    /// A stored document that does not load.
+    pub fn load(doc: DocumentId, source: contactpoint_protocol::automerge::AutomergeError) -> Self {
+        StorageError::Load { doc, source: Box::new(source) }
+    }
+
+    /// A stored document that does not read as its kind.
+    pub fn read(doc: DocumentId, source: contactpoint_directory::store::StoreError) -> Self {
+        StorageError::Read { doc, source: Box::new(source) }
+    }
+
+    /// A document that could not be changed.
+    pub fn change(doc: DocumentId, source: contactpoint_directory::store::StoreError) -> Self {
+        StorageError::Change { doc, source: Box::new(source) }
+    }
+
+    /// A document id parsed from `id`, or why it is none.
+    pub fn parse_id(what: &'static str, id: &str) -> Result<DocumentId, StorageError> {
+        id.parse().map_err(|source| StorageError::BadId { what, id: id.to_owned(), source })
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -300,7 +388,7 @@ impl Db {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Db, StorageError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StorageError::Invalid(format!("cannot create {dir:?}: {e}")))?;
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::Io { path: dir.to_owned(), source })?;
         }
         let conn = Connection::open(path)?;
         // Before anything reads the file: after a crash the first reader recovers the WAL, and a
@@ -401,7 +489,7 @@ pub fn national_doc(conn: &Connection) -> Result<Option<(DocumentId, i64)>, Stor
         .optional()?;
     found
         .map(|(id, version)| {
-            let id = id.parse().map_err(|e| StorageError::Invalid(format!("stored document id {id}: {e}")))?;
+            let id = StorageError::parse_id("stored document id", &id)?;
             Ok((id, version))
         })
         .transpose()
