@@ -110,20 +110,9 @@ impl ContactForm {
     }
 }
 
-/// Days since 1970-01-01 for a `YYYY-MM-DD` date (proleptic Gregorian), or `None`.
+/// Days since 1970-01-01 for a date that starts `YYYY-MM-DD`, or `None`.
 fn days(date: &str) -> Option<i64> {
-    let mut it = date.get(..10)?.split('-');
-    let (y, m, d): (i64, i64, i64) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    contactpoint_directory::dates::days(date.get(..10)?)
 }
 
 /// Entries not verified for this many days are labelled "may be out of date".

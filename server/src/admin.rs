@@ -149,7 +149,7 @@ pub fn first_admin_invite(conn: &mut Connection) -> Result<String, InviteError> 
             role: Role::Admin,
             areas: vec![],
             user_name: Some("Administrator".into()),
-            valid_for_ms: DEFAULT_INVITE_DAYS * 86_400_000,
+            valid_for_ms: DEFAULT_INVITE_DAYS * crate::calendar::MS_PER_DAY,
             uses: 1,
         },
         Some("first start"),

@@ -623,7 +623,7 @@ fn safe(s: &str) -> std::borrow::Cow<'_, str> {
 fn run_admin(command: AdminCommand) -> Result<()> {
     match command {
         AdminCommand::Invite { db, role, areas, name, user, days, uses, url } => {
-            let valid_for_ms = days.saturating_mul(86_400_000);
+            let valid_for_ms = days.saturating_mul(calendar::MS_PER_DAY);
             let code = match (user, role) {
                 (Some(user), _) => {
                     let db = open(&db)?;

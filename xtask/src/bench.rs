@@ -260,7 +260,7 @@ fn token(db: &Db, role: Role) -> Result<String> {
         role,
         areas: vec![],
         user_name: Some(format!("bench {}", role.as_str())),
-        valid_for_ms: 86_400_000,
+        valid_for_ms: contactpoint_server::calendar::MS_PER_DAY,
         uses: 1,
     };
     let redeemed = db.with(|c| {

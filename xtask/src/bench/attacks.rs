@@ -273,7 +273,7 @@ fn prepare(bin: &Path, dir: &Path) -> Result<Setup> {
             role,
             areas: area.map(|a| a.parse()).transpose().map_err(|e| anyhow!("area: {e:?}"))?.into_iter().collect(),
             user_name: Some(name.into()),
-            valid_for_ms: 86_400_000,
+            valid_for_ms: contactpoint_server::calendar::MS_PER_DAY,
             uses: 1,
         };
         let code = auth::create_invite(&mut conn, &spec, Some("bench")).map_err(|e| anyhow!("invite: {e}"))?;
