@@ -230,9 +230,7 @@ pub fn new_contact_id() -> Result<String, EditError> {
             "this device could not create an id for the new entry; try again",
         )])
     })?;
-    b[6] = (b[6] & 0x0f) | 0x40; // version 4
-    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    Ok(contactpoint_directory::ids::uuid_string(&b))
+    Ok(contactpoint_directory::ids::uuid_v4(b))
 }
 
 fn form_field(path: &str, contact_id: &str) -> String {
