@@ -124,14 +124,10 @@ pub fn token_for(db: &Db, role: Role, areas: &[&str]) -> String {
         valid_for_ms: 60_000,
         uses: 1,
     };
-    db.with(|c| {
-        let code = auth::create_invite(c, &spec, Some("test"))
-            .map_err(|e| contactpoint_server::storage::StorageError::Invalid(e.to_string()))?;
-        auth::redeem(c, &code, "test device")
-            .map_err(|e| contactpoint_server::storage::StorageError::Invalid(e.to_string()))
-    })
-    .expect("token")
-    .token
+    db.with(|c| Ok(auth::invite_and_redeem(c, &spec, Some("test"), "test device")))
+        .expect("the database")
+        .expect("token")
+        .token
 }
 
 /// The relay binary built next to the test executable.

@@ -337,14 +337,7 @@ pub fn create_user(
     }
     let areas = auth::area_keys(areas);
     let tx = conn.transaction()?;
-    tx.execute(
-        "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)",
-        rusqlite::params![name, role.as_str(), storage::now_ms()],
-    )?;
-    let user_id = tx.last_insert_rowid();
-    for a in &areas {
-        tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", rusqlite::params![user_id, a])?;
-    }
+    let user_id = storage::insert_user(&tx, name, role, &areas, storage::now_ms())?;
     storage::insert_audit(
         &tx,
         &AuditEntry {

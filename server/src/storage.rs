@@ -440,6 +440,22 @@ fn migrate(conn: &Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Adds a user with its role and areas; returns its id.
+pub fn insert_user(
+    tx: &Transaction<'_>,
+    name: &str,
+    role: Role,
+    areas: &[String],
+    now_ms: i64,
+) -> Result<i64, rusqlite::Error> {
+    tx.execute("INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)", params![name, role.as_str(), now_ms])?;
+    let user_id = tx.last_insert_rowid();
+    for a in areas {
+        tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", params![user_id, a])?;
+    }
+    Ok(user_id)
+}
+
 /// The relay's storage id, created on first use, advertised to clients so they keep sync state.
 pub fn storage_id(conn: &mut Connection) -> Result<String, StorageError> {
     let existing: Option<String> =
@@ -549,14 +565,26 @@ pub fn newest_seq(conn: &Connection) -> Result<i64, StorageError> {
     Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM chunks", [], |r| r.get(0))?)
 }
 
+/// The one statement that stores a chunk: a `snapshot` or an `incremental` one, at `seq` or (for
+/// `None`) after every other. Returns its sequence number.
+fn insert_chunk(
+    conn: &Connection,
+    doc: &str,
+    snapshot: bool,
+    data: &[u8],
+    seq: Option<i64>,
+) -> Result<i64, rusqlite::Error> {
+    let kind = if snapshot { "snapshot" } else { "incremental" };
+    conn.prepare_cached("INSERT INTO chunks(seq, doc_id, kind, data) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![seq, doc, kind, data])?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// Appends one incremental chunk to a document within the caller's transaction (the command
 /// line's writes: imports, the catalogue, moves); empty bytes are no chunk.
 pub fn append_chunk(tx: &Connection, doc: &DocumentId, bytes: &[u8]) -> Result<(), StorageError> {
     if !bytes.is_empty() {
-        tx.execute(
-            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
-            params![doc.to_string(), bytes],
-        )?;
+        insert_chunk(tx, &doc.to_string(), false, bytes, None)?;
     }
     Ok(())
 }
@@ -568,10 +596,7 @@ pub fn create_doc(tx: &Transaction<'_>, doc: &DocumentId, scope: &Scope, snapsho
         params![doc.to_string(), scope.as_db(), now_ms()],
     )?;
     if !snapshot.is_empty() {
-        tx.execute(
-            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'snapshot', ?2)",
-            params![doc.to_string(), snapshot],
-        )?;
+        insert_chunk(tx, &doc.to_string(), true, snapshot, None)?;
     }
     Ok(())
 }
@@ -589,7 +614,6 @@ pub fn append_batch(
     }
     let mut seqs = Vec::with_capacity(batch.len());
     {
-        let mut chunk = tx.prepare_cached("INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)")?;
         // A change the relay already attributed keeps its first author.
         let mut author = tx.prepare_cached(
             "INSERT OR IGNORE INTO change_authors(doc_id, hash, user_id, device_id, accepted_at)
@@ -597,8 +621,7 @@ pub fn append_batch(
         )?;
         for a in batch {
             let doc = a.doc.to_string();
-            chunk.execute(params![doc, a.bytes])?;
-            seqs.push(tx.last_insert_rowid());
+            seqs.push(insert_chunk(&tx, &doc, false, &a.bytes, None)?);
             insert_audit(&tx, &a.audit)?;
             if let Some(by) = &a.authors {
                 for h in &by.hashes {
@@ -626,10 +649,7 @@ pub fn compact(conn: &mut Connection, doc: &DocumentId, snapshot: &[u8], covered
             del.execute(params![doc.to_string(), seq])?;
         }
     }
-    tx.execute(
-        "INSERT INTO chunks(seq, doc_id, kind, data) VALUES (?1, ?2, 'snapshot', ?3)",
-        params![first, doc.to_string(), snapshot],
-    )?;
+    insert_chunk(&tx, &doc.to_string(), true, snapshot, Some(first))?;
     tx.commit()?;
     Ok(first)
 }
@@ -834,14 +854,8 @@ mod tests {
             valid_for_ms: 60_000,
             uses: 1,
         };
-        let identity = db
-            .with(|c| {
-                let code =
-                    crate::auth::create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))?;
-                crate::auth::redeem(c, &code, "work phone").map_err(|e| StorageError::Invalid(e.to_string()))
-            })
-            .unwrap()
-            .identity;
+        let identity =
+            db.with(|c| Ok(crate::auth::invite_and_redeem(c, &spec, None, "work phone"))).unwrap().unwrap().identity;
         let (h1, h2) = (ChangeHash([1; 32]), ChangeHash([2; 32]));
         let append = |hashes: Vec<ChangeHash>, at| Append {
             doc,
