@@ -10,7 +10,7 @@ use contactpoint_directory::Area;
 use contactpoint_server::auth::{self, InviteSpec, Role};
 use contactpoint_server::storage::{self, Db};
 use contactpoint_server::{Limits, Relay};
-use contactpoint_server::{admin, calendar, content};
+use contactpoint_server::{admin, calendar, content, relay};
 
 mod config;
 
@@ -50,13 +50,13 @@ enum Command {
         #[arg(long, env = "CONTACTPOINT_DB", default_value = DEFAULT_DB)]
         db: PathBuf,
         /// Seconds a client has to complete the handshake.
-        #[arg(long, env = "CONTACTPOINT_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+        #[arg(long, env = "CONTACTPOINT_HANDSHAKE_TIMEOUT_SECS", default_value_t = relay::DEFAULT_HANDSHAKE_TIMEOUT_SECS)]
         handshake_timeout_secs: u64,
         /// Sustained messages per second per connection.
-        #[arg(long, env = "CONTACTPOINT_RATE_PER_SEC", default_value_t = 500.0)]
+        #[arg(long, env = "CONTACTPOINT_RATE_PER_SEC", default_value_t = relay::DEFAULT_RATE_PER_SEC)]
         rate_per_sec: f64,
         /// Largest accepted message in bytes.
-        #[arg(long, env = "CONTACTPOINT_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024)]
+        #[arg(long, env = "CONTACTPOINT_MAX_FRAME_BYTES", default_value_t = relay::DEFAULT_MAX_FRAME_BYTES)]
         max_frame_bytes: usize,
         /// Directory of the built web app to serve (as built by `cargo xtask run`).
         #[arg(long, env = "CONTACTPOINT_WEB")]

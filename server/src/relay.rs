@@ -69,12 +69,19 @@ pub struct Limits {
     pub ephemeral_burst: f64,
 }
 
+/// The default of [`Limits::max_frame_bytes`], also the command line's.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+/// The default of [`Limits::handshake_timeout`] in seconds, also the command line's.
+pub const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
+/// The default of [`Limits::rate_per_sec`], also the command line's.
+pub const DEFAULT_RATE_PER_SEC: f64 = 500.0;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frame_bytes: 16 * 1024 * 1024,
-            handshake_timeout: Duration::from_secs(10),
-            rate_per_sec: 500.0,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            handshake_timeout: Duration::from_secs(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
+            rate_per_sec: DEFAULT_RATE_PER_SEC,
             rate_burst: 2000.0,
             doc_idle: Duration::from_secs(30),
             outbox_bytes: 4 * 1024 * 1024,
