@@ -457,10 +457,7 @@ fn serve(options: ServeOptions) -> Result<()> {
         println!("Loaded the sample data (index document {index}). Every sample contact is marked as example data.");
     }
     // Members-only entries from before they had documents of their own leave the open ones.
-    let moved = db.with(|c| {
-        content::move_members_only(c)
-            .map_err(|e| storage::StorageError::Invalid(format!("moving members-only entries: {e}")))
-    })?;
+    let moved = db.with(|c| Ok(content::move_members_only(c)))?.context("moving members-only entries")?;
     for m in &moved {
         println!(
             "Moved {} members-only contact point(s) of {} from {} into its members-only document {}; {} replaces {}.",
@@ -474,7 +471,7 @@ fn serve(options: ServeOptions) -> Result<()> {
     }
     if db.with(|c| admin::has_no_users(c))? {
         let code =
-            db.with(|c| admin::first_admin_invite(c).map_err(|e| storage::StorageError::Invalid(e.to_string())))?;
+            db.with(|c| Ok(admin::first_admin_invite(c)))?.context("creating the first administrator's invite")?;
         println!(
             "No users yet. First administrator's invite code (valid {} days, single use):",
             admin::DEFAULT_INVITE_DAYS
