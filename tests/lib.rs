@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use contactpoint_protocol::automerge::transaction::Transactable;
 use contactpoint_protocol::automerge::{Automerge, ROOT, ReadDoc};
-use contactpoint_protocol::{ClientEvent, ClientSession, DocumentId, PeerMetadata};
+use contactpoint_protocol::{ClientEvent, ClientSession, DocumentId, PeerMetadata, Refusal};
 use contactpoint_server::auth::{self, InviteSpec, Role};
 use contactpoint_server::storage::{Db, Scope};
 use contactpoint_server::{Limits, NetLimits, Relay, admin};
@@ -124,14 +124,10 @@ pub fn token_for(db: &Db, role: Role, areas: &[&str]) -> String {
         valid_for_ms: 60_000,
         uses: 1,
     };
-    db.with(|c| {
-        let code = auth::create_invite(c, &spec, Some("test"))
-            .map_err(|e| contactpoint_server::storage::StorageError::Invalid(e.to_string()))?;
-        auth::redeem(c, &code, "test device")
-            .map_err(|e| contactpoint_server::storage::StorageError::Invalid(e.to_string()))
-    })
-    .expect("token")
-    .token
+    db.with(|c| Ok(auth::invite_and_redeem(c, &spec, Some("test"), "test device")))
+        .expect("the database")
+        .expect("token")
+        .token
 }
 
 /// The relay binary built next to the test executable.
@@ -368,6 +364,9 @@ pub struct NativeClient {
     pub bytes_received: usize,
     /// `error` messages the relay sent.
     pub errors: Vec<String>,
+    /// The fields of each refusal that had them, and the document the session took it to be
+    /// about.
+    pub refusals: Vec<(Option<DocumentId>, Refusal)>,
     /// Documents the relay said are unavailable.
     pub unavailable: Vec<DocumentId>,
     /// Why the connection closed, once it has.
@@ -390,6 +389,7 @@ impl NativeClient {
             bytes_sent: 0,
             bytes_received: 0,
             errors: Vec::new(),
+            refusals: Vec::new(),
             unavailable: Vec::new(),
             closed: None,
             close_code: None,
@@ -471,7 +471,7 @@ impl NativeClient {
             while let Some(m) = ws.next().await {
                 match m {
                     Ok(WsMessage::Binary(b)) => {
-                        if let Ok(contactpoint_protocol::Message::Error { message }) =
+                        if let Ok(contactpoint_protocol::Message::Error { message, .. }) =
                             contactpoint_protocol::Message::decode(&b)
                         {
                             errors.push(message);
@@ -569,7 +569,12 @@ impl NativeClient {
                     }
                 }
                 ClientEvent::Store { document_id, bytes } => self.store.entry(document_id).or_default().extend(bytes),
-                ClientEvent::Refused { message, .. } => self.errors.push(message),
+                ClientEvent::Refused { message, document_id, refusal } => {
+                    self.errors.push(message);
+                    if let Some(r) = refusal {
+                        self.refusals.push((document_id, *r));
+                    }
+                }
                 ClientEvent::SyncFailed { reason, .. } => self.errors.push(reason),
                 ClientEvent::Replace { document_id, bytes } => {
                     self.store.insert(document_id, bytes);

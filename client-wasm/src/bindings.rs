@@ -29,13 +29,11 @@ fn to_js(effects: Vec<Effect>) -> Array {
 /// A failed retire or restore as a JavaScript error, with the rules' messages, and the issues
 /// themselves (with their codes) as its `issues`.
 fn edit_error(e: crate::edit::EditError) -> JsValue {
-    let (message, issues) = match e {
-        crate::edit::EditError::NotFound => ("this contact is not in any open document".to_owned(), None),
-        crate::edit::EditError::Invalid(issues) => (
-            issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "),
-            serde_json::to_string(&issues).ok(),
-        ),
+    let issues = match &e {
+        crate::edit::EditError::Invalid(issues) => serde_json::to_string(issues).ok(),
+        _ => None,
     };
+    let message = e.chain();
     let error = js_sys::Error::new(&message);
     if let Some(json) = issues {
         let _ = Reflect::set(&error, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
@@ -44,7 +42,8 @@ fn edit_error(e: crate::edit::EditError) -> JsValue {
 }
 
 /// A form's outcome for JavaScript: `{ok: true, id?, effects}`, or `{ok: false, issues}` for
-/// values that break the rules; a missing target is thrown as an error with `not_found`.
+/// values that break the rules; a missing target is thrown as an error with `not_found`, and a
+/// document that does not read or a write that failed with its cause.
 fn form_result(
     r: Result<(Option<String>, Vec<Effect>), crate::edit::EditError>,
     not_found: &str,
@@ -64,14 +63,9 @@ fn form_result(
             let json = serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into());
             let _ = Reflect::set(&out, &"issues".into(), &js_sys::JSON::parse(&json).unwrap_or_default());
         }
+        Err(e) => return Err(js_sys::Error::new(&e.chain()).into()),
     }
     Ok(out.into())
-}
-
-/// A refusal's text from the relay as `{code, params, message, more}` (JSON).
-#[wasm_bindgen(js_name = explainRefusal)]
-pub fn explain_refusal(text: &str) -> String {
-    serde_json::to_string(&crate::messages::explain_refusal(text)).unwrap_or_else(|_| "null".into())
 }
 
 /// The client as JavaScript sees it.

@@ -4,10 +4,11 @@
 //! retiring it and restoring it go the same way.
 
 use contactpoint_directory::model::{ContactPoint, Directory, Phone, PhoneKind, Schedule, ScheduleKind, Weekday};
-use contactpoint_directory::store::{read_contact_point, write_contact_point};
+use contactpoint_directory::store::{StoreError, read_contact_point, read_directory, write_contact_point};
 use contactpoint_directory::text::LocalizedText;
 use contactpoint_directory::validate_directory;
 use contactpoint_protocol::automerge::Automerge;
+use contactpoint_protocol::automerge::transaction::Transaction;
 use contactpoint_protocol::{ClientSession, DocumentId};
 use serde::{Deserialize, Serialize};
 
@@ -127,12 +128,82 @@ impl FieldIssue {
 }
 
 /// Why an edit could not be made.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum EditError {
     /// No open document has the contact.
+    #[error("this contact is not in any open document")]
     NotFound,
+    /// The document that should hold it does not read as a directory.
+    #[error("document {doc} does not read as a directory")]
+    Unreadable {
+        /// Which document.
+        doc: DocumentId,
+        /// Why.
+        #[source]
+        source: Box<StoreError>,
+    },
     /// The values break validation rules; nothing was changed.
+    #[error("{}", .0.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldIssue>),
+    /// Writing the change failed; nothing was changed.
+    #[error("the change could not be written")]
+    Write(#[source] Box<StoreError>),
+}
+
+impl From<StoreError> for EditError {
+    fn from(e: StoreError) -> Self {
+        EditError::Write(Box::new(e))
+    }
+}
+
+impl EditError {
+    /// This error and every cause under it, joined, as a person or a log line reads them.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+}
+
+/// A document's contents for an edit; what it is read from must be a directory.
+pub fn read_for_edit(doc_id: DocumentId, doc: &Automerge) -> Result<Directory, EditError> {
+    read_directory(doc).map_err(|source| EditError::Unreadable { doc: doc_id, source: Box::new(source) })
+}
+
+/// Runs `write` in one transaction committed as `author`'s; when it fails, the transaction is
+/// dropped, so nothing changes, and the error is returned.
+pub(crate) fn commit_as<T>(
+    d: &mut Automerge,
+    author: &Author,
+    write: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut tx = d.transaction();
+    let t = write(&mut tx)?;
+    tx.commit_with(author.commit_options());
+    Ok(t)
+}
+
+/// Runs `apply` with a writer that commits through [`commit_as`], and returns what `apply`
+/// returned, or the error a write met (the document is then as it was).
+pub(crate) fn apply_write<R>(
+    apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
+    write: impl Fn(&mut Automerge) -> Result<(), StoreError>,
+) -> Result<R, EditError> {
+    let failed = std::cell::RefCell::new(None);
+    let r = apply(&|d: &mut Automerge| {
+        if let Err(e) = write(d) {
+            failed.replace(Some(e));
+        }
+    });
+    match failed.into_inner() {
+        Some(e) => Err(EditError::from(e)),
+        None => Ok(r),
+    }
 }
 
 /// The document that holds the contact point.
@@ -159,9 +230,7 @@ pub fn new_contact_id() -> Result<String, EditError> {
             "this device could not create an id for the new entry; try again",
         )])
     })?;
-    b[6] = (b[6] & 0x0f) | 0x40; // version 4
-    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    Ok(contactpoint_directory::ids::uuid_string(&b))
+    Ok(contactpoint_directory::ids::uuid_v4(b))
 }
 
 fn form_field(path: &str, contact_id: &str) -> String {
@@ -306,12 +375,7 @@ fn save<R>(
     if !issues.is_empty() {
         return Err(EditError::Invalid(issues));
     }
-    Ok(apply(&|d: &mut Automerge| {
-        let mut tx = d.transaction();
-        // Writing a contact point into a directory document cannot fail on its shape.
-        let _ = write_contact_point(&mut tx, &c);
-        tx.commit_with(author.commit_options());
-    }))
+    apply_write(apply, |d| commit_as(d, author, |tx| write_contact_point(tx, &c)))
 }
 
 fn trimmed(s: &Option<String>) -> Option<String> {
@@ -470,7 +534,7 @@ pub(crate) mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .any(|h| h["href"] == format!("#/contact/{id}").as_str())
+            .any(|h| h["href"] == crate::views::contact_href(id).as_str())
     }
 
     fn resolves(doc: &Automerge, role: &str, id: &str) -> bool {
@@ -577,11 +641,54 @@ pub(crate) mod tests {
         assert!(browsed(&lib, &id) && found(&lib, "kallion nuoriso", &id));
         assert!(lib.retired(&["*".into()], "fi").is_empty());
         assert!(json(&lib.contact(&id, "091", "fi", "2026-11-24", "mo 10:00"))["retired"].is_null());
-        assert_eq!(
+        assert!(matches!(
             retire_contact(read_directory(&doc).unwrap(), "no-such-contact", "2026-11-24", &Author::default(), |_| ())
                 .unwrap_err(),
             EditError::NotFound
+        ));
+    }
+
+    /// A contact found in a document that does not read as a directory is reported with the
+    /// document and why, not as missing.
+    #[test]
+    fn an_unreadable_document_is_named_with_its_cause() {
+        use contactpoint_protocol::automerge::transaction::Transactable;
+        use contactpoint_protocol::automerge::{ObjType, ROOT};
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "kind", "index").unwrap();
+        let cps = tx.put_object(ROOT, "contact_points", ObjType::Map).unwrap();
+        tx.put_object(&cps, "c1", ObjType::Map).unwrap();
+        tx.commit();
+        let id = DocumentId::from_random_bytes([4; 16]);
+        let mut client = crate::session::Client::new("tab-1".into(), "browser-1".into());
+        client.open_doc(&id.to_string(), &doc.save(), None).unwrap();
+        let err = client.retire_contact("c1", "2026-11-24").unwrap_err();
+        assert!(matches!(err, EditError::Unreadable { doc, .. } if doc == id), "{err:?}");
+        assert!(
+            err.chain().contains(&format!("document {id}")) && err.chain().contains("\"index\""),
+            "{}",
+            err.chain()
         );
+    }
+
+    /// A write that fails leaves the document as it was and is returned, not dropped.
+    #[test]
+    fn a_failed_write_is_returned_and_changes_nothing() {
+        use contactpoint_protocol::automerge::transaction::Transactable;
+        let (mut doc, _) = helsinki();
+        let heads = doc.get_heads();
+        let r = apply_write(
+            |f| f(&mut doc),
+            |d| {
+                commit_as(d, &Author::default(), |tx| {
+                    tx.put(contactpoint_protocol::automerge::ROOT, "half", "written")?;
+                    Err(StoreError::WrongKind { expected: "directory", found: "test".into() })
+                })
+            },
+        );
+        assert!(matches!(r, Err(EditError::Write(ref e)) if matches!(**e, StoreError::WrongKind { .. })), "{r:?}");
+        assert_eq!(doc.get_heads(), heads, "the failed transaction was kept");
     }
 
     #[test]
@@ -593,7 +700,10 @@ pub(crate) mod tests {
         client.open_doc(&doc_id, &doc.save(), None).unwrap();
         let stored = |e: &[Effect]| e.iter().any(|e| matches!(e, Effect::Store { doc, .. } if *doc == doc_id));
         let mut new = new_contact("040 123 4567");
-        assert_eq!(client.add_contact("municipality:853", &new, "2026-11-24", "A").unwrap_err(), EditError::NotFound);
+        assert!(matches!(
+            client.add_contact("municipality:853", &new, "2026-11-24", "A").unwrap_err(),
+            EditError::NotFound
+        ));
         let documents = client.views().documents("fi");
         assert_eq!(documents.iter().map(|d| d.area.as_str()).collect::<Vec<_>>(), ["municipality:091"]);
         let organisation = client.views().organisations("municipality:091", "fi")[0].id.clone();
@@ -817,7 +927,7 @@ pub(crate) mod tests {
         let EditError::Invalid(issues) = err else { panic!("{err:?}") };
         assert!(issues.iter().any(|i| i.field == "phones[0]"), "{issues:?}");
         assert!(issues.iter().any(|i| i.field == "email"), "{issues:?}");
-        assert_eq!(
+        assert!(matches!(
             edit_contact(
                 read_directory(&doc).unwrap(),
                 "no-such-contact",
@@ -829,6 +939,6 @@ pub(crate) mod tests {
             )
             .unwrap_err(),
             EditError::NotFound
-        );
+        ));
     }
 }

@@ -77,22 +77,16 @@ pub fn set_field<R>(
     author: &Author,
     apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
 ) -> Result<R, EditError> {
-    let write = |d: &mut Automerge| -> bool {
-        let mut tx = d.transaction();
-        let done = set_contact_field(&mut tx, contact_id, field, value).unwrap_or(false);
-        tx.commit_with(author.commit_options());
-        done
-    };
-    if !write(&mut trial) {
+    let write =
+        |d: &mut Automerge| crate::edit::commit_as(d, author, |tx| set_contact_field(tx, contact_id, field, value));
+    if !write(&mut trial)? {
         return Err(EditError::NotFound);
     }
     let issues = contact_issues(&trial, contact_id);
     if !issues.is_empty() {
         return Err(EditError::Invalid(issues));
     }
-    Ok(apply(&|d: &mut Automerge| {
-        write(d);
-    }))
+    crate::edit::apply_write(apply, |d| write(d).map(|_| ()))
 }
 
 /// A value the relay refused (or that was not yet stored there) and a reset discarded.
@@ -286,10 +280,10 @@ mod tests {
         let EditError::Invalid(issues) = err else { panic!("{err:?}") };
         assert!(issues.iter().any(|i| i.field.starts_with("phones")), "{issues:?}");
         assert_eq!(doc.get_heads(), heads);
-        assert_eq!(
+        assert!(matches!(
             set_field(doc.fork(), &id, "no.such.field", Some("x"), &b, |f| f(&mut doc)).unwrap_err(),
             EditError::NotFound
-        );
+        ));
     }
 
     #[test]

@@ -172,12 +172,7 @@ pub fn change_local<R>(
     if !issues.is_empty() {
         return Err(EditError::Invalid(issues));
     }
-    Ok(apply(&|d: &mut Automerge| {
-        let mut tx = d.transaction();
-        // Writing a card into a directory document cannot fail on its shape.
-        let _ = write_card(&mut tx, &card);
-        tx.commit_with(author.commit_options());
-    }))
+    crate::edit::apply_write(apply, |d| crate::edit::commit_as(d, author, |tx| write_card(tx, &card)))
 }
 
 /// One step as the local guidance editor shows it.
@@ -370,7 +365,10 @@ mod tests {
             &card,
             LocalOp::SetText { node: node.clone(), step: "x".into(), lang: "fi".into(), text: "x".into() },
         );
-        assert_eq!(before_adapt.unwrap_err(), EditError::NotFound, "nothing to change before the card is adapted");
+        assert!(
+            matches!(before_adapt.unwrap_err(), EditError::NotFound),
+            "nothing to change before the card is adapted"
+        );
         run(&mut doc, &national, &card, LocalOp::Adapt).unwrap();
         let heads_after_adapt = doc.get_heads();
         assert_ne!(heads, heads_after_adapt);

@@ -6,6 +6,8 @@
 use contactpoint_protocol::{ClientEvent, ClientSession, DocumentId, PeerMetadata};
 use serde::Serialize;
 
+use crate::messages::{Explained, explain};
+
 /// Something JavaScript must do, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -46,6 +48,9 @@ pub enum Effect {
         /// The document it is about, when the relay named one; that document is held (not
         /// synced) until the user resets it.
         doc: Option<String>,
+        /// The refusal as the app words it: a code with its parameters, the English message
+        /// and how many more problems there were.
+        explained: Explained,
     },
     /// The relay's data for a document could not be applied; when `retrying`, a fresh copy is on
     /// its way, otherwise the document waits for the next connection.
@@ -115,9 +120,11 @@ fn effects(events: Vec<ClientEvent>) -> Vec<Effect> {
             ClientEvent::Store { document_id, bytes } => Effect::Store { doc: document_id.to_string(), bytes },
             ClientEvent::Changed { document_id } => Effect::Changed { doc: document_id.to_string() },
             ClientEvent::Unavailable { document_id } => Effect::Unavailable { doc: document_id.to_string() },
-            ClientEvent::Refused { message, document_id } => {
-                Effect::Refused { message, doc: document_id.map(|d| d.to_string()) }
-            }
+            ClientEvent::Refused { message, document_id, refusal } => Effect::Refused {
+                explained: explain(&message, refusal.as_deref()),
+                message,
+                doc: document_id.map(|d| d.to_string()),
+            },
             ClientEvent::SyncFailed { document_id, reason, retrying } => {
                 Effect::SyncFailed { doc: document_id.to_string(), reason, retrying }
             }
@@ -313,7 +320,7 @@ impl Client {
     ) -> Result<Vec<Effect>, crate::edit::EditError> {
         let doc_id = crate::edit::find_contact(&self.session, contact_id).ok_or(crate::edit::EditError::NotFound)?;
         let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
-        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        let dir = crate::edit::read_for_edit(doc_id, doc)?;
         let session = &mut self.session;
         crate::edit::edit_contact(dir, contact_id, edit, today, verified_by, &self.author, |f| {
             effects(session.change(&doc_id, f))
@@ -333,7 +340,7 @@ impl Client {
     ) -> Result<(String, Vec<Effect>), crate::edit::EditError> {
         let doc_id = self.views().document_for_area(area_key).ok_or(crate::edit::EditError::NotFound)?;
         let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
-        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        let dir = crate::edit::read_for_edit(doc_id, doc)?;
         let id = crate::edit::new_contact_id()?;
         let session = &mut self.session;
         let effects = crate::edit::add_contact(dir, &id, new, today, verified_by, &self.author, |f| {
@@ -363,7 +370,7 @@ impl Client {
     ) -> Result<(DocumentId, contactpoint_directory::Directory), crate::edit::EditError> {
         let doc_id = crate::edit::find_contact(&self.session, contact_id).ok_or(crate::edit::EditError::NotFound)?;
         let doc = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?;
-        let dir = contactpoint_directory::store::read_directory(doc).map_err(|_| crate::edit::EditError::NotFound)?;
+        let dir = crate::edit::read_for_edit(doc_id, doc)?;
         Ok((doc_id, dir))
     }
 

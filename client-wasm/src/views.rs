@@ -110,20 +110,9 @@ impl ContactForm {
     }
 }
 
-/// Days since 1970-01-01 for a `YYYY-MM-DD` date (proleptic Gregorian), or `None`.
+/// Days since 1970-01-01 for a date that starts `YYYY-MM-DD`, or `None`.
 fn days(date: &str) -> Option<i64> {
-    let mut it = date.get(..10)?.split('-');
-    let (y, m, d): (i64, i64, i64) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    contactpoint_directory::dates::days(date.get(..10)?)
 }
 
 /// Entries not verified for this many days are labelled "may be out of date".
@@ -554,7 +543,7 @@ impl Library {
                         let c = d.contact_points.get(&h.id)?;
                         let roles: Vec<&str> = c.roles.iter().filter_map(|r| role_label(r, lang)).collect();
                         Some(HitView {
-                            href: format!("#/contact/{}", c.id),
+                            href: contact_href(&c.id),
                             title: pick(&c.name, lang).map(|t| t.text).unwrap_or_default(),
                             subtitle: roles.join(", "),
                         })
@@ -568,7 +557,7 @@ impl Library {
                         // The result opens a service, so it is titled by that service; the
                         // organisation that matched is named under it.
                         Some(HitView {
-                            href: format!("#/contact/{}", first.id),
+                            href: contact_href(&first.id),
                             title: pick(&first.name, lang).map(|t| t.text).unwrap_or_default(),
                             subtitle: pick(&o.name, lang).map(|t| t.text).unwrap_or_default(),
                         })
@@ -895,9 +884,50 @@ pub fn municipality(code: &str, lang: &str) -> String {
         .unwrap_or_else(|| "null".into())
 }
 
+/// The app's link to a contact: its id escaped as JavaScript's `encodeURIComponent` does, which
+/// the router undoes, so that an id with `/`, `#`, `%` or a space (an imported one may have any)
+/// opens that contact.
+pub fn contact_href(id: &str) -> String {
+    let mut out = String::from("#/contact/");
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A search hit links to its contact however odd the id: one that holds the router's `/`,
+    /// an escape's `%`, a `#`, a space and a letter outside ASCII arrives in one piece.
+    #[test]
+    fn links_to_contacts_are_escaped() {
+        let id = "hsds/a b%2F#ä";
+        let mut helsinki = Directory::for_area(
+            contactpoint_directory::Area::Municipality("091".into()),
+            LocalizedText::fi_sv_en("H", "H", "H"),
+        );
+        let contact = ContactPoint {
+            id: id.into(),
+            name: LocalizedText::fi_sv_en("Kummallinen", "Kummallinen", "Kummallinen"),
+            ..ContactPoint::default()
+        };
+        helsinki.contact_points.insert(id.into(), contact);
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        contactpoint_directory::store::write_directory(&mut tx, &helsinki).unwrap();
+        tx.commit();
+        let mut lib = Library::default();
+        lib.refresh([(DocumentId::from_random_bytes([1; 16]), &doc)]);
+        let hits: serde_json::Value = serde_json::from_str(&lib.search("kummallinen", Some("091"), "fi")).unwrap();
+        assert_eq!(hits[0]["href"], "#/contact/hsds%2Fa%20b%252F%23%C3%A4", "{hits}");
+        assert_eq!(contact_href("plain-id_1.x"), "#/contact/plain-id_1.x");
+    }
 
     #[test]
     fn dates_and_staleness() {

@@ -34,6 +34,14 @@ pub fn stable_id(namespace: &str, name: &str) -> String {
     uuid_string(&stable_bytes(namespace, name))
 }
 
+/// A random UUID (version 4) in its text form, from sixteen random bytes the caller drew: the
+/// version and variant bits are set here.
+pub fn uuid_v4(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    uuid_string(&b)
+}
+
 /// Sixteen bytes in the UUID text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn uuid_string(b: &[u8; 16]) -> String {
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -53,5 +61,11 @@ mod tests {
         assert_ne!(a, stable_id("organisation", "112"));
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "8");
+    }
+
+    #[test]
+    fn random_ids_carry_the_version_4_bits() {
+        assert_eq!(uuid_v4([0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(uuid_v4([0; 16]), "00000000-0000-4000-8000-000000000000");
     }
 }

@@ -7,6 +7,7 @@
 //! crate reads the clock or draws randomness: dates and ids are passed in by callers.
 
 pub mod area;
+pub mod dates;
 pub mod history;
 pub mod hsds;
 pub mod ids;

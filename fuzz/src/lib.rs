@@ -575,7 +575,20 @@ pub fn seed_corpus() -> Vec<(&'static str, String, Vec<u8>)> {
         ),
         ("sync", Message::Sync(dm(messages.first().cloned().unwrap_or_default())).encode()),
         ("request", Message::Request(dm(vec![0x42, 0, 0, 1, 0, 0])).encode()),
-        ("error", Message::Error { message: "no".into() }.encode()),
+        ("error", Message::Error { message: "no".into(), refusal: None }.encode()),
+        (
+            "refusal",
+            Connection::refusal_frame(
+                "no",
+                contactpoint_protocol::Refusal::new(contactpoint_protocol::Reason::Invalid).about(doc_id).with_issues(
+                    [contactpoint_protocol::RefusedIssue {
+                        path: "contact_points.c.phones[0].number".into(),
+                        code: "phone_format".into(),
+                        params: [("value".to_owned(), "x".to_owned())].into(),
+                    }],
+                ),
+            ),
+        ),
         (
             "doc-unavailable",
             Message::DocUnavailable { sender_id: "relay".into(), target_id: "peer".into(), document_id: doc_id }

@@ -11,6 +11,7 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 use crate::connection::{Connection, Event};
 use crate::doc_id::DocumentId;
 use crate::doc_sync::{Access, DocSync, Received, SyncError};
+use crate::refusal::Refusal;
 use crate::wire::{PeerId, PeerMetadata};
 
 /// What the caller must do or may show, in order.
@@ -41,13 +42,16 @@ pub enum ClientEvent {
         document_id: DocumentId,
     },
     /// The relay refused something and said why (for example a write that breaks a validation
-    /// rule). When the message names an open document, that document is held: it is no longer
+    /// rule). When the refusal names an open document, that document is held: it is no longer
     /// sent to the relay (which would refuse it again) until [`ClientSession::reset_doc`].
     Refused {
         /// The relay's words.
         message: String,
-        /// The document the refusal is about, when the message names one.
+        /// The open document the refusal is about: the one its `documentId` names, or, from a
+        /// relay that sends text alone, the open document whose id the text contains.
         document_id: Option<DocumentId>,
+        /// Why, which rules, as data; `None` from a relay that sends text alone.
+        refusal: Option<Box<Refusal>>,
     },
     /// The relay's sync data for a document could not be applied here. The document stays as it
     /// was; when `retrying`, a fresh copy has been asked for (the relay answers with its whole
@@ -315,12 +319,16 @@ impl ClientSession {
                         out.push(ClientEvent::Unavailable { document_id });
                     }
                 }
-                Event::PeerError(message) => {
-                    let document_id = self.docs.keys().copied().find(|id| message.contains(&id.to_string()));
+                Event::PeerError { message, refusal } => {
+                    let document_id = match &refusal {
+                        Some(r) => r.document_id.filter(|id| self.docs.contains_key(id)),
+                        // A relay from before refusals carried fields names the document in its text.
+                        None => self.docs.keys().copied().find(|id| message.contains(&id.to_string())),
+                    };
                     if let Some(id) = document_id {
                         self.hold(&id);
                     }
-                    out.push(ClientEvent::Refused { message, document_id });
+                    out.push(ClientEvent::Refused { message, document_id, refusal });
                 }
                 // Other peers' presence and cursors, which this client does not use.
                 Event::Ephemeral { .. } => {}
@@ -448,6 +456,51 @@ mod tests {
         let mut client = ClientSession::new("phone".into(), PeerMetadata::default());
         client.open_doc(id, None, None).unwrap();
         (id, relay, client)
+    }
+
+    /// The document a refusal is about comes from its `documentId` when the relay gives one, and
+    /// from its text only when the relay sends text alone.
+    #[test]
+    fn a_refusal_holds_the_document_it_names() {
+        use crate::refusal::{Reason, RefusedIssue};
+        let other = DocumentId::from_random_bytes([8; 16]);
+        let refused = |frame: &dyn Fn(DocumentId) -> Vec<u8>| {
+            let (id, mut relay, mut client) = relay_and_phone(6);
+            client.open_doc(other, None, None).unwrap();
+            let greeting = relay.answer(client.connect(), &|m| m);
+            for f in greeting {
+                client.receive(&f);
+            }
+            let events = client.receive(&frame(id));
+            let refusal = events.iter().find_map(|e| match e {
+                ClientEvent::Refused { document_id, refusal, .. } => Some((*document_id, refusal.clone())),
+                _ => None,
+            });
+            let (document_id, data) = refusal.expect("a refusal is reported");
+            (id, document_id, data, client.is_held(&id), client.is_held(&other))
+        };
+
+        // Named by its field; the text names another document, which stays free.
+        let issue = RefusedIssue { path: "p".into(), code: "email".into(), params: Default::default() };
+        let (id, named, data, held, other_held) = refused(&|id| {
+            Connection::refusal_frame(
+                &format!("document {other}: change refused"),
+                Refusal::new(Reason::Invalid).about(id).with_issues([issue.clone()]),
+            )
+        });
+        assert_eq!((named, held, other_held), (Some(id), true, false));
+        let data = data.expect("the refusal's fields are passed on");
+        assert_eq!((data.reason, data.issues.as_slice(), data.problems), (Reason::Invalid, [issue].as_slice(), 1));
+
+        // Fields that name no document hold none, whatever the text says.
+        let (_, named, _, held, _) =
+            refused(&|id| Connection::refusal_frame(&format!("{id} too slow"), Refusal::new(Reason::TooSlow)));
+        assert_eq!((named, held), (None, false));
+
+        // A relay that sends text alone: the open document the text names.
+        let (id, named, data, held, other_held) =
+            refused(&|id| Connection::error_frame(&format!("document {id}: change refused: p: no")));
+        assert_eq!((named, data, held, other_held), (Some(id), None, true, false));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `senderId`/`targetId` pair by hand.
 
 use crate::doc_id::DocumentId;
+use crate::refusal::Refusal;
 use crate::wire::{DecodeError, DocMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 
 /// The longest `senderId` or `storageId` a relay accepts in `join`. The JavaScript client's ids
@@ -69,7 +70,12 @@ pub enum Event {
         data: Vec<u8>,
     },
     /// The peer reported a fatal error.
-    PeerError(String),
+    PeerError {
+        /// Its words.
+        message: String,
+        /// The same as data, when the peer gave it.
+        refusal: Option<Box<Refusal>>,
+    },
     /// The peer is leaving.
     Left,
     /// Close the connection; the reason has been sent to the peer already (see `Send` before).
@@ -128,7 +134,7 @@ impl Connection {
     pub fn fail(&mut self, reason: impl Into<String>) -> Vec<Event> {
         let reason = reason.into();
         self.phase = Phase::Closed;
-        vec![Event::Send(Message::Error { message: reason.clone() }.encode()), Event::Close(reason)]
+        vec![Event::Send(Message::Error { message: reason.clone(), refusal: None }.encode()), Event::Close(reason)]
     }
 
     /// Handles one incoming frame.
@@ -141,10 +147,14 @@ impl Connection {
             Err(e @ DecodeError::UnknownType(_)) => return self.fail(e.to_string()),
             Err(e) => return self.fail(format!("could not decode message: {e}")),
         };
-        if let Message::Error { message } = &message {
-            self.phase = Phase::Closed;
-            return vec![Event::PeerError(message.clone()), Event::Close(format!("peer error: {message}"))];
-        }
+        let message = match message {
+            Message::Error { message, refusal } => {
+                self.phase = Phase::Closed;
+                let close = Event::Close(format!("peer error: {message}"));
+                return vec![Event::PeerError { message, refusal }, close];
+            }
+            other => other,
+        };
         match (&self.phase, self.side) {
             (Phase::Handshaking, Side::Relay) => self.on_join(message),
             (Phase::Handshaking, Side::Client) => self.on_peer(message),
@@ -285,7 +295,12 @@ impl Connection {
 
     /// An `error` frame.
     pub fn error_frame(message: &str) -> Vec<u8> {
-        Message::Error { message: message.to_owned() }.encode()
+        Message::Error { message: message.to_owned(), refusal: None }.encode()
+    }
+
+    /// An `error` frame that says why as data too.
+    pub fn refusal_frame(message: &str, refusal: Refusal) -> Vec<u8> {
+        Message::Error { message: message.to_owned(), refusal: Some(Box::new(refusal)) }.encode()
     }
 
     fn peer(&self) -> &str {

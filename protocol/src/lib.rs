@@ -11,6 +11,7 @@
 //! - [`doc_sync`]: one document synchronised with many peers, each with an [`Access`] level.
 //! - [`connection`]: one connection's handshake, identity checks and routing.
 //! - [`client`]: a client's session with one relay over many documents.
+//! - [`refusal`]: what a relay's `error` says as data (why, which document, which rules).
 //!
 //! A complete exchange between a client and a relay-side engine, with frames passed by hand:
 //!
@@ -60,6 +61,7 @@ pub mod client;
 pub mod connection;
 pub mod doc_id;
 pub mod doc_sync;
+pub mod refusal;
 pub mod wire;
 
 pub use bounds::Bounds;
@@ -67,6 +69,7 @@ pub use client::{ClientEvent, ClientSession, DocStatus};
 pub use connection::{Connection, Event, Side};
 pub use doc_id::DocumentId;
 pub use doc_sync::{Access, DocSync, Received, SyncError, Validator};
+pub use refusal::{Reason, Refusal, RefusedIssue};
 pub use wire::{DecodeError, DocMessage, Message, PeerId, PeerMetadata};
 
 pub use automerge;

@@ -11,6 +11,7 @@ use minicbor::data::Type;
 use minicbor::{Decoder, Encoder};
 
 use crate::doc_id::DocumentId;
+use crate::refusal::{MAX_ISSUES, Reason, Refusal, RefusedIssue};
 
 /// The only protocol version this implementation speaks.
 pub const PROTOCOL_VERSION: &str = "1";
@@ -51,10 +52,13 @@ pub enum Message {
         /// What the server says about its storage.
         metadata: Option<PeerMetadata>,
     },
-    /// A fatal problem; the sender closes the connection after it.
+    /// A problem; after most, the sender closes the connection.
     Error {
         /// Human-readable reason.
         message: String,
+        /// The same as data, when the sender gives it (`reason`, `documentId`, `issues`,
+        /// `problems`: keys other automerge-repo clients ignore).
+        refusal: Option<Box<Refusal>>,
     },
     /// "I do not have this document": a sync message from a peer with no copy.
     Request(DocMessage),
@@ -159,6 +163,7 @@ enum Field {
     Bool(bool),
     TextList(Vec<String>),
     Metadata(PeerMetadata),
+    Issues(Vec<RefusedIssue>),
     Other,
 }
 
@@ -276,10 +281,34 @@ fn encode_into(msg: &Message, e: &mut Enc) -> EncResult {
                 encode_metadata(e, m)?;
             }
         }
-        Message::Error { message } => {
-            e.map(2)?;
+        Message::Error { message, refusal } => {
+            let Some(r) = refusal else {
+                e.map(2)?;
+                e.str("type")?.str("error")?;
+                e.str("message")?.str(message)?;
+                return Ok(());
+            };
+            let extra = 1 + u64::from(r.document_id.is_some()) + if r.issues.is_empty() { 0 } else { 2 };
+            e.map(2 + extra)?;
             e.str("type")?.str("error")?;
             e.str("message")?.str(message)?;
+            e.str("reason")?.str(r.reason.as_str())?;
+            if let Some(id) = &r.document_id {
+                e.str("documentId")?.str(&id.to_string())?;
+            }
+            if !r.issues.is_empty() {
+                e.str("issues")?.array(r.issues.len() as u64)?;
+                for issue in &r.issues {
+                    e.map(3)?;
+                    e.str("path")?.str(&issue.path)?;
+                    e.str("code")?.str(&issue.code)?;
+                    e.str("params")?.map(issue.params.len() as u64)?;
+                    for (k, v) in &issue.params {
+                        e.str(k)?.str(v)?;
+                    }
+                }
+                e.str("problems")?.u64(r.problems.max(r.issues.len() as u64))?;
+            }
         }
         Message::Request(m) => encode_doc_message(e, "request", m)?,
         Message::Sync(m) => encode_doc_message(e, "sync", m)?,
@@ -343,11 +372,17 @@ fn read_top_map(d: &mut Decoder<'_>) -> Result<Vec<(String, Field)>, DecodeError
         }
         let key = read_text(d)?;
         let value = match key.as_str() {
-            "type" | "senderId" | "targetId" | "documentId" | "message" | "sessionId" | "selectedProtocolVersion" => {
-                read_field(d, &key)?
-            }
+            "type"
+            | "senderId"
+            | "targetId"
+            | "documentId"
+            | "message"
+            | "sessionId"
+            | "selectedProtocolVersion"
+            | "reason" => read_field(d, &key)?,
             "data" => read_field(d, &key)?,
-            "count" => read_field(d, &key)?,
+            "count" | "problems" => read_field(d, &key)?,
+            "issues" => read_issues(d)?,
             "supportedProtocolVersions" => read_text_list(d, &key)?,
             "peerMetadata" => read_metadata(d)?,
             _ => {
@@ -469,6 +504,94 @@ fn read_text_list(d: &mut Decoder<'_>, key: &str) -> Result<Field, DecodeError> 
     Ok(Field::TextList(out))
 }
 
+/// Iterates over the entries of a map or the items of an array, definite or not, calling `each`
+/// for every one (which must consume it: a key and its value, or an item).
+fn for_each_entry(
+    d: &mut Decoder<'_>,
+    len: Option<u64>,
+    mut each: impl FnMut(&mut Decoder<'_>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    let mut i = 0u64;
+    loop {
+        match len {
+            Some(n) if i == n => return Ok(()),
+            None if d.datatype()? == Type::Break => {
+                d.skip()?;
+                return Ok(());
+            }
+            _ => {}
+        }
+        i += 1;
+        each(d)?;
+    }
+}
+
+/// An `error`'s `issues`: maps of `path`, `code` and `params` (text to text). Anything of another
+/// shape is skipped rather than refused, since an `error` is read to be shown; at most
+/// [`MAX_ISSUES`] are kept.
+fn read_issues(d: &mut Decoder<'_>) -> Result<Field, DecodeError> {
+    let len = match d.datatype()? {
+        Type::Array | Type::ArrayIndef => d.array()?,
+        _ => {
+            d.skip()?;
+            return Ok(Field::Other);
+        }
+    };
+    let mut out = Vec::new();
+    for_each_entry(d, len, |d| {
+        let len = match d.datatype()? {
+            Type::Map | Type::MapIndef => d.map()?,
+            _ => {
+                d.skip()?;
+                return Ok(());
+            }
+        };
+        let mut issue = RefusedIssue::default();
+        for_each_entry(d, len, |d| {
+            let key = match d.datatype()? {
+                Type::String | Type::StringIndef => read_text(d)?,
+                _ => {
+                    d.skip()?;
+                    d.skip()?;
+                    return Ok(());
+                }
+            };
+            match (key.as_str(), d.datatype()?) {
+                ("path", Type::String | Type::StringIndef) => issue.path = read_text(d)?,
+                ("code", Type::String | Type::StringIndef) => issue.code = read_text(d)?,
+                ("params", Type::Map | Type::MapIndef) => {
+                    let len = d.map()?;
+                    for_each_entry(d, len, |d| {
+                        let k = match d.datatype()? {
+                            Type::String | Type::StringIndef => read_text(d)?,
+                            _ => {
+                                d.skip()?;
+                                d.skip()?;
+                                return Ok(());
+                            }
+                        };
+                        match d.datatype()? {
+                            Type::String | Type::StringIndef => {
+                                let v = read_text(d)?;
+                                issue.params.insert(k, v);
+                            }
+                            _ => d.skip()?,
+                        }
+                        Ok(())
+                    })?;
+                }
+                _ => d.skip()?,
+            }
+            Ok(())
+        })?;
+        if out.len() < MAX_ISSUES {
+            out.push(issue);
+        }
+        Ok(())
+    })?;
+    Ok(Field::Issues(out))
+}
+
 fn read_metadata(d: &mut Decoder<'_>) -> Result<Field, DecodeError> {
     let len = match d.datatype()? {
         Type::Map | Type::MapIndef => d.map()?,
@@ -559,6 +682,26 @@ impl Fields {
         }
     }
 
+    /// An `error`'s fields beyond its text: present when it names a `reason`. A document id that
+    /// does not read is left out rather than failing the message.
+    fn refusal(&self) -> Option<Box<Refusal>> {
+        let reason = Reason::parse(&self.opt_text("reason")?);
+        let issues = match self.get("issues") {
+            Field::Issues(v) => v.clone(),
+            _ => Vec::new(),
+        };
+        let problems = match self.get("problems") {
+            Field::Uint(n) => (*n).max(issues.len() as u64),
+            _ => issues.len() as u64,
+        };
+        Some(Box::new(Refusal {
+            reason,
+            document_id: self.opt_text("documentId").and_then(|s| s.parse().ok()),
+            issues,
+            problems,
+        }))
+    }
+
     fn into_message(self) -> Result<Message, DecodeError> {
         let kind = match self.get("type") {
             Field::Text(s) => s.clone(),
@@ -587,7 +730,9 @@ impl Fields {
                     .unwrap_or_else(|| PROTOCOL_VERSION.to_owned()),
                 metadata: self.metadata(),
             },
-            "error" => Message::Error { message: self.opt_text("message").unwrap_or_default() },
+            "error" => {
+                Message::Error { message: self.opt_text("message").unwrap_or_default(), refusal: self.refusal() }
+            }
             "request" => Message::Request(self.doc_message(k)?),
             "sync" => Message::Sync(self.doc_message(k)?),
             "doc-unavailable" => Message::DocUnavailable {
@@ -617,6 +762,8 @@ impl Fields {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn doc() -> DocumentId {
@@ -638,7 +785,23 @@ mod tests {
                 selected_protocol_version: "1".into(),
                 metadata: Some(PeerMetadata { storage_id: None, is_ephemeral: true }),
             },
-            Message::Error { message: "no".into() },
+            Message::Error { message: "no".into(), refusal: None },
+            Message::Error { message: "no".into(), refusal: Some(Box::new(Refusal::new(Reason::TooSlow))) },
+            Message::Error {
+                message: "refused".into(),
+                refusal: Some(Box::new(Refusal::new(Reason::Invalid).about(doc()).with_issues([
+                    RefusedIssue {
+                        path: "contact_points.c1.phones[0].number".into(),
+                        code: "phone_format".into(),
+                        params: BTreeMap::new(),
+                    },
+                    RefusedIssue {
+                        path: "cards.k".into(),
+                        code: "override_locked_step".into(),
+                        params: [("card".to_owned(), "c".to_owned()), ("step".to_owned(), "s".to_owned())].into(),
+                    },
+                ]))),
+            },
             Message::Request(dm.clone()),
             Message::Sync(dm),
             Message::DocUnavailable { sender_id: "b".into(), target_id: "a".into(), document_id: doc() },
@@ -684,6 +847,74 @@ mod tests {
                 data: vec![5]
             }
         );
+    }
+
+    /// An `error` with only `type` and `message`, as an older relay or another implementation
+    /// sends it, reads as text with no refusal; one with the fields reads them back.
+    #[test]
+    fn errors_with_and_without_their_fields() {
+        let mut e = Encoder::new(Vec::new());
+        e.map(2)
+            .unwrap()
+            .str("type")
+            .unwrap()
+            .str("error")
+            .unwrap()
+            .str("message")
+            .unwrap()
+            .str("document x: no")
+            .unwrap();
+        assert_eq!(
+            Message::decode(&e.into_writer()),
+            Ok(Message::Error { message: "document x: no".into(), refusal: None })
+        );
+
+        // Written by hand with indefinite lengths, an unknown reason and key, a document id that
+        // does not read, an issue of the wrong shape and a parameter that is not text.
+        let mut e = Encoder::new(Vec::new());
+        e.begin_map().unwrap();
+        e.str("type").unwrap().str("error").unwrap();
+        e.str("message").unwrap().str("m").unwrap();
+        e.str("reason").unwrap().str("a_future_reason").unwrap();
+        e.str("documentId").unwrap().str("not-an-id").unwrap();
+        e.str("someFutureField").unwrap().u8(1).unwrap();
+        e.str("issues").unwrap().begin_array().unwrap();
+        e.u8(7).unwrap();
+        e.begin_map().unwrap();
+        e.str("code").unwrap().str("role").unwrap();
+        e.str("params").unwrap().map(2).unwrap();
+        e.str("value").unwrap().str("x").unwrap();
+        e.str("n").unwrap().u8(3).unwrap();
+        e.str("future").unwrap().bool(true).unwrap();
+        e.end().unwrap();
+        e.end().unwrap();
+        e.str("problems").unwrap().f64(4.0).unwrap();
+        e.end().unwrap();
+        let Ok(Message::Error { message, refusal: Some(r) }) = Message::decode(&e.into_writer()) else {
+            panic!("not read as an error with a refusal");
+        };
+        assert_eq!(message, "m");
+        assert_eq!((r.reason, r.document_id, r.problems), (Reason::Other, None, 4));
+        assert_eq!(
+            r.issues,
+            vec![RefusedIssue {
+                path: String::new(),
+                code: "role".into(),
+                params: [("value".into(), "x".into())].into()
+            }]
+        );
+
+        // A refusal with more issues than are carried counts them all.
+        let many = (0..MAX_ISSUES + 5).map(|i| RefusedIssue { path: format!("p{i}"), ..Default::default() });
+        let m = Message::Error {
+            message: "m".into(),
+            refusal: Some(Box::new(Refusal::new(Reason::Invalid).with_issues(many))),
+        };
+        let Ok(Message::Error { refusal: Some(r), .. }) = Message::decode(&m.encode()) else { panic!("no refusal") };
+        assert_eq!((r.issues.len(), r.problems), (MAX_ISSUES, MAX_ISSUES as u64 + 5));
+        for reason in Reason::ALL {
+            assert_eq!(Reason::parse(reason.as_str()), reason);
+        }
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub fn first_admin_invite(conn: &mut Connection) -> Result<String, InviteError> 
             role: Role::Admin,
             areas: vec![],
             user_name: Some("Administrator".into()),
-            valid_for_ms: DEFAULT_INVITE_DAYS * 86_400_000,
+            valid_for_ms: DEFAULT_INVITE_DAYS * crate::calendar::MS_PER_DAY,
             uses: 1,
         },
         Some("first start"),
@@ -337,14 +337,7 @@ pub fn create_user(
     }
     let areas = auth::area_keys(areas);
     let tx = conn.transaction()?;
-    tx.execute(
-        "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)",
-        rusqlite::params![name, role.as_str(), storage::now_ms()],
-    )?;
-    let user_id = tx.last_insert_rowid();
-    for a in &areas {
-        tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", rusqlite::params![user_id, a])?;
-    }
+    let user_id = storage::insert_user(&tx, name, role, &areas, storage::now_ms())?;
     storage::insert_audit(
         &tx,
         &AuditEntry {
@@ -663,7 +656,7 @@ pub fn erase(
     }
     let mut done = Vec::new();
     for (doc, ids) in by_doc {
-        let doc: DocumentId = doc.parse().map_err(|e| StorageError::Invalid(format!("document id {doc}: {e}")))?;
+        let doc = StorageError::parse_id("document id", doc)?;
         done.push(crate::rotate::rotate(
             conn,
             &doc,

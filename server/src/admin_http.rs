@@ -156,7 +156,7 @@ async fn create_invite(
     if user_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
         return Err(AppError::new(StatusCode::BAD_REQUEST, "bad_request", auth::InviteError::UserName.to_string()));
     }
-    let valid_for_ms = req.days.saturating_mul(86_400_000);
+    let valid_for_ms = req.days.saturating_mul(crate::calendar::MS_PER_DAY);
     let spec = InviteSpec { role, areas: areas.clone(), user_name, valid_for_ms, uses: req.uses };
     let what = format!("invite role={} areas=[{}]", role.as_str(), auth::area_keys(&areas).join(" "));
     let code = act(&relay, identity, what, move |c, actor| admin::invite(c, actor, &spec)).await?;

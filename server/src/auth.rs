@@ -141,11 +141,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A random UUID v4 as text.
 pub fn random_uuid() -> String {
-    let mut b = random_bytes::<16>();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    contactpoint_directory::ids::uuid_v4(random_bytes::<16>())
 }
 
 /// SHA-256 of the text, hex encoded: how tokens and invite codes are stored.
@@ -441,15 +437,8 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
         None => {
             let role = Role::parse(&role).ok_or(InviteError::Unknown)?;
             let name = user_name.unwrap_or_else(|| device_name.to_owned());
-            tx.execute(
-                "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)",
-                params![name, role.as_str(), now],
-            )?;
-            let user_id = tx.last_insert_rowid();
             let areas: Vec<String> = areas.split_whitespace().map(str::to_owned).collect();
-            for a in &areas {
-                tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", params![user_id, a])?;
-            }
+            let user_id = crate::storage::insert_user(&tx, &name, role, &areas, now)?;
             (user_id, name, role, areas)
         }
     };
@@ -467,6 +456,19 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
     insert_audit(&tx, &identity.audit(None, "invite.redeem", detail))?;
     tx.commit()?;
     Ok(Redeemed { token, identity })
+}
+
+/// Creates an invite from `spec` (made `by` someone, for the audit log) and redeems it at once
+/// for `device_name`: a device signed in without a person passing the code on (tests and
+/// benchmarks).
+pub fn invite_and_redeem(
+    conn: &mut Connection,
+    spec: &InviteSpec,
+    by: Option<&str>,
+    device_name: &str,
+) -> Result<Redeemed, InviteError> {
+    let code = create_invite(conn, spec, by)?;
+    redeem(conn, &code, device_name)
 }
 
 /// A rotated token: the new token and the device it belongs to.
@@ -748,13 +750,7 @@ mod tests {
             valid_for_ms: 60_000,
             uses: 1,
         };
-        let device = |name: &str| {
-            db.with(|c| {
-                let code = create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))?;
-                redeem(c, &code, name).map_err(|e| StorageError::Invalid(e.to_string()))
-            })
-            .unwrap()
-        };
+        let device = |name: &str| db.with(|c| Ok(invite_and_redeem(c, &spec, None, name))).unwrap().unwrap();
         let status = |token: &str| db.with(|c| token_status(c, &hash_secret(token))).unwrap();
         let (phone, laptop, tablet) = (device("phone"), device("laptop"), device("tablet"));
         assert_eq!(status(&phone.token), TokenStatus::Valid(phone.identity.clone()));
@@ -808,12 +804,7 @@ mod tests {
             valid_for_ms: 60_000,
             uses: 1,
         };
-        let first = db
-            .with(|c| {
-                let code = create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))?;
-                redeem(c, &code, "phone").map_err(|e| StorageError::Invalid(e.to_string()))
-            })
-            .unwrap();
+        let first = db.with(|c| Ok(invite_and_redeem(c, &spec, None, "phone"))).unwrap().unwrap();
         assert_eq!(first.identity.areas, vec!["municipality:091"], "an area named twice is stored once");
         let user = first.identity.user_id;
         let code = db.with(|c| Ok(create_device_invite(c, user, 60_000, 1, None))).unwrap().unwrap();

@@ -52,12 +52,12 @@ pub fn catalogue(tx: &rusqlite::Transaction<'_>, entries: Vec<IndexEntry>) -> Re
     }
     let Some(mut s) = load(tx, &index_id)? else { return Ok(()) };
     let before = s.doc.get_heads();
-    let mut index = read_index(&s.doc).map_err(|e| StorageError::Invalid(e.to_string()))?;
+    let mut index = read_index(&s.doc).map_err(|source| StorageError::read(index_id, source))?;
     for e in entries {
         index.documents.insert(e.id.clone(), e);
     }
     let mut t = s.doc.transaction();
-    write_index(&mut t, &index).map_err(|e| StorageError::Invalid(e.to_string()))?;
+    write_index(&mut t, &index).map_err(|source| StorageError::change(index_id, source))?;
     t.commit();
     storage::append_chunk(tx, &index_id, &s.doc.save_after(&before))
 }
@@ -69,8 +69,7 @@ pub fn seed_if_empty(conn: &mut Connection, today: &str) -> Result<Option<Docume
     if count > 0 {
         return Ok(None);
     }
-    let set = seed::build(today, |_, _| DocumentId::from_random_bytes(auth::random_bytes::<16>()).to_string())
-        .map_err(|e| StorageError::Invalid(format!("the seed data could not be built: {e}")))?;
+    let set = seed::build(today, |_, _| DocumentId::from_random_bytes(auth::random_bytes::<16>()).to_string())?;
     let tx = conn.transaction()?;
     let mut all = vec![(&set.index, Scope::Index), (&set.national, Scope::National)];
     all.extend(set.areas.iter().map(|a| (a, Scope::Area(a.area.as_ref().map(Area::to_string).unwrap_or_default()))));
@@ -78,13 +77,13 @@ pub fn seed_if_empty(conn: &mut Connection, today: &str) -> Result<Option<Docume
         set.restricted.iter().map(|a| (a, Scope::Restricted(a.area.as_ref().map(Area::to_string).unwrap_or_default()))),
     );
     for (d, scope) in &all {
-        let id: DocumentId = d.id.parse().map_err(|e| StorageError::Invalid(format!("seed id: {e}")))?;
+        let id = StorageError::parse_id("seed id", &d.id)?;
         storage::create_doc(&tx, &id, scope, &d.doc.save())?;
     }
     storage::meta_set(&tx, "index_document_id", &set.index.id)?;
     storage::insert_audit(&tx, &audit(None, "seed", format!("{} documents of sample data", all.len())))?;
     tx.commit()?;
-    set.index.id.parse().map(Some).map_err(|e| StorageError::Invalid(format!("seed id: {e}")))
+    StorageError::parse_id("seed id", &set.index.id).map(Some)
 }
 
 /// A stored document loaded for reading or changing.
@@ -95,8 +94,7 @@ struct Stored {
 
 fn load(conn: &Connection, id: &DocumentId) -> Result<Option<Stored>, StorageError> {
     let Some(s) = storage::load_doc(conn, id)? else { return Ok(None) };
-    let doc =
-        Automerge::load(&s.bytes).map_err(|e| StorageError::Invalid(format!("document {id} does not load: {e}")))?;
+    let doc = Automerge::load(&s.bytes).map_err(|source| StorageError::load(*id, source))?;
     Ok(Some(Stored { id: *id, doc }))
 }
 
@@ -130,7 +128,7 @@ pub fn export_directories(conn: &Connection, include_restricted: bool) -> Result
             continue;
         }
         if let Some(s) = load(conn, id)? {
-            let d = read_directory(&s.doc).map_err(|e| StorageError::Invalid(format!("document {id}: {e}")))?;
+            let d = read_directory(&s.doc).map_err(|source| StorageError::read(*id, source))?;
             dirs.push(d);
         }
     }
@@ -238,11 +236,7 @@ pub fn import(
     let erased: std::collections::BTreeSet<String> = storage::erased_contacts(conn)?.into_iter().collect();
     for (key, _, doc, before) in &writes {
         let Some(place) = crate::gate::place_of(&scope_of_key(key)) else { continue };
-        let earlier = if before.is_empty() {
-            None
-        } else {
-            Some(doc.fork_at(before).map_err(|e| StorageError::Invalid(e.to_string()))?)
-        };
+        let earlier = if before.is_empty() { None } else { Some(doc.fork_at(before).map_err(StorageError::from)?) };
         let old = earlier.as_ref().map_or_else(Vec::new, |e| validate_document_at(e, national.as_ref(), &place));
         for issue in new_issues(&old, &validate_document_at(doc, national.as_ref(), &place)) {
             problems.push(format!("document {key}: {}: {}", issue.path, issue.message));
@@ -291,7 +285,7 @@ pub fn import(
                     &tx,
                     &audit(Some(id.to_string()), "import", format!("HSDS import created {key}")),
                 )?;
-                let d = read_directory(&doc).map_err(|e| StorageError::Invalid(e.to_string()))?;
+                let d = read_directory(&doc).map_err(|source| StorageError::read(id, source))?;
                 // Members-only documents stay out of the catalogue that every device reads.
                 if d.is_restricted() {
                     continue;
@@ -364,7 +358,7 @@ pub fn move_members_only(conn: &mut Connection) -> Result<Vec<MovedMembersOnly>,
         let before = target.doc.get_heads();
         let mut tx = target.doc.transaction();
         let entries_dir = Directory { contact_points: entries.clone(), ..Directory::default() };
-        hsds::apply(&mut tx, &entries_dir).map_err(|e| StorageError::Invalid(format!("document {to}: {e}")))?;
+        hsds::apply(&mut tx, &entries_dir).map_err(|source| StorageError::change(to, source))?;
         tx.commit();
         let bytes = target.doc.save_after(&before);
         let ids: Vec<String> = entries.keys().cloned().collect();

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use contactpoint_directory::validate::msg;
 use contactpoint_directory::{Area, Directory, Place, ValidationIssue, new_issues, validate_document_at};
 use contactpoint_protocol::automerge::{Automerge, ChangeHash, ObjType, ROOT, ReadDoc, Value};
-use contactpoint_protocol::{Access, DocSync, DocumentId, SyncError};
+use contactpoint_protocol::{Access, DocSync, DocumentId, Reason, Refusal, RefusedIssue, SyncError};
 
 use crate::auth::Identity;
 use crate::storage::{Append, AuditEntry, Authorship, Scope};
@@ -133,8 +133,9 @@ pub enum Effect {
         message: String,
         /// Whether the connection must close.
         close: bool,
-        /// Why, as one fixed word for `/metrics` (see [`crate::metrics::Metrics::refused`]).
-        reason: &'static str,
+        /// The same as data for the client (sent with the message), whose reason is also
+        /// counted on `/metrics` (see [`crate::metrics::Metrics::refused`]).
+        refusal: Refusal,
     },
 }
 
@@ -310,7 +311,8 @@ impl Gate {
                         conn,
                         message: msg::TOO_MANY_DOCUMENTS.into(),
                         close: false,
-                        reason: "creation_limit",
+                        // No document is named: the client may offer it again later.
+                        refusal: Refusal::new(Reason::CreationLimit),
                     }];
                 }
                 self.known = Known::Open { scope: Scope::Unlisted, sync: Box::new(DocSync::new(Automerge::new())) };
@@ -341,6 +343,8 @@ impl Gate {
         let national_dir = national.map(|n| &n.directory);
         let known_issues = &mut self.known_issues;
         let accepted: std::cell::RefCell<Option<KnownIssues>> = std::cell::RefCell::new(None);
+        // The problems a refused write added, for the refusal's fields.
+        let added_issues: std::cell::RefCell<Vec<ValidationIssue>> = std::cell::RefCell::new(Vec::new());
         let before = sync.heads();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let Some(place) = place.as_ref() else {
@@ -378,6 +382,7 @@ impl Gate {
                     issues.push(ValidationIssue::new(format!("contact_points.{taken}"), msg::FOREIGN_ID));
                 }
                 let added = new_issues(known, &issues);
+                added_issues.replace(added.clone());
                 match added.first() {
                     None => {
                         accepted.replace(Some(KnownIssues {
@@ -413,7 +418,7 @@ impl Gate {
                         conn,
                         message: msg::READ_ONLY.replace("{doc}", &id.to_string()),
                         close: false,
-                        reason: "read_only",
+                        refusal: Refusal::new(Reason::ReadOnly).about(id),
                     });
                 }
                 if let Some(bytes) = r.new_changes {
@@ -447,12 +452,18 @@ impl Gate {
             Ok(Err(e)) if !matches!(e, SyncError::Engine(_)) => {
                 tracing::warn!(doc = %id, user = peer.identity.user_id, "sync message refused: {e}");
                 effects.push(Effect::Audit(peer.identity.audit(Some(id.to_string()), "sync.rejected", e.to_string())));
-                let reason = match e {
-                    SyncError::Rejected(_) => "invalid",
-                    SyncError::Bounds(_) => "over_limits",
-                    _ => "corrupt",
+                let refusal = match e {
+                    SyncError::Rejected(_) => Refusal::new(Reason::Invalid)
+                        .with_issues(added_issues.into_inner().into_iter().map(refused_issue)),
+                    SyncError::Bounds(_) => Refusal::new(Reason::OverLimits),
+                    _ => Refusal::new(Reason::Corrupt),
                 };
-                effects.push(Effect::Error { conn, message: format!("document {id}: {e}"), close: true, reason });
+                effects.push(Effect::Error {
+                    conn,
+                    message: format!("document {id}: {e}"),
+                    close: true,
+                    refusal: refusal.about(id),
+                });
                 self.detach(conn);
             }
             Ok(Err(_)) | Err(_) => {
@@ -466,7 +477,7 @@ impl Gate {
                     conn,
                     message: format!("document {id}: {}", msg::RELAY_FAILED),
                     close: true,
-                    reason: "engine_failure",
+                    refusal: Refusal::new(Reason::EngineFailure).about(id),
                 });
                 // The in-memory document may be inconsistent: it is rebuilt from storage, which
                 // holds only committed, acknowledged changes. The other peers stay attached.
@@ -475,5 +486,14 @@ impl Gate {
             }
         }
         effects
+    }
+}
+
+/// A validation issue as a refusal carries it.
+fn refused_issue(issue: ValidationIssue) -> RefusedIssue {
+    RefusedIssue {
+        path: issue.path,
+        code: issue.code.to_owned(),
+        params: issue.params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
     }
 }

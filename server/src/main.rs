@@ -10,7 +10,7 @@ use contactpoint_directory::Area;
 use contactpoint_server::auth::{self, InviteSpec, Role};
 use contactpoint_server::storage::{self, Db};
 use contactpoint_server::{Limits, Relay};
-use contactpoint_server::{admin, calendar, content};
+use contactpoint_server::{admin, calendar, content, relay};
 
 mod config;
 
@@ -50,13 +50,13 @@ enum Command {
         #[arg(long, env = "CONTACTPOINT_DB", default_value = DEFAULT_DB)]
         db: PathBuf,
         /// Seconds a client has to complete the handshake.
-        #[arg(long, env = "CONTACTPOINT_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+        #[arg(long, env = "CONTACTPOINT_HANDSHAKE_TIMEOUT_SECS", default_value_t = relay::DEFAULT_HANDSHAKE_TIMEOUT_SECS)]
         handshake_timeout_secs: u64,
         /// Sustained messages per second per connection.
-        #[arg(long, env = "CONTACTPOINT_RATE_PER_SEC", default_value_t = 500.0)]
+        #[arg(long, env = "CONTACTPOINT_RATE_PER_SEC", default_value_t = relay::DEFAULT_RATE_PER_SEC)]
         rate_per_sec: f64,
         /// Largest accepted message in bytes.
-        #[arg(long, env = "CONTACTPOINT_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024)]
+        #[arg(long, env = "CONTACTPOINT_MAX_FRAME_BYTES", default_value_t = relay::DEFAULT_MAX_FRAME_BYTES)]
         max_frame_bytes: usize,
         /// Directory of the built web app to serve (as built by `cargo xtask run`).
         #[arg(long, env = "CONTACTPOINT_WEB")]
@@ -475,10 +475,7 @@ fn serve(options: ServeOptions) -> Result<()> {
         println!("Loaded the sample data (index document {index}). Every sample contact is marked as example data.");
     }
     // Members-only entries from before they had documents of their own leave the open ones.
-    let moved = db.with(|c| {
-        content::move_members_only(c)
-            .map_err(|e| storage::StorageError::Invalid(format!("moving members-only entries: {e}")))
-    })?;
+    let moved = db.with(|c| Ok(content::move_members_only(c)))?.context("moving members-only entries")?;
     for m in &moved {
         println!(
             "Moved {} members-only contact point(s) of {} from {} into its members-only document {}; {} replaces {}.",
@@ -492,7 +489,7 @@ fn serve(options: ServeOptions) -> Result<()> {
     }
     if db.with(|c| admin::has_no_users(c))? {
         let code =
-            db.with(|c| admin::first_admin_invite(c).map_err(|e| storage::StorageError::Invalid(e.to_string())))?;
+            db.with(|c| Ok(admin::first_admin_invite(c)))?.context("creating the first administrator's invite")?;
         println!(
             "No users yet. First administrator's invite code (valid {} days, single use):",
             admin::DEFAULT_INVITE_DAYS
@@ -644,7 +641,7 @@ fn safe(s: &str) -> std::borrow::Cow<'_, str> {
 fn run_admin(command: AdminCommand) -> Result<()> {
     match command {
         AdminCommand::Invite { db, role, areas, name, user, days, uses, url } => {
-            let valid_for_ms = days.saturating_mul(86_400_000);
+            let valid_for_ms = days.saturating_mul(calendar::MS_PER_DAY);
             let code = match (user, role) {
                 (Some(user), _) => {
                     let db = open(&db)?;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use contactpoint_protocol::Reason as RefusalReason;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -54,7 +55,14 @@ pub struct Metrics {
 }
 
 /// The reasons each family starts with at zero, so that a dashboard sees them before the first.
-const REFUSALS: [&str; 6] = ["read_only", "invalid", "corrupt", "over_limits", "engine_failure", "creation_limit"];
+const REFUSALS: [RefusalReason; 6] = [
+    RefusalReason::ReadOnly,
+    RefusalReason::Invalid,
+    RefusalReason::Corrupt,
+    RefusalReason::OverLimits,
+    RefusalReason::EngineFailure,
+    RefusalReason::CreationLimit,
+];
 const HANDSHAKE_FAILURES: [&str; 6] =
     ["unauthorized", "not_websocket", "shutting_down", "join_timeout", "per_address_limit", "total_limit"];
 const REDEEM_FAILURES: [&str; 8] =
@@ -78,7 +86,7 @@ impl Default for Metrics {
             slow_peers: Counter::default(),
         };
         for reason in REFUSALS {
-            let _ = m.refused.get_or_create(&Reason { reason });
+            let _ = m.refused.get_or_create(&Reason { reason: reason.as_str() });
         }
         for reason in HANDSHAKE_FAILURES {
             let _ = m.handshake_failures.get_or_create(&Reason { reason });
@@ -92,11 +100,11 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Counts a refused write, or (`too_slow`) a peer cut off for not reading.
-    pub fn refused(&self, reason: &'static str) {
-        if reason == "too_slow" {
+    pub fn refused(&self, reason: RefusalReason) {
+        if reason == RefusalReason::TooSlow {
             self.slow_peers.inc();
         } else {
-            self.refused.get_or_create(&Reason { reason }).inc();
+            self.refused.get_or_create(&Reason { reason: reason.as_str() }).inc();
         }
     }
 

@@ -16,7 +16,9 @@ use contactpoint_directory::Directory;
 use contactpoint_directory::store::read_directory;
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_protocol::connection::MAX_ID_BYTES;
-use contactpoint_protocol::{Access, Bounds, Connection, DocSync, DocumentId, Event, PeerMetadata};
+use contactpoint_protocol::{
+    Access, Bounds, Connection, DocSync, DocumentId, Event, Message, PeerMetadata, Reason, Refusal,
+};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -67,12 +69,19 @@ pub struct Limits {
     pub ephemeral_burst: f64,
 }
 
+/// The default of [`Limits::max_frame_bytes`], also the command line's.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+/// The default of [`Limits::handshake_timeout`] in seconds, also the command line's.
+pub const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
+/// The default of [`Limits::rate_per_sec`], also the command line's.
+pub const DEFAULT_RATE_PER_SEC: f64 = 500.0;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frame_bytes: 16 * 1024 * 1024,
-            handshake_timeout: Duration::from_secs(10),
-            rate_per_sec: 500.0,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            handshake_timeout: Duration::from_secs(DEFAULT_HANDSHAKE_TIMEOUT_SECS),
+            rate_per_sec: DEFAULT_RATE_PER_SEC,
             rate_burst: 2000.0,
             doc_idle: Duration::from_secs(30),
             outbox_bytes: 4 * 1024 * 1024,
@@ -101,10 +110,12 @@ enum Out {
     Unavailable {
         doc: DocumentId,
     },
-    /// Send an `error`; close the connection when `close` is set.
+    /// Send an `error`, with its fields when it has them; close the connection when `close` is
+    /// set.
     Error {
         message: String,
         close: bool,
+        refusal: Option<Box<Refusal>>,
     },
     /// Pass on another peer's ephemeral message.
     Ephemeral(Arc<EphemeralMessage>),
@@ -156,7 +167,7 @@ impl Outbox {
     /// Closes the connection with `reason` before anything else queued is sent (revocation,
     /// rotation); false when it has already ended.
     fn kick(&self, reason: &str) -> bool {
-        let out = Out::Error { message: reason.to_owned(), close: true };
+        let out = Out::Error { message: reason.to_owned(), close: true, refusal: None };
         self.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
         self.mailbox.push_front(out)
     }
@@ -304,6 +315,12 @@ pub struct Relay {
     pub metrics: crate::metrics::Metrics,
 }
 
+/// The relay's peer id: `relay-` and the first eight characters of its storage id (fewer when the
+/// stored id is shorter, as one written by hand or by another tool may be).
+pub fn peer_id_for(storage_id: &str) -> String {
+    format!("relay-{}", storage_id.chars().take(8).collect::<String>())
+}
+
 impl Relay {
     /// Sets the feedback address the accessibility statement names (once; later calls are
     /// ignored).
@@ -319,7 +336,7 @@ impl Relay {
     /// Creates the relay over an open database.
     pub fn new(db: Db, limits: Limits) -> Result<Arc<Relay>, storage::StorageError> {
         let storage_id = db.with(storage::storage_id)?;
-        let peer_id = format!("relay-{}", storage_id.chars().take(8).collect::<String>());
+        let peer_id = peer_id_for(&storage_id);
         let contact_ids = Arc::new(ContactIds::default());
         // Chunks stored after this are seen by the watcher, which records their ids too.
         let indexed_seq = db.with(|c| storage::newest_seq(c))?;
@@ -382,6 +399,11 @@ impl Relay {
     /// The storage id advertised to clients.
     pub fn storage_id(&self) -> &str {
         &self.storage_id
+    }
+
+    /// The peer id the relay greets clients with.
+    pub fn peer_id(&self) -> &str {
+        &self.peer_id
     }
 
     /// Messages queued for all connections and not yet written, and the bytes they hold.
@@ -774,7 +796,11 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
         // Answer every waiting peer rather than leaving it hanging; the next message retries.
         while let Ok(cmd) = rx.try_recv() {
             if let DocCmd::Sync { peer, .. } = cmd {
-                peer.out.force(Out::Error { message: "the relay could not load this document".into(), close: true });
+                peer.out.force(Out::Error {
+                    message: "the relay could not load this document".into(),
+                    close: true,
+                    refusal: Some(Box::new(Refusal::new(Reason::NotLoaded))),
+                });
             }
         }
         relay.lock_docs().retain(|_, h| h.generation != generation);
@@ -821,7 +847,7 @@ async fn run_doc(relay: Arc<Relay>, id: DocumentId, mut rx: mpsc::UnboundedRecei
 async fn load_engine(id: DocumentId, bytes: Vec<u8>) -> Result<Automerge, storage::StorageError> {
     tokio::task::spawn_blocking(move || match std::panic::catch_unwind(|| Automerge::load(&bytes)) {
         Ok(Ok(d)) => Ok(d),
-        Ok(Err(e)) => Err(storage::StorageError::Invalid(format!("stored document {id} is corrupt: {e}"))),
+        Ok(Err(source)) => Err(storage::StorageError::load(id, source)),
         Err(_) => Err(storage::StorageError::Invalid(format!("loading stored document {id} panicked"))),
     })
     .await
@@ -922,6 +948,7 @@ impl DocTask {
                         peer.out.force(Out::Error {
                             message: "the relay could not check your changes; try again".into(),
                             close: true,
+                            refusal: Some(Box::new(Refusal::new(Reason::NotChecked))),
                         });
                     }
                     !checked
@@ -1173,10 +1200,10 @@ impl DocTask {
                 Effect::Send { conn, data } => (conn, Out::Sync { doc: self.id, data }),
                 Effect::Unavailable { conn } if self.defer_unavailable(conn) => continue,
                 Effect::Unavailable { conn } => (conn, Out::Unavailable { doc: self.id }),
-                Effect::Error { conn, message, close, reason } => {
+                Effect::Error { conn, message, close, refusal } => {
                     self.relay.stats.refused.fetch_add(1, Ordering::Relaxed);
-                    self.relay.metrics.refused(reason);
-                    (conn, Out::Error { message, close })
+                    self.relay.metrics.refused(refusal.reason);
+                    (conn, Out::Error { message, close, refusal: Some(Box::new(refusal)) })
                 }
                 Effect::Append(_) | Effect::Audit(_) => continue,
             };
@@ -1186,7 +1213,11 @@ impl DocTask {
             } else if !p.out.try_send(out) {
                 // Over its memory budget: the connection is too slow to keep; it resyncs when it
                 // returns, from the state saved here.
-                p.out.force(Out::Error { message: "connection too slow; reconnect".into(), close: true });
+                p.out.force(Out::Error {
+                    message: "connection too slow; reconnect".into(),
+                    close: true,
+                    refusal: Some(Box::new(Refusal::new(Reason::TooSlow))),
+                });
                 let state = self.gate.as_mut().and_then(|g| g.detach(conn));
                 if let Some(p) = self.peers.remove(&conn)
                     && let (Some(sid), Some(state)) = (p.storage_id, state)
@@ -1201,7 +1232,7 @@ impl DocTask {
     /// Closes every peer's connection with `reason`, detaching them.
     fn kick_all(&mut self, reason: &str) {
         for (_, p) in std::mem::take(&mut self.peers) {
-            p.out.force(Out::Error { message: reason.into(), close: true });
+            p.out.force(Out::Error { message: reason.into(), close: true, refusal: None });
         }
     }
 
@@ -1249,13 +1280,12 @@ impl DocTask {
         };
         let Some(bytes) = bytes else { return Ok(()) };
         // Loading and reading a whole document is CPU work: keep it off the async workers.
-        let directory = tokio::task::spawn_blocking(move || -> Result<Directory, String> {
-            let doc = Automerge::load(&bytes).map_err(|e| e.to_string())?;
-            read_directory(&doc).map_err(|e| e.to_string())
+        let directory = tokio::task::spawn_blocking(move || -> Result<Directory, storage::StorageError> {
+            let doc = Automerge::load(&bytes).map_err(|source| storage::StorageError::load(id, source))?;
+            read_directory(&doc).map_err(|source| storage::StorageError::read(id, source))
         })
         .await
-        .map_err(|e| storage::StorageError::Task(e.to_string()))?
-        .map_err(|e| storage::StorageError::Invalid(format!("the national document {id} does not read: {e}")))?;
+        .map_err(|e| storage::StorageError::Task(e.to_string()))??;
         self.national = Some(Arc::new(NationalCopy { id, version, directory }));
         Ok(())
     }
@@ -1337,7 +1367,7 @@ fn run_gate(
                             conn: peer.conn,
                             message: "connection too slow; reconnect".into(),
                             close: true,
-                            reason: "too_slow",
+                            refusal: Refusal::new(Reason::TooSlow),
                         });
                         if let Some(state) = gate.detach(peer.conn) {
                             detached.push((peer.conn, state));
@@ -1450,7 +1480,7 @@ where
         tokio::select! {
             biased;
             _ = until(handshake_deadline.as_mut()), if !conn.is_open() => {
-                frames.push(Connection::error_frame("no join message within the handshake timeout"));
+                frames.push(Connection::refusal_frame("no join message within the handshake timeout", Refusal::new(Reason::JoinTimeout)));
                 close = Some("handshake timeout".into());
                 relay.metrics.handshake_failed("join_timeout");
             }
@@ -1464,8 +1494,8 @@ where
                     Some(Out::Ephemeral(m)) => {
                         frames.push(conn.ephemeral_frame(&m.sender_id, &m.session_id, m.count, m.doc, &m.data));
                     }
-                    Some(Out::Error { message, close: c }) => {
-                        frames.push(Connection::error_frame(&message));
+                    Some(Out::Error { message, close: c, refusal }) => {
+                        frames.push(Message::Error { message: message.clone(), refusal }.encode());
                         if c { close = Some(message); }
                     }
                     Some(Out::GoingAway) => {
@@ -1493,7 +1523,7 @@ where
                 Some(Err(crate::ws::WsError::TooLong { size, max })) => {
                     // Said in words and with the close code for it (1009), so the peer knows it
                     // was the size, not the network.
-                    frames.push(Connection::error_frame(&format!("message too large: {size} bytes or more, the limit is {max}")));
+                    frames.push(Connection::refusal_frame(&format!("message too large: {size} bytes or more, the limit is {max}"), Refusal::new(Reason::TooLarge)));
                     close_code = Some((1009, "message too large".to_owned()));
                     close = Some("message over the size limit".into());
                 }
@@ -1501,7 +1531,7 @@ where
                 Some(Ok(WsMessage::Binary(bytes))) => {
                     relay.metrics.received(bytes.len());
                     if !rate.allow() {
-                        frames.push(Connection::error_frame("too many messages; slow down and reconnect"));
+                        frames.push(Connection::refusal_frame("too many messages; slow down and reconnect", Refusal::new(Reason::TooManyMessages)));
                         close = Some("rate limit exceeded".into());
                     } else {
                         for ev in conn.receive(&bytes) {
@@ -1556,7 +1586,7 @@ where
                                         relay.send_if_loaded(&document_id, DocCmd::Ephemeral(Arc::new(m)));
                                     }
                                 }
-                                Event::PeerError(m) => tracing::info!(conn = conn_id, user = identity.user_id, device = identity.device_id, "peer reported an error: {m}"),
+                                Event::PeerError { message: m, .. } => tracing::info!(conn = conn_id, user = identity.user_id, device = identity.device_id, "peer reported an error: {m}"),
                                 Event::Left => close = Some("peer left".into()),
                                 Event::Close(r) => close = Some(r),
                             }
@@ -1564,7 +1594,7 @@ where
                     }
                 }
                 Some(Ok(WsMessage::Text(_))) => {
-                    frames.push(Connection::error_frame("text frames are not part of the protocol; send binary CBOR"));
+                    frames.push(Connection::refusal_frame("text frames are not part of the protocol; send binary CBOR", Refusal::new(Reason::TextFrame)));
                     close = Some("text frame".into());
                 }
                 Some(Ok(WsMessage::Close(_))) => break 'conn "peer closed".into(),

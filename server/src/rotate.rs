@@ -19,7 +19,7 @@ use contactpoint_directory::ContactPoint;
 use contactpoint_directory::store::{read_directory, read_index, replace_index_entry};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::transaction::Transactable;
-use contactpoint_protocol::automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, Value};
+use contactpoint_protocol::automerge::{Automerge, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, Value};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::auth;
@@ -123,15 +123,14 @@ fn rotate_in_transaction(
     if matches!(stored.scope, Scope::Index) {
         return Err(RotateError::NotDirectory(*old, "it is the catalogue".into()));
     }
-    let doc = Automerge::load(&stored.bytes)
-        .map_err(|e| StorageError::Invalid(format!("stored document {old} does not load: {e}")))?;
+    let doc = Automerge::load(&stored.bytes).map_err(|source| StorageError::load(*old, source))?;
     let directory = read_directory(&doc).map_err(|e| RotateError::NotDirectory(*old, e.to_string()))?;
     let dropped: Vec<ContactPoint> = directory.contact_points.values().filter(|c| !keep(c)).cloned().collect();
     if dropped.is_empty() {
         return Err(RotateError::NothingToDrop(*old));
     }
     let drop_ids: BTreeSet<String> = dropped.iter().map(|c| c.id.clone()).collect();
-    let fresh = copy_without(&doc, &drop_ids).map_err(|e| StorageError::Invalid(format!("copying {old}: {e}")))?;
+    let fresh = copy_without(&doc, &drop_ids).map_err(StorageError::from)?;
 
     let new = DocumentId::from_random_bytes(auth::random_bytes::<16>());
     storage::create_doc(&tx, &new, &stored.scope, &fresh.save())?;
@@ -185,15 +184,14 @@ fn move_catalogue_entry(
         return Ok(());
     };
     let Some(stored) = storage::load_doc(tx, &index_id)? else { return Ok(()) };
-    let mut index = Automerge::load(&stored.bytes)
-        .map_err(|e| StorageError::Invalid(format!("the index {index_id} does not load: {e}")))?;
+    let mut index = Automerge::load(&stored.bytes).map_err(|source| StorageError::load(index_id, source))?;
     if !read_index(&index).is_ok_and(|i| i.documents.contains_key(&old.to_string())) {
         return Ok(());
     }
     let before = index.get_heads();
     let mut t = index.transaction();
     replace_index_entry(&mut t, &old.to_string(), &new.to_string())
-        .map_err(|e| StorageError::Invalid(e.to_string()))?;
+        .map_err(|source| StorageError::change(index_id, source))?;
     t.commit();
     storage::append_chunk(tx, &index_id, &index.save_after(&before))
 }
@@ -201,17 +199,17 @@ fn move_catalogue_entry(
 /// A new document holding `doc`'s current state (the winning value of each field) in one change,
 /// without the contact points `drop`. Everything else is copied as it is, whether or not this
 /// version of the schema knows it.
-pub fn copy_without(doc: &Automerge, drop: &BTreeSet<String>) -> Result<Automerge, String> {
+pub fn copy_without(doc: &Automerge, drop: &BTreeSet<String>) -> Result<Automerge, AutomergeError> {
     let mut fresh = Automerge::new();
     let mut tx = fresh.transaction();
     for key in doc.keys(ROOT).collect::<Vec<_>>() {
-        let Some((value, from)) = doc.get(ROOT, &key).map_err(|e| e.to_string())? else { continue };
+        let Some((value, from)) = doc.get(ROOT, &key)? else { continue };
         match value {
             Value::Scalar(s) => {
-                tx.put(ROOT, &key, s.into_owned()).map_err(|e| e.to_string())?;
+                tx.put(ROOT, &key, s.into_owned())?;
             }
             Value::Object(ty) => {
-                let to = tx.put_object(ROOT, &key, ty).map_err(|e| e.to_string())?;
+                let to = tx.put_object(ROOT, &key, ty)?;
                 let skip = if key == "contact_points" { drop } else { &BTreeSet::new() };
                 copy_object(doc, &from, ty, &mut tx, &to, skip)?;
             }
@@ -228,19 +226,18 @@ fn copy_object<T: Transactable>(
     tx: &mut T,
     to: &ObjId,
     skip: &BTreeSet<String>,
-) -> Result<(), String> {
-    let e = |e: contactpoint_protocol::automerge::AutomergeError| e.to_string();
+) -> Result<(), AutomergeError> {
     match ty {
         ObjType::Map | ObjType::Table => {
             for key in doc.keys(from).collect::<Vec<_>>() {
                 if skip.contains(&key) {
                     continue;
                 }
-                let Some((value, child)) = doc.get(from, &key).map_err(e)? else { continue };
+                let Some((value, child)) = doc.get(from, &key)? else { continue };
                 match value {
-                    Value::Scalar(s) => tx.put(to, &key, s.into_owned()).map_err(e)?,
+                    Value::Scalar(s) => tx.put(to, &key, s.into_owned())?,
                     Value::Object(t) => {
-                        let made = tx.put_object(to, &key, t).map_err(e)?;
+                        let made = tx.put_object(to, &key, t)?;
                         copy_object(doc, &child, t, tx, &made, &BTreeSet::new())?;
                     }
                 }
@@ -248,20 +245,20 @@ fn copy_object<T: Transactable>(
         }
         ObjType::List => {
             for i in 0..doc.length(from) {
-                let Some((value, child)) = doc.get(from, i).map_err(e)? else { continue };
+                let Some((value, child)) = doc.get(from, i)? else { continue };
                 let at = tx.length(to);
                 match value {
-                    Value::Scalar(s) => tx.insert(to, at, s.into_owned()).map_err(e)?,
+                    Value::Scalar(s) => tx.insert(to, at, s.into_owned())?,
                     Value::Object(t) => {
-                        let made = tx.insert_object(to, at, t).map_err(e)?;
+                        let made = tx.insert_object(to, at, t)?;
                         copy_object(doc, &child, t, tx, &made, &BTreeSet::new())?;
                     }
                 }
             }
         }
         ObjType::Text => {
-            let text = doc.text(from).map_err(e)?;
-            tx.splice_text(to, 0, 0, &text).map_err(e)?;
+            let text = doc.text(from)?;
+            tx.splice_text(to, 0, 0, &text)?;
         }
     }
     Ok(())

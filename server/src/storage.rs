@@ -72,9 +72,97 @@ pub enum StorageError {
     /// A blocking task panicked or was cancelled.
     #[error("storage task failed: {0}")]
     Task(String),
+    /// A stored document's bytes do not load. (Each variant's text ends with its cause, as the
+    /// relay's log lines print errors whole.)
+    #[error("document {doc} does not load: {source}")]
+    Load {
+        /// Which document.
+        doc: DocumentId,
+        /// Automerge's reason.
+        #[source]
+        source: Box<contactpoint_protocol::automerge::AutomergeError>,
+    },
+    /// A stored document loads but does not read as the kind of document it should be.
+    #[error("document {doc} does not read: {source}")]
+    Read {
+        /// Which document.
+        doc: DocumentId,
+        /// The reader's reason.
+        #[source]
+        source: Box<contactpoint_directory::store::StoreError>,
+    },
+    /// Writing into a document failed.
+    #[error("document {doc} could not be changed: {source}")]
+    Change {
+        /// Which document.
+        doc: DocumentId,
+        /// The writer's reason.
+        #[source]
+        source: Box<contactpoint_directory::store::StoreError>,
+    },
+    /// An Automerge operation on a loaded document failed (forking it, copying it).
+    #[error("a document operation failed: {0}")]
+    Automerge(#[source] Box<contactpoint_protocol::automerge::AutomergeError>),
+    /// The sample data could not be built.
+    #[error("the seed data could not be built: {0}")]
+    Seed(#[source] Box<contactpoint_directory::seed::SeedError>),
+    /// Text that should be a document id is not one.
+    #[error("{what} {id:?} is not a document id: {source}")]
+    BadId {
+        /// Where the text came from (`stored document id`, `seed id`, …).
+        what: &'static str,
+        /// The text.
+        id: String,
+        /// Why it does not parse.
+        #[source]
+        source: contactpoint_protocol::doc_id::ParseError,
+    },
+    /// A directory for the database could not be made.
+    #[error("cannot create {path:?}: {source}")]
+    Io {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The system's reason.
+        #[source]
+        source: std::io::Error,
+    },
     /// An invariant of the data is broken (a bug or a hand-edited file).
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<contactpoint_protocol::automerge::AutomergeError> for StorageError {
+    fn from(e: contactpoint_protocol::automerge::AutomergeError) -> Self {
+        StorageError::Automerge(Box::new(e))
+    }
+}
+
+impl From<contactpoint_directory::seed::SeedError> for StorageError {
+    fn from(e: contactpoint_directory::seed::SeedError) -> Self {
+        StorageError::Seed(Box::new(e))
+    }
+}
+
+impl StorageError {
+    /// A stored document that does not load.
+    pub fn load(doc: DocumentId, source: contactpoint_protocol::automerge::AutomergeError) -> Self {
+        StorageError::Load { doc, source: Box::new(source) }
+    }
+
+    /// A stored document that does not read as its kind.
+    pub fn read(doc: DocumentId, source: contactpoint_directory::store::StoreError) -> Self {
+        StorageError::Read { doc, source: Box::new(source) }
+    }
+
+    /// A document that could not be changed.
+    pub fn change(doc: DocumentId, source: contactpoint_directory::store::StoreError) -> Self {
+        StorageError::Change { doc, source: Box::new(source) }
+    }
+
+    /// A document id parsed from `id`, or why it is none.
+    pub fn parse_id(what: &'static str, id: &str) -> Result<DocumentId, StorageError> {
+        id.parse().map_err(|source| StorageError::BadId { what, id: id.to_owned(), source })
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -300,7 +388,7 @@ impl Db {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Db, StorageError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StorageError::Invalid(format!("cannot create {dir:?}: {e}")))?;
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::Io { path: dir.to_owned(), source })?;
         }
         let conn = Connection::open(path)?;
         // Before anything reads the file: after a crash the first reader recovers the WAL, and a
@@ -352,6 +440,22 @@ fn migrate(conn: &Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Adds a user with its role and areas; returns its id.
+pub fn insert_user(
+    tx: &Transaction<'_>,
+    name: &str,
+    role: Role,
+    areas: &[String],
+    now_ms: i64,
+) -> Result<i64, rusqlite::Error> {
+    tx.execute("INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)", params![name, role.as_str(), now_ms])?;
+    let user_id = tx.last_insert_rowid();
+    for a in areas {
+        tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", params![user_id, a])?;
+    }
+    Ok(user_id)
+}
+
 /// The relay's storage id, created on first use, advertised to clients so they keep sync state.
 pub fn storage_id(conn: &mut Connection) -> Result<String, StorageError> {
     let existing: Option<String> =
@@ -401,7 +505,7 @@ pub fn national_doc(conn: &Connection) -> Result<Option<(DocumentId, i64)>, Stor
         .optional()?;
     found
         .map(|(id, version)| {
-            let id = id.parse().map_err(|e| StorageError::Invalid(format!("stored document id {id}: {e}")))?;
+            let id = StorageError::parse_id("stored document id", &id)?;
             Ok((id, version))
         })
         .transpose()
@@ -461,14 +565,26 @@ pub fn newest_seq(conn: &Connection) -> Result<i64, StorageError> {
     Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM chunks", [], |r| r.get(0))?)
 }
 
+/// The one statement that stores a chunk: a `snapshot` or an `incremental` one, at `seq` or (for
+/// `None`) after every other. Returns its sequence number.
+fn insert_chunk(
+    conn: &Connection,
+    doc: &str,
+    snapshot: bool,
+    data: &[u8],
+    seq: Option<i64>,
+) -> Result<i64, rusqlite::Error> {
+    let kind = if snapshot { "snapshot" } else { "incremental" };
+    conn.prepare_cached("INSERT INTO chunks(seq, doc_id, kind, data) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![seq, doc, kind, data])?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// Appends one incremental chunk to a document within the caller's transaction (the command
 /// line's writes: imports, the catalogue, moves); empty bytes are no chunk.
 pub fn append_chunk(tx: &Connection, doc: &DocumentId, bytes: &[u8]) -> Result<(), StorageError> {
     if !bytes.is_empty() {
-        tx.execute(
-            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
-            params![doc.to_string(), bytes],
-        )?;
+        insert_chunk(tx, &doc.to_string(), false, bytes, None)?;
     }
     Ok(())
 }
@@ -480,10 +596,7 @@ pub fn create_doc(tx: &Transaction<'_>, doc: &DocumentId, scope: &Scope, snapsho
         params![doc.to_string(), scope.as_db(), now_ms()],
     )?;
     if !snapshot.is_empty() {
-        tx.execute(
-            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'snapshot', ?2)",
-            params![doc.to_string(), snapshot],
-        )?;
+        insert_chunk(tx, &doc.to_string(), true, snapshot, None)?;
     }
     Ok(())
 }
@@ -501,7 +614,6 @@ pub fn append_batch(
     }
     let mut seqs = Vec::with_capacity(batch.len());
     {
-        let mut chunk = tx.prepare_cached("INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)")?;
         // A change the relay already attributed keeps its first author.
         let mut author = tx.prepare_cached(
             "INSERT OR IGNORE INTO change_authors(doc_id, hash, user_id, device_id, accepted_at)
@@ -509,8 +621,7 @@ pub fn append_batch(
         )?;
         for a in batch {
             let doc = a.doc.to_string();
-            chunk.execute(params![doc, a.bytes])?;
-            seqs.push(tx.last_insert_rowid());
+            seqs.push(insert_chunk(&tx, &doc, false, &a.bytes, None)?);
             insert_audit(&tx, &a.audit)?;
             if let Some(by) = &a.authors {
                 for h in &by.hashes {
@@ -538,10 +649,7 @@ pub fn compact(conn: &mut Connection, doc: &DocumentId, snapshot: &[u8], covered
             del.execute(params![doc.to_string(), seq])?;
         }
     }
-    tx.execute(
-        "INSERT INTO chunks(seq, doc_id, kind, data) VALUES (?1, ?2, 'snapshot', ?3)",
-        params![first, doc.to_string(), snapshot],
-    )?;
+    insert_chunk(&tx, &doc.to_string(), true, snapshot, Some(first))?;
     tx.commit()?;
     Ok(first)
 }
@@ -746,14 +854,8 @@ mod tests {
             valid_for_ms: 60_000,
             uses: 1,
         };
-        let identity = db
-            .with(|c| {
-                let code =
-                    crate::auth::create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))?;
-                crate::auth::redeem(c, &code, "work phone").map_err(|e| StorageError::Invalid(e.to_string()))
-            })
-            .unwrap()
-            .identity;
+        let identity =
+            db.with(|c| Ok(crate::auth::invite_and_redeem(c, &spec, None, "work phone"))).unwrap().unwrap().identity;
         let (h1, h2) = (ChangeHash([1; 32]), ChangeHash([2; 32]));
         let append = |hashes: Vec<ChangeHash>, at| Append {
             doc,

@@ -1,6 +1,6 @@
 //! The access matrix: who may read and write an area document and the national document.
 
-use contactpoint_protocol::DocumentId;
+use contactpoint_protocol::{DocumentId, Reason};
 use contactpoint_server::auth::Role;
 use contactpoint_server::storage::Scope;
 use contactpoint_tests::{NativeClient, TestRelay};
@@ -95,6 +95,13 @@ async fn every_cell_of_the_access_matrix() -> anyhow::Result<()> {
         } else {
             c.wait_until(|c| !c.errors.is_empty()).await?;
             assert!(c.errors[0].contains("may read but not change"), "{label}: {:?}", c.errors);
+            // The same as data: the reason and the document, which the session holds.
+            let (held, refusal) = c.refusals.first().expect("the refusal's fields");
+            assert_eq!(
+                (refusal.reason, refusal.document_id, *held),
+                (Reason::ReadOnly, Some(doc), Some(doc)),
+                "{label}"
+            );
             assert_eq!(observed(&relay, doc, &key).await?, None, "{label}: write must not be applied");
         }
     }

@@ -172,7 +172,22 @@ async fn corrupt_automerge_data_changes_nothing() -> anyhow::Result<()> {
 
 /// The relay's peer id, which the relay sends in its `peer` message.
 fn target(s: &Scene) -> String {
-    format!("relay-{}", &s.relay.relay.storage_id()[..8])
+    s.relay.relay.peer_id().to_owned()
+}
+
+/// A storage id shorter than the eight characters the relay's peer id takes from it (stored by
+/// hand, or by another tool) still gives a relay that starts and names itself.
+#[test]
+fn a_short_stored_storage_id_names_the_relay() -> anyhow::Result<()> {
+    use contactpoint_server::relay::Relay;
+    use contactpoint_server::storage::{self, Db};
+    let dir = tempfile::tempdir()?;
+    let db = Db::open(&dir.path().join("short.db"))?;
+    db.with(storage::storage_id)?;
+    db.with(|c| Ok(c.execute("UPDATE meta SET value = 'ab' WHERE key = 'storage_id'", [])?))?;
+    let relay = Relay::new(db, Limits::default())?;
+    assert_eq!((relay.storage_id(), relay.peer_id()), ("ab", "relay-ab"));
+    Ok(())
 }
 
 #[tokio::test]

@@ -211,3 +211,40 @@ fn registered_documents_are_catalogued() -> anyhow::Result<()> {
     assert_eq!(entry.area.as_ref().map(ToString::to_string).as_deref(), Some("municipality:005"));
     Ok(())
 }
+
+/// A stored document that does not load, or loads as another kind than its place says, is
+/// reported with its id and the engine's or the reader's reason as the error's source, not as
+/// text alone.
+#[test]
+fn a_stored_document_that_does_not_read_is_named_with_its_cause() -> anyhow::Result<()> {
+    use contactpoint_protocol::automerge::transaction::Transactable;
+    use contactpoint_server::storage::StorageError;
+    let stored = |bytes: &[u8]| -> anyhow::Result<(DocumentId, StorageError)> {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(&dir.path().join("t.sqlite"))?;
+        let id = DocumentId::from_random_bytes([5; 16]);
+        db.with(|c| {
+            let tx = c.transaction()?;
+            storage::create_doc(&tx, &id, &Scope::Area("municipality:091".into()), bytes)?;
+            tx.commit()?;
+            Ok(())
+        })?;
+        let err = db
+            .with(|c| content::export_directories(c, false))
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("the document was read"))?;
+        Ok((id, err))
+    };
+    let (id, err) = stored(b"not a document")?;
+    assert!(matches!(err, StorageError::Load { doc, .. } if doc == id), "{err:?}");
+    assert!(std::error::Error::source(&err).is_some() && err.to_string().contains(&id.to_string()), "{err}");
+
+    let mut index = Automerge::new();
+    let mut tx = index.transaction();
+    tx.put(contactpoint_protocol::automerge::ROOT, "kind", "index")?;
+    tx.commit();
+    let (id, err) = stored(&index.save())?;
+    assert!(matches!(err, StorageError::Read { doc, .. } if doc == id), "{err:?}");
+    assert!(err.to_string().contains("index"), "{err}");
+    Ok(())
+}

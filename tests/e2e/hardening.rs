@@ -108,7 +108,7 @@ impl Honest {
 
 fn relay_target(db: &Db) -> anyhow::Result<String> {
     let sid = db.with(storage::storage_id)?;
-    Ok(format!("relay-{}", sid.chars().take(8).collect::<String>()))
+    Ok(contactpoint_server::relay::peer_id_for(&sid))
 }
 
 fn sync_frame(target: &str, doc: DocumentId, msg: sync::Message) -> Vec<u8> {

@@ -86,7 +86,7 @@ impl RawPeer {
                 Ok(Some(Err(e))) => bail!("{}: socket error: {e}", self.id),
                 Ok(Some(Ok(WsMessage::Binary(b)))) => {
                     let m = Message::decode(&b).map_err(|e| anyhow!("{}: undecodable frame: {e}", self.id))?;
-                    if let Message::Error { message } = &m {
+                    if let Message::Error { message, .. } = &m {
                         bail!("{}: the relay sent an error: {message}", self.id);
                     }
                     return Ok(Some(m));

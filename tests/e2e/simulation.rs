@@ -197,8 +197,8 @@ impl Net {
                             Effect::Unavailable { conn: to } => {
                                 self.to_client.push_back((to as usize, conn.unavailable_frame(document_id)));
                             }
-                            Effect::Error { conn: to, message, close, .. } => {
-                                self.to_client.push_back((to as usize, Connection::error_frame(&message)));
+                            Effect::Error { conn: to, message, close, refusal } => {
+                                self.to_client.push_back((to as usize, Connection::refusal_frame(&message, refusal)));
                                 if close {
                                     self.relay.closed.push((to as usize, message));
                                     closing.push(to as usize);

@@ -9,8 +9,8 @@ use contactpoint_directory::model::{CardStatus, GuidanceCard, Node, Step, StepKi
 use contactpoint_directory::store::{read_contact_point, read_directory, write_card, write_contact_point};
 use contactpoint_directory::validate::validate_overrides;
 use contactpoint_directory::{Directory, LocalizedText, validate_document};
-use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::{Automerge, ChangeHash, ReadDoc};
+use contactpoint_protocol::{DocumentId, Reason};
 use contactpoint_server::admin;
 use contactpoint_server::auth::Role;
 use contactpoint_server::content;
@@ -90,6 +90,12 @@ async fn invalid_writes_are_refused_and_valid_ones_flow() -> anyhow::Result<()> 
     edit(&mut e1, doc, &contact, |c| c.phones[0].number = "call me maybe".into()).await?;
     e1.wait_until(|c| c.closed.is_some()).await?;
     assert!(e1.errors.iter().any(|e| e.contains("not a phone number")), "{:?}", e1.errors);
+    // The same refusal as data: its document, its reason and the rule with its place.
+    let [(held, refusal)] = e1.refusals.as_slice() else { panic!("one refusal with fields: {:?}", e1.refusals) };
+    assert_eq!((refusal.reason, refusal.document_id, *held), (Reason::Invalid, Some(doc), Some(doc)));
+    let codes: Vec<_> = refusal.issues.iter().map(|i| (i.path.as_str(), i.code.as_str())).collect();
+    assert_eq!(codes, [(format!("contact_points.{contact}.phones[0].number").as_str(), "phone_format")]);
+    assert_eq!(refusal.problems, 1);
     assert_eq!(stored_phone(&relay, doc, &contact)?, original);
     assert!(e1.session.is_held(&doc), "the refused document is held");
 

@@ -2,7 +2,7 @@
 // what to do and whom to call. Routes live in the URL hash so that the back button works and
 // nothing about the answers chosen is ever stored.
 
-import init, { Client, explainRefusal } from "./contactpoint.js";
+import init, { Client } from "./contactpoint.js";
 import { Store } from "./store.js";
 import { Sync } from "./sync.js";
 import { LANGS, addWords, issueText, language, pickLanguage, setLanguage, t, tm } from "./i18n.js";
@@ -116,10 +116,10 @@ function savedLocally() {
   renderStatus();
 }
 
-// The relay's refusal in the editor's words and language: the rule's message without the
-// document id and the internal path, which stay available under "details".
-function refusalText(message) {
-  const e = JSON.parse(explainRefusal(message));
+// The relay's refusal in the editor's words and language, from its code (`explained`, made by the
+// wasm client): the rule's message without the document id and the internal path, which stay
+// available under "details".
+function refusalText(e) {
   const text = tm(e.code, e.params, e.message);
   return e.more ? `${text} ${t("more_problems").replace("{n}", e.more)}` : text;
 }
@@ -988,7 +988,7 @@ async function historyScreen(id) {
 
 // A refusal from the relay. When it names a document, that document is held (not sent) until
 // the editor resets it; the refused values are kept to be entered again.
-function showRefusal(message, doc) {
+function showRefusal(message, doc, explained) {
   let el = document.getElementById("refusal");
   if (!el) {
     el = h("section", { id: "refusal", class: "refusal", role: "alert", "aria-labelledby": "refusal-h" });
@@ -998,8 +998,8 @@ function showRefusal(message, doc) {
   el.replaceChildren(
     ...[
     h("h2", { id: "refusal-h" }, t("refused")),
-    h("p", { dir: "auto", "data-testid": "refusal-message" }, refusalText(message)),
-    refusalText(message) !== message ? h("details", {}, h("summary", {}, t("details")), h("p", { class: "hint", dir: "ltr" }, message)) : null,
+    h("p", { dir: "auto", "data-testid": "refusal-message" }, refusalText(explained)),
+    refusalText(explained) !== message ? h("details", {}, h("summary", {}, t("details")), h("p", { class: "hint", dir: "ltr" }, message)) : null,
     doc ? h("p", {}, t("refused_held")) : null,
     doc ? h("p", {}, h("button", { type: "button", "data-testid": "reset-doc", onclick: () => resetDoc(doc) }, t("reset_doc"))) : null,
     ].filter(Boolean),
@@ -1321,8 +1321,8 @@ async function start() {
     onStoreError: (e) => {
       statusEl.replaceChildren(h("span", { class: "error", role: "alert" }, `${t("store_failed")}: ${e && e.message ? e.message : e}`));
     },
-    onRefused: (message, doc) => {
-      showRefusal(message, doc);
+    onRefused: (message, doc, explained) => {
+      showRefusal(message, doc, explained);
       renderStatus();
     },
     onSyncFailed: (doc, reason, retrying) => {

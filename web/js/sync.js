@@ -15,7 +15,7 @@ const QUIET = 400;
 
 export class Sync {
   // client: the wasm Client; store: Store; token: device token;
-  // hooks: {onChange, onStatus, onRefused(message, doc), onSyncFailed(doc, reason, retrying), onStoreError,
+  // hooks: {onChange, onStatus, onRefused(message, doc, explained), onSyncFailed(doc, reason, retrying), onStoreError,
   //         onRemoved(reason), onReenter(values), onSession(session)}
   constructor(client, store, token, hooks) {
     this.client = client;
@@ -165,7 +165,7 @@ export class Sync {
           // An error about no document is the relay's word on the whole connection (a
           // revocation, a rotation), which it closes next.
           if (!e.doc && this.link) this.link.endedByRelay = true;
-          this.hooks.onRefused(e.message, e.doc);
+          this.hooks.onRefused(e.message, e.doc, e.explained);
           break;
         case "sync_failed":
           // The relay's data did not apply; the client asked for a fresh copy (or waits).

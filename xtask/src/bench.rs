@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_server::auth::{self, InviteSpec, Role};
-use contactpoint_server::storage::{Db, Scope, StorageError};
+use contactpoint_server::storage::{Db, Scope};
 
 use servers::{Kind, Launch};
 use workloads::{Ctx, Ids, Sizes};
@@ -260,14 +260,10 @@ fn token(db: &Db, role: Role) -> Result<String> {
         role,
         areas: vec![],
         user_name: Some(format!("bench {}", role.as_str())),
-        valid_for_ms: 86_400_000,
+        valid_for_ms: contactpoint_server::calendar::MS_PER_DAY,
         uses: 1,
     };
-    let redeemed = db.with(|c| {
-        let code = auth::create_invite(c, &spec, Some("bench")).map_err(|e| StorageError::Invalid(e.to_string()))?;
-        auth::redeem(c, &code, "bench device").map_err(|e| StorageError::Invalid(e.to_string()))
-    })?;
-    Ok(redeemed.token)
+    Ok(db.with(|c| Ok(auth::invite_and_redeem(c, &spec, Some("bench"), "bench device")))??.token)
 }
 
 /// The reference server learns documents from their first upload; new random ids will do.

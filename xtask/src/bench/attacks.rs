@@ -273,11 +273,10 @@ fn prepare(bin: &Path, dir: &Path) -> Result<Setup> {
             role,
             areas: area.map(|a| a.parse()).transpose().map_err(|e| anyhow!("area: {e:?}"))?.into_iter().collect(),
             user_name: Some(name.into()),
-            valid_for_ms: 86_400_000,
+            valid_for_ms: contactpoint_server::calendar::MS_PER_DAY,
             uses: 1,
         };
-        let code = auth::create_invite(&mut conn, &spec, Some("bench")).map_err(|e| anyhow!("invite: {e}"))?;
-        Ok(auth::redeem(&mut conn, &code, name).map_err(|e| anyhow!("redeem: {e}"))?.token)
+        Ok(auth::invite_and_redeem(&mut conn, &spec, Some("bench"), name).map_err(|e| anyhow!("invite: {e}"))?.token)
     };
     let honest_editor = token(Role::Editor, Some("municipality:091"), "honest editor")?;
     let honest_reader = token(Role::Reader, None, "honest reader")?;

@@ -298,7 +298,7 @@ async fn handshake(ws: &mut Ws, peer: &str, meta: PeerMetadata, seen: &Shared) -
             if let Ok(WsMessage::Binary(b)) = m {
                 match Message::decode(&b) {
                     Ok(Message::Peer { sender_id, .. }) => return Ok(sender_id),
-                    Ok(Message::Error { message }) => {
+                    Ok(Message::Error { message, .. }) => {
                         note(seen, |s| *s.told.entry(short(&message)).or_default() += 1);
                         bail!("refused at the handshake");
                     }
@@ -321,7 +321,7 @@ async fn read_to_close(ws: &mut Ws, seen: &Shared) -> String {
             match m {
                 Ok(WsMessage::Binary(b)) => {
                     note(seen, |s| s.bytes_received += b.len() as u64);
-                    if let Ok(Message::Error { message }) = Message::decode(&b) {
+                    if let Ok(Message::Error { message, .. }) = Message::decode(&b) {
                         note(seen, |s| *s.told.entry(short(&message)).or_default() += 1);
                     }
                 }
