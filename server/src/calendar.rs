@@ -1,5 +1,5 @@
-//! Times in UTC for what the relay prints and answers, over the directory's civil-date
-//! arithmetic (`contactpoint_directory::dates`).
+//! Times in UTC, and Finland's date, for what the relay prints and answers, over the
+//! directory's civil-date arithmetic (`contactpoint_directory::dates`).
 
 pub use contactpoint_directory::dates::{MS_PER_DAY, date_from_days, days_from_date};
 
@@ -18,6 +18,22 @@ pub fn minutes_utc(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
 }
 
+/// Milliseconds since 1970 as the date in Finland (`YYYY-MM-DD`): UTC+2, and UTC+3 from the last
+/// Sunday of March to the last Sunday of October, switching at 01:00 UTC as everywhere in the EU.
+/// What "today" means to the people who check and retire entries.
+pub fn finland_date(ms: i64) -> String {
+    let (y, _, _) = date_from_days(ms.div_euclid(MS_PER_DAY));
+    // 1970-01-01 was a Thursday; counting Sunday as 0, day `d` is weekday `(d + 4) mod 7`.
+    let last_sunday = |month: i64| {
+        let last = days_from_date(y, month, 31);
+        last - (last + 4).rem_euclid(7)
+    };
+    let summer = (last_sunday(3) * MS_PER_DAY + 3_600_000)..(last_sunday(10) * MS_PER_DAY + 3_600_000);
+    let offset = if summer.contains(&ms) { 3 } else { 2 } * 3_600_000;
+    let (y, m, d) = date_from_days((ms + offset).div_euclid(MS_PER_DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Seconds since 1970 as an RFC 3339 time in UTC, such as `2026-11-24T08:05:09Z`.
 pub fn rfc3339_utc(secs: i64) -> String {
     let (y, m, d) = date_from_days(secs.div_euclid(86_400));
@@ -28,6 +44,31 @@ pub fn rfc3339_utc(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finlands_date_follows_its_clock_change() {
+        let at = |utc: &str| {
+            let (date, time) = utc.split_once('T').unwrap();
+            let (h, m) = time.split_once(':').unwrap();
+            day_start_ms(date).unwrap() + (h.parse::<i64>().unwrap() * 60 + m.parse::<i64>().unwrap()) * 60_000
+        };
+        for (utc, finland) in [
+            ("2026-11-28T21:59", "2026-11-28"),
+            ("2026-11-28T22:00", "2026-11-29"),
+            ("2026-11-28T23:30", "2026-11-29"),
+            ("2026-06-30T20:59", "2026-06-30"),
+            ("2026-06-30T21:00", "2026-07-01"),
+            // Summer time starts on 29 March 2026 and ends on 25 October 2026, at 01:00 UTC.
+            ("2026-03-28T22:30", "2026-03-29"),
+            ("2026-03-29T21:30", "2026-03-30"),
+            ("2026-10-24T21:30", "2026-10-25"),
+            ("2026-10-25T21:30", "2026-10-25"),
+            ("2026-10-25T22:00", "2026-10-26"),
+            ("2026-12-31T22:00", "2027-01-01"),
+        ] {
+            assert_eq!(finland_date(at(utc)), finland, "{utc} UTC");
+        }
+    }
 
     #[test]
     fn times_are_utc() {

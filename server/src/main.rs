@@ -390,7 +390,8 @@ fn open(db: &std::path::Path) -> Result<Db> {
 }
 
 fn today() -> String {
-    calendar::minutes_utc(storage::now_ms())[..10].to_owned()
+    // The sample data's dates are Finland's, as the app's are.
+    calendar::finland_date(storage::now_ms())
 }
 
 /// `YYYY-MM-DD` (UTC) to milliseconds since the epoch at the start of that day.
