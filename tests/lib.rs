@@ -283,6 +283,11 @@ impl RelayProcess {
         let deadline = std::time::Instant::now() + max;
         loop {
             if let Some(status) = self.child.try_wait()? {
+                // Its last lines are read once the pipe closes: wait for them, so that a test
+                // reading the log after this sees everything the process wrote.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return Ok(status);
             }
             if std::time::Instant::now() >= deadline {
