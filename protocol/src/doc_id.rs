@@ -48,7 +48,10 @@ impl DocumentId {
 
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(self.0).with_check().into_string())
+        let mut checked = [0u8; 20];
+        checked[..16].copy_from_slice(&self.0);
+        checked[16..].copy_from_slice(&check_bytes(&self.0));
+        f.write_str(&bs58::encode(checked).into_string())
     }
 }
 
@@ -68,15 +71,37 @@ impl FromStr for DocumentId {
         if s.len() > 64 {
             return Err(ParseError::Encoding("too long".into()));
         }
-        let bytes = bs58::decode(s).with_check(None).into_vec().map_err(|e| ParseError::Encoding(e.to_string()))?;
-        let arr: [u8; 16] = bytes.as_slice().try_into().map_err(|_| ParseError::Length(bytes.len()))?;
+        let bytes = bs58::decode(s).into_vec().map_err(|e| ParseError::Encoding(e.to_string()))?;
+        let Some((payload, check)) = bytes.split_last_chunk::<4>() else {
+            return Err(ParseError::Encoding("too short for its check bytes".into()));
+        };
+        if *check != check_bytes(payload) {
+            return Err(ParseError::Encoding("the check bytes do not match: a character is wrong".into()));
+        }
+        let arr: [u8; 16] = payload.try_into().map_err(|_| ParseError::Length(payload.len()))?;
         Ok(DocumentId(arr))
     }
+}
+
+/// Base58check's four check bytes: the start of SHA-256 applied twice. Written here with the
+/// SHA-256 that Automerge already brings, rather than through the base58 crate's own, so that the
+/// app carries one SHA-256.
+fn check_bytes(payload: &[u8]) -> [u8; 4] {
+    use sha2::{Digest, Sha256};
+    let twice = Sha256::digest(Sha256::digest(payload));
+    [twice[0], twice[1], twice[2], twice[3]]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_base58check_as_automerge_repo_writes_them() {
+        // The string base58check (the base58 crate's own, and automerge-repo's) makes of these bytes.
+        assert_eq!(DocumentId([7u8; 16]).to_string(), "6gMHXjsZ5cxdn4qSbgGYYY8CnKK");
+        assert_eq!("6gMHXjsZ5cxdn4qSbgGYYY8CnKK".parse::<DocumentId>(), Ok(DocumentId([7u8; 16])));
+    }
 
     #[test]
     fn round_trips_and_accepts_urls() {
@@ -93,7 +118,9 @@ mod tests {
         let mut typo = s.clone().into_bytes();
         typo[3] = if typo[3] == b'2' { b'3' } else { b'2' };
         assert!(matches!(String::from_utf8(typo).unwrap().parse::<DocumentId>(), Err(ParseError::Encoding(_))));
-        let short = bs58::encode([1u8; 8]).with_check().into_string();
+        let mut short = vec![1u8; 8];
+        short.extend(check_bytes(&short));
+        let short = bs58::encode(short).into_string();
         assert_eq!(short.parse::<DocumentId>(), Err(ParseError::Length(8)));
         assert!("".parse::<DocumentId>().is_err());
     }
