@@ -288,7 +288,11 @@ fn encode_into(msg: &Message, e: &mut Enc) -> EncResult {
                 e.str("message")?.str(message)?;
                 return Ok(());
             };
-            let extra = 1 + u64::from(r.document_id.is_some()) + if r.issues.is_empty() { 0 } else { 2 };
+            // `problems` goes out whenever it is not zero, issues or not: a message read back
+            // must be the message written (the wire fuzzer found a count without its issues).
+            let problems = r.problems.max(r.issues.len() as u64);
+            let extra =
+                1 + u64::from(r.document_id.is_some()) + u64::from(!r.issues.is_empty()) + u64::from(problems > 0);
             e.map(2 + extra)?;
             e.str("type")?.str("error")?;
             e.str("message")?.str(message)?;
@@ -307,7 +311,9 @@ fn encode_into(msg: &Message, e: &mut Enc) -> EncResult {
                         e.str(k)?.str(v)?;
                     }
                 }
-                e.str("problems")?.u64(r.problems.max(r.issues.len() as u64))?;
+            }
+            if problems > 0 {
+                e.str("problems")?.u64(problems)?;
             }
         }
         Message::Request(m) => encode_doc_message(e, "request", m)?,
