@@ -52,6 +52,9 @@ pub struct Metrics {
     pub redeem_failures: Family<Reason, Counter>,
     /// Peers disconnected because they did not read what the relay had for them.
     pub slow_peers: Counter,
+    /// Chunks other processes stored (the admin command line, imports) that the relay read and
+    /// merged into a loaded document.
+    pub chunks_merged: Counter,
 }
 
 /// The reasons each family starts with at zero, so that a dashboard sees them before the first.
@@ -84,6 +87,7 @@ impl Default for Metrics {
             handshake_failures: Family::default(),
             redeem_failures: Family::default(),
             slow_peers: Counter::default(),
+            chunks_merged: Counter::default(),
         };
         for reason in REFUSALS {
             let _ = m.refused.get_or_create(&Reason { reason: reason.as_str() });
@@ -255,6 +259,11 @@ pub fn registry(relay: &Arc<crate::Relay>) -> Registry {
         "slow_peers_disconnected",
         "Peers disconnected because they did not read what the relay had queued for them",
         m.slow_peers.clone(),
+    );
+    r.register(
+        "stored_chunks_merged",
+        "Chunks another process stored (the admin command line, an import) merged into a loaded document",
+        m.chunks_merged.clone(),
     );
     r.register_collector(Box::new(Live(relay.clone())));
     r

@@ -1091,6 +1091,7 @@ impl DocTask {
             for (seq, size) in run.merged {
                 self.stored.incremental_bytes += size;
                 self.stored.seqs.push(seq);
+                self.relay.metrics.chunks_merged.inc();
             }
             for (conn, state) in run.detached {
                 if let Some(p) = self.peers.remove(&conn)
@@ -1175,16 +1176,22 @@ impl DocTask {
                 .call(move |c| storage::append_batch(c, &appends, created.as_ref().map(|s| (&id, s))))
                 .await;
             self.relay.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-            if let Err(e) = commit {
-                // Nothing may be acknowledged that is not stored: drop the in-memory changes by
-                // reloading, and tell everyone to come back.
-                tracing::error!(doc = %self.id, "commit failed, changes not acknowledged: {e}");
-                self.kick_all("the relay could not store changes; reconnect and try again");
-                if let Err(e) = self.load().await {
-                    tracing::error!(doc = %self.id, "reload after failed commit failed: {e}");
+            let seqs = match commit {
+                Ok(seqs) => seqs,
+                Err(e) => {
+                    // Nothing may be acknowledged that is not stored: drop the in-memory changes
+                    // by reloading, and tell everyone to come back.
+                    tracing::error!(doc = %self.id, "commit failed, changes not acknowledged: {e}");
+                    self.kick_all("the relay could not store changes; reconnect and try again");
+                    if let Err(e) = self.load().await {
+                        tracing::error!(doc = %self.id, "reload after failed commit failed: {e}");
+                    }
+                    return false;
                 }
-                return false;
-            }
+            };
+            // These chunks are known: the database watcher sees them as new, and without this the
+            // document would read every chunk back to apply its own changes again.
+            self.stored.seqs.extend(seqs);
             self.stored.incremental_bytes += sizes;
             self.relay.stats.writes.fetch_add(n, Ordering::Relaxed);
         }

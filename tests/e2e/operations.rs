@@ -382,6 +382,25 @@ async fn metrics_follow_real_traffic_on_their_own_listener() -> Result<()> {
     assert!(sample(&during, r#"contactpoint_sync_bytes_total{direction="sent"}"#)? > 0.0);
     assert!(sample(&during, "contactpoint_heap_allocated_bytes")? > 0.0);
 
+    // A change stored by another process reaches the connected editor through the database
+    // watcher, which then has seen the relay's own three chunks as well: only the other
+    // process's chunk is read back and merged, not the relay's own.
+    {
+        use contactpoint_protocol::automerge::{Automerge, transaction::Transactable};
+        let db = Db::open(&path)?;
+        let stored = db.with(|c| contactpoint_server::storage::load_doc(c, &doc))?.context("the document")?;
+        let mut elsewhere = Automerge::load(&stored.bytes)?;
+        let before = elsewhere.get_heads();
+        let mut tx = elsewhere.transaction();
+        tx.put(ROOT, "from-elsewhere", "v")?;
+        tx.commit();
+        let chunk = elsewhere.save_after(&before);
+        db.with(|c| contactpoint_server::storage::append_chunk(c, &doc, &chunk))?;
+    }
+    editor.wait_until(|c| c.get(doc, "from-elsewhere").is_some()).await?;
+    let merged = scrape(&relay).await?;
+    assert_eq!(sample(&merged, "contactpoint_stored_chunks_merged_total")?, 1.0, "{merged}");
+
     // A wrong token and a wrong invite code.
     let (status, _) = http_get(relay.addr, "/sync?token=not-a-token").await?;
     assert_eq!(status, 401);
