@@ -69,6 +69,9 @@ pub struct Limits {
     pub ephemeral_burst: f64,
 }
 
+/// What a peer cut off for not reading what was queued for it is told.
+const TOO_SLOW: &str = "connection too slow; reconnect";
+
 /// The default of [`Limits::max_frame_bytes`], also the command line's.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 /// The default of [`Limits::handshake_timeout`] in seconds, also the command line's.
@@ -1220,8 +1223,10 @@ impl DocTask {
             } else if !p.out.try_send(out) {
                 // Over its memory budget: the connection is too slow to keep; it resyncs when it
                 // returns, from the state saved here.
+                // Counted as the gate's cut-off is: both are the same refusal.
+                self.relay.metrics.refused(Reason::TooSlow);
                 p.out.force(Out::Error {
-                    message: "connection too slow; reconnect".into(),
+                    message: TOO_SLOW.into(),
                     close: true,
                     refusal: Some(Box::new(Refusal::new(Reason::TooSlow))),
                 });
@@ -1372,7 +1377,7 @@ fn run_gate(
                     if cut.insert(peer.conn) {
                         effects.push(Effect::Error {
                             conn: peer.conn,
-                            message: "connection too slow; reconnect".into(),
+                            message: TOO_SLOW.into(),
                             close: true,
                             refusal: Refusal::new(Reason::TooSlow),
                         });
