@@ -5,7 +5,7 @@
 //! bytes in [`Received::new_changes`] must be durably stored before any message in
 //! [`Received::outgoing`] is sent, because an outgoing sync message acknowledges the changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
@@ -74,6 +74,9 @@ pub struct DocSync<P> {
     peers: BTreeMap<P, PeerSync>,
     bounds: Bounds,
     snapshot: Snapshot,
+    /// How many messages [`DocSync::generate_all`] made, rather than copied from a peer in the
+    /// same state.
+    messages_made: usize,
 }
 
 /// Below this many bytes of missing changes a compressed snapshot is never worth computing.
@@ -181,7 +184,13 @@ pub fn carries_changes(data: &[u8]) -> bool {
 impl<P: Ord + Clone> DocSync<P> {
     /// Wraps an in-memory document.
     pub fn new(doc: Automerge) -> Self {
-        DocSync { doc, peers: BTreeMap::new(), bounds: Bounds::default(), snapshot: Snapshot::default() }
+        DocSync {
+            doc,
+            peers: BTreeMap::new(),
+            bounds: Bounds::default(),
+            snapshot: Snapshot::default(),
+            messages_made: 0,
+        }
     }
 
     /// Replaces the limits every peer's messages are checked against.
@@ -295,12 +304,34 @@ impl<P: Ord + Clone> DocSync<P> {
     }
 
     /// Generates sync messages for every peer that needs one.
+    ///
+    /// Peers in the same sync state get the same message and move on to the same state, because
+    /// a message depends only on the document and the state. After an edit, the readers that had
+    /// the document before it are all in one state, so the message is made once for all of them
+    /// and the edit's cost per peer is a comparison and a copy, whatever the document's size.
     pub fn generate_all(&mut self) -> Vec<(P, Vec<u8>)> {
         let (doc, snapshot) = (&self.doc, &mut self.snapshot);
-        self.peers
-            .iter_mut()
-            .filter_map(|(k, p)| next_message(doc, &mut p.state, snapshot).map(|m| (k.clone(), m.encode())))
-            .collect()
+        let mut made: HashMap<sync::State, (Option<Vec<u8>>, sync::State)> = HashMap::new();
+        let mut out = Vec::new();
+        for (k, p) in self.peers.iter_mut() {
+            let message = match made.get(&p.state) {
+                Some((message, after)) => {
+                    p.state.clone_from(after);
+                    message.clone()
+                }
+                None => {
+                    let before = p.state.clone();
+                    let message = next_message(doc, &mut p.state, snapshot).map(|m| m.encode());
+                    self.messages_made += 1;
+                    made.insert(before, (message.clone(), p.state.clone()));
+                    message
+                }
+            };
+            if let Some(m) = message {
+                out.push((k.clone(), m));
+            }
+        }
+        out
     }
 
     /// Receives a sync message from a peer, applying its changes if the peer may write.
@@ -657,6 +688,33 @@ mod tests {
         }
         assert_eq!(relay.snapshot.made, 1, "the document was saved once per peer instead of once");
         assert!(first_messages.windows(2).all(|w| w[0] == w[1]), "the peers were sent different copies");
+    }
+
+    #[test]
+    fn readers_in_the_same_state_share_one_message_for_an_edit() {
+        let mut relay = DocSync::<u8>::new(one_change_doc(200));
+        let mut readers = Vec::new();
+        for id in 1..=20u8 {
+            let mut client = DocSync::<u8>::new(Automerge::new());
+            client.add_peer(0, Access::Write, None);
+            relay.add_peer(id, Access::Read, None);
+            let hello = client.generate(&0).expect("a first message");
+            let r = relay.receive(&id, &hello).unwrap();
+            let back = client.receive(&0, &r.outgoing.into_iter().find(|(p, _)| *p == id).unwrap().1).unwrap();
+            exchange(&mut relay, &mut client, id, back);
+            readers.push((id, client));
+        }
+        let made = relay.messages_made;
+        let edit = relay.change(|d| put(d, "k3", "an edited value"));
+        let messages: BTreeMap<u8, Vec<u8>> = edit.outgoing.into_iter().collect();
+        assert_eq!(messages.len(), 20, "every reader hears of the edit");
+        assert_eq!(relay.messages_made - made, 1, "the readers' message was made once per reader");
+        // Each reader applies its copy and ends where a message made for it alone would take it.
+        for (id, client) in &mut readers {
+            let back = client.receive(&0, &messages[id]).unwrap();
+            exchange(&mut relay, client, *id, back);
+            assert_eq!(client.heads(), relay.heads(), "reader {id} did not converge");
+        }
     }
 
     /// A message carrying `changes`, `have` as given and nothing else.
