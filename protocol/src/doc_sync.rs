@@ -14,7 +14,7 @@ use crate::bounds::{self, Bounds};
 
 /// What a peer may do with a document. Decided by the caller (the relay's access rules), never by
 /// anything the peer says about itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Access {
     /// The peer may not learn that the document exists.
     None,
@@ -77,6 +77,37 @@ pub struct DocSync<P> {
     /// How many messages [`DocSync::generate_all`] made, rather than copied from a peer in the
     /// same state.
     messages_made: usize,
+    replies: Replies,
+}
+
+/// Whether messages are shared between peers in the same state ([`DocSync::generate_all`],
+/// [`Replies`]). A client has one peer, the relay, and nothing to share: in the browser the code is
+/// left out, which keeps the app's download two kilobytes smaller.
+const SHARE_ACROSS_PEERS: bool = cfg!(not(target_arch = "wasm32"));
+
+/// How many answers [`Replies`] keeps: more distinct states at one moment are rare, and a peer
+/// cannot grow the relay's memory by sending many different messages.
+const REPLIES_KEPT: usize = 64;
+
+/// Answers to messages that carry no changes, kept while the document's heads stay the same.
+///
+/// After an edit every reader acknowledges it; readers that were in the same state send the same
+/// message and, since receiving one depends only on the document, the state and the message, end
+/// in the same state with the same reply. Automerge then receives the message once, not once per
+/// reader.
+#[derive(Default)]
+struct Replies {
+    heads: Vec<ChangeHash>,
+    answers: HashMap<(sync::State, Access, Vec<u8>), Answer>,
+    /// How many messages without changes Automerge received, rather than answered from here.
+    received: usize,
+}
+
+#[derive(Clone)]
+struct Answer {
+    state: sync::State,
+    write_refused: bool,
+    reply: Option<Vec<u8>>,
 }
 
 /// Below this many bytes of missing changes a compressed snapshot is never worth computing.
@@ -190,6 +221,7 @@ impl<P: Ord + Clone> DocSync<P> {
             bounds: Bounds::default(),
             snapshot: Snapshot::default(),
             messages_made: 0,
+            replies: Replies::default(),
         }
     }
 
@@ -311,6 +343,13 @@ impl<P: Ord + Clone> DocSync<P> {
     /// and the edit's cost per peer is a comparison and a copy, whatever the document's size.
     pub fn generate_all(&mut self) -> Vec<(P, Vec<u8>)> {
         let (doc, snapshot) = (&self.doc, &mut self.snapshot);
+        if !SHARE_ACROSS_PEERS {
+            return self
+                .peers
+                .iter_mut()
+                .filter_map(|(k, p)| next_message(doc, &mut p.state, snapshot).map(|m| (k.clone(), m.encode())))
+                .collect();
+        }
         let mut made: HashMap<sync::State, (Option<Vec<u8>>, sync::State)> = HashMap::new();
         let mut out = Vec::new();
         for (k, p) in self.peers.iter_mut() {
@@ -361,7 +400,43 @@ impl<P: Ord + Clone> DocSync<P> {
         data: &[u8],
         validate: Option<&Validator<'_>>,
     ) -> Result<Received<P>, SyncError> {
+        if !SHARE_ACROSS_PEERS {
+            return self.receive_decoded(peer, data, validate).map(|(received, _)| received);
+        }
+        let heads = self.doc.get_heads();
+        if self.replies.heads != heads {
+            self.replies.answers.clear();
+            self.replies.heads = heads;
+        }
+        let p = self.peers.get_mut(peer).ok_or(SyncError::UnknownPeer)?;
+        let key = (p.state.clone(), p.access, data.to_vec());
+        if let Some(answer) = self.replies.answers.get(&key) {
+            p.state.clone_from(&answer.state);
+            let outgoing = answer.reply.clone().map(|m| vec![(peer.clone(), m)]).unwrap_or_default();
+            return Ok(Received { new_changes: None, write_refused: answer.write_refused, outgoing });
+        }
+        let (received, carried_changes) = self.receive_decoded(peer, data, validate)?;
+        if !carried_changes {
+            self.replies.received += 1;
+            if let Some(p) = self.peers.get(peer)
+                && self.replies.answers.len() < REPLIES_KEPT
+            {
+                let reply = received.outgoing.iter().find(|(to, _)| to == peer).map(|(_, m)| m.clone());
+                let answer = Answer { state: p.state.clone(), write_refused: received.write_refused, reply };
+                self.replies.answers.insert(key, answer);
+            }
+        }
+        Ok(received)
+    }
+
+    fn receive_decoded(
+        &mut self,
+        peer: &P,
+        data: &[u8],
+        validate: Option<&Validator<'_>>,
+    ) -> Result<(Received<P>, bool), SyncError> {
         let mut message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let carried_changes = !message.changes.is_empty();
         // Automerge expects hash lists sorted (a debug build checks it); a peer may send any order.
         for list in std::iter::once(&mut message.heads)
             .chain(std::iter::once(&mut message.need))
@@ -418,7 +493,7 @@ impl<P: Ord + Clone> DocSync<P> {
         } else {
             self.generate(peer).map(|m| vec![(peer.clone(), m)]).unwrap_or_default()
         };
-        Ok(Received { new_changes, write_refused, outgoing })
+        Ok((Received { new_changes, write_refused, outgoing }, carried_changes))
     }
 
     /// The changes added since `before`, as one chunk, or `None` if there are none.
@@ -710,11 +785,15 @@ mod tests {
         assert_eq!(messages.len(), 20, "every reader hears of the edit");
         assert_eq!(relay.messages_made - made, 1, "the readers' message was made once per reader");
         // Each reader applies its copy and ends where a message made for it alone would take it.
+        let received = relay.replies.received;
         for (id, client) in &mut readers {
             let back = client.receive(&0, &messages[id]).unwrap();
             exchange(&mut relay, client, *id, back);
             assert_eq!(client.heads(), relay.heads(), "reader {id} did not converge");
         }
+        // Their acknowledgements are the same message from the same state: received once.
+        assert_eq!(relay.replies.received - received, 1, "each reader's acknowledgement was received anew");
+        assert!(readers.iter().all(|(id, _)| relay.peer_has_all(id)), "a reader's state did not move on");
     }
 
     /// A message carrying `changes`, `have` as given and nothing else.
