@@ -12,7 +12,10 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
-    caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("contactpoint-") && k !== CACHE).map((k) => caches.delete(k)))).then(() => self.clients.claim()),
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("contactpoint-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
   );
 });
 
@@ -27,7 +30,12 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname === "/sync" || url.pathname.startsWith("/api/") || url.pathname === "/healthz") return;
   if (req.mode === "navigate") {
     // Every app route is the same shell.
-    event.respondWith(caches.open(CACHE).then((c) => c.match("./index.html")).then((r) => r || fetch(req)));
+    event.respondWith(
+      caches
+        .open(CACHE)
+        .then((c) => c.match("./index.html"))
+        .then((r) => r || fetch(req)),
+    );
     return;
   }
   // A module loaded on demand (the accessibility statement, the administration) is kept once
