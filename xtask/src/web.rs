@@ -123,7 +123,7 @@ const ON_DEMAND: [&str; 4] = ["admin.js", "statement.js", "print.js", "install-h
 const NOT_SHIPPED: [&str; 2] = ["tsconfig.json", ".prettierrc.json"];
 
 /// Where the bindings and the optimised wasm are made, `CARGO_TARGET_DIR` respected.
-fn staging_dir() -> PathBuf {
+pub(crate) fn staging_dir() -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("target"));
     target.join("web-staging")
 }
