@@ -120,7 +120,7 @@ fn npm_bin(path: &str) -> Result<PathBuf> {
 const ON_DEMAND: [&str; 4] = ["admin.js", "statement.js", "print.js", "install-hint.js"];
 
 /// Files of `web/` that configure the checks and are not part of the app.
-const NOT_SHIPPED: [&str; 2] = ["tsconfig.json", ".prettierrc.json"];
+const NOT_SHIPPED: [&str; 3] = ["tsconfig.json", "tsconfig.sw.json", ".prettierrc.json"];
 
 /// Where the bindings and the optimised wasm are made, `CARGO_TARGET_DIR` respected.
 pub(crate) fn staging_dir() -> PathBuf {
@@ -155,7 +155,7 @@ pub fn declarations() -> PathBuf {
 
 /// Checks the web app's JavaScript: every module's types with `tsc --checkJs` (each starts with
 /// `// @ts-check`), the wasm client's calls against the declarations wasm-bindgen generated in
-/// the last build, and the formatting with prettier. Needs a build first (`build` makes the
+/// the last build, the service worker's types, and the formatting with prettier. Needs a build first (`build` makes the
 /// declarations).
 pub fn check_js() -> Result<()> {
     let staging = staging_dir();
@@ -172,7 +172,10 @@ pub fn check_js() -> Result<()> {
     });
     let config_path = root.join(&staging).join("tsconfig.json");
     std::fs::write(&config_path, serde_json::to_string_pretty(&config)?)?;
-    crate::step("JavaScript types (tsc --checkJs)", Command::new(npm_bin(".bin/tsc")?).arg("-p").arg(&config_path))?;
+    let tsc = npm_bin(".bin/tsc")?;
+    crate::step("JavaScript types (tsc --checkJs)", Command::new(&tsc).arg("-p").arg(&config_path))?;
+    // The service worker runs in a worker's global scope, with other types than a page's.
+    crate::step("service worker types (tsc --checkJs)", Command::new(&tsc).args(["-p", "web/tsconfig.sw.json"]))?;
     crate::step(
         "JavaScript format check (prettier)",
         Command::new(npm_bin(".bin/prettier")?).args(["--check", "--log-level=warn", "web/**/*.js"]),
