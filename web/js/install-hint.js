@@ -2,7 +2,7 @@
 // The hint to install the app, shown once, above the screen: with an Install button that opens
 // the browser's own prompt where the browser offered one (`beforeinstallprompt`), else (iOS
 // Safari) a line saying how to add the app to the home screen. Closing it, or installing, is
-// stored, so it does not come back. app.js loads it only when the hint is to be shown.
+// stored, so it does not come back. on-demand.js loads it only when the hint is to be shown.
 
 export const WORDS = {
   install_hint: {

@@ -1,7 +1,7 @@
 // @ts-check
 // A municipality's contact sheet for paper (`#/print/{code}`), loaded when first opened: the
 // key roles' contacts as the app resolves them, on one A4 page with the data's date and the
-// app's address. app.js lends it its element builder, screen, client and settings; the words
+// app's address. on-demand.js lends it the element builder, screen, client and settings; the words
 // join the app's catalogue when the module loads.
 
 export const WORDS = {

@@ -2,7 +2,7 @@
 // The accessibility statement that the Act on the Provision of Digital Services (306/2019)
 // requires of public services, in fi/sv/en: conformance with WCAG 2.1 AA and the known gaps,
 // the statement's date, the operator's feedback address and the supervisory authority. Loaded
-// when first opened (app.js lends it its element builder and screen); its words join the
+// when first opened (on-demand.js lends it the element builder and screen); its words join the
 // catalogue then.
 
 export const WORDS = {
