@@ -1,33 +1,45 @@
+// @ts-check
 // Service worker: precaches the app (all but the modules loaded on demand) so that it starts with no network, answers every
 // request from the cache first, and switches versions only when the page asks it to, so that a
 // page never runs half old and half new. The build replaces the two placeholders below.
 
 const VERSION = "__VERSION__";
+/** @type {string[]} */
+// @ts-expect-error: a placeholder, not a name; the build writes the list of files here.
 const ASSETS = __ASSETS__;
 const CACHE = `contactpoint-${VERSION}`;
+const worker = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
-self.addEventListener("install", (event) => {
+worker.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS)));
 });
 
-self.addEventListener("activate", (event) => {
+worker.addEventListener("activate", (event) => {
   event.waitUntil(
-    caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("contactpoint-") && k !== CACHE).map((k) => caches.delete(k)))).then(() => self.clients.claim()),
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("contactpoint-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => worker.clients.claim()),
   );
 });
 
-self.addEventListener("message", (event) => {
-  if (event.data === "skip-waiting") self.skipWaiting();
+worker.addEventListener("message", (event) => {
+  if (event.data === "skip-waiting") worker.skipWaiting();
 });
 
-self.addEventListener("fetch", (event) => {
+worker.addEventListener("fetch", (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== location.origin) return;
   if (url.pathname === "/sync" || url.pathname.startsWith("/api/") || url.pathname === "/healthz") return;
   if (req.mode === "navigate") {
     // Every app route is the same shell.
-    event.respondWith(caches.open(CACHE).then((c) => c.match("./index.html")).then((r) => r || fetch(req)));
+    event.respondWith(
+      caches
+        .open(CACHE)
+        .then((c) => c.match("./index.html"))
+        .then((r) => r || fetch(req)),
+    );
     return;
   }
   // A module loaded on demand (the accessibility statement, the administration) is kept once

@@ -34,7 +34,6 @@ const LONG_FILES: &[(&str, &str)] = &[
     ("xtask/src/bench/workloads.rs", "one function per relay workload"),
     ("directory/src/seed/cards.rs", "the six national cards in three languages"),
     ("fuzz/src/lib.rs", "every fuzz target's body, shared with the replay in the test run"),
-    ("web/js/app.js", "the whole web app in one module; to be split (issue 15, item 4)"),
     ("tests/e2e/erasure.rs", "erasure is shown on the relay, in the database files and on three kinds of client"),
 ];
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Administration screens: invites (a link and a QR code to print or share), users and devices
 // (revoke a device, disable a user), and the audit log with filters. Everything goes through the
 // relay's /api/v0/admin endpoints, which decide who may do what; these screens only leave out
@@ -164,17 +165,42 @@ const ADMIN = {
     admin_audit_none: "Nothing matches these filters.",
   },
 };
+/** @type {Record<string, Record<string, string>>} */
 export const WORDS = {};
 for (const [lang, words] of Object.entries(ADMIN)) for (const [key, text] of Object.entries(words)) (WORDS[key] ||= {})[lang] = text;
 
 // What the app lends these screens: its element builder, screen, translations, and the
-// signed-in user's token and role.
+// signed-in user's token and role, and whether they maintain entries (the app's one check in
+// permissions.js). Only types are imported.
+/**
+ * @typedef {{
+ *   h: typeof import("./dom.js").h, show: typeof import("./dom.js").show, t: (key: string) => string,
+ *   language: () => string, token: () => string | undefined, user: () => import("./state.js").User | undefined,
+ *   maintains: () => boolean,
+ * }} Lent
+ */
+
+/**
+ * What the relay's administration endpoints answer (server/src/admin.rs).
+ * @typedef {{ link: string, qr_svg: string, code: string, role: string, areas: string[], uses: number, expires_at: string }} Invite
+ * @typedef {{ id: number, name: string, role: string, areas: string[], disabled_at: string | null }} AdminUser
+ * @typedef {{ id: number, user_id: number, name: string, created_at: string, revoked_at: string | null }} AdminDevice
+ * @typedef {{ action: string, at: string, user_id: number | null, user_name: string | null, device_id: number | null, detail: string | null, doc_id: string | null }} AuditEntry
+ */
+
+/** @type {Lent} */
 let app;
 
 function role() {
   return (app.user() || {}).role;
 }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {object} [body]
+ * @returns {Promise<any>}
+ */
 async function call(method, path, body) {
   const res = await fetch(`/api/v0/admin/${path}`, {
     method,
@@ -187,25 +213,32 @@ async function call(method, path, body) {
   return json;
 }
 
+/** @param {any} e */
 function errorText(e) {
   return e instanceof TypeError ? app.t("no_network") : e && e.message ? e.message : String(e);
 }
 
+/** @param {string | number | null | undefined} rfc3339OrMs */
 function when(rfc3339OrMs) {
   if (rfc3339OrMs === null || rfc3339OrMs === undefined) return "";
   const d = new Date(rfc3339OrMs);
   return d.toLocaleString(app.language() === "en" ? "en-GB" : app.language(), { dateStyle: "short", timeStyle: "short" });
 }
 
+/** @param {string} r */
 function roleName(r) {
   return app.t(`admin_role_${r}`);
 }
 
 // #/admin, #/admin/invite, #/admin/users, #/admin/audit
+/**
+ * @param {string} page
+ * @param {Lent} ctx
+ */
 export function adminScreen(page, ctx) {
   app = ctx;
   const { h, show, t } = app;
-  if (role() !== "admin" && role() !== "editor") return show(t("admin_title"), h("p", { class: "error", role: "alert" }, t("admin_not_allowed")));
+  if (!app.maintains()) return show(t("admin_title"), h("p", { class: "error", role: "alert" }, t("admin_not_allowed")));
   if (page === "invite") return inviteScreen();
   if (page === "users" && role() === "admin") return usersScreen();
   if (page === "audit" && role() === "admin") return auditScreen();
@@ -241,7 +274,7 @@ function inviteScreen() {
   const result = h("div", { "data-testid": "invite-result" });
   const areasChosen = () =>
     areaBoxes
-      .map((l) => l.firstChild)
+      .map((l) => /** @type {HTMLInputElement} */ (l.firstChild))
       .filter((b) => b.checked)
       .map((b) => b.value)
       .concat(areaText.value.split(/[\s,]+/).filter(Boolean));
@@ -249,7 +282,7 @@ function inviteScreen() {
     "form",
     {
       novalidate: true,
-      onsubmit: async (ev) => {
+      onsubmit: async (/** @type {Event} */ ev) => {
         ev.preventDefault();
         err.textContent = "";
         result.replaceChildren();
@@ -276,34 +309,53 @@ function inviteScreen() {
     areaText,
     h("label", { for: "invite-name" }, t("admin_invite_name")),
     name,
-    h("div", { class: "pair" }, h("div", {}, h("label", { for: "invite-uses" }, t("admin_uses")), uses), h("div", {}, h("label", { for: "invite-days" }, t("admin_days_valid")), days)),
+    h(
+      "div",
+      { class: "pair" },
+      h("div", {}, h("label", { for: "invite-uses" }, t("admin_uses")), uses),
+      h("div", {}, h("label", { for: "invite-days" }, t("admin_days_valid")), days),
+    ),
     h("p", {}, h("button", { type: "submit", "data-testid": "create-invite" }, t("admin_create_invite"))),
     err,
   );
   show(t("admin_invite_title"), form, result, h("p", {}, h("a", { href: "#/admin" }, t("back"))));
 }
 
+/**
+ * @param {HTMLElement} into
+ * @param {Invite} inv
+ */
 function showInvite(into, inv) {
   const { h, t } = app;
   const link = h("input", { id: "invite-link", readonly: true, value: inv.link, "data-testid": "invite-link" });
   const copied = h("span", { role: "status" });
-  const qr = h("img", { class: "qr", alt: `${t("admin_qr_alt")}: ${inv.link}`, src: `data:image/svg+xml,${encodeURIComponent(inv.qr_svg)}`, "data-testid": "invite-qr" });
+  const qr = h("img", {
+    class: "qr",
+    alt: `${t("admin_qr_alt")}: ${inv.link}`,
+    src: `data:image/svg+xml,${encodeURIComponent(inv.qr_svg)}`,
+    "data-testid": "invite-qr",
+  });
   const buttons = [
-    h("button", {
-      type: "button",
-      class: "secondary",
-      onclick: async () => {
-        try {
-          await navigator.clipboard.writeText(inv.link);
-          copied.textContent = ` ${t("admin_copied")}`;
-        } catch {
-          link.select();
-        }
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        onclick: async () => {
+          try {
+            await navigator.clipboard.writeText(inv.link);
+            copied.textContent = ` ${t("admin_copied")}`;
+          } catch {
+            link.select();
+          }
+        },
       },
-    }, t("admin_copy")),
+      t("admin_copy"),
+    ),
     h("button", { type: "button", class: "secondary", onclick: () => print() }, t("admin_print")),
   ];
-  if (navigator.share) buttons.push(h("button", { type: "button", class: "secondary", onclick: () => navigator.share({ title: t("app_name"), url: inv.link }).catch(() => {}) }, t("admin_share")));
+  if (navigator.share)
+    buttons.push(h("button", { type: "button", class: "secondary", onclick: () => navigator.share({ title: t("app_name"), url: inv.link }).catch(() => {}) }, t("admin_share")));
   into.replaceChildren(
     h("h2", {}, t("admin_invite_ready")),
     h("p", {}, `${roleName(inv.role)}${inv.areas.length ? ` · ${inv.areas.join(", ")}` : ""} · ${t("admin_uses")}: ${inv.uses} · ${t("admin_expires")}: ${when(inv.expires_at)}`),
@@ -321,7 +373,9 @@ function showInvite(into, inv) {
 async function usersScreen() {
   const { h, show, t } = app;
   show(t("admin_users_title"), h("p", {}, t("loading")));
+  /** @type {AdminUser[]} */
   let users;
+  /** @type {AdminDevice[]} */
   let devices;
   try {
     [{ users }, { devices }] = await Promise.all([call("GET", "users"), call("GET", "devices")]);
@@ -330,6 +384,7 @@ async function usersScreen() {
   }
   if (location.hash !== "#/admin/users") return;
   const err = h("p", { class: "error", role: "alert", "data-testid": "admin-error" });
+  /** @param {string} question @param {string} method @param {string} path */
   const act = async (question, method, path) => {
     if (!confirm(question)) return;
     err.textContent = "";
@@ -359,11 +414,31 @@ async function usersScreen() {
             h("span", { class: "hint" }, ` · ${when(d.created_at)}`),
             d.revoked_at
               ? h("span", { class: "hint" }, ` · ${t("admin_revoked")} ${when(d.revoked_at)}`)
-              : h("button", { type: "button", class: "secondary", "data-testid": "revoke", onclick: () => act(`${t("admin_revoke_confirm")} ${d.name} (${u.name})`, "POST", `devices/${d.id}/revoke`) }, t("admin_revoke")),
+              : h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "secondary",
+                    "data-testid": "revoke",
+                    onclick: () => act(`${t("admin_revoke_confirm")} ${d.name} (${u.name})`, "POST", `devices/${d.id}/revoke`),
+                  },
+                  t("admin_revoke"),
+                ),
           ),
         ),
       ),
-      u.disabled_at ? null : h("button", { type: "button", class: "secondary", "data-testid": "disable", onclick: () => act(`${t("admin_disable_confirm")} ${u.name}`, "POST", `users/${u.id}/disable`) }, t("admin_disable")),
+      u.disabled_at
+        ? null
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              "data-testid": "disable",
+              onclick: () => act(`${t("admin_disable_confirm")} ${u.name}`, "POST", `users/${u.id}/disable`),
+            },
+            t("admin_disable"),
+          ),
     );
   });
   show(t("admin_users_title"), err, h("ul", { class: "list admin-list" }, list), h("p", {}, h("a", { href: "#/admin" }, t("back"))));
@@ -374,8 +449,10 @@ async function usersScreen() {
 
 const ACTIONS = ["invite", "user", "device", "sync", "document", "admin"];
 
+/** @param {{ user?: string, action?: string, since?: string, until?: string }} [filters] */
 async function auditScreen(filters = {}) {
   const { h, show, t } = app;
+  /** @type {AdminUser[]} */
   let users = [];
   try {
     ({ users } = await call("GET", "users"));
@@ -383,8 +460,18 @@ async function auditScreen(filters = {}) {
     // The filter by person then offers no names; the log itself says what went wrong.
   }
   if (location.hash !== "#/admin/audit") return;
-  const who = h("select", { id: "audit-user" }, h("option", { value: "" }, t("admin_anyone")), users.map((u) => h("option", { value: u.id, selected: String(u.id) === filters.user || undefined }, `${u.name} (${u.id})`)));
-  const what = h("select", { id: "audit-action" }, h("option", { value: "" }, t("admin_anything")), ACTIONS.map((a) => h("option", { value: a, selected: a === filters.action || undefined }, t(`admin_action_${a}`))));
+  const who = h(
+    "select",
+    { id: "audit-user" },
+    h("option", { value: "" }, t("admin_anyone")),
+    users.map((u) => h("option", { value: u.id, selected: String(u.id) === filters.user || undefined }, `${u.name} (${u.id})`)),
+  );
+  const what = h(
+    "select",
+    { id: "audit-action" },
+    h("option", { value: "" }, t("admin_anything")),
+    ACTIONS.map((a) => h("option", { value: a, selected: a === filters.action || undefined }, t(`admin_action_${a}`))),
+  );
   const since = h("input", { id: "audit-since", type: "date", value: filters.since || "" });
   const until = h("input", { id: "audit-until", type: "date", value: filters.until || "" });
   const out = h("div", { "data-testid": "audit-entries" });
@@ -398,6 +485,7 @@ async function auditScreen(filters = {}) {
     q.set("limit", "200");
     out.replaceChildren(h("p", {}, t("loading")));
     try {
+      /** @type {{ entries: AuditEntry[] }} */
       const { entries } = await call("GET", `audit?${q}`);
       out.replaceChildren(
         entries.length
@@ -424,12 +512,17 @@ async function auditScreen(filters = {}) {
   };
   const form = h(
     "form",
-    { onsubmit: (ev) => (ev.preventDefault(), load()) },
+    { onsubmit: (/** @type {Event} */ ev) => (ev.preventDefault(), load()) },
     h("label", { for: "audit-user" }, t("admin_who")),
     who,
     h("label", { for: "audit-action" }, t("admin_what")),
     what,
-    h("div", { class: "pair" }, h("div", {}, h("label", { for: "audit-since" }, t("admin_since")), since), h("div", {}, h("label", { for: "audit-until" }, t("admin_until")), until)),
+    h(
+      "div",
+      { class: "pair" },
+      h("div", {}, h("label", { for: "audit-since" }, t("admin_since")), since),
+      h("div", {}, h("label", { for: "audit-until" }, t("admin_until")), until),
+    ),
     h("p", {}, h("button", { type: "submit", "data-testid": "audit-search" }, t("admin_filter"))),
   );
   show(t("admin_audit_title"), form, out, h("p", {}, h("a", { href: "#/admin" }, t("back"))));

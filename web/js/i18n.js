@@ -1,8 +1,12 @@
+// @ts-check
 // User-interface strings in Finnish, Swedish and English. Content (contacts, guidance) carries
 // its own languages; these are only the app's own words.
 
 export const LANGS = ["fi", "sv", "en"];
 
+/** @typedef {Record<string, string>} Words A word or phrase by language. */
+
+/** @type {Record<string, Words>} */
 const T = {
   app_name: { fi: "Yhteyspiste", sv: "Kontaktpunkt", en: "Contact Point" },
   skip_to_content: { fi: "Siirry sisältöön", sv: "Hoppa till innehållet", en: "Skip to content" },
@@ -52,7 +56,11 @@ const T = {
     en: "Deleting the data on this device failed",
   },
   sign_in_failed: { fi: "Käyttöönotto ei onnistunut", sv: "Det gick inte att ta appen i bruk", en: "Signing in failed" },
-  no_network: { fi: "Ei verkkoyhteyttä. Yritä uudelleen, kun verkko toimii.", sv: "Ingen nätverksanslutning. Försök igen när nätet fungerar.", en: "No network connection. Try again when you are online." },
+  no_network: {
+    fi: "Ei verkkoyhteyttä. Yritä uudelleen, kun verkko toimii.",
+    sv: "Ingen nätverksanslutning. Försök igen när nätet fungerar.",
+    en: "No network connection. Try again when you are online.",
+  },
   pick_municipality: { fi: "Valitse kuntasi", sv: "Välj din kommun", en: "Choose your municipality" },
   pick_municipality_text: {
     fi: "Näytämme yhteystiedot, jotka palvelevat tätä kuntaa. Voit vaihtaa sen asetuksissa.",
@@ -78,7 +86,11 @@ const T = {
   members_only: { fi: "Vain alueen jäsenille", sv: "Endast för områdets medlemmar", en: "Area members only" },
   out_of_hours: { fi: "Virka-ajan ulkopuolella", sv: "Utanför tjänstetid", en: "Out of hours" },
   languages: { fi: "Kielet", sv: "Språk", en: "Languages" },
-  no_contact: { fi: "Paikallista yhteystietoa ei löytynyt. Soita hätätilanteessa 112.", sv: "Ingen lokal kontakt hittades. Ring 112 i en nödsituation.", en: "No local contact found. In an emergency call 112." },
+  no_contact: {
+    fi: "Paikallista yhteystietoa ei löytynyt. Soita hätätilanteessa 112.",
+    sv: "Ingen lokal kontakt hittades. Ring 112 i en nödsituation.",
+    en: "No local contact found. In an emergency call 112.",
+  },
   urgency_emergency: { fi: "Hätätilanne – toimi heti", sv: "Nödsituation – agera genast", en: "Emergency — act now" },
   urgency_urgent: { fi: "Kiireellinen", sv: "Brådskande", en: "Urgent" },
   urgency_concern: { fi: "Huoli", sv: "Oro", en: "Concern" },
@@ -115,7 +127,11 @@ const T = {
   mark_verified: { fi: "Merkitse tarkistetuksi tänään", sv: "Markera som kontrollerad i dag", en: "Mark as verified today" },
   cancel: { fi: "Peruuta", sv: "Avbryt", en: "Cancel" },
   fix_errors: { fi: "Korjaa merkityt kohdat. Mitään ei tallennettu.", sv: "Rätta de markerade fälten. Inget sparades.", en: "Fix the marked fields. Nothing was saved." },
-  saved_offline: { fi: "Tallennettu tähän laitteeseen; lähetetään, kun yhteys toimii.", sv: "Sparat på denna enhet; skickas när anslutningen fungerar.", en: "Saved on this device; it will be sent when the connection works." },
+  saved_offline: {
+    fi: "Tallennettu tähän laitteeseen; lähetetään, kun yhteys toimii.",
+    sv: "Sparat på denna enhet; skickas när anslutningen fungerar.",
+    en: "Saved on this device; it will be sent when the connection works.",
+  },
   history: { fi: "Muutoshistoria", sv: "Ändringshistorik", en: "History" },
   history_of: { fi: "Muutoshistoria", sv: "Ändringshistorik", en: "History of" },
   history_empty: { fi: "Ei muutoksia.", sv: "Inga ändringar.", en: "No changes." },
@@ -179,11 +195,19 @@ const T = {
     sv: "Ditt område kan ändra formuleringarna i den nationella anvisningen och lägga till lokala steg. Steg som är obligatoriska nationellt kan inte tas bort.",
     en: "Your area can reword the national guidance and add local steps. Steps the national guidance requires cannot be removed.",
   },
-  local_none: { fi: "Alueella ei ole paikallista versiota; käyttäjät näkevät valtakunnallisen ohjeen.", sv: "Området har ingen lokal version; användarna ser den nationella anvisningen.", en: "This area has no local version; people see the national guidance." },
+  local_none: {
+    fi: "Alueella ei ole paikallista versiota; käyttäjät näkevät valtakunnallisen ohjeen.",
+    sv: "Området har ingen lokal version; användarna ser den nationella anvisningen.",
+    en: "This area has no local version; people see the national guidance.",
+  },
   create_local: { fi: "Luo paikallinen versio", sv: "Skapa en lokal version", en: "Create a local version" },
   restore_local: { fi: "Ota paikallinen versio takaisin käyttöön", sv: "Ta den lokala versionen i bruk igen", en: "Bring the local version back" },
   withdraw_local: { fi: "Poista paikallinen versio käytöstä", sv: "Ta den lokala versionen ur bruk", en: "Withdraw the local version" },
-  withdraw_local_confirm: { fi: "Käyttäjät näkevät taas valtakunnallisen ohjeen. Jatketaanko?", sv: "Användarna ser den nationella anvisningen igen. Fortsätta?", en: "People will see the national guidance again. Continue?" },
+  withdraw_local_confirm: {
+    fi: "Käyttäjät näkevät taas valtakunnallisen ohjeen. Jatketaanko?",
+    sv: "Användarna ser den nationella anvisningen igen. Fortsätta?",
+    en: "People will see the national guidance again. Continue?",
+  },
   save_wording: { fi: "Tallenna sanamuoto", sv: "Spara formuleringen", en: "Save wording" },
   remove_step: { fi: "Poista vaihe", sv: "Ta bort steget", en: "Remove step" },
   add_step: { fi: "Lisää paikallinen vaihe", sv: "Lägg till ett lokalt steg", en: "Add a local step" },
@@ -222,7 +246,11 @@ const T = {
   hours_regular: { fi: "Tavallinen aukioloaika", sv: "Ordinarie öppettid", en: "Regular hours" },
   hours_out_of_hours: { fi: "Päivystys virka-ajan ulkopuolella", sv: "Jour utanför tjänstetid", en: "Out-of-hours service" },
   days: { fi: "Päivät", sv: "Dagar", en: "Days" },
-  days_hint: { fi: "Jos päiviä ei ole valittu, aika koskee joka päivää.", sv: "Om inga dagar är valda gäller tiden varje dag.", en: "With no days chosen, the hours apply every day." },
+  days_hint: {
+    fi: "Jos päiviä ei ole valittu, aika koskee joka päivää.",
+    sv: "Om inga dagar är valda gäller tiden varje dag.",
+    en: "With no days chosen, the hours apply every day.",
+  },
   day_MO: { fi: "ma", sv: "må", en: "Mon" },
   day_TU: { fi: "ti", sv: "ti", en: "Tue" },
   day_WE: { fi: "ke", sv: "on", en: "Wed" },
@@ -264,9 +292,9 @@ const T = {
   maintainer_national: { fi: "valtakunnallinen ylläpito", sv: "det nationella underhållet", en: "the national editors" },
 };
 
-
 let current = "fi";
 
+/** @param {string | undefined} saved */
 export function pickLanguage(saved) {
   if (saved && LANGS.includes(saved)) return saved;
   for (const l of navigator.languages || [navigator.language || "fi"]) {
@@ -276,16 +304,18 @@ export function pickLanguage(saved) {
   return "fi";
 }
 
+/** @param {string} lang */
 export function setLanguage(lang) {
   current = LANGS.includes(lang) ? lang : "fi";
   document.documentElement.lang = current;
-  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(/** @type {HTMLElement} */ (el).dataset.t || "");
 }
 
 export function language() {
   return current;
 }
 
+/** @param {string} key */
 export function t(key) {
   const e = T[key];
   return e ? e[current] || e.en : key;
@@ -294,65 +324,144 @@ export function t(key) {
 // The rules' and the relay's messages by code (validation issues, refusals, the relay's HTTP
 // errors), `{name}` marking a parameter. English comes with each message from the rules or the
 // relay; these are its Finnish and Swedish wording.
+/** @type {Record<string, Words>} */
 const M = {
   text_required: { fi: "Tämä teksti tarvitaan ainakin yhdellä kielellä.", sv: "Den här texten behövs på minst ett språk." },
-  kind: { fi: "Asiakirjan lajin on oltava \"index\", \"national\" tai \"area\".", sv: "Dokumentets typ måste vara \"index\", \"national\" eller \"area\"." },
-  area_required: { fi: "Alueen asiakirjan on nimettävä alueensa (municipality:091, county:90 tai police:helsinki).", sv: "Ett områdesdokument måste ange sitt område (municipality:091, county:90 eller police:helsinki)." },
+  kind: { fi: 'Asiakirjan lajin on oltava "index", "national" tai "area".', sv: 'Dokumentets typ måste vara "index", "national" eller "area".' },
+  area_required: {
+    fi: "Alueen asiakirjan on nimettävä alueensa (municipality:091, county:90 tai police:helsinki).",
+    sv: "Ett områdesdokument måste ange sitt område (municipality:091, county:90 eller police:helsinki).",
+  },
   role_required: { fi: "Valitse ainakin yksi tehtävä.", sv: "Välj minst en roll." },
-  reach_required: { fi: "Lisää ainakin yksi yhteystapa: puhelinnumero, sähköposti, verkkosivu tai chat.", sv: "Lägg till minst ett sätt att nå kontakten: telefonnummer, e-post, webbadress eller chatt." },
-  phone_format: { fi: "Tämä ei ole puhelinnumero. Kirjoita muodossa +358 40 123 4567, 040 123 4567 tai palvelunumerona, kuten 112 tai 116 006.", sv: "Det här är inget telefonnummer. Skriv det som +358 40 123 4567, 040 123 4567 eller ett tjänstenummer som 112 eller 116 006." },
-  phone_placeholder: { fi: "Paikkamerkkinumerot (+358 0 …) sallitaan vain esimerkkitiedoiksi merkityissä yhteystiedoissa.", sv: "Platshållarnummer (+358 0 …) tillåts bara i poster som är märkta som exempeldata." },
+  reach_required: {
+    fi: "Lisää ainakin yksi yhteystapa: puhelinnumero, sähköposti, verkkosivu tai chat.",
+    sv: "Lägg till minst ett sätt att nå kontakten: telefonnummer, e-post, webbadress eller chatt.",
+  },
+  phone_format: {
+    fi: "Tämä ei ole puhelinnumero. Kirjoita muodossa +358 40 123 4567, 040 123 4567 tai palvelunumerona, kuten 112 tai 116 006.",
+    sv: "Det här är inget telefonnummer. Skriv det som +358 40 123 4567, 040 123 4567 eller ett tjänstenummer som 112 eller 116 006.",
+  },
+  phone_placeholder: {
+    fi: "Paikkamerkkinumerot (+358 0 …) sallitaan vain esimerkkitiedoiksi merkityissä yhteystiedoissa.",
+    sv: "Platshållarnummer (+358 0 …) tillåts bara i poster som är märkta som exempeldata.",
+  },
   email: { fi: "Tämä ei ole sähköpostiosoite.", sv: "Det här är ingen e-postadress." },
   url: { fi: "Verkko-osoitteen on alettava https:// tai http://.", sv: "En webbadress måste börja med https:// eller http://." },
   time: { fi: "Kirjoita kellonaika muodossa TT:MM, esimerkiksi 08:00.", sv: "Skriv tiden som TT:MM, till exempel 08:00." },
-  time_pair: { fi: "Anna sekä avautumis- että sulkeutumisaika, tai ei kumpaakaan, jos palvelu on auki ympäri vuorokauden.", sv: "Ange både öppnings- och stängningstid, eller ingen av dem för dygnet runt." },
+  time_pair: {
+    fi: "Anna sekä avautumis- että sulkeutumisaika, tai ei kumpaakaan, jos palvelu on auki ympäri vuorokauden.",
+    sv: "Ange både öppnings- och stängningstid, eller ingen av dem för dygnet runt.",
+  },
   date: { fi: "Kirjoita päivämäärä muodossa VVVV-KK-PP.", sv: "Skriv datumet som ÅÅÅÅ-MM-DD." },
   language: { fi: "Käytä kielikoodia, kuten fi, sv tai en.", sv: "Använd en språkkod som fi, sv eller en." },
-  areas_required: { fi: "Luettele kunnat, hyvinvointialue tai poliisilaitoksen alue, jota tämä yhteystieto palvelee.", sv: "Ange de kommuner, det välfärdsområde eller polisområde som kontakten betjänar." },
-  person_not_national: { fi: "Nimetyt henkilöt kuuluvat alueiden asiakirjoihin, ei valtakunnalliseen.", sv: "Namngivna personer hör till områdesdokument, inte till det nationella dokumentet." },
+  areas_required: {
+    fi: "Luettele kunnat, hyvinvointialue tai poliisilaitoksen alue, jota tämä yhteystieto palvelee.",
+    sv: "Ange de kommuner, det välfärdsområde eller polisområde som kontakten betjänar.",
+  },
+  person_not_national: {
+    fi: "Nimetyt henkilöt kuuluvat alueiden asiakirjoihin, ei valtakunnalliseen.",
+    sv: "Namngivna personer hör till områdesdokument, inte till det nationella dokumentet.",
+  },
   person_review: { fi: "Nimetylle henkilölle tarvitaan tarkistuspäivä (review_by).", sv: "En namngiven person behöver ett granskningsdatum (review_by)." },
-  personal_id: { fi: "Tämä teksti näyttää henkilötunnukselta. Älä koskaan tallenna tänne tietoja yksittäisistä ihmisistä.", sv: "Den här texten ser ut som en personbeteckning. Spara aldrig uppgifter om enskilda personer här." },
+  personal_id: {
+    fi: "Tämä teksti näyttää henkilötunnukselta. Älä koskaan tallenna tänne tietoja yksittäisistä ihmisistä.",
+    sv: "Den här texten ser ut som en personbeteckning. Spara aldrig uppgifter om enskilda personer här.",
+  },
   slug: { fi: "Tunnisteen on oltava pieniä kirjaimia, numeroita ja väliviivoja.", sv: "Identifieraren måste bestå av små bokstäver, siffror och bindestreck." },
-  no_answers: { fi: "Kysymykseen tarvitaan ainakin yksi vastaus, ja jokaisen polun on päätyttävä vaiheisiin.", sv: "En fråga behöver minst ett svar, och varje väg måste sluta i steg." },
+  no_answers: {
+    fi: "Kysymykseen tarvitaan ainakin yksi vastaus, ja jokaisen polun on päätyttävä vaiheisiin.",
+    sv: "En fråga behöver minst ett svar, och varje väg måste sluta i steg.",
+  },
   no_steps: { fi: "Vaiheosioon tarvitaan ainakin yksi vaihe.", sv: "En stegdel behöver minst ett steg." },
   cycle: { fi: "Ohjeen kysymykset eivät saa palata aiempaan kysymykseen.", sv: "Anvisningens frågor får inte leda tillbaka till en tidigare fråga." },
-  danger_now: { fi: "Jokaisen \"välitön vaara\" -vastauksen polun on sisällettävä soitto hätänumeroon 112.", sv: "Varje väg från svaret \"fara nu\" måste innehålla ett samtal till nödnumret 112." },
-  legal_basis: { fi: "Ilmoitusvaiheen on nimettävä oikeusperustansa, esimerkiksi lastensuojelulaki 417/2007, 25 §.", sv: "Ett anmälningssteg måste ange sin rättsliga grund, till exempel barnskyddslagen 417/2007, 25 §." },
+  danger_now: {
+    fi: 'Jokaisen "välitön vaara" -vastauksen polun on sisällettävä soitto hätänumeroon 112.',
+    sv: 'Varje väg från svaret "fara nu" måste innehålla ett samtal till nödnumret 112.',
+  },
+  legal_basis: {
+    fi: "Ilmoitusvaiheen on nimettävä oikeusperustansa, esimerkiksi lastensuojelulaki 417/2007, 25 §.",
+    sv: "Ett anmälningssteg måste ange sin rättsliga grund, till exempel barnskyddslagen 417/2007, 25 §.",
+  },
   step_roles: { fi: "Tämän vaiheen on nimettävä ainakin yksi yhteystaho.", sv: "Det här steget måste ange minst en kontaktroll." },
   step_id: { fi: "Jokainen vaihe tarvitsee ohjeessa yksilöllisen tunnisteen.", sv: "Varje steg behöver en identifierare som är unik i anvisningen." },
   override_national: { fi: "Vain alueiden asiakirjat voivat korvata valtakunnallisia ohjeita.", sv: "Bara områdesdokument kan ersätta nationella anvisningar." },
   not_a_record: { fi: "Tämä tietue on vioittunut: sen on oltava kenttien kokoelma.", sv: "Den här posten är skadad: den måste vara en samling fält." },
-  wrong_place: { fi: "Tämän asiakirjan laji ja alue määräytyvät palvelimen luettelosta eikä niitä voi muuttaa.", sv: "Dokumentets typ och område bestäms av serverns katalog och kan inte ändras." },
-  outside_area: { fi: "Tämä alue on asiakirjan oman alueen ulkopuolella. Luettele vain alue itse tai sen sisällä olevat paikat.", sv: "Området ligger utanför dokumentets eget område. Ange bara området självt eller platser inom det." },
+  wrong_place: {
+    fi: "Tämän asiakirjan laji ja alue määräytyvät palvelimen luettelosta eikä niitä voi muuttaa.",
+    sv: "Dokumentets typ och område bestäms av serverns katalog och kan inte ändras.",
+  },
+  outside_area: {
+    fi: "Tämä alue on asiakirjan oman alueen ulkopuolella. Luettele vain alue itse tai sen sisällä olevat paikat.",
+    sv: "Området ligger utanför dokumentets eget område. Ange bara området självt eller platser inom det.",
+  },
   name_too_long: { fi: "Nimessä saa olla enintään 200 merkkiä. Kirjoita loput kuvaukseen.", sv: "Ett namn får ha högst 200 tecken. Skriv resten i beskrivningen." },
-  text_too_long: { fi: "Tässä tekstissä saa olla enintään 2 000 merkkiä, jotta sen voi lukea puhelimella.", sv: "Den här texten får ha högst 2 000 tecken så att den går att läsa på en telefon." },
+  text_too_long: {
+    fi: "Tässä tekstissä saa olla enintään 2 000 merkkiä, jotta sen voi lukea puhelimella.",
+    sv: "Den här texten får ha högst 2 000 tecken så att den går att läsa på en telefon.",
+  },
   value_too_long: { fi: "Tämä arvo on liian pitkä: enintään 10 000 merkkiä.", sv: "Värdet är för långt: högst 10 000 tecken." },
-  members_only_in_open: { fi: "Vain alueen jäsenille tarkoitettu yhteystieto kuuluu alueen jäsenten omaan asiakirjaan. Tämä asiakirja näkyy kaikille ammattilaisille.", sv: "En kontakt endast för områdets medlemmar hör till områdets medlemsdokument. Det här dokumentet når alla yrkespersoner." },
-  open_in_members_only: { fi: "Tämä asiakirja on vain alueen jäsenille, joten sen yhteystiedot on merkittävä alueen jäsenille näkyviksi.", sv: "Det här dokumentet är endast för områdets medlemmar, så dess kontakter måste märkas som synliga för områdets medlemmar." },
-  card_in_members_only: { fi: "Ohjeet kuuluvat alueen omaan asiakirjaan. Jäsenten asiakirjassa on vain yhteystietoja.", sv: "Anvisningar hör till områdets eget dokument. Medlemsdokumentet innehåller bara kontakter." },
+  members_only_in_open: {
+    fi: "Vain alueen jäsenille tarkoitettu yhteystieto kuuluu alueen jäsenten omaan asiakirjaan. Tämä asiakirja näkyy kaikille ammattilaisille.",
+    sv: "En kontakt endast för områdets medlemmar hör till områdets medlemsdokument. Det här dokumentet når alla yrkespersoner.",
+  },
+  open_in_members_only: {
+    fi: "Tämä asiakirja on vain alueen jäsenille, joten sen yhteystiedot on merkittävä alueen jäsenille näkyviksi.",
+    sv: "Det här dokumentet är endast för områdets medlemmar, så dess kontakter måste märkas som synliga för områdets medlemmar.",
+  },
+  card_in_members_only: {
+    fi: "Ohjeet kuuluvat alueen omaan asiakirjaan. Jäsenten asiakirjassa on vain yhteystietoja.",
+    sv: "Anvisningar hör till områdets eget dokument. Medlemsdokumentet innehåller bara kontakter.",
+  },
   second_national: { fi: "Luettelossa voi olla vain yksi valtakunnallinen asiakirja.", sv: "Katalogen får bara ha ett nationellt dokument." },
-  catalogue_kind: { fi: "Luettelon kohteen on oltava valtakunnallinen tai alueen asiakirja.", sv: "En post i katalogen måste vara ett nationellt dokument eller ett områdesdokument." },
-  override_unknown: { fi: "Valtakunnallista ohjetta tunnisteella \"{card}\" ei ole.", sv: "Det finns ingen nationell anvisning med identifieraren \"{card}\"." },
-  override_locked_step: { fi: "Valtakunnallisen ohjeen \"{card}\" pakollinen vaihe \"{step}\" on säilytettävä paikallisessa versiossa.", sv: "Det obligatoriska steget \"{step}\" i den nationella anvisningen \"{card}\" måste finnas kvar i en lokal version." },
-  visibility: { fi: "\"{value}\" ei ole näkyvyys. Käytä arvoa all_professionals tai area_members.", sv: "\"{value}\" är ingen synlighet. Använd all_professionals eller area_members." },
-  schedule_kind: { fi: "\"{value}\" ei ole aukiolon laji. Käytä arvoa regular tai out_of_hours.", sv: "\"{value}\" är ingen typ av öppettid. Använd regular eller out_of_hours." },
-  day: { fi: "\"{value}\" ei ole viikonpäivä. Käytä arvoja MO, TU, WE, TH, FR, SA tai SU.", sv: "\"{value}\" är ingen veckodag. Använd MO, TU, WE, TH, FR, SA eller SU." },
-  role: { fi: "\"{value}\" ei ole tunnettu tehtävä.", sv: "\"{value}\" är ingen känd roll." },
-  card_status: { fi: "\"{value}\" ei ole ohjeen tila. Käytä arvoa draft, published tai retired.", sv: "\"{value}\" är ingen status för en anvisning. Använd draft, published eller retired." },
-  audience: { fi: "\"{value}\" ei ole tunnettu kohderyhmä.", sv: "\"{value}\" är ingen känd målgrupp." },
-  topic: { fi: "\"{value}\" ei ole tunnettu aihe.", sv: "\"{value}\" är inget känt ämne." },
-  answer_next: { fi: "Tämä vastaus johtaa kohtaan \"{node}\", jota ohjeessa ei ole.", sv: "Svaret leder till \"{node}\", som inte finns i anvisningen." },
-  urgency: { fi: "\"{value}\" ei ole kiireellisyys. Käytä arvoa emergency, urgent, concern tai information.", sv: "\"{value}\" är ingen brådskandegrad. Använd emergency, urgent, concern eller information." },
-  step_kind: { fi: "\"{value}\" ei ole vaiheen laji.", sv: "\"{value}\" är ingen typ av steg." },
-  start_node: { fi: "Aloituskohtaa \"{node}\" ei ole tässä ohjeessa.", sv: "Startpunkten \"{node}\" finns inte i anvisningen." },
-  phone_kind: { fi: "\"{value}\" ei ole puhelinnumeron laji. Käytä arvoa voice tai sms.", sv: "\"{value}\" är ingen typ av telefonnummer. Använd voice eller sms." },
-  organisation_kind: { fi: "\"{value}\" ei ole tunnettu organisaation laji.", sv: "\"{value}\" är ingen känd typ av organisation." },
+  catalogue_kind: {
+    fi: "Luettelon kohteen on oltava valtakunnallinen tai alueen asiakirja.",
+    sv: "En post i katalogen måste vara ett nationellt dokument eller ett områdesdokument.",
+  },
+  override_unknown: { fi: 'Valtakunnallista ohjetta tunnisteella "{card}" ei ole.', sv: 'Det finns ingen nationell anvisning med identifieraren "{card}".' },
+  override_locked_step: {
+    fi: 'Valtakunnallisen ohjeen "{card}" pakollinen vaihe "{step}" on säilytettävä paikallisessa versiossa.',
+    sv: 'Det obligatoriska steget "{step}" i den nationella anvisningen "{card}" måste finnas kvar i en lokal version.',
+  },
+  visibility: {
+    fi: '"{value}" ei ole näkyvyys. Käytä arvoa all_professionals tai area_members.',
+    sv: '"{value}" är ingen synlighet. Använd all_professionals eller area_members.',
+  },
+  schedule_kind: { fi: '"{value}" ei ole aukiolon laji. Käytä arvoa regular tai out_of_hours.', sv: '"{value}" är ingen typ av öppettid. Använd regular eller out_of_hours.' },
+  day: { fi: '"{value}" ei ole viikonpäivä. Käytä arvoja MO, TU, WE, TH, FR, SA tai SU.', sv: '"{value}" är ingen veckodag. Använd MO, TU, WE, TH, FR, SA eller SU.' },
+  role: { fi: '"{value}" ei ole tunnettu tehtävä.', sv: '"{value}" är ingen känd roll.' },
+  card_status: {
+    fi: '"{value}" ei ole ohjeen tila. Käytä arvoa draft, published tai retired.',
+    sv: '"{value}" är ingen status för en anvisning. Använd draft, published eller retired.',
+  },
+  audience: { fi: '"{value}" ei ole tunnettu kohderyhmä.', sv: '"{value}" är ingen känd målgrupp.' },
+  topic: { fi: '"{value}" ei ole tunnettu aihe.', sv: '"{value}" är inget känt ämne.' },
+  answer_next: { fi: 'Tämä vastaus johtaa kohtaan "{node}", jota ohjeessa ei ole.', sv: 'Svaret leder till "{node}", som inte finns i anvisningen.' },
+  urgency: {
+    fi: '"{value}" ei ole kiireellisyys. Käytä arvoa emergency, urgent, concern tai information.',
+    sv: '"{value}" är ingen brådskandegrad. Använd emergency, urgent, concern eller information.',
+  },
+  step_kind: { fi: '"{value}" ei ole vaiheen laji.', sv: '"{value}" är ingen typ av steg.' },
+  start_node: { fi: 'Aloituskohtaa "{node}" ei ole tässä ohjeessa.', sv: 'Startpunkten "{node}" finns inte i anvisningen.' },
+  phone_kind: { fi: '"{value}" ei ole puhelinnumeron laji. Käytä arvoa voice tai sms.', sv: '"{value}" är ingen typ av telefonnummer. Använd voice eller sms.' },
+  organisation_kind: { fi: '"{value}" ei ole tunnettu organisaation laji.', sv: '"{value}" är ingen känd typ av organisation.' },
   area_unknown: { fi: "Aluetta ei tunnisteta: {detail}", sv: "Området känns inte igen: {detail}" },
   unreadable: { fi: "Asiakirjaa ei voi lukea: {detail}", sv: "Dokumentet kan inte läsas: {detail}" },
-  erased_id: { fi: "Tämä yhteystieto on poistettu pysyvästi eikä sitä voi lisätä uudelleen. Uusi yhteystieto tarvitsee uuden tunnisteen.", sv: "Den här kontakten har raderats permanent och kan inte läggas till igen. En ny kontakt behöver en ny identifierare." },
-  foreign_id: { fi: "Tämä tunniste kuuluu toisen asiakirjan yhteystiedolle. Uusi yhteystieto tarvitsee uuden tunnisteen.", sv: "Identifieraren tillhör en kontakt i ett annat dokument. En ny kontakt behöver en ny identifierare." },
-  read_only: { fi: "Voit lukea tätä asiakirjaa mutta et muuttaa sitä. Muutoksiasi ei hyväksytty.", sv: "Du kan läsa men inte ändra det här dokumentet. Dina ändringar godkändes inte." },
-  too_many_documents: { fi: "Olet luonut liian monta asiakirjaa lyhyessä ajassa. Yritä myöhemmin uudelleen.", sv: "Du har skapat för många dokument på kort tid. Försök igen senare." },
+  erased_id: {
+    fi: "Tämä yhteystieto on poistettu pysyvästi eikä sitä voi lisätä uudelleen. Uusi yhteystieto tarvitsee uuden tunnisteen.",
+    sv: "Den här kontakten har raderats permanent och kan inte läggas till igen. En ny kontakt behöver en ny identifierare.",
+  },
+  foreign_id: {
+    fi: "Tämä tunniste kuuluu toisen asiakirjan yhteystiedolle. Uusi yhteystieto tarvitsee uuden tunnisteen.",
+    sv: "Identifieraren tillhör en kontakt i ett annat dokument. En ny kontakt behöver en ny identifierare.",
+  },
+  read_only: {
+    fi: "Voit lukea tätä asiakirjaa mutta et muuttaa sitä. Muutoksiasi ei hyväksytty.",
+    sv: "Du kan läsa men inte ändra det här dokumentet. Dina ändringar godkändes inte.",
+  },
+  too_many_documents: {
+    fi: "Olet luonut liian monta asiakirjaa lyhyessä ajassa. Yritä myöhemmin uudelleen.",
+    sv: "Du har skapat för många dokument på kort tid. Försök igen senare.",
+  },
   relay_failed: { fi: "Palvelin ei pystynyt käsittelemään tietojasi.", sv: "Servern kunde inte behandla dina data." },
   // The relay's reasons for an `error` that names no rule (the protocol's `reason` field).
   invalid: { fi: "Muutos rikkoo luettelon sääntöjä.", sv: "Ändringen bryter mot katalogens regler." },
@@ -362,29 +471,44 @@ const M = {
   not_loaded: { fi: "Palvelin ei pystynyt avaamaan tätä asiakirjaa. Yritä myöhemmin uudelleen.", sv: "Servern kunde inte öppna dokumentet. Försök igen senare." },
   not_checked: { fi: "Palvelin ei pystynyt tarkistamaan muutoksiasi. Yritä uudelleen.", sv: "Servern kunde inte kontrollera dina ändringar. Försök igen." },
   too_large: { fi: "Viesti oli palvelimelle liian suuri.", sv: "Meddelandet var för stort för servern." },
-  too_many_messages: { fi: "Laite lähetti liian monta viestiä lyhyessä ajassa. Sovellus yhdistää uudelleen.", sv: "Enheten skickade för många meddelanden på kort tid. Appen ansluter igen." },
+  too_many_messages: {
+    fi: "Laite lähetti liian monta viestiä lyhyessä ajassa. Sovellus yhdistää uudelleen.",
+    sv: "Enheten skickade för många meddelanden på kort tid. Appen ansluter igen.",
+  },
   join_timeout: { fi: "Yhteyden muodostaminen palvelimeen kesti liian kauan.", sv: "Det tog för lång tid att ansluta till servern." },
   text_frame: { fi: "Palvelin ei ymmärtänyt laitteen viestiä.", sv: "Servern förstod inte enhetens meddelande." },
   no_random_id: { fi: "Tämä laite ei pystynyt luomaan tunnistetta. Yritä uudelleen.", sv: "Enheten kunde inte skapa en identifierare. Försök igen." },
   id_exists: { fi: "Yhteystieto tällä tunnisteella on jo olemassa.", sv: "En kontakt med den här identifieraren finns redan." },
-  no_organisation: { fi: "Tässä asiakirjassa ei ole organisaatiota tunnisteella \"{value}\".", sv: "Dokumentet har ingen organisation med identifieraren \"{value}\"." },
+  no_organisation: { fi: 'Tässä asiakirjassa ei ole organisaatiota tunnisteella "{value}".', sv: 'Dokumentet har ingen organisation med identifieraren "{value}".' },
   not_a_directory: { fi: "Asiakirja ei ole yhteystietoluettelo.", sv: "Dokumentet är ingen kontaktkatalog." },
   local_in_national: { fi: "Ohjeiden paikalliset versiot kuuluvat alueen asiakirjaan.", sv: "Lokala versioner av anvisningar hör till ett områdesdokument." },
   step_kind_required: { fi: "Valitse, mitä vaihe pyytää ammattilaista tekemään.", sv: "Välj vad steget ber yrkespersonen att göra." },
   step_text_required: { fi: "Kirjoita, mitä tässä vaiheessa tehdään.", sv: "Skriv vad som ska göras i det här steget." },
-  step_required_nationally: { fi: "Valtakunnallinen ohje edellyttää tätä vaihetta, joten sitä ei voi poistaa.", sv: "Den nationella anvisningen kräver det här steget, så det kan inte tas bort." },
+  step_required_nationally: {
+    fi: "Valtakunnallinen ohje edellyttää tätä vaihetta, joten sitä ei voi poistaa.",
+    sv: "Den nationella anvisningen kräver det här steget, så det kan inte tas bort.",
+  },
   invite_unknown: { fi: "Kutsukoodi ei kelpaa. Tarkista, että kirjoitit sen oikein.", sv: "Inbjudningskoden är inte giltig. Kontrollera att den är rätt inskriven." },
   invite_used: { fi: "Tämä kutsukoodi on jo käytetty. Pyydä ylläpitäjältä uusi.", sv: "Inbjudningskoden har redan använts. Be administratören om en ny." },
   invite_expired: { fi: "Tämä kutsukoodi on vanhentunut. Pyydä ylläpitäjältä uusi.", sv: "Inbjudningskoden har gått ut. Be administratören om en ny." },
-  invite_withdrawn: { fi: "Kutsu ei ole enää voimassa, koska sen käyttäjätili on poistettu käytöstä. Ota yhteyttä ylläpitäjään.", sv: "Inbjudan gäller inte längre eftersom dess konto har inaktiverats. Kontakta administratören." },
-  too_many_attempts: { fi: "Tästä osoitteesta on syötetty liian monta väärää kutsukoodia. Odota hetki ja tarkista koodi.", sv: "För många ogiltiga inbjudningskoder från den här adressen. Vänta en stund och kontrollera koden." },
+  invite_withdrawn: {
+    fi: "Kutsu ei ole enää voimassa, koska sen käyttäjätili on poistettu käytöstä. Ota yhteyttä ylläpitäjään.",
+    sv: "Inbjudan gäller inte längre eftersom dess konto har inaktiverats. Kontakta administratören.",
+  },
+  too_many_attempts: {
+    fi: "Tästä osoitteesta on syötetty liian monta väärää kutsukoodia. Odota hetki ja tarkista koodi.",
+    sv: "För många ogiltiga inbjudningskoder från den här adressen. Vänta en stund och kontrollera koden.",
+  },
   device_name: { fi: "Laitteen nimessä on oltava 1–100 merkkiä.", sv: "Enhetens namn måste ha 1–100 tecken." },
   internal: { fi: "Palvelimella oli sisäinen ongelma. Yritä myöhemmin uudelleen.", sv: "Servern hade ett internt problem. Försök igen senare." },
   bad_request: { fi: "Palvelin ei ymmärtänyt pyyntöä.", sv: "Servern förstod inte begäran." },
   token_missing: { fi: "Laite ei ole kirjautunut.", sv: "Enheten är inte inloggad." },
   token_invalid: { fi: "Tämän laitteen kirjautuminen ei ole voimassa.", sv: "Enhetens inloggning gäller inte." },
   no_document: { fi: "Palvelimella ei ole tätä asiakirjaa.", sv: "Servern har inte det här dokumentet." },
-  not_an_editor: { fi: "Vain asiakirjan muokkaajat ja ylläpitäjät näkevät, kuka sitä on muuttanut.", sv: "Bara dokumentets redigerare och administratörer kan se vem som har ändrat det." },
+  not_an_editor: {
+    fi: "Vain asiakirjan muokkaajat ja ylläpitäjät näkevät, kuka sitä on muuttanut.",
+    sv: "Bara dokumentets redigerare och administratörer kan se vem som har ändrat det.",
+  },
   restarting: { fi: "Palvelin käynnistyy uudelleen. Yritä hetken kuluttua.", sv: "Servern startar om. Försök igen om en stund." },
   session_revoked: { fi: "Ylläpitäjä poisti tämän laitteen. Pyydä uusi kutsu.", sv: "En administratör tog bort den här enheten. Be om en ny inbjudan." },
   session_disabled: { fi: "Ylläpitäjä poisti käyttäjätilisi käytöstä.", sv: "En administratör inaktiverade ditt konto." },
@@ -393,6 +517,11 @@ const M = {
 
 // A message by its code in the current language, `{name}` filled from `params`; `english` (the
 // rules' or the relay's own text) where there is no wording for the code, and in English.
+/**
+ * @param {string | null | undefined} code
+ * @param {Record<string, string> | null | undefined} params
+ * @param {string | undefined} english
+ */
 export function tm(code, params, english) {
   const e = code && M[code];
   const text = e && e[current];
@@ -401,6 +530,7 @@ export function tm(code, params, english) {
 }
 
 // An issue from the wasm client (`{code, params, message}`) in the current language.
+/** @param {{ code: string, params: Record<string, string>, message: string }} issue */
 export function issueText(issue) {
   return tm(issue.code, issue.params, issue.message);
 }
@@ -408,11 +538,12 @@ export function issueText(issue) {
 // The app's own words in each language and the messages' wordings by code, for tests that look
 // for English left in a Finnish or Swedish page.
 // Words of a screen loaded on demand (statement.js), added to the catalogue when it loads.
+/** @param {Record<string, Words>} words */
 export function addWords(words) {
   for (const [key, texts] of Object.entries(words)) T[key] = texts;
 }
 
 export function catalogue() {
-  const words = (lang) => Object.fromEntries(Object.entries(T).map(([k, v]) => [k, v[lang]]));
+  const words = (/** @type {string} */ lang) => Object.fromEntries(Object.entries(T).map(([k, v]) => [k, v[lang]]));
   return { en: words("en"), fi: words("fi"), sv: words("sv"), messages: M };
 }

@@ -1,7 +1,8 @@
+// @ts-check
 // The hint to install the app, shown once, above the screen: with an Install button that opens
 // the browser's own prompt where the browser offered one (`beforeinstallprompt`), else (iOS
 // Safari) a line saying how to add the app to the home screen. Closing it, or installing, is
-// stored, so it does not come back. app.js loads it only when the hint is to be shown.
+// stored, so it does not come back. on-demand.js loads it only when the hint is to be shown.
 
 export const WORDS = {
   install_hint: {
@@ -19,6 +20,16 @@ export const WORDS = {
   admin_title: { fi: "Ylläpito", sv: "Administration", en: "Administration" },
 };
 
+/**
+ * What the app lends: its element builder, words and main element, the browser's install offer
+ * (if any), and ways to say that the offer was taken and that the hint is done with.
+ * @typedef {{
+ *   h: typeof import("./dom.js").h, t: (key: string) => string, main: HTMLElement,
+ *   offer: () => any, taken: () => unknown, done: () => Promise<void>,
+ * }} Lent
+ */
+
+/** @param {Lent} lent */
 export function installHint({ h, t, main, offer, taken, done }) {
   const old = document.getElementById("install-hint");
   if (old) old.remove();

@@ -1,7 +1,8 @@
+// @ts-check
 // The accessibility statement that the Act on the Provision of Digital Services (306/2019)
 // requires of public services, in fi/sv/en: conformance with WCAG 2.1 AA and the known gaps,
 // the statement's date, the operator's feedback address and the supervisory authority. Loaded
-// when first opened (app.js lends it its element builder and screen); its words join the
+// when first opened (on-demand.js lends it the element builder and screen); its words join the
 // catalogue then.
 
 export const WORDS = {
@@ -48,7 +49,11 @@ export const WORDS = {
     sv: "Adressen för respons har inte angetts ännu. Fråga appens administratör som gav dig inbjudan.",
     en: "The feedback address has not been set yet. Ask the administrator who gave you your invite.",
   },
-  a11y_feedback_reply: { fi: "Palautteeseen vastataan 14 päivän kuluessa.", sv: "Vi svarar på responsen inom 14 dagar.", en: "Feedback is answered within 14 days." },
+  a11y_feedback_reply: {
+    fi: "Palautteeseen vastataan 14 päivän kuluessa.",
+    sv: "Vi svarar på responsen inom 14 dagar.",
+    en: "Feedback is answered within 14 days.",
+  },
   a11y_authority_title: { fi: "Valvontaviranomainen", sv: "Tillsynsmyndighet", en: "Supervisory authority" },
   a11y_authority: {
     fi: "Jos et ole tyytyväinen saamaasi vastaukseen tai et saa vastausta kahden viikon kuluessa, voit tehdä ilmoituksen valvontaviranomaiselle, Etelä-Suomen aluehallintovirastoon. Sivustolla saavutettavuusvaatimukset.fi kerrotaan, miten ilmoitus tehdään.",
@@ -67,7 +72,18 @@ const A11Y_STATEMENT_DATE = "2026-11-29";
 
 // The statement, open before sign-in too. The feedback address is the operator's
 // (`serve --feedback-contact`), asked of the relay and kept for offline use once signed in.
+//
+// What the app lends: its element builder, screen and words, the settings and a way to keep one.
+/**
+ * @typedef {{
+ *   h: typeof import("./dom.js").h, show: typeof import("./dom.js").show, t: (key: string) => string,
+ *   settings: import("./state.js").Settings, saveSetting: (key: string, value: unknown) => Promise<void>,
+ * }} Lent
+ */
+
+/** @param {Lent} lent */
 export async function statementScreen({ h, show, t, settings, saveSetting }) {
+  /** @param {string} key @param {Record<string, string>} params */
   const fill = (key, params) => Object.entries(params).reduce((s, [k, v]) => s.replace(`{${k}}`, v), t(key));
   const feedback = h("p", { "data-testid": "feedback-contact" }, settings.feedback ? contactLink(h, settings.feedback) : t("a11y_feedback_unset"));
   show(
@@ -76,7 +92,11 @@ export async function statementScreen({ h, show, t, settings, saveSetting }) {
     h("h2", {}, t("a11y_status_title")),
     h("p", { "data-testid": "a11y-status" }, t("a11y_status")),
     h("h2", {}, t("a11y_gaps_title")),
-    h("ul", { "data-testid": "a11y-gaps" }, ["a11y_gap_language", "a11y_gap_status", "a11y_gap_time", "a11y_gap_untested"].map((k) => h("li", {}, t(k)))),
+    h(
+      "ul",
+      { "data-testid": "a11y-gaps" },
+      ["a11y_gap_language", "a11y_gap_status", "a11y_gap_time", "a11y_gap_untested"].map((k) => h("li", {}, t(k))),
+    ),
     h("h2", {}, t("a11y_feedback_title")),
     h("p", {}, t("a11y_feedback")),
     feedback,
@@ -100,9 +120,9 @@ export async function statementScreen({ h, show, t, settings, saveSetting }) {
 }
 
 // An e-mail address as a mailto link, a web address as a link, anything else as text.
+/** @param {Lent["h"]} h @param {string} text */
 function contactLink(h, text) {
   if (/^https?:\/\//.test(text)) return h("a", { href: text, dir: "ltr" }, text);
   if (/^[^\s@]+@[^\s@]+$/.test(text)) return h("a", { href: `mailto:${text}`, dir: "ltr" }, text);
   return h("span", { dir: "auto" }, text);
 }
-

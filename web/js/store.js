@@ -1,9 +1,15 @@
+// @ts-check
 // Local persistence in IndexedDB: document chunks, sync states and settings. Everything the app
 // needs to work offline lives here; signing out deletes the whole database.
 
 const DB_NAME = "contactpoint";
 const DB_VERSION = 1;
 
+/**
+ * @template T
+ * @param {IDBRequest<T>} req
+ * @returns {Promise<T>}
+ */
 function promisify(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
@@ -11,6 +17,7 @@ function promisify(req) {
   });
 }
 
+/** @param {IDBTransaction} tx @returns {Promise<void>} */
 function done(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
@@ -18,6 +25,8 @@ function done(tx) {
     tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
   });
 }
+
+/** @typedef {{ bytes: Uint8Array, chunks: number, state: Uint8Array | undefined }} Stored A document's stored bytes, chunk count and sync state. */
 
 export class Store {
   static async open() {
@@ -36,29 +45,35 @@ export class Store {
     return new Store(db);
   }
 
+  /** @param {IDBDatabase} db */
   constructor(db) {
     this.db = db;
   }
 
+  /** @param {string} key @returns {Promise<any>} */
   async getSetting(key) {
     return promisify(this.db.transaction("settings").objectStore("settings").get(key));
   }
 
+  /** @param {string} key @param {unknown} value */
   async setSetting(key, value) {
     const tx = this.db.transaction("settings", "readwrite");
     tx.objectStore("settings").put(value, key);
     return done(tx);
   }
 
+  /** Every setting by key. @returns {Promise<import("./state.js").Settings>} */
   async settings() {
     const tx = this.db.transaction("settings");
     const store = tx.objectStore("settings");
     const [keys, values] = await Promise.all([promisify(store.getAllKeys()), promisify(store.getAll())]);
-    return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+    return Object.fromEntries(keys.map((k, i) => [String(k), values[i]]));
   }
 
   // All stored chunks of a document, concatenated in the order they were stored.
+  /** @param {string} doc */
   async loadDoc(doc) {
+    /** @type {{ bytes: ArrayBuffer }[]} */
     const rows = await promisify(this.db.transaction("chunks").objectStore("chunks").index("doc").getAll(doc));
     const total = rows.reduce((n, r) => n + r.bytes.byteLength, 0);
     const out = new Uint8Array(total);
@@ -74,16 +89,19 @@ export class Store {
   // document. Chunks come back in the order they were stored (their keys increase), so each
   // document's bytes are concatenated exactly as `loadDoc` does it. Returns a Map from document
   // id to {bytes, chunks, state}.
+  /** @returns {Promise<Map<string, Stored>>} */
   async loadAll() {
     const tx = this.db.transaction(["chunks", "sync"]);
     const sync = tx.objectStore("sync");
     const [rows, ids, states] = await Promise.all([promisify(tx.objectStore("chunks").getAll()), promisify(sync.getAllKeys()), promisify(sync.getAll())]);
+    /** @type {Map<string, ArrayBuffer[]>} */
     const parts = new Map();
     for (const r of rows) {
       const p = parts.get(r.doc);
       if (p) p.push(r.bytes);
       else parts.set(r.doc, [r.bytes]);
     }
+    /** @type {Map<string, Stored>} */
     const out = new Map();
     for (const [doc, chunks] of parts) {
       const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
@@ -95,12 +113,13 @@ export class Store {
       out.set(doc, { bytes, chunks: chunks.length, state: undefined });
     }
     ids.forEach((doc, i) => {
-      const d = out.get(doc);
+      const d = out.get(/** @type {string} */ (doc));
       if (d) d.state = new Uint8Array(states[i]);
     });
     return out;
   }
 
+  /** @param {string} doc @param {Uint8Array} bytes */
   async append(doc, bytes) {
     const tx = this.db.transaction("chunks", "readwrite");
     tx.objectStore("chunks").add({ doc, bytes: bytes.slice().buffer });
@@ -108,6 +127,7 @@ export class Store {
   }
 
   // Replaces every chunk of a document with one snapshot, atomically.
+  /** @param {string} doc @param {Uint8Array} snapshot */
   async compact(doc, snapshot) {
     const tx = this.db.transaction("chunks", "readwrite");
     const store = tx.objectStore("chunks");
@@ -117,11 +137,13 @@ export class Store {
     return done(tx);
   }
 
+  /** @param {string} doc */
   async syncState(doc) {
     const v = await promisify(this.db.transaction("sync").objectStore("sync").get(doc));
     return v ? new Uint8Array(v) : undefined;
   }
 
+  /** @param {[string, Uint8Array][]} entries */
   async setSyncStates(entries) {
     const tx = this.db.transaction("sync", "readwrite");
     for (const [doc, bytes] of entries) tx.objectStore("sync").put(bytes.slice().buffer, doc);
@@ -129,6 +151,7 @@ export class Store {
   }
 
   // A document the relay erased: its chunks and sync state go, in one transaction.
+  /** @param {string} doc */
   async deleteDoc(doc) {
     const tx = this.db.transaction(["chunks", "sync"], "readwrite");
     const chunks = tx.objectStore("chunks");

@@ -1,3 +1,4 @@
+// @ts-check
 // The connection to the relay: one WebSocket carrying every document, reconnecting with
 // exponential back-off, and syncing on start, when the browser comes back online, when the app
 // becomes visible and on a slow timer. The wasm client decides what to send and store.
@@ -13,26 +14,61 @@ const MAX_DELAY = 60000;
 const SLOW_TIMER = 5 * 60 * 1000;
 const QUIET = 400;
 
+/** @typedef {import("./wasm.js").Effect} Effect */
+/** @typedef {import("./wasm.js").Discarded} Discarded */
+/** @typedef {import("./wasm.js").Explained} Explained */
+/** @typedef {import("./store.js").Stored} Stored */
+
+/**
+ * What /api/v0/session says about a working token: the user's role and areas as they are now,
+ * and the areas' members-only documents the user may read.
+ * @typedef {{ role: import("./state.js").RoleName, areas: string[], members_only_documents: { id: string, area: string }[] }} Session
+ */
+
+/**
+ * What the app does when something happens on the connection.
+ * @typedef {{
+ *   onChange: (doc: string) => void,
+ *   onStatus: (state: string, at?: string) => void,
+ *   onRefused: (message: string, doc: string | null, explained: Explained) => void,
+ *   onSyncFailed: (doc: string, reason: string, retrying: boolean) => void,
+ *   onStoreError: (e: any) => void,
+ *   onRemoved: (reason: string) => void,
+ *   onReenter: (values: Discarded[]) => void,
+ *   onSession: (session: Session) => void,
+ * }} Hooks
+ */
+
 export class Sync {
-  // client: the wasm Client; store: Store; token: device token;
-  // hooks: {onChange, onStatus, onRefused(message, doc, explained), onSyncFailed(doc, reason, retrying), onStoreError,
-  //         onRemoved(reason), onReenter(values), onSession(session)}
+  /**
+   * @param {import("./wasm.js").Wasm} client the wasm client
+   * @param {import("./store.js").Store} store
+   * @param {string} token the device's token
+   * @param {Hooks} hooks
+   */
   constructor(client, store, token, hooks) {
     this.client = client;
     this.store = store;
     this.token = token;
     this.hooks = hooks;
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.delay = MIN_DELAY;
-    this.retry = null;
-    this.quietTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retry = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.quietTimer = undefined;
+    /** @type {Set<string>} */
     this.docs = new Set();
     this.stopped = false;
     this.state = "offline";
+    /** @type {Promise<unknown>} */
     this.writes = Promise.resolve();
     this.storeFailed = false;
     // The current connection: whether the relay greeted it and whether the relay ended it.
+    /** @type {{ greeted: boolean, endedByRelay: boolean } | null} */
     this.link = null;
+    /** @type {Promise<string | null> | null} */
     this.checking = null;
     addEventListener("online", () => this.now());
     document.addEventListener("visibilitychange", () => {
@@ -119,6 +155,7 @@ export class Sync {
   // Opens a document from local storage; when connected, it is announced to the relay at once.
   // Opens a document from the local store; `preloaded` (from Store.loadAll) saves the store
   // round trips at a cold start. A document not in it has nothing stored yet.
+  /** @param {string} doc @param {Map<string, Stored>} [preloaded] */
   async open(doc, preloaded) {
     if (this.docs.has(doc)) return;
     this.docs.add(doc);
@@ -133,10 +170,12 @@ export class Sync {
   }
 
   // Applies a local edit's effects (the client returns them from its change functions).
+  /** @param {Effect[]} effects */
   applyLocal(effects) {
     this.apply(effects);
   }
 
+  /** @param {Effect[]} effects */
   apply(effects) {
     for (const e of effects) {
       switch (e.kind) {
@@ -201,14 +240,17 @@ export class Sync {
 
   // Local writes run one after another, in the order they were produced. A failed write is
   // reported and does not stop the ones after it (a rejected chain would drop them silently).
+  /** @param {() => Promise<unknown> | undefined} write */
   queueWrite(write) {
     // Once stopped (signed out, removed) the store is being deleted: nothing more is written.
     if (this.stopped) return;
-    this.writes = this.writes.then(() => (this.stopped ? undefined : write())).catch((e) => {
-      if (this.stopped) return;
-      this.storeFailed = true;
-      this.hooks.onStoreError(e);
-    });
+    this.writes = this.writes
+      .then(() => (this.stopped ? undefined : write()))
+      .catch((e) => {
+        if (this.stopped) return;
+        this.storeFailed = true;
+        this.hooks.onStoreError(e);
+      });
   }
 
   markQuietLater() {
@@ -231,6 +273,7 @@ export class Sync {
 
   async saveSyncStates() {
     if (this.stopped) return;
+    /** @type {[string, Uint8Array][]} */
     const entries = [];
     for (const d of this.docs) {
       const s = this.client.syncState(d);
@@ -239,6 +282,7 @@ export class Sync {
     if (entries.length) await this.store.setSyncStates(entries);
   }
 
+  /** @param {string} state @param {string} [at] */
   setState(state, at) {
     this.state = state;
     this.hooks.onStatus(state, at);
@@ -260,6 +304,10 @@ export class Sync {
 // know it, or the question itself failed: offline, a proxy's error page, a relay that is
 // restarting). `session` is the relay's answer for a working token (the user, and the areas'
 // members-only documents the user may read), else null.
+/**
+ * @param {string} token
+ * @returns {Promise<{ removed: string | null, session: Session | null }>}
+ */
 export async function sessionStatus(token) {
   let res;
   try {

@@ -186,22 +186,14 @@ pub fn run(quick: bool) -> Result<serde_json::Value> {
 
 /// Search latency in the browser build's wasm, run by Node over the same generated documents.
 fn wasm_search(docs: &[Directory]) -> Result<serde_json::Value> {
-    let web = Path::new(crate::WEB_OUT).join("js");
-    let Some(wasm) = std::fs::read_dir(&web)
-        .ok()
-        .and_then(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "wasm")))
-    else {
+    // The built app bundles the bindings into its own module; the build's staging directory
+    // keeps them apart, beside the same optimised wasm the app ships.
+    let staging = crate::web::staging_dir();
+    let (glue, wasm) = (staging.join("contactpoint.js"), staging.join("contactpoint_bg.opt.wasm"));
+    if !glue.is_file() || !wasm.is_file() {
         println!("search in wasm: skipped, the web app is not built (run cargo xtask web first)");
         return Ok(serde_json::Value::Null);
-    };
-    let glue = std::fs::read_dir(&web)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("contactpoint."))
-                && p.extension().is_some_and(|x| x == "js")
-        })
-        .context("the wasm bindings are missing from the web build")?;
+    }
     let dir = Path::new("target/bench/directory-docs");
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;

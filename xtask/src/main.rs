@@ -18,8 +18,12 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--listen ADDR] [--db PATH]   build the web app and run it on the relay with sample data
                                     (default 127.0.0.1:8080, data/contactpoint.sqlite)
-  test                              format check, lints, docs, wasm32 build, every test, short fuzzing
+  test                              format checks (Rust, JavaScript), lints, JavaScript types, docs,
+                                    wasm32 build, every test, short fuzzing
   web                               build the web app into target/web and print its download size
+  check-js                          check the web app's JavaScript: types (tsc, against the wasm
+                                    client's declarations from the last web build, building it if
+                                    there is none) and formatting (prettier)
   contactpoint ARGS...              build the relay (release) if needed and run it with ARGS, from
                                     the project directory: cargo xtask contactpoint admin users
   bench [directory|web|relay|attacks] [--quick]
@@ -45,6 +49,15 @@ fn main() -> Result<()> {
             ensure_npm_packages()?;
             web::build(Path::new(WEB_OUT))?.print();
             Ok(())
+        }
+        Some("check-js") => {
+            ensure_npm_packages()?;
+            // The wasm client's declarations come from the last build; without one, it builds.
+            if !web::declarations().is_file() {
+                ensure_wasm_target()?;
+                web::build(Path::new(WEB_OUT))?;
+            }
+            web::check_js()
         }
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -95,7 +108,8 @@ fn ensure_wasm_target() -> Result<()> {
     }
 }
 
-/// Installs the JavaScript packages the interop tests and benchmarks use, from the lock file.
+/// Installs the JavaScript packages the interop tests, the web build (esbuild, wasm-opt), its checks
+/// (tsc, prettier) and the benchmarks use, from the lock file.
 fn ensure_npm_packages() -> Result<()> {
     if !have("node") || !have("npm") {
         bail!("Node.js 20.19+ and npm are needed for the JavaScript tests: on Debian, `apt-get install nodejs npm`");
@@ -176,6 +190,7 @@ fn test() -> Result<()> {
         report.total_brotli() / 1024,
         report.total_gzip() / 1024
     );
+    web::check_js()?;
     step("tests", cargo().args(["test", "--locked", "--workspace"]))?;
     // Resident memory per idle device is only meaningful with nothing else running beside it.
     step(

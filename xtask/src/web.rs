@@ -1,7 +1,10 @@
 //! Builds the web app into a directory the relay serves: the wasm client (size-optimised,
-//! bindgen'd, `wasm-opt -Os`), the HTML, CSS and JavaScript modules with content-hashed names, a
-//! service worker whose precache list names exactly those files, and next to every file its
-//! brotli (`.br`) and gzip (`.gz`) variants at the highest levels, where they are smaller.
+//! bindgen'd, `wasm-opt -Os`), the app's JavaScript modules bundled into one file (esbuild), the
+//! modules loaded on demand beside it, the HTML and CSS, all with content-hashed names, a service
+//! worker whose precache list names exactly those files, and next to every file its brotli
+//! (`.br`) and gzip (`.gz`) variants at the highest levels, where they are smaller. It also checks
+//! the JavaScript: types (`tsc --checkJs` against the wasm client's generated declarations) and
+//! formatting (prettier).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -103,13 +106,80 @@ fn short_hash(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..5])
 }
 
-/// The `wasm-opt` from the npm package `binaryen` (Debian's is too old for current Rust output).
-fn wasm_opt() -> Result<PathBuf> {
-    let p = Path::new("tests/js/node_modules/binaryen/bin/wasm-opt");
+/// A program from the pinned npm packages of tests/js: `wasm-opt` (binaryen; Debian's is too old
+/// for current Rust output), `esbuild`, `tsc` and `prettier`.
+fn npm_bin(path: &str) -> Result<PathBuf> {
+    let p = Path::new("tests/js/node_modules").join(path);
     if p.exists() {
-        return Ok(p.to_path_buf());
+        return Ok(p);
     }
-    bail!("wasm-opt is missing: run `npm ci --prefix tests/js` (cargo xtask run and test do it)")
+    bail!("{} is missing: run `npm ci --prefix tests/js` (cargo xtask run and test do it)", p.display())
+}
+
+/// The app's modules loaded when first opened: neither bundled nor precached.
+const ON_DEMAND: [&str; 4] = ["admin.js", "statement.js", "print.js", "install-hint.js"];
+
+/// Files of `web/` that configure the checks and are not part of the app.
+const NOT_SHIPPED: [&str; 3] = ["tsconfig.json", "tsconfig.sw.json", ".prettierrc.json"];
+
+/// Where the bindings and the optimised wasm are made, `CARGO_TARGET_DIR` respected.
+pub(crate) fn staging_dir() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("target"));
+    target.join("web-staging")
+}
+
+/// Bundles `web/js/app.js` and every module it imports, the wasm bindings included, into
+/// `out/js/app.js`: one download instead of one per module, without the comments. The modules
+/// loaded on demand stay apart; their imports keep naming them beside the bundle.
+fn bundle(staging: &Path, out: &Path) -> Result<()> {
+    let src = staging.join("js");
+    let _ = std::fs::remove_dir_all(&src);
+    copy_dir(Path::new("web/js"), &src)?;
+    std::fs::copy(staging.join("contactpoint.js"), src.join("contactpoint.js"))?;
+    let mut cmd = Command::new(npm_bin(".bin/esbuild")?);
+    cmd.arg(src.join("app.js"))
+        .args(["--bundle", "--format=esm", "--target=es2022", "--charset=utf8", "--log-level=warning"])
+        .args(ON_DEMAND.map(|m| format!("--external:./{m}")))
+        .arg(format!("--outfile={}", out.join("js/app.js").display()));
+    crate::step("bundle the app's modules (esbuild)", &mut cmd)?;
+    for m in ON_DEMAND {
+        std::fs::copy(src.join(m), out.join("js").join(m))?;
+    }
+    Ok(())
+}
+
+/// The TypeScript declarations of the wasm client's exports, which `build` has wasm-bindgen write.
+pub fn declarations() -> PathBuf {
+    staging_dir().join("contactpoint.d.ts")
+}
+
+/// Checks the web app's JavaScript: every module's types with `tsc --checkJs` (each starts with
+/// `// @ts-check`), the wasm client's calls against the declarations wasm-bindgen generated in
+/// the last build, the service worker's types, and the formatting with prettier. Needs a build first (`build` makes the
+/// declarations).
+pub fn check_js() -> Result<()> {
+    let staging = staging_dir();
+    let declarations = declarations();
+    if !declarations.is_file() {
+        bail!("{} is missing: build the web app first (cargo xtask web)", declarations.display());
+    }
+    // The modules import `./contactpoint.js`, which the build puts beside them: `rootDirs` lets
+    // tsc find its declarations in the staging directory wherever the target directory is.
+    let root = std::env::current_dir()?;
+    let config = serde_json::json!({
+        "extends": root.join("web/tsconfig.json"),
+        "compilerOptions": { "rootDirs": [root.join("web/js"), root.join(&staging)] },
+    });
+    let config_path = root.join(&staging).join("tsconfig.json");
+    std::fs::write(&config_path, serde_json::to_string_pretty(&config)?)?;
+    let tsc = npm_bin(".bin/tsc")?;
+    crate::step("JavaScript types (tsc --checkJs)", Command::new(&tsc).arg("-p").arg(&config_path))?;
+    // The service worker runs in a worker's global scope, with other types than a page's.
+    crate::step("service worker types (tsc --checkJs)", Command::new(&tsc).args(["-p", "web/tsconfig.sw.json"]))?;
+    crate::step(
+        "JavaScript format check (prettier)",
+        Command::new(npm_bin(".bin/prettier")?).args(["--check", "--log-level=warn", "web/**/*.js"]),
+    )
 }
 
 /// Builds the app from `web/` and the wasm client into `out`.
@@ -129,18 +199,19 @@ pub fn build(out: &Path) -> Result<Report> {
     )?;
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("target"));
     let wasm = target.join("wasm32-unknown-unknown/wasm-release/contactpoint_client_wasm.wasm");
-    let staging = target.join("web-staging");
+    let staging = staging_dir();
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
     println!("\n==> generate JavaScript bindings");
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&wasm)
         .web(true)?
-        .typescript(false)
+        // The declarations are for the type check of the JavaScript; nothing ships them.
+        .typescript(true)
         .out_name("contactpoint")
         .generate(&staging)
         .context("wasm-bindgen failed")?;
-    let opt = wasm_opt()?;
+    let opt = npm_bin("binaryen/bin/wasm-opt")?;
     // -Os rather than -Oz: about 20 KB larger raw but 2 KB smaller with brotli, and the
     // compressed bytes are what a phone downloads.
     crate::step(
@@ -162,16 +233,18 @@ pub fn build(out: &Path) -> Result<Report> {
 
     let _ = std::fs::remove_dir_all(out);
     copy_dir(Path::new("web"), out)?;
-    std::fs::copy(staging.join("contactpoint.js"), out.join("js/contactpoint.js"))?;
+    // The modules themselves are not served: the bundle and the modules loaded on demand are.
+    std::fs::remove_dir_all(out.join("js"))?;
+    for f in NOT_SHIPPED {
+        std::fs::remove_file(out.join(f))?;
+    }
+    std::fs::create_dir_all(out.join("js"))?;
+    bundle(&staging, out)?;
     std::fs::copy(staging.join("contactpoint_bg.opt.wasm"), out.join("js/contactpoint_bg.wasm"))?;
 
     // Hash leaves first, so that every file's hash covers the hashed names it refers to.
     let order = [
         "js/contactpoint_bg.wasm",
-        "js/contactpoint.js",
-        "js/i18n.js",
-        "js/store.js",
-        "js/sync.js",
         "js/admin.js",
         "js/statement.js",
         "js/print.js",
@@ -206,8 +279,8 @@ pub fn build(out: &Path) -> Result<Report> {
     // so do the accessibility statement, the printable contact sheet and the install hint, which
     // are needed now and then: none is precached nor part of a first visit (the service worker
     // keeps each once it was fetched).
-    let on_demand = ["js/admin.js", "js/statement.js", "js/print.js", "js/install-hint.js"];
-    assets.extend(renamed.iter().filter(|(old, _)| !on_demand.contains(&old.as_str())).map(|(_, n)| format!("./{n}")));
+    let on_demand = ON_DEMAND.map(|m| format!("js/{m}"));
+    assets.extend(renamed.iter().filter(|(old, _)| !on_demand.contains(old)).map(|(_, n)| format!("./{n}")));
     let version = short_hash(format!("{index}{assets:?}").as_bytes());
     let sw = std::fs::read_to_string(out.join("sw.js"))?
         .replace("__VERSION__", &version)

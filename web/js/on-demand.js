@@ -1,0 +1,103 @@
+// @ts-check
+// The screens loaded when first opened, not on a first visit: the administration (it needs the
+// relay anyway), the accessibility statement, the printable contact sheet and the install hint
+// are needed now and then. The service worker keeps each once fetched. Each is lent what it
+// needs of the app; its words join the catalogue when it loads. This module stays next to them
+// (web/js), since the paths of the imports below are the built files' too.
+
+import { content, errorText, h, main, show } from "./dom.js";
+import { addWords, language, t } from "./i18n.js";
+import { maintains } from "./permissions.js";
+import { homeScreen } from "./screen-home.js";
+import { client, state } from "./state.js";
+import { FINNISH_DATE, today } from "./time.js";
+
+/**
+ * The screen a module failed to load for: the network is the usual cause.
+ * @param {string} title
+ * @returns {(e: unknown) => void}
+ */
+function failed(title) {
+  return (e) => show(t(title), h("p", { class: "error", role: "alert" }, `${t("no_network")} (${errorText(e)})`));
+}
+
+/** The accessibility statement (statement.js), for anyone, signed in or not. */
+export function accessibilityScreen() {
+  const ctx = {
+    h,
+    show,
+    t,
+    settings: state.settings,
+    saveSetting: (/** @type {string} */ k, /** @type {unknown} */ v) => (state.settings.token ? state.store.setSetting(k, v) : Promise.resolve()),
+  };
+  return import("./statement.js")
+    .then((m) => {
+      addWords(m.WORDS);
+      return m.statementScreen(ctx);
+    })
+    .catch(failed("a11y_title"));
+}
+
+/**
+ * A municipality's printable contact sheet (print.js), printed at a desk now and then.
+ * @param {string} code
+ */
+export function printScreen(code) {
+  const ctx = { h, show, t, content, client: client(), settings: state.settings, language, today, FINNISH_DATE, home: homeScreen };
+  return import("./print.js")
+    .then((m) => {
+      addWords(m.WORDS);
+      return m.printScreen(code, ctx);
+    })
+    .catch(failed("print_sheet"));
+}
+
+/**
+ * The administration screens (admin.js).
+ * @param {string} page
+ */
+export function adminScreen(page) {
+  const ctx = { h, show, t, language, token: () => state.settings.token, user: () => state.settings.user, maintains: () => maintains(state.settings.user) };
+  return import("./admin.js")
+    .then((m) => {
+      addWords(m.WORDS);
+      return m.adminScreen(page, ctx);
+    })
+    .catch(failed("admin_title"));
+}
+
+// The hint to install the app, shown once (install-hint.js): on the browser's install offer
+// (`beforeinstallprompt`), or on iOS Safari, which has none. The module is loaded only when the
+// hint is to be shown.
+/** @type {any} */
+let installOffer = null;
+
+/**
+ * The browser offered to install the app (`beforeinstallprompt`).
+ * @param {Event} e
+ */
+export function offerInstall(e) {
+  installOffer = e;
+  installHint();
+}
+
+export function installHint() {
+  const { settings } = state;
+  if (!settings.token || settings.installHintDone || matchMedia("(display-mode: standalone)").matches || /** @type {any} */ (navigator).standalone) return;
+  const ios = /iPhone|iPad|iPod/.test(navigator.userAgent) && !/CriOS|FxiOS|EdgiOS/.test(navigator.userAgent);
+  if (!installOffer && !ios) return;
+  const ctx = {
+    h,
+    t,
+    main,
+    offer: () => installOffer,
+    taken: () => (installOffer = null),
+    done: () => ((settings.installHintDone = true), state.store.setSetting("installHintDone", true)),
+  };
+  import("./install-hint.js")
+    .then((m) => {
+      addWords(m.WORDS);
+      m.installHint(ctx);
+    })
+    .catch(() => {});
+}

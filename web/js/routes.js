@@ -1,0 +1,89 @@
+// @ts-check
+// The route table: each page of the URL hash (`#/page/a/b`), the screen that draws it, and
+// whether it shows synced content, so that it is drawn again when documents change.
+
+import { errorText, h, show } from "./dom.js";
+import { t } from "./i18n.js";
+import { accessibilityScreen, adminScreen, printScreen } from "./on-demand.js";
+import { addScreen, editScreen } from "./screen-edit.js";
+import { cardScreen, localScreen } from "./screen-card.js";
+import { contactScreen } from "./screen-contact.js";
+import { historyScreen } from "./screen-history.js";
+import { browseScreen, homeScreen } from "./screen-home.js";
+import { discardedScreen, retiredScreen, reviewScreen } from "./screen-lists.js";
+import { municipalityScreen } from "./screen-municipality.js";
+import { settingsScreen } from "./screen-settings.js";
+import { signInScreen } from "./screen-signin.js";
+import { state } from "./state.js";
+import { forgetTitles } from "./widgets.js";
+
+/**
+ * A page: the screen drawn from the hash's parts after the page's name, and whether it is live
+ * (redrawn when documents change; sign-in, the municipality picker and settings are not).
+ * @typedef {{ screen: (a: string, b: string) => unknown, live: boolean }} Page
+ */
+
+/** @type {Record<string, Page>} */
+const PAGES = {
+  "": { screen: () => homeScreen(), live: true },
+  card: { screen: (a, b) => cardScreen(a, b), live: true },
+  contact: { screen: (a) => contactScreen(a), live: true },
+  edit: { screen: (a) => editScreen(a), live: false },
+  browse: { screen: () => browseScreen(), live: true },
+  review: { screen: () => reviewScreen(), live: true },
+  history: { screen: (a) => historyScreen(a).catch((e) => show(t("history"), h("p", { class: "error", role: "alert" }, errorText(e)))), live: true },
+  discarded: { screen: () => discardedScreen(), live: false },
+  add: { screen: () => addScreen(), live: false },
+  local: { screen: (a, b) => localScreen(a, b), live: false },
+  retired: { screen: () => retiredScreen(), live: true },
+  settings: { screen: () => settingsScreen(), live: false },
+  print: { screen: (a) => printScreen(a || state.settings.municipality || ""), live: true },
+  municipality: { screen: () => municipalityScreen(), live: false },
+  admin: { screen: (a) => adminScreen(a), live: false },
+};
+
+/**
+ * The page of a hash's first part: an unknown page is the home screen's.
+ * @param {string} name
+ */
+function page(name) {
+  return Object.hasOwn(PAGES, name) ? PAGES[name] : PAGES[""];
+}
+
+// A mistyped or cut link (a lone "%") must not stop the app: the part is taken as written.
+/** @param {string} part */
+function decode(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** Draws the screen the URL names. */
+export function route() {
+  forgetTitles();
+  // The accessibility statement is for anyone, signed in or not.
+  if (location.hash === "#/accessibility") return accessibilityScreen();
+  const { settings } = state;
+  if (!settings.token) return signInScreen();
+  if (!settings.municipality) return municipalityScreen();
+  const [, name, a, b] = location.hash.split("/").map(decode);
+  return page(name || "").screen(a, b);
+}
+
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let routeTimer;
+
+/** Draws the screen again soon, if it shows synced content and no one is typing in it. */
+export function routeSoon() {
+  clearTimeout(routeTimer);
+  routeTimer = setTimeout(() => {
+    const name = location.hash.split("/")[1] || "";
+    const { settings } = state;
+    if (!settings.token || !settings.municipality || !Object.hasOwn(PAGES, name) || !PAGES[name].live) return;
+    // Do not pull the screen away from someone typing.
+    if (document.activeElement && document.activeElement.tagName === "INPUT") return;
+    route();
+  }, 150);
+}

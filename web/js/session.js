@@ -1,0 +1,160 @@
+// @ts-check
+// The signed-in session: starting from local data before any network, what the relay says about
+// this user at each connection, and signing out or being removed, which leave nothing behind.
+
+import { h, main, painted, statusEl } from "./dom.js";
+import { language, t } from "./i18n.js";
+import { installHint } from "./on-demand.js";
+import { showRefusal } from "./refusal.js";
+import { route, routeSoon } from "./routes.js";
+import { withEarlyTopics } from "./screen-home.js";
+import { changed, client, state, sync } from "./state.js";
+import { Sync } from "./sync.js";
+import { today } from "./time.js";
+import { Wasm } from "./wasm.js";
+
+/** @param {number} [bytes] */
+function randomId(bytes = 16) {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Deletes everything this device holds: the database (documents, sync states, settings) and
+ * any cache of this origin other than the service worker's app shell (`contactpoint-<version>`,
+ * the built files only, which hold no one's data).
+ */
+export async function wipeDevice() {
+  if (state.sync) state.sync.stop();
+  await state.store.wipe();
+  if ("caches" in self) {
+    const keys = await caches.keys().catch(() => /** @type {string[]} */ ([]));
+    await Promise.all(keys.filter((k) => !k.startsWith("contactpoint-")).map((k) => caches.delete(k).catch(() => false)));
+  }
+}
+
+/**
+ * The relay says an administrator revoked this device or disabled its user: the device keeps
+ * nothing. The page reloads from the app shell, so that nothing stays in memory either; why
+ * (and in which language) travels in the history entry and the sign-in screen says it.
+ * @param {string} reason
+ */
+async function removed(reason) {
+  const lang = language();
+  try {
+    await wipeDevice();
+  } catch (e) {
+    // Not reloaded: the next start would find the data, ask again and come back here.
+    main.replaceChildren(h("p", { class: "error", role: "alert" }, `${t("wipe_failed")}: ${e && /** @type {Error} */ (e).message ? /** @type {Error} */ (e).message : e}`));
+    return;
+  }
+  history.replaceState({ removed: reason, lang }, "", location.pathname);
+  location.reload();
+}
+
+/**
+ * What the relay says about this user at each connection: role and areas as they are now, and
+ * the areas' members-only documents the user may read (the catalogue does not list them). One
+ * the user no longer may read is answered "unavailable" and deleted like an erased document.
+ * @param {{ role: import("./state.js").RoleName, areas: string[], members_only_documents: { id: string }[] }} session
+ */
+async function sessionUpdated(session) {
+  const { settings } = state;
+  const user = { ...(settings.user || {}), role: session.role, areas: session.areas };
+  if (JSON.stringify(user) !== JSON.stringify(settings.user)) {
+    settings.user = user;
+    await state.store.setSetting("user", user);
+    routeSoon();
+  }
+  for (const d of session.members_only_documents) await sync().open(d.id);
+}
+
+/** @param {Map<string, any>} [preloaded] */
+async function openIndexedDocs(preloaded) {
+  for (const id of client().documentIds(state.settings.indexDoc || "")) await sync().open(id, preloaded);
+}
+
+/** Start-up: local data first, then the network. */
+export async function start() {
+  const { store } = state;
+  const settings = (state.settings = await store.settings());
+  changed();
+  // Nothing is written before sign-in: a removed device's fresh store stays empty.
+  if (!settings.token) return route();
+  if (!settings.storageId) {
+    settings.storageId = randomId();
+    await store.setSetting("storageId", settings.storageId);
+  }
+  // A fresh peer id per running instance: two tabs never share one. It travels in every message,
+  // so it is short: 64 random bits tell this device's tabs apart and never meet by chance.
+  const wasm = (state.client = new Wasm(`tab-${randomId(8)}`, settings.storageId));
+  wasm.setAuthor((settings.user || {}).name || "");
+  const connection = (state.sync = new Sync(wasm, store, settings.token, {
+    onChange: async (doc) => {
+      if (state.syncProblem && state.syncProblem.doc === doc) {
+        state.syncProblem = null;
+        changed();
+      }
+      if (doc === settings.indexDoc) await openIndexedDocs();
+      routeSoon();
+    },
+    onStatus: (now, at) => {
+      state.lastStatus = { state: now, at };
+      changed();
+    },
+    onStoreError: (e) => {
+      statusEl.replaceChildren(h("span", { class: "error", role: "alert" }, `${t("store_failed")}: ${e && e.message ? e.message : e}`));
+    },
+    onRefused: (message, doc, explained) => {
+      showRefusal(message, doc, explained);
+      changed();
+    },
+    onSyncFailed: (doc, reason, retrying) => {
+      state.syncProblem = { doc, reason, retrying };
+      changed();
+    },
+    onRemoved: (reason) => removed(reason),
+    onSession: (session) => sessionUpdated(session),
+    onReenter: async (values) => {
+      // Edits to a document the relay replaced that could not be moved onto the new one.
+      const at = new Date().toISOString();
+      const kept = ((await store.getSetting("discarded")) || []).concat(values.map((d) => ({ ...d, at })));
+      await store.setSetting("discarded", kept);
+      settings.discarded = kept;
+      routeSoon();
+    },
+  }));
+  let shown = false;
+  if (settings.indexDoc) {
+    // The home screen needs only the national guidance. It is shown at once from the topics it
+    // showed last time (same language and day), else as soon as the national documents are open;
+    // the other documents open after the first paint. Other screens wait for everything.
+    const home = settings.municipality && /^#?\/?$/.test(location.hash);
+    const early = settings.homeTopics;
+    if (home && early && early.lang === language() && early.day === today()) {
+      withEarlyTopics(early.topics, route);
+      shown = true;
+      await painted();
+    }
+    // Everything stored comes out of IndexedDB in one transaction.
+    const stored = await store.loadAll();
+    await connection.open(settings.indexDoc, stored);
+    if (home && !shown) {
+      for (const id of wasm.nationalDocumentIds(settings.indexDoc)) await connection.open(id, stored);
+      route();
+      shown = true;
+      await painted();
+    }
+    await openIndexedDocs(stored);
+    // Copies the index no longer lists (a document the relay erased, left from before the app
+    // closed) are opened too: the relay says they are unavailable and the client deletes them.
+    for (const id of stored.keys()) await connection.open(id, stored);
+  }
+  // A home screen shown early is drawn again (an editor's review links need the area documents),
+  // unless someone is already typing a search there.
+  if (!shown || document.activeElement?.id !== "q") route();
+  connection.now();
+  installHint();
+  // A phone that was offline when it was removed learns it at its first contact.
+  connection.checkSession();
+}
