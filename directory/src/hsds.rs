@@ -31,6 +31,7 @@ use crate::model::{
     ContactPoint, Directory, DocumentKind, Organisation, OrganisationKind, Phone, PhoneKind, Schedule, ScheduleKind,
     Visibility, Weekday,
 };
+use crate::path::{FieldPath, Segment};
 use crate::store::{self, StoreError};
 use crate::text::LocalizedText;
 use crate::validate::validate_directory;
@@ -956,21 +957,21 @@ fn build(t: Tables, mut issues: Vec<ImportIssue>) -> Result<Vec<Directory>, Vec<
 
 /// Maps a validation path (`contact_points.<id>.phones[0].number`) to the imported record.
 fn locate(
-    path: &str,
+    path: &FieldPath,
     services: &BTreeMap<String, String>,
     orgs: &BTreeMap<String, String>,
     doc: &str,
 ) -> (String, String) {
-    for (prefix, locs) in [("contact_points.", services), ("organisations.", orgs)] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            for (id, loc) in locs {
-                if let Some(field) = rest.strip_prefix(id.as_str()) {
-                    return (loc.clone(), field.trim_start_matches('.').to_owned());
-                }
-            }
+    for (collection, locs) in [("contact_points", services), ("organisations", orgs)] {
+        if let [Segment::Key(c), Segment::Key(id), ..] = path.segments()
+            && c == collection
+            && let Some(loc) = locs.get(id)
+            && let Some(field) = path.strip_prefix(&FieldPath::of(collection).key(id.as_str()))
+        {
+            return (loc.clone(), field.to_string());
         }
     }
-    (format!("document {doc}"), path.to_owned())
+    (format!("document {doc}"), path.to_string())
 }
 
 /// Writes imported organisations and contact points into a document, adding new ones and

@@ -546,14 +546,14 @@ function canEdit(contactId) {
   return user.role === "admin" || (user.role === "editor" && (user.areas || []).includes(scope[1]));
 }
 
-// A contact point's field path (`phones.0.number`, `name.fi`) as an editor reads it.
-function fieldLabel(path) {
-  const p = path.split(".");
-  const rest = (from) => (p.length > from ? ` (${p.slice(from).join(".")})` : "");
-  if (p[0] === "phones" && p.length > 1) return `${t("phone_n")} ${Number(p[1]) + 1}${p[2] === "number" ? "" : rest(2)}`;
-  if (p[0] === "schedules" && p.length > 1) return `${t("hours_row")} ${Number(p[1]) + 1}${rest(2)}`;
-  const known = { name: "name", description: "description", hours_note: "hours_note", email: "email", url: "website", verified_at: "verified", verified_by: "verified_by" };
-  return known[p[0]] ? `${t(known[p[0]])}${rest(1)}` : path;
+// A contact point's field as an editor reads it, from the label the wasm client gives with
+// the field ({word, n, detail}: "Phone 2", "Name (fi)"); a label-less value saved by an older
+// version shows its field as it is.
+function fieldLabel(item) {
+  const l = item.label;
+  if (!l) return item.field;
+  if (!l.word) return l.detail;
+  return `${t(l.word)}${l.n ? ` ${l.n}` : ""}${l.detail ? ` (${l.detail})` : ""}`;
 }
 
 function formatTime(ms) {
@@ -587,7 +587,7 @@ function conflictSection(id) {
       h(
         "div",
         { "data-testid": "conflict", "data-field": c.field },
-        h("h3", {}, fieldLabel(c.field)),
+        h("h3", {}, fieldLabel(c)),
         h(
           "ul",
           { class: "list" },
@@ -951,7 +951,7 @@ async function historyScreen(id) {
         h(
           "div",
           { class: "change", "data-field": f.field },
-          h("p", {}, h("strong", {}, fieldLabel(f.field)), ` ${t("changed_by")} `, by.cloneNode(true), note ? note.cloneNode(true) : null, ` · ${w.when}`),
+          h("p", {}, h("strong", {}, fieldLabel(f)), ` ${t("changed_by")} `, by.cloneNode(true), note ? note.cloneNode(true) : null, ` · ${w.when}`),
           h("p", {}, `${t("previous_value")}: `, h("span", { dir: "auto", "data-testid": "before" }, f.before ?? t("no_value"))),
           h("p", {}, `${t("new_value")}: `, h("span", { dir: "auto", "data-testid": "after" }, f.after ?? t("no_value"))),
           h(
@@ -1034,7 +1034,7 @@ function discardedScreen() {
             h(
               "li",
               { "data-testid": "discarded-item" },
-              h("a", { href: `#/edit/${encodeURIComponent(d.contact)}` }, h("strong", {}, d.name || d.contact), ` · ${fieldLabel(d.field)}`),
+              h("a", { href: `#/edit/${encodeURIComponent(d.contact)}` }, h("strong", {}, d.name || d.contact), ` · ${fieldLabel(d)}`),
               h("p", {}, `${t("your_value")}: `, h("span", { dir: "auto" }, d.yours ?? t("no_value"))),
               h("p", { class: "hint" }, `${t("now_value")}: `, h("span", { dir: "auto" }, d.now ?? t("no_value"))),
             ),
