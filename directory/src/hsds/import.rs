@@ -11,7 +11,7 @@ use super::csv::parse_csv;
 use super::tables::{Row, Table, Tables};
 use crate::model::Directory;
 
-/// Reads HSDS JSON (as written by [`export_json`], or plain HSDS with `x_contactpoint_document`
+/// Reads HSDS JSON (as written by [`export_json`](super::export_json), or plain HSDS with `x_contactpoint_document`
 /// on each organisation and service). Returns the documents' directory contents, or every problem.
 pub fn import_json(text: &str) -> Result<Vec<Directory>, Vec<ImportIssue>> {
     let root: Value = serde_json::from_str(text).map_err(|e| {

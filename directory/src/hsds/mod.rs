@@ -13,7 +13,7 @@
 //!
 //! Export is deterministic (records sorted by id, sub-record ids derived from their owner), so
 //! export → import → export gives identical bytes. Import never writes anything: it checks every
-//! record, including full [`validate_directory`] validation of the result, and returns either all
+//! record, including full [`validate_directory`](crate::validate_directory) validation of the result, and returns either all
 //! problems with their row and field, or the documents' contents for the caller to write.
 //!
 //! In the JSON form the sub-records are nested inside each service (as the HSDS API returns
