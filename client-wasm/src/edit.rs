@@ -4,15 +4,15 @@
 //! retiring it and restoring it go the same way.
 
 use contactpoint_directory::model::{ContactPoint, Directory, Phone, PhoneKind, Schedule, ScheduleKind, Weekday};
-use contactpoint_directory::store::{StoreError, read_contact_point, read_directory, write_contact_point};
+use contactpoint_directory::store::{read_contact_point, read_directory, write_contact_point};
 use contactpoint_directory::text::LocalizedText;
-use contactpoint_directory::validate_directory;
 use contactpoint_protocol::automerge::Automerge;
-use contactpoint_protocol::automerge::transaction::Transaction;
 use contactpoint_protocol::{ClientSession, DocumentId};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::history::Author;
+use crate::commit::{Author, apply_write, commit_as};
+use crate::issues::contact_issues;
+pub use crate::issues::{EditError, FieldIssue};
 
 /// What the edit form sends. Absent fields are left as they are.
 #[derive(Debug, Default, Deserialize)]
@@ -91,119 +91,9 @@ pub struct NewContact {
     pub organisation: Option<String>,
 }
 
-/// A problem to show next to a field of the form.
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct FieldIssue {
-    /// The form field (`name`, `description`, `hours_note`, `roles`, `phones[0]`, `email`,
-    /// `url`, `organisation`, `retired`, `schedules[0]` for a row of opening hours as a whole,
-    /// `schedules[0].kind`, `schedules[0].days`, `schedules[0].opens`, `schedules[0].closes`,
-    /// or `contact` for the whole entry).
-    pub field: String,
-    /// What is wrong, in English (the app shows `code` in the editor's language).
-    pub message: String,
-    /// The rule's stable code: one of the directory's validation codes, or one of this client's
-    /// own (`no_random_id`, `id_exists`, `no_organisation`, `not_a_directory`,
-    /// `local_in_national`, `step_kind_required`, `step_text_required`,
-    /// `step_required_nationally`).
-    pub code: String,
-    /// The values the message names, by name.
-    pub params: std::collections::BTreeMap<String, String>,
-}
-
-impl FieldIssue {
-    /// A problem of this client's own, with no parameters.
-    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        FieldIssue { field: field.into(), message: message.into(), code: code.into(), params: Default::default() }
-    }
-
-    /// A validation issue shown at `field`.
-    pub fn from_issue(field: String, issue: contactpoint_directory::ValidationIssue) -> Self {
-        FieldIssue {
-            field,
-            message: issue.message,
-            code: issue.code.into(),
-            params: issue.params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-        }
-    }
-}
-
-/// Why an edit could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum EditError {
-    /// No open document has the contact.
-    #[error("this contact is not in any open document")]
-    NotFound,
-    /// The document that should hold it does not read as a directory.
-    #[error("document {doc} does not read as a directory")]
-    Unreadable {
-        /// Which document.
-        doc: DocumentId,
-        /// Why.
-        #[source]
-        source: Box<StoreError>,
-    },
-    /// The values break validation rules; nothing was changed.
-    #[error("{}", .0.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "))]
-    Invalid(Vec<FieldIssue>),
-    /// Writing the change failed; nothing was changed.
-    #[error("the change could not be written")]
-    Write(#[source] Box<StoreError>),
-}
-
-impl From<StoreError> for EditError {
-    fn from(e: StoreError) -> Self {
-        EditError::Write(Box::new(e))
-    }
-}
-
-impl EditError {
-    /// This error and every cause under it, joined, as a person or a log line reads them.
-    pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            text.push_str(": ");
-            text.push_str(&c.to_string());
-            cause = c.source();
-        }
-        text
-    }
-}
-
 /// A document's contents for an edit; what it is read from must be a directory.
 pub fn read_for_edit(doc_id: DocumentId, doc: &Automerge) -> Result<Directory, EditError> {
     read_directory(doc).map_err(|source| EditError::Unreadable { doc: doc_id, source: Box::new(source) })
-}
-
-/// Runs `write` in one transaction committed as `author`'s; when it fails, the transaction is
-/// dropped, so nothing changes, and the error is returned.
-pub(crate) fn commit_as<T>(
-    d: &mut Automerge,
-    author: &Author,
-    write: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let mut tx = d.transaction();
-    let t = write(&mut tx)?;
-    tx.commit_with(author.commit_options());
-    Ok(t)
-}
-
-/// Runs `apply` with a writer that commits through [`commit_as`], and returns what `apply`
-/// returned, or the error a write met (the document is then as it was).
-pub(crate) fn apply_write<R>(
-    apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
-    write: impl Fn(&mut Automerge) -> Result<(), StoreError>,
-) -> Result<R, EditError> {
-    let failed = std::cell::RefCell::new(None);
-    let r = apply(&|d: &mut Automerge| {
-        if let Err(e) = write(d) {
-            failed.replace(Some(e));
-        }
-    });
-    match failed.into_inner() {
-        Some(e) => Err(EditError::from(e)),
-        None => Ok(r),
-    }
 }
 
 /// The document that holds the contact point.
@@ -231,42 +121,6 @@ pub fn new_contact_id() -> Result<String, EditError> {
         )])
     })?;
     Ok(contactpoint_directory::ids::uuid_v4(b))
-}
-
-fn form_field(path: &str, contact_id: &str) -> String {
-    let rest = path.strip_prefix(&format!("contact_points.{contact_id}")).unwrap_or(path).trim_start_matches('.');
-    if rest.starts_with("name") {
-        "name".into()
-    } else if rest.starts_with("description") {
-        "description".into()
-    } else if rest.starts_with("hours_note") {
-        "hours_note".into()
-    } else if let Some(p) = rest.strip_prefix("schedules[") {
-        let (i, tail) = p.split_once(']').unwrap_or(("0", ""));
-        let part = match tail.trim_start_matches('.').split(['.', '[']).next().unwrap_or("") {
-            "opens_at" => ".opens",
-            "closes_at" => ".closes",
-            "byday" => ".days",
-            "kind" => ".kind",
-            // The pair rule and the row's description, which the form does not show.
-            _ => "",
-        };
-        format!("schedules[{i}]{part}")
-    } else if rest.starts_with("roles") {
-        "roles".into()
-    } else if rest.starts_with("organisation_id") {
-        "organisation".into()
-    } else if rest.starts_with("retired") {
-        "retired".into()
-    } else if let Some(p) = rest.strip_prefix("phones[") {
-        format!("phones[{}]", p.split(']').next().unwrap_or("0"))
-    } else if rest.starts_with("email") {
-        "email".into()
-    } else if rest.starts_with("url") {
-        "url".into()
-    } else {
-        "contact".into()
-    }
 }
 
 /// Applies an edit to the contact in `dir` (the document's contents, as read), validated; on
@@ -363,15 +217,8 @@ fn save<R>(
     author: &Author,
     apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
 ) -> Result<R, EditError> {
-    let contact_id = c.id.clone();
-    dir.contact_points.insert(contact_id.clone(), c.clone());
-    let prefix = format!("contact_points.{contact_id}");
-    issues.extend(
-        validate_directory(&dir)
-            .into_iter()
-            .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
-            .map(|i| FieldIssue::from_issue(form_field(&i.path, &contact_id), i)),
-    );
+    dir.contact_points.insert(c.id.clone(), c.clone());
+    issues.extend(contact_issues(&dir, &c.id));
     if !issues.is_empty() {
         return Err(EditError::Invalid(issues));
     }
@@ -473,6 +320,7 @@ pub fn restore_contact<R>(
 pub(crate) mod tests {
     use super::*;
     use contactpoint_directory::seed;
+    use contactpoint_directory::store::StoreError;
     use contactpoint_directory::store::{read_directory, write_directory};
 
     /// The sample Helsinki document and the id of one of its contact points.
@@ -771,7 +619,7 @@ pub(crate) mod tests {
             "nothing else changed"
         );
         let newest = contactpoint_directory::history::contact_history(&doc, &id).pop().unwrap();
-        assert!(newest.changes.iter().all(|c| c.field.starts_with("schedules.")), "{:?}", newest.changes);
+        assert!(newest.changes.iter().all(|c| c.field.first_key() == Some("schedules")), "{:?}", newest.changes);
         // The contact page shows the hours, and gives the form the rows as stored.
         let lib = library(&doc);
         let page = json(&lib.contact(&id, "091", "en", "2026-11-24", "mo 10:00"));
@@ -897,20 +745,6 @@ pub(crate) mod tests {
         assert!(!after.description.0.contains_key("en"));
         assert_eq!(after.description.get("fi"), before.description.get("fi"));
         assert_eq!(after.hours_note.0.get("sv").map(String::as_str), before.hours_note.0.get("sv").map(String::as_str));
-    }
-
-    #[test]
-    fn issue_paths_map_to_form_fields() {
-        let f = |rest: &str| form_field(&format!("contact_points.c1.{rest}"), "c1");
-        assert_eq!(f("schedules[2].opens_at"), "schedules[2].opens");
-        assert_eq!(f("schedules[0].closes_at"), "schedules[0].closes");
-        assert_eq!(f("schedules[1].byday[3]"), "schedules[1].days");
-        assert_eq!(f("schedules[1].kind"), "schedules[1].kind");
-        assert_eq!(f("schedules[4]"), "schedules[4]");
-        assert_eq!(f("schedules[0].description.fi"), "schedules[0]");
-        assert_eq!(f("hours_note.sv"), "hours_note");
-        assert_eq!(f("description.en"), "description");
-        assert_eq!(form_field("contact_points.c1", "c1"), "contact");
     }
 
     #[test]

@@ -5,65 +5,123 @@
 //! the editor's name and the device's time. The relay records the authenticated author of each
 //! change separately; the app shows that where it has it, and the name in the commit otherwise.
 
-use contactpoint_directory::history::{
-    Conflict, Fields, HistoryEntry, contact_conflicts, contact_fields, contact_history, set_contact_field,
-};
+use contactpoint_directory::history::{Fields, contact_conflicts, contact_fields, contact_history, set_contact_field};
 use contactpoint_directory::store::read_directory;
-use contactpoint_directory::validate_directory;
-use contactpoint_protocol::automerge::transaction::CommitOptions;
+use contactpoint_directory::{FieldPath, Segment, validate_directory};
 use contactpoint_protocol::automerge::{Automerge, ROOT, ReadDoc};
 use serde::Serialize;
 
-use crate::edit::{EditError, FieldIssue};
+pub use crate::commit::Author;
+use crate::commit::{apply_write, commit_as};
+use crate::issues::{EditError, FieldIssue};
 
-/// Who is editing and when, written into each local commit. Not authenticated: the relay keeps
-/// the authenticated author of each change it accepts.
-#[derive(Clone, Debug, Default)]
-pub struct Author {
-    /// The editor's display name.
-    pub name: String,
-    /// Milliseconds since 1970 on this device.
-    pub now_ms: i64,
+/// How the app names a field of a contact point: its own word for the field (`word`, a key of
+/// the app's catalogue), the position counted from 1 for one of a list (a phone, a row of opening
+/// hours), and the rest of the path (`detail`) in brackets after them. With no word, `detail` is
+/// the whole path, shown as it is.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldLabel {
+    /// The app's word (`phone_n`, `hours_row`, `name`, `email`, …), or empty.
+    pub word: &'static str,
+    /// The position in its list, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<usize>,
+    /// The rest of the path, or the whole path when there is no word.
+    pub detail: String,
 }
 
-impl Author {
-    /// The commit options for a change made now by this editor.
-    pub fn commit_options(&self) -> CommitOptions {
-        // Seconds, as the JavaScript Automerge library writes them.
-        let mut o = CommitOptions::default().with_time(self.now_ms.div_euclid(1000));
-        if !self.name.is_empty() {
-            o = o.with_message(self.name.clone());
+/// The label of a path inside a contact point (`phones[0].number` is phone 1).
+pub fn label(path: &FieldPath) -> FieldLabel {
+    let rest = |from: usize| path.after(from).to_string();
+    let word = |w| FieldLabel { word: w, n: None, detail: rest(1) };
+    match path.segments() {
+        [Segment::Key(k), Segment::Index(i), tail @ ..] if k == "phones" => {
+            let number = matches!(tail.first(), Some(Segment::Key(n)) if n == "number");
+            FieldLabel { word: "phone_n", n: Some(i + 1), detail: if number { String::new() } else { rest(2) } }
         }
-        o
+        [Segment::Key(k), Segment::Index(i), ..] if k == "schedules" => {
+            FieldLabel { word: "hours_row", n: Some(i + 1), detail: rest(2) }
+        }
+        [Segment::Key(k), ..] if k == "name" => word("name"),
+        [Segment::Key(k), ..] if k == "description" => word("description"),
+        [Segment::Key(k), ..] if k == "hours_note" => word("hours_note"),
+        [Segment::Key(k), ..] if k == "email" => word("email"),
+        [Segment::Key(k), ..] if k == "url" => word("website"),
+        [Segment::Key(k), ..] if k == "verified_at" => word("verified"),
+        [Segment::Key(k), ..] if k == "verified_by" => word("verified_by"),
+        _ => FieldLabel { word: "", n: None, detail: path.to_string() },
     }
 }
 
+/// One field's change in a history entry, named for the screen.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ChangeView {
+    /// The field, as [`set_field`] takes it back.
+    pub field: FieldPath,
+    /// How the app names it.
+    pub label: FieldLabel,
+    /// The value before (`None`: the field did not exist).
+    pub before: Option<String>,
+    /// The value after (`None`: the field was removed).
+    pub after: Option<String>,
+}
+
+/// One change that altered a contact point, as the history screen shows it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct EntryView {
+    /// The change's hash (hex), the key of its authenticated author at the relay.
+    pub hash: String,
+    /// When the writer's device says it made the change (seconds since 1970; 0 when unknown).
+    pub time: i64,
+    /// Who the writer's device says made it. Not authenticated.
+    pub message: Option<String>,
+    /// What it changed in this contact point.
+    pub changes: Vec<ChangeView>,
+}
+
+/// A field that editors changed concurrently, as the contact screen shows it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ConflictView {
+    /// The field, as [`set_field`] takes it back.
+    pub field: FieldPath,
+    /// How the app names it.
+    pub label: FieldLabel,
+    /// The values, the one shown by default first.
+    pub values: Vec<String>,
+}
+
 /// The contact point's history, newest first.
-pub fn history(doc: &Automerge, contact_id: &str) -> Vec<HistoryEntry> {
+pub fn history(doc: &Automerge, contact_id: &str) -> Vec<EntryView> {
     let mut h = contact_history(doc, contact_id);
     h.reverse();
-    h
+    h.into_iter()
+        .map(|e| EntryView {
+            hash: e.hash,
+            time: e.time,
+            message: e.message,
+            changes: e
+                .changes
+                .into_iter()
+                .map(|c| ChangeView { label: label(&c.field), field: c.field, before: c.before, after: c.after })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The contact point's open conflicts.
-pub fn conflicts(doc: &Automerge, contact_id: &str) -> Vec<Conflict> {
+pub fn conflicts(doc: &Automerge, contact_id: &str) -> Vec<ConflictView> {
     contact_conflicts(doc, contact_id)
+        .into_iter()
+        .map(|c| ConflictView { label: label(&c.field), field: c.field, values: c.values })
+        .collect()
 }
 
-/// Validation issues of the contact point in `doc`, keyed to form fields by path.
+/// Validation issues of the contact point in `doc`, at their form keys.
 fn contact_issues(doc: &Automerge, contact_id: &str) -> Vec<FieldIssue> {
     let Ok(dir) = read_directory(doc) else {
         return vec![FieldIssue::new("contact", "not_a_directory", "the document is not a directory")];
     };
-    let prefix = format!("contact_points.{contact_id}");
-    validate_directory(&dir)
-        .into_iter()
-        .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
-        .map(|i| {
-            let field = i.path.strip_prefix(&prefix).unwrap_or(&i.path).trim_start_matches('.').to_owned();
-            FieldIssue::from_issue(field, i)
-        })
-        .collect()
+    crate::issues::contact_issues(&dir, contact_id)
 }
 
 /// Writes one field back (an earlier value from the history, or the value chosen to end a
@@ -72,13 +130,12 @@ fn contact_issues(doc: &Automerge, contact_id: &str) -> Vec<FieldIssue> {
 pub fn set_field<R>(
     mut trial: Automerge,
     contact_id: &str,
-    field: &str,
+    field: &FieldPath,
     value: Option<&str>,
     author: &Author,
     apply: impl FnOnce(&dyn Fn(&mut Automerge)) -> R,
 ) -> Result<R, EditError> {
-    let write =
-        |d: &mut Automerge| crate::edit::commit_as(d, author, |tx| set_contact_field(tx, contact_id, field, value));
+    let write = |d: &mut Automerge| commit_as(d, author, |tx| set_contact_field(tx, contact_id, field, value));
     if !write(&mut trial)? {
         return Err(EditError::NotFound);
     }
@@ -86,7 +143,7 @@ pub fn set_field<R>(
     if !issues.is_empty() {
         return Err(EditError::Invalid(issues));
     }
-    crate::edit::apply_write(apply, |d| write(d).map(|_| ()))
+    apply_write(apply, |d| write(d).map(|_| ()))
 }
 
 /// A value the relay refused (or that was not yet stored there) and a reset discarded.
@@ -97,7 +154,9 @@ pub struct Discarded {
     /// Its name as it was here (any language), to find it again.
     pub name: String,
     /// The field's path.
-    pub field: String,
+    pub field: FieldPath,
+    /// How the app names it.
+    pub label: FieldLabel,
     /// The value this device had.
     pub yours: Option<String>,
     /// The value after the reset.
@@ -112,7 +171,10 @@ fn contact_ids(doc: &Automerge) -> Vec<String> {
 }
 
 fn any_name(f: &Fields) -> String {
-    f.iter().find(|(k, _)| k.starts_with("name.")).map(|(_, v)| v.clone()).unwrap_or_default()
+    f.iter()
+        .find(|(k, _)| k.first_key() == Some("name") && k.segments().len() == 2)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
 }
 
 /// What differs between the document before a reset and after it, per contact point field.
@@ -128,7 +190,7 @@ pub fn discarded(before: &Automerge, after: &Automerge) -> Vec<Discarded> {
             continue;
         }
         let name = any_name(&b);
-        let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+        let mut keys: Vec<&FieldPath> = b.keys().chain(a.keys()).collect();
         keys.sort();
         keys.dedup();
         for k in keys {
@@ -137,6 +199,7 @@ pub fn discarded(before: &Automerge, after: &Automerge) -> Vec<Discarded> {
                     contact: id.clone(),
                     name: name.clone(),
                     field: k.clone(),
+                    label: label(k),
                     yours: b.get(k).cloned(),
                     now: a.get(k).cloned(),
                 });
@@ -255,12 +318,33 @@ mod tests {
     use crate::edit::tests::helsinki;
     use contactpoint_directory::store::read_contact_point;
 
+    fn p(s: &str) -> FieldPath {
+        FieldPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn fields_are_labelled_as_the_app_names_them() {
+        let l = |path: &str| {
+            let l = label(&p(path));
+            (l.word, l.n, l.detail)
+        };
+        assert_eq!(l("phones[0].number"), ("phone_n", Some(1), String::new()));
+        assert_eq!(l("phones[2].kind"), ("phone_n", Some(3), "kind".into()));
+        assert_eq!(l("schedules[1].byday[0]"), ("hours_row", Some(2), "byday[0]".into()));
+        assert_eq!(l("name.fi"), ("name", None, "fi".into()));
+        assert_eq!(l("url"), ("website", None, String::new()));
+        assert_eq!(l("verified_at"), ("verified", None, String::new()));
+        assert_eq!(l("roles[0]"), ("", None, "roles[0]".into()));
+        let json = serde_json::to_value(label(&p("phones[0].number"))).unwrap();
+        assert_eq!(json, serde_json::json!({"word": "phone_n", "n": 1, "detail": ""}));
+    }
+
     #[test]
     fn restoring_an_earlier_value_is_a_new_validated_change() {
         let (mut doc, id) = helsinki();
         let old = read_contact_point(&doc, &id).unwrap().phones[0].number.clone();
         let a = Author { name: "Editor A".into(), now_ms: 1_764_000_000_123 };
-        set_field(doc.fork(), &id, "phones.0.number", Some("+358 9 000 0999"), &a, |f| f(&mut doc)).unwrap();
+        set_field(doc.fork(), &id, &p("phones[0].number"), Some("+358 9 000 0999"), &a, |f| f(&mut doc)).unwrap();
         let h = history(&doc, &id);
         assert_eq!(h[0].message.as_deref(), Some("Editor A"));
         assert_eq!(h[0].time, 1_764_000_000);
@@ -268,7 +352,7 @@ mod tests {
 
         // Restoring writes the old value as a new change; history keeps both.
         let b = Author { name: "Editor B".into(), now_ms: 1_764_000_100_000 };
-        set_field(doc.fork(), &id, "phones.0.number", Some(&old), &b, |f| f(&mut doc)).unwrap();
+        set_field(doc.fork(), &id, &p("phones[0].number"), Some(&old), &b, |f| f(&mut doc)).unwrap();
         assert_eq!(read_contact_point(&doc, &id).unwrap().phones[0].number, old);
         let h = history(&doc, &id);
         assert_eq!(h[0].message.as_deref(), Some("Editor B"));
@@ -276,12 +360,12 @@ mod tests {
 
         // An invalid value is refused before anything is written.
         let heads = doc.get_heads();
-        let err = set_field(doc.fork(), &id, "phones.0.number", Some("call me"), &b, |f| f(&mut doc)).unwrap_err();
+        let err = set_field(doc.fork(), &id, &p("phones[0].number"), Some("call me"), &b, |f| f(&mut doc)).unwrap_err();
         let EditError::Invalid(issues) = err else { panic!("{err:?}") };
-        assert!(issues.iter().any(|i| i.field.starts_with("phones")), "{issues:?}");
+        assert!(issues.iter().any(|i| i.field == "phones[0]"), "the issue is at the form's key: {issues:?}");
         assert_eq!(doc.get_heads(), heads);
         assert!(matches!(
-            set_field(doc.fork(), &id, "no.such.field", Some("x"), &b, |f| f(&mut doc)).unwrap_err(),
+            set_field(doc.fork(), &id, &p("no.such.field"), Some("x"), &b, |f| f(&mut doc)).unwrap_err(),
             EditError::NotFound
         ));
     }
@@ -294,7 +378,7 @@ mod tests {
         // Offline: this device edits a contact's e-mail.
         let mut mine = relay_copy.fork();
         let mut tx = mine.transaction();
-        set_contact_field(&mut tx, &id, "email", Some("uusi@example.fi")).unwrap();
+        set_contact_field(&mut tx, &id, &p("email"), Some("uusi@example.fi")).unwrap();
         tx.commit_with(a.commit_options());
         let pending = unsent(&mine, &acknowledged);
         assert_eq!(pending.len(), 1, "{pending:?}");
@@ -306,7 +390,7 @@ mod tests {
         assert!(written.is_some());
         assert_eq!(c.carried.len(), 1);
         assert!(c.reenter.is_empty());
-        assert_eq!(contact_fields(&new, &id)["email"], "uusi@example.fi");
+        assert_eq!(contact_fields(&new, &id)[&p("email")], "uusi@example.fi");
 
         // The entry was erased: nothing is written and nothing is listed.
         let mut erased = relay_copy.fork();
@@ -322,7 +406,7 @@ mod tests {
         // A value the rules refuse is listed for re-entry, and nothing is written.
         let mut bad = mine.fork();
         let mut tx = bad.transaction();
-        set_contact_field(&mut tx, &id, "phones.0.number", Some("call me")).unwrap();
+        set_contact_field(&mut tx, &id, &p("phones[0].number"), Some("call me")).unwrap();
         tx.commit();
         let mut target = relay_copy.fork();
         let heads = target.get_heads();
@@ -338,11 +422,11 @@ mod tests {
         let mut mine = relay_copy.fork();
         let a = Author { name: "Editor A".into(), now_ms: 0 };
         let mut tx = mine.transaction();
-        set_contact_field(&mut tx, &id, "email", Some("uusi@example.fi")).unwrap();
+        set_contact_field(&mut tx, &id, &p("email"), Some("uusi@example.fi")).unwrap();
         tx.commit_with(a.commit_options());
         let d = discarded(&mine, &relay_copy);
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!((d[0].field.as_str(), d[0].yours.as_deref()), ("email", Some("uusi@example.fi")));
+        assert_eq!((d[0].field.to_string(), d[0].yours.as_deref()), ("email".to_owned(), Some("uusi@example.fi")));
         assert!(!d[0].name.is_empty());
         assert!(discarded(&relay_copy, &relay_copy).is_empty());
     }

@@ -4,8 +4,10 @@
 //! Everything that can be tested without a browser lives in [`session`] as plain Rust; the
 //! `#[wasm_bindgen]` wrappers in `bindings` (built for wasm32 only) convert values at the boundary.
 
+pub mod commit;
 pub mod edit;
 pub mod history;
+pub mod issues;
 pub mod local;
 pub mod messages;
 pub mod session;

@@ -6,12 +6,12 @@
 
 use contactpoint_directory::model::{CardStatus, Directory, GuidanceCard, Node, Step, StepKind, role_label};
 use contactpoint_directory::store::write_card;
-use contactpoint_directory::{ids, validate::validate_overrides, validate_directory};
+use contactpoint_directory::{FieldPath, ids, validate::validate_overrides, validate_directory};
 use contactpoint_protocol::automerge::Automerge;
 use serde::{Deserialize, Serialize};
 
-use crate::edit::{EditError, FieldIssue};
-use crate::history::Author;
+use crate::commit::{Author, apply_write, commit_as};
+use crate::issues::{EditError, FieldIssue, issues_under};
 
 /// One change to an area's local version of a national card.
 #[derive(Debug, Deserialize)]
@@ -159,20 +159,14 @@ pub fn change_local<R>(
         }
     }
     area.cards.insert(id.clone(), card.clone());
-    let prefix = format!("cards.{id}");
-    let issues: Vec<FieldIssue> = validate_directory(&area)
-        .into_iter()
-        .chain(validate_overrides(&area, national))
-        .filter(|i| i.path == prefix || i.path.starts_with(&format!("{prefix}.")))
-        .map(|i| {
-            let field = i.path.strip_prefix(&prefix).unwrap_or(&i.path).trim_start_matches('.').to_owned();
-            FieldIssue::from_issue(field, i)
-        })
-        .collect();
+    let mut found = validate_directory(&area);
+    found.extend(validate_overrides(&area, national));
+    // The card's form has no fields of its own: an issue is shown with its path in the card.
+    let issues = issues_under(found, &FieldPath::of("cards").key(id.as_str()), ToString::to_string);
     if !issues.is_empty() {
         return Err(EditError::Invalid(issues));
     }
-    crate::edit::apply_write(apply, |d| crate::edit::commit_as(d, author, |tx| write_card(tx, &card)))
+    apply_write(apply, |d| commit_as(d, author, |tx| write_card(tx, &card)))
 }
 
 /// One step as the local guidance editor shows it.

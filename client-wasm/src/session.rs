@@ -152,7 +152,7 @@ fn parse_id(id: &str) -> Result<DocumentId, ClientError> {
 pub struct Client {
     session: ClientSession,
     library: crate::views::Library,
-    author: crate::history::Author,
+    author: crate::commit::Author,
 }
 
 impl Client {
@@ -162,7 +162,7 @@ impl Client {
         Client {
             session: ClientSession::new(peer_id, PeerMetadata { storage_id: Some(storage_id), is_ephemeral: false }),
             library: crate::views::Library::default(),
-            author: crate::history::Author::default(),
+            author: crate::commit::Author::default(),
         }
     }
 
@@ -384,7 +384,7 @@ impl Client {
 
     /// Who edits on this device and the device's time, written into the next local commits.
     pub fn set_author(&mut self, name: &str, now_ms: i64) {
-        self.author = crate::history::Author { name: name.to_owned(), now_ms };
+        self.author = crate::commit::Author { name: name.to_owned(), now_ms };
     }
 
     /// Sets the device's time for the next local commits.
@@ -393,18 +393,18 @@ impl Client {
     }
 
     /// The editor and time for local commits.
-    pub fn author(&self) -> &crate::history::Author {
+    pub fn author(&self) -> &crate::commit::Author {
         &self.author
     }
 
     /// A contact point's history, newest first (`None`: no open document has it).
-    pub fn contact_history(&self, contact_id: &str) -> Option<Vec<contactpoint_directory::history::HistoryEntry>> {
+    pub fn contact_history(&self, contact_id: &str) -> Option<Vec<crate::history::EntryView>> {
         let id = crate::edit::find_contact(&self.session, contact_id)?;
         Some(crate::history::history(self.session.doc(&id)?, contact_id))
     }
 
     /// A contact point's fields that editors changed concurrently.
-    pub fn contact_conflicts(&self, contact_id: &str) -> Vec<contactpoint_directory::history::Conflict> {
+    pub fn contact_conflicts(&self, contact_id: &str) -> Vec<crate::history::ConflictView> {
         crate::edit::find_contact(&self.session, contact_id)
             .and_then(|id| self.session.doc(&id))
             .map(|d| crate::history::conflicts(d, contact_id))
@@ -412,13 +412,16 @@ impl Client {
     }
 
     /// Writes one field of a contact point (restoring an earlier value or choosing between
-    /// conflicting ones) as one validated commit.
+    /// conflicting ones) as one validated commit. `field` is a history's or conflict's `field`
+    /// as given; a text that is not a path names no field.
     pub fn set_contact_field(
         &mut self,
         contact_id: &str,
         field: &str,
         value: Option<&str>,
     ) -> Result<Vec<Effect>, crate::edit::EditError> {
+        let field = contactpoint_directory::FieldPath::parse(field).map_err(|_| crate::edit::EditError::NotFound)?;
+        let field = &field;
         let doc_id = crate::edit::find_contact(&self.session, contact_id).ok_or(crate::edit::EditError::NotFound)?;
         let trial = self.session.doc(&doc_id).ok_or(crate::edit::EditError::NotFound)?.fork();
         let (session, author) = (&mut self.session, &self.author);

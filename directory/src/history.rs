@@ -1,8 +1,8 @@
 //! An entry's past and its open conflicts, read from the Automerge document itself: which change
 //! set which field to what, which fields hold concurrent values, and writing one value back.
 //!
-//! Fields are named by paths inside the contact point, dots between steps: `email`, `name.fi`,
-//! `phones.0.number`. Values are shown as strings; anything that is not a string (a number, a
+//! Fields are named by [`FieldPath`]s inside the contact point, written as validation writes
+//! them: `email`, `name.fi`, `phones[0].number`. Values are shown as strings; anything that is not a string (a number, a
 //! flag, an object) is rendered so a person can tell the difference.
 
 use std::collections::BTreeMap;
@@ -11,16 +11,17 @@ use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::Serialize;
 
+use crate::path::{FieldPath, Segment};
 use crate::store::StoreError;
 
 /// The fields of one contact point, flattened to `path → value`.
-pub type Fields = BTreeMap<String, String>;
+pub type Fields = BTreeMap<FieldPath, String>;
 
 /// A field that editors changed concurrently: every value it holds now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Conflict {
     /// The field's path.
-    pub field: String,
+    pub field: FieldPath,
     /// The values, the one shown by default first.
     pub values: Vec<String>,
 }
@@ -29,7 +30,7 @@ pub struct Conflict {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldChange {
     /// The field's path.
-    pub field: String,
+    pub field: FieldPath,
     /// The value before (`None`: the field did not exist).
     pub before: Option<String>,
     /// The value after (`None`: the field was removed).
@@ -75,7 +76,7 @@ fn contact_obj<D: ReadDoc>(doc: &D, contact_id: &str) -> Option<ObjId> {
 }
 
 /// Children of a map or list as `(step, values)`, the value shown by default first.
-fn children<'a, D: ReadDoc>(doc: &'a D, obj: &ObjId) -> Vec<(String, Vec<(Value<'a>, ObjId)>)> {
+fn children<'a, D: ReadDoc>(doc: &'a D, obj: &ObjId) -> Vec<(Segment, Vec<(Value<'a>, ObjId)>)> {
     let winner_first = |mut all: Vec<(Value<'a>, ObjId)>, shown: Option<(Value<'a>, ObjId)>| {
         if let Some((_, id)) = shown
             && let Some(i) = all.iter().position(|(_, o)| *o == id)
@@ -91,22 +92,28 @@ fn children<'a, D: ReadDoc>(doc: &'a D, obj: &ObjId) -> Vec<(String, Vec<(Value<
             .map(|k| {
                 let all = doc.get_all(obj, k.as_str()).unwrap_or_default();
                 let shown = doc.get(obj, k.as_str()).ok().flatten();
-                (k, winner_first(all, shown))
+                (Segment::Key(k), winner_first(all, shown))
             })
             .collect(),
         Ok(ObjType::List) => (0..doc.length(obj))
             .map(|i| {
                 let all = doc.get_all(obj, i).unwrap_or_default();
-                (i.to_string(), winner_first(all, doc.get(obj, i).ok().flatten()))
+                (Segment::Index(i), winner_first(all, doc.get(obj, i).ok().flatten()))
             })
             .collect(),
         _ => Vec::new(),
     }
 }
 
-fn walk<D: ReadDoc>(doc: &D, obj: &ObjId, prefix: &str, visit: &mut impl FnMut(String, &[(Value<'_>, ObjId)])) {
+fn walk<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prefix: &FieldPath,
+    visit: &mut impl FnMut(FieldPath, &[(Value<'_>, ObjId)]),
+) {
     for (step, values) in children(doc, obj) {
-        let path = if prefix.is_empty() { step } else { format!("{prefix}.{step}") };
+        let mut path = prefix.clone();
+        path.push(step);
         visit(path.clone(), &values);
         if let Some((Value::Object(ObjType::Map | ObjType::List), id)) = values.first() {
             walk(doc, id, &path, visit);
@@ -119,7 +126,7 @@ fn walk<D: ReadDoc>(doc: &D, obj: &ObjId, prefix: &str, visit: &mut impl FnMut(S
 pub fn contact_fields<D: ReadDoc>(doc: &D, contact_id: &str) -> Fields {
     let mut out = Fields::new();
     if let Some(obj) = contact_obj(doc, contact_id) {
-        walk(doc, &obj, "", &mut |path, values| {
+        walk(doc, &obj, &FieldPath::root(), &mut |path, values| {
             if let Some((v, id)) = values.first()
                 && !matches!(v, Value::Object(ObjType::Map | ObjType::List))
             {
@@ -136,7 +143,7 @@ pub fn contact_fields<D: ReadDoc>(doc: &D, contact_id: &str) -> Fields {
 pub fn contact_conflicts<D: ReadDoc>(doc: &D, contact_id: &str) -> Vec<Conflict> {
     let mut out = Vec::new();
     if let Some(obj) = contact_obj(doc, contact_id) {
-        walk(doc, &obj, "", &mut |field, values| {
+        walk(doc, &obj, &FieldPath::root(), &mut |field, values| {
             if values.len() > 1 {
                 let mut v: Vec<String> = values.iter().map(|(v, id)| render(doc, v, id)).collect();
                 v.dedup();
@@ -148,7 +155,7 @@ pub fn contact_conflicts<D: ReadDoc>(doc: &D, contact_id: &str) -> Vec<Conflict>
 }
 
 fn diff(before: &Fields, after: &Fields) -> Vec<FieldChange> {
-    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    let mut keys: Vec<&FieldPath> = before.keys().chain(after.keys()).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
@@ -190,42 +197,44 @@ pub fn contact_history(doc: &Automerge, contact_id: &str) -> Vec<HistoryEntry> {
 pub fn set_contact_field<T: Transactable>(
     tx: &mut T,
     contact_id: &str,
-    field: &str,
+    field: &FieldPath,
     value: Option<&str>,
 ) -> Result<bool, StoreError> {
     let Some(mut obj) = contact_obj(tx, contact_id) else { return Ok(false) };
-    let steps: Vec<&str> = field.split('.').collect();
-    let Some((last, path)) = steps.split_last() else { return Ok(false) };
+    let Some((last, path)) = field.segments().split_last() else { return Ok(false) };
     let is_list = |tx: &T, o: &ObjId| tx.object_type(o).ok() == Some(ObjType::List);
+    let is_map = |tx: &T, o: &ObjId| tx.object_type(o).ok() == Some(ObjType::Map);
     for step in path {
-        let next = match step.parse::<usize>() {
-            Ok(i) if is_list(tx, &obj) => tx.get(&obj, i)?,
-            _ => tx.get(&obj, *step)?,
+        let next = match step {
+            Segment::Index(i) if is_list(tx, &obj) => tx.get(&obj, *i)?,
+            Segment::Key(k) if is_map(tx, &obj) => tx.get(&obj, k.as_str())?,
+            _ => return Ok(false),
         };
         match next {
             Some((Value::Object(ObjType::Map | ObjType::List), id)) => obj = id,
             _ => return Ok(false),
         }
     }
-    match (last.parse::<usize>(), value) {
-        (Ok(i), Some(v)) if is_list(tx, &obj) => {
-            if i < tx.length(&obj) {
-                tx.put(&obj, i, v)?;
+    match (last, value) {
+        (Segment::Index(i), Some(v)) if is_list(tx, &obj) => {
+            if *i < tx.length(&obj) {
+                tx.put(&obj, *i, v)?;
             } else {
                 tx.insert(&obj, tx.length(&obj), v)?;
             }
         }
-        (Ok(i), None) if is_list(tx, &obj) => {
-            if i < tx.length(&obj) {
-                tx.delete(&obj, i)?;
+        (Segment::Index(i), None) if is_list(tx, &obj) => {
+            if *i < tx.length(&obj) {
+                tx.delete(&obj, *i)?;
             }
         }
-        (_, Some(v)) => tx.put(&obj, *last, v)?,
-        (_, None) => {
-            if tx.get(&obj, *last)?.is_some() {
-                tx.delete(&obj, *last)?;
+        (Segment::Key(k), Some(v)) if is_map(tx, &obj) => tx.put(&obj, k.as_str(), v)?,
+        (Segment::Key(k), None) if is_map(tx, &obj) => {
+            if tx.get(&obj, k.as_str())?.is_some() {
+                tx.delete(&obj, k.as_str())?;
             }
         }
+        _ => return Ok(false),
     }
     Ok(true)
 }
@@ -250,16 +259,20 @@ mod tests {
         d
     }
 
+    fn p(s: &str) -> FieldPath {
+        FieldPath::parse(s).unwrap()
+    }
+
     fn set(d: &mut Automerge, field: &str, value: Option<&str>, who: &str, time: i64) {
         let mut tx = d.transaction();
-        assert!(set_contact_field(&mut tx, "c1", field, value).unwrap());
+        assert!(set_contact_field(&mut tx, "c1", &p(field), value).unwrap());
         tx.commit_with(CommitOptions::default().with_message(who).with_time(time));
     }
 
     #[test]
     fn history_lists_each_change_with_before_and_after() {
         let mut d = doc_with_contact();
-        set(&mut d, "phones.0.number", Some("+358 9 000 0002"), "Editor A", 2);
+        set(&mut d, "phones[0].number", Some("+358 9 000 0002"), "Editor A", 2);
         set(&mut d, "email", None, "Editor B", 3);
         // A change elsewhere in the document is not part of this entry's history.
         let mut tx = d.transaction();
@@ -271,7 +284,7 @@ mod tests {
         assert_eq!(
             h[1].changes,
             vec![FieldChange {
-                field: "phones.0.number".into(),
+                field: p("phones[0].number"),
                 before: Some("+358 9 000 0001".into()),
                 after: Some("+358 9 000 0002".into()),
             }]
@@ -285,34 +298,34 @@ mod tests {
     fn concurrent_edits_show_as_a_conflict_until_one_value_is_written() {
         let mut a = doc_with_contact();
         let mut b = a.fork();
-        set(&mut a, "phones.0.number", Some("+358 9 000 0002"), "A", 2_000);
-        set(&mut b, "phones.0.number", Some("+358 9 000 0003"), "B", 2_000);
+        set(&mut a, "phones[0].number", Some("+358 9 000 0002"), "A", 2_000);
+        set(&mut b, "phones[0].number", Some("+358 9 000 0003"), "B", 2_000);
         set(&mut b, "name.fi", Some("Nuorisotyö B"), "B", 2_000);
         a.merge(&mut b).unwrap();
         b.merge(&mut a).unwrap();
         let ca = contact_conflicts(&a, "c1");
         assert_eq!(ca, contact_conflicts(&b, "c1"), "both replicas see the same conflict");
         assert_eq!(ca.len(), 1, "{ca:?}");
-        assert_eq!(ca[0].field, "phones.0.number");
+        assert_eq!(ca[0].field, "phones[0].number");
         let mut values = ca[0].values.clone();
-        assert_eq!(values[0], contact_fields(&a, "c1")["phones.0.number"], "the shown value comes first");
+        assert_eq!(values[0], contact_fields(&a, "c1")[&p("phones[0].number")], "the shown value comes first");
         values.sort();
         assert_eq!(values, ["+358 9 000 0002", "+358 9 000 0003"]);
         // Keeping the value already shown still ends the conflict.
         let shown = ca[0].values[0].clone();
-        set(&mut a, "phones.0.number", Some(&shown), "A", 3_000);
+        set(&mut a, "phones[0].number", Some(&shown), "A", 3_000);
         b.merge(&mut a).unwrap();
         assert!(contact_conflicts(&a, "c1").is_empty());
         assert!(contact_conflicts(&b, "c1").is_empty());
-        assert_eq!(contact_fields(&b, "c1")["phones.0.number"], shown);
+        assert_eq!(contact_fields(&b, "c1")[&p("phones[0].number")], shown);
     }
 
     #[test]
     fn setting_a_missing_path_changes_nothing() {
         let mut d = doc_with_contact();
         let mut tx = d.transaction();
-        assert!(!set_contact_field(&mut tx, "c1", "schedules.0.opens", Some("08:00")).unwrap());
-        assert!(!set_contact_field(&mut tx, "nobody", "email", Some("x@example.fi")).unwrap());
+        assert!(!set_contact_field(&mut tx, "c1", &p("schedules[0].opens"), Some("08:00")).unwrap());
+        assert!(!set_contact_field(&mut tx, "nobody", &p("email"), Some("x@example.fi")).unwrap());
         tx.commit();
         assert_eq!(contact_fields(&d, "c1").len(), 3);
     }

@@ -154,7 +154,10 @@ string_enum! {
     Visibility {
         /// Every signed-in professional.
         AllProfessionals => "all_professionals",
-        /// Only members of the area that maintains it.
+        /// Members of an area only. The mark itself hides nothing: validation allows it only in
+        /// an area's members-only document (and requires it there), and the relay gives that
+        /// document to the area's members (their areas are it or contain it) and admins alone.
+        /// The entry's own `areas` play no part in who receives it.
         AreaMembers => "area_members",
     }
 }

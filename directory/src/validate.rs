@@ -20,6 +20,7 @@ use crate::model::{
     AUDIENCES, CardStatus, ContactPoint, Directory, DocumentKind, GuidanceCard, Index, Node, Organisation, ROLES,
     Schedule, StepKind, TOPICS, Urgency, Visibility,
 };
+use crate::path::{FieldPath, Segment};
 use crate::store;
 use crate::text::LocalizedText;
 
@@ -27,7 +28,7 @@ use crate::text::LocalizedText;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ValidationIssue {
     /// Where the problem is, in the document layout (`contact_points.<id>.email`).
-    pub path: String,
+    pub path: FieldPath,
     /// What is wrong and how to fix it, in English; stable, so clients and tests may match on it.
     pub message: String,
     /// The rule's stable code (one of [`code`]), by which clients show the message in their
@@ -38,11 +39,19 @@ pub struct ValidationIssue {
 }
 
 impl ValidationIssue {
-    /// An issue with one of the fixed messages of [`msg`], as tests and callers outside this
+    /// An issue at `path` with one of the fixed messages of [`msg`], as callers outside this
     /// module write it.
-    pub fn new(path: impl Into<String>, message: &str) -> Self {
+    pub fn at(path: FieldPath, message: &str) -> Self {
         let (code, params) = recognise(message).unwrap_or(("unknown", Vec::new()));
-        ValidationIssue { path: path.into(), message: message.to_owned(), code, params }
+        ValidationIssue { path, message: message.to_owned(), code, params }
+    }
+
+    /// [`ValidationIssue::at`] with the path written out, as tests write it.
+    ///
+    /// # Panics
+    /// When `path` is not a path ([`FieldPath::parse`]).
+    pub fn new(path: &str, message: &str) -> Self {
+        ValidationIssue::at(FieldPath::parse(path).expect("a field path"), message)
     }
 }
 
@@ -206,13 +215,13 @@ pub const MAX_TEXT_CHARS: usize = 2_000;
 /// The longest string of any kind anywhere in a document, in characters.
 pub const MAX_VALUE_CHARS: usize = 10_000;
 
-fn issue(path: impl Into<String>, (code, en): (&'static str, &'static str)) -> ValidationIssue {
+fn issue(path: impl Into<FieldPath>, (code, en): (&'static str, &'static str)) -> ValidationIssue {
     ValidationIssue { path: path.into(), message: en.to_owned(), code, params: Vec::new() }
 }
 
 /// An issue whose message names values: each `{name}` of the English text is filled in.
 fn issue_with(
-    path: impl Into<String>,
+    path: impl Into<FieldPath>,
     (code, en): (&'static str, &'static str),
     params: &[(&'static str, &str)],
 ) -> ValidationIssue {
@@ -272,7 +281,7 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
         Some(DocumentKind::Index) => match store::read_index(doc) {
             Ok(index) => issues.extend(validate_index(&index)),
             Err(e) => {
-                issues.insert(issue_with("kind", rule::UNREADABLE, &[("detail", &e.to_string())]));
+                issues.insert(issue_with(FieldPath::of("kind"), rule::UNREADABLE, &[("detail", &e.to_string())]));
             }
         },
         Some(kind @ (DocumentKind::National | DocumentKind::Area | DocumentKind::Restricted)) => {
@@ -284,12 +293,12 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
                     }
                 }
                 Err(e) => {
-                    issues.insert(issue_with("kind", rule::UNREADABLE, &[("detail", &e.to_string())]));
+                    issues.insert(issue_with(FieldPath::of("kind"), rule::UNREADABLE, &[("detail", &e.to_string())]));
                 }
             }
         }
         Some(DocumentKind::Other(_)) | None => {
-            issues.insert(issue("kind", rule::KIND));
+            issues.insert(issue(FieldPath::of("kind"), rule::KIND));
         }
     }
     // Records that are not maps cannot be read at all; say so instead of dropping them silently.
@@ -297,13 +306,13 @@ pub fn validate_document_against(doc: &impl ReadDoc, national: Option<&Directory
         if let Ok(Some((Value::Object(ObjType::Map), obj))) = doc.get(&ROOT, collection) {
             for item in doc.map_range(&obj, ..) {
                 if !matches!(item.value, ValueRef::Object(ObjType::Map)) {
-                    issues.insert(issue(format!("{collection}.{}", item.key), rule::NOT_A_RECORD));
+                    issues.insert(issue(FieldPath::of(collection).key(item.key.as_ref()), rule::NOT_A_RECORD));
                 }
             }
         }
     }
     // The raw walk also sees fields this version does not know.
-    walk_strings(doc, &ROOT, String::new(), 0, &mut |path, s| {
+    walk_strings(doc, &ROOT, &mut FieldPath::root(), 0, &mut |path, s| {
         if contains_personal_id(s) {
             issues.insert(issue(path, rule::PERSONAL_ID));
         }
@@ -347,18 +356,19 @@ pub fn validate_place(doc: &impl ReadDoc, place: &Place) -> Vec<ValidationIssue>
         Place::Restricted(_) => DocumentKind::Restricted,
     };
     if kind.as_ref() != Some(&expected) {
-        issues.push(issue("kind", rule::WRONG_PLACE));
+        issues.push(issue(FieldPath::of("kind"), rule::WRONG_PLACE));
         return issues;
     }
     let (Place::Area(area) | Place::Restricted(area)) = place else { return issues };
     let Ok(d) = store::read_directory(doc) else { return issues };
     if d.area.as_ref() != Some(area) {
-        issues.push(issue("area", rule::WRONG_PLACE));
+        issues.push(issue(FieldPath::of("area"), rule::WRONG_PLACE));
     }
     for c in d.contact_points.values() {
         for (i, a) in c.areas.iter().enumerate() {
             if !area.covers(a) {
-                issues.push(issue(format!("contact_points.{}.areas.{i}", c.id), rule::OUTSIDE_AREA));
+                let path = FieldPath::of("contact_points").key(c.id.as_str()).key("areas").index(i);
+                issues.push(issue(path, rule::OUTSIDE_AREA));
             }
         }
     }
@@ -379,7 +389,7 @@ pub fn validate_overrides(area: &Directory, national: &Directory) -> Vec<Validat
     let mut issues = Vec::new();
     for (id, card) in &area.cards {
         let Some(base_id) = &card.overrides else { continue };
-        let path = format!("cards.{id}.overrides");
+        let path = FieldPath::of("cards").key(id.as_str()).key("overrides");
         let Some(base) = national.cards.get(base_id) else {
             issues.push(issue_with(path, rule::OVERRIDE_UNKNOWN, &[("card", base_id)]));
             continue;
@@ -388,7 +398,7 @@ pub fn validate_overrides(area: &Directory, national: &Directory) -> Vec<Validat
         for (_, step) in base.steps().filter(|(_, s)| s.locked) {
             if kept.get(step.id.as_str()) != Some(&&step.kind) {
                 issues.push(issue_with(
-                    format!("cards.{id}"),
+                    FieldPath::of("cards").key(id.as_str()),
                     rule::OVERRIDE_LOCKED_STEP,
                     &[("step", &step.id), ("card", &base.slug)],
                 ));
@@ -398,7 +408,13 @@ pub fn validate_overrides(area: &Directory, national: &Directory) -> Vec<Validat
     issues
 }
 
-fn walk_strings<D: ReadDoc>(doc: &D, obj: &ObjId, path: String, depth: usize, f: &mut dyn FnMut(&str, &str)) {
+fn walk_strings<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    path: &mut FieldPath,
+    depth: usize,
+    f: &mut dyn FnMut(&FieldPath, &str),
+) {
     // Documents are shallow; the bound only guards against pathological input.
     if depth > 32 {
         return;
@@ -408,17 +424,20 @@ fn walk_strings<D: ReadDoc>(doc: &D, obj: &ObjId, path: String, depth: usize, f:
     match doc.object_type(obj) {
         Ok(ObjType::Map | ObjType::Table) => {
             for item in doc.map_range(obj, ..) {
-                let p = if path.is_empty() { item.key.to_string() } else { format!("{path}.{}", item.key) };
+                path.push(Segment::Key(item.key.to_string()));
                 // Keys are ids chosen by editors, so they are checked like any other text.
-                f(&p, &item.key);
+                f(path, &item.key);
                 let id = item.id();
-                visit_value(doc, item.value, &id, p, depth, f);
+                visit_value(doc, item.value, &id, path, depth, f);
+                path.pop();
             }
         }
         Ok(ObjType::List) => {
             for item in doc.list_range(obj, ..) {
                 let id = item.id();
-                visit_value(doc, item.value, &id, format!("{path}[{}]", item.index), depth, f);
+                path.push(Segment::Index(item.index));
+                visit_value(doc, item.value, &id, path, depth, f);
+                path.pop();
             }
         }
         _ => {}
@@ -430,16 +449,16 @@ fn visit_value<D: ReadDoc>(
     doc: &D,
     value: ValueRef<'_>,
     id: &ObjId,
-    path: String,
+    path: &mut FieldPath,
     depth: usize,
-    f: &mut dyn FnMut(&str, &str),
+    f: &mut dyn FnMut(&FieldPath, &str),
 ) {
     match value {
-        ValueRef::Scalar(ScalarValueRef::Str(s)) => f(&path, &s),
+        ValueRef::Scalar(ScalarValueRef::Str(s)) => f(path, &s),
         ValueRef::Scalar(_) => {}
         ValueRef::Object(ObjType::Text) => {
             if let Ok(t) = doc.text(id) {
-                f(&path, &t);
+                f(path, &t);
             }
         }
         ValueRef::Object(_) => walk_strings(doc, id, path, depth + 1, f),
@@ -451,17 +470,17 @@ pub fn validate_index(index: &Index) -> Vec<ValidationIssue> {
     let mut issues = Vec::new();
     let mut nationals = 0;
     for (id, e) in &index.documents {
-        let path = format!("documents.{id}");
+        let path = FieldPath::of("documents").key(id.as_str());
         match &e.kind {
             DocumentKind::National => nationals += 1,
-            DocumentKind::Area if e.area.is_none() => issues.push(issue(format!("{path}.area"), rule::AREA_REQUIRED)),
+            DocumentKind::Area if e.area.is_none() => issues.push(issue(path.key("area"), rule::AREA_REQUIRED)),
             DocumentKind::Area => {}
-            _ => issues.push(issue(format!("{path}.kind"), rule::CATALOGUE_KIND)),
+            _ => issues.push(issue(path.key("kind"), rule::CATALOGUE_KIND)),
         }
         if nationals > 1 && e.kind == DocumentKind::National {
-            issues.push(issue(format!("{path}.kind"), rule::SECOND_NATIONAL));
+            issues.push(issue(path.key("kind"), rule::SECOND_NATIONAL));
         }
-        texts(&mut issues, &format!("{path}.title"), &e.title);
+        texts(&mut issues, &path.key("title"), &e.title);
     }
     issues
 }
@@ -473,32 +492,32 @@ pub fn validate_directory(d: &Directory) -> Vec<ValidationIssue> {
         Some(DocumentKind::National) => true,
         Some(DocumentKind::Area | DocumentKind::Restricted) => false,
         _ => {
-            out.push(issue("kind", rule::KIND));
+            out.push(issue(FieldPath::of("kind"), rule::KIND));
             false
         }
     };
     if let Some(a) = &d.unparsed_area {
-        out.push(issue_with("area", rule::AREA_UNKNOWN, &[("detail", &area_message(a))]));
+        out.push(issue_with(FieldPath::of("area"), rule::AREA_UNKNOWN, &[("detail", &area_message(a))]));
     } else if !national && d.area.is_none() {
-        out.push(issue("area", rule::AREA_REQUIRED));
+        out.push(issue(FieldPath::of("area"), rule::AREA_REQUIRED));
     }
-    required_text(&mut out, "title", &d.title);
+    required_text(&mut out, &FieldPath::of("title"), &d.title);
     for (id, o) in &d.organisations {
-        validate_organisation(&mut out, &format!("organisations.{id}"), o);
+        validate_organisation(&mut out, &FieldPath::of("organisations").key(id.as_str()), o);
     }
     let restricted = d.is_restricted();
     for (id, c) in &d.contact_points {
-        let path = format!("contact_points.{id}");
+        let path = FieldPath::of("contact_points").key(id.as_str());
         validate_contact(&mut out, &path, c, national);
         let members_only = c.visibility() == Visibility::AreaMembers;
         if members_only && !restricted {
-            out.push(issue(format!("{path}.visibility"), rule::MEMBERS_ONLY_IN_OPEN));
+            out.push(issue(path.key("visibility"), rule::MEMBERS_ONLY_IN_OPEN));
         } else if !members_only && restricted {
-            out.push(issue(format!("{path}.visibility"), rule::OPEN_IN_MEMBERS_ONLY));
+            out.push(issue(path.key("visibility"), rule::OPEN_IN_MEMBERS_ONLY));
         }
     }
     for (id, card) in &d.cards {
-        let path = format!("cards.{id}");
+        let path = FieldPath::of("cards").key(id.as_str());
         if restricted {
             out.push(issue(path.clone(), rule::CARD_IN_MEMBERS_ONLY));
         }
@@ -514,7 +533,7 @@ fn area_message(a: &str) -> String {
     }
 }
 
-fn required_text(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
+fn required_text(out: &mut Vec<ValidationIssue>, path: &FieldPath, t: &LocalizedText) {
     if t.is_empty() {
         out.push(issue(path, rule::TEXT_REQUIRED));
     }
@@ -522,9 +541,9 @@ fn required_text(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) 
 }
 
 /// Checks every language of a text for personal identity codes and length.
-fn texts(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
+fn texts(out: &mut Vec<ValidationIssue>, path: &FieldPath, t: &LocalizedText) {
     for (lang, s) in t.iter() {
-        let p = format!("{path}.{lang}");
+        let p = path.key(lang);
         if s.len() > MAX_TEXT_CHARS && s.chars().count() > MAX_TEXT_CHARS {
             out.push(issue(p.clone(), rule::TEXT_TOO_LONG));
         }
@@ -533,33 +552,33 @@ fn texts(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
 }
 
 /// A name: required, and short in every language.
-fn name(out: &mut Vec<ValidationIssue>, path: &str, t: &LocalizedText) {
+fn name(out: &mut Vec<ValidationIssue>, path: &FieldPath, t: &LocalizedText) {
     required_text(out, path, t);
     for (lang, s) in t.iter() {
         if s.chars().count() > MAX_NAME_CHARS {
-            out.push(issue(format!("{path}.{lang}"), rule::NAME_TOO_LONG));
+            out.push(issue(path.key(lang), rule::NAME_TOO_LONG));
         }
     }
 }
 
-fn plain(out: &mut Vec<ValidationIssue>, path: &str, s: &str) {
+fn plain(out: &mut Vec<ValidationIssue>, path: &FieldPath, s: &str) {
     if contains_personal_id(s) {
         out.push(issue(path, rule::PERSONAL_ID));
     }
 }
 
-fn validate_organisation(out: &mut Vec<ValidationIssue>, path: &str, o: &Organisation) {
-    name(out, &format!("{path}.name"), &o.name);
-    texts(out, &format!("{path}.description"), &o.description);
+fn validate_organisation(out: &mut Vec<ValidationIssue>, path: &FieldPath, o: &Organisation) {
+    name(out, &path.key("name"), &o.name);
+    texts(out, &path.key("description"), &o.description);
     if let Some(w) = &o.website {
-        url(out, &format!("{path}.website"), w);
+        url(out, &path.key("website"), w);
     }
     if let Some(k) = o.kind.as_ref().filter(|k| !k.is_known()) {
-        out.push(issue_with(format!("{path}.kind"), rule::ORGANISATION_KIND, &[("value", &k.to_string())]));
+        out.push(issue_with(path.key("kind"), rule::ORGANISATION_KIND, &[("value", &k.to_string())]));
     }
 }
 
-fn url(out: &mut Vec<ValidationIssue>, path: &str, u: &str) {
+fn url(out: &mut Vec<ValidationIssue>, path: &FieldPath, u: &str) {
     let ok =
         (u.starts_with("https://") || u.starts_with("http://")) && u.len() > 10 && !u.chars().any(char::is_whitespace);
     if !ok {
@@ -568,174 +587,174 @@ fn url(out: &mut Vec<ValidationIssue>, path: &str, u: &str) {
     plain(out, path, u);
 }
 
-fn validate_contact(out: &mut Vec<ValidationIssue>, path: &str, c: &ContactPoint, national: bool) {
-    name(out, &format!("{path}.name"), &c.name);
-    texts(out, &format!("{path}.description"), &c.description);
-    texts(out, &format!("{path}.hours_note"), &c.hours_note);
+fn validate_contact(out: &mut Vec<ValidationIssue>, path: &FieldPath, c: &ContactPoint, national: bool) {
+    name(out, &path.key("name"), &c.name);
+    texts(out, &path.key("description"), &c.description);
+    texts(out, &path.key("hours_note"), &c.hours_note);
     if c.roles.is_empty() {
-        out.push(issue(format!("{path}.roles"), rule::ROLE_REQUIRED));
+        out.push(issue(path.key("roles"), rule::ROLE_REQUIRED));
     }
     for (i, r) in c.roles.iter().enumerate() {
-        known_role(out, &format!("{path}.roles[{i}]"), r);
+        known_role(out, &path.key("roles").index(i), r);
     }
     if c.phones.is_empty() && c.email.is_none() && c.url.is_none() && c.chat_url.is_none() {
         out.push(issue(path, rule::REACH_REQUIRED));
     }
     for (i, p) in c.phones.iter().enumerate() {
-        let pp = format!("{path}.phones[{i}]");
+        let pp = path.key("phones").index(i);
         if check_phone(&p.number).is_err() {
-            out.push(issue(format!("{pp}.number"), rule::PHONE_FORMAT));
+            out.push(issue(pp.key("number"), rule::PHONE_FORMAT));
         } else if is_placeholder_phone(&p.number) && !c.example {
-            out.push(issue(format!("{pp}.number"), rule::PHONE_PLACEHOLDER));
+            out.push(issue(pp.key("number"), rule::PHONE_PLACEHOLDER));
         }
         if !p.kind.is_known() {
-            out.push(issue_with(format!("{pp}.kind"), rule::PHONE_KIND, &[("value", &p.kind.to_string())]));
+            out.push(issue_with(pp.key("kind"), rule::PHONE_KIND, &[("value", &p.kind.to_string())]));
         }
-        texts(out, &format!("{pp}.description"), &p.description);
+        texts(out, &pp.key("description"), &p.description);
     }
     if let Some(e) = &c.email {
         if !is_email(e) {
-            out.push(issue(format!("{path}.email"), rule::EMAIL));
+            out.push(issue(path.key("email"), rule::EMAIL));
         }
-        plain(out, &format!("{path}.email"), e);
+        plain(out, &path.key("email"), e);
     }
     if let Some(u) = &c.url {
-        url(out, &format!("{path}.url"), u);
+        url(out, &path.key("url"), u);
     }
     if let Some(u) = &c.chat_url {
-        url(out, &format!("{path}.chat_url"), u);
+        url(out, &path.key("chat_url"), u);
     }
     for (i, s) in c.schedules.iter().enumerate() {
-        validate_schedule(out, &format!("{path}.schedules[{i}]"), s);
+        validate_schedule(out, &path.key("schedules").index(i), s);
     }
     for (i, l) in c.languages.iter().enumerate() {
         let ok = (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase());
         if !ok {
-            out.push(issue(format!("{path}.languages[{i}]"), rule::LANGUAGE));
+            out.push(issue(path.key("languages").index(i), rule::LANGUAGE));
         }
     }
     for (i, a) in c.audiences.iter().enumerate() {
         if !AUDIENCES.contains(&a.as_str()) {
-            out.push(issue_with(format!("{path}.audiences[{i}]"), rule::AUDIENCE, &[("value", a)]));
+            out.push(issue_with(path.key("audiences").index(i), rule::AUDIENCE, &[("value", a)]));
         }
     }
     for a in &c.unparsed_areas {
-        out.push(issue_with(format!("{path}.areas"), rule::AREA_UNKNOWN, &[("detail", &area_message(a))]));
+        out.push(issue_with(path.key("areas"), rule::AREA_UNKNOWN, &[("detail", &area_message(a))]));
     }
     if !national && c.areas.is_empty() && c.unparsed_areas.is_empty() {
-        out.push(issue(format!("{path}.areas"), rule::AREAS_REQUIRED));
+        out.push(issue(path.key("areas"), rule::AREAS_REQUIRED));
     }
     if let Some(v) = c.visibility.as_ref().filter(|v| !v.is_known()) {
-        out.push(issue_with(format!("{path}.visibility"), rule::VISIBILITY, &[("value", &v.to_string())]));
+        out.push(issue_with(path.key("visibility"), rule::VISIBILITY, &[("value", &v.to_string())]));
     }
     if let Some(d) = &c.verified_at {
-        date(out, &format!("{path}.verified_at"), d);
+        date(out, &path.key("verified_at"), d);
     }
     if let Some(v) = &c.verified_by {
-        plain(out, &format!("{path}.verified_by"), v);
+        plain(out, &path.key("verified_by"), v);
     }
     if let Some(person) = &c.contact_person {
-        plain(out, &format!("{path}.contact_person"), person);
+        plain(out, &path.key("contact_person"), person);
         if national {
-            out.push(issue(format!("{path}.contact_person"), rule::PERSON_NOT_NATIONAL));
+            out.push(issue(path.key("contact_person"), rule::PERSON_NOT_NATIONAL));
         }
         if c.review_by.is_none() {
-            out.push(issue(format!("{path}.review_by"), rule::PERSON_REVIEW));
+            out.push(issue(path.key("review_by"), rule::PERSON_REVIEW));
         }
     }
     if let Some(d) = &c.review_by {
-        date(out, &format!("{path}.review_by"), d);
+        date(out, &path.key("review_by"), d);
     }
     // A retired entry is checked like a live one: restoring it is then always a valid write, and
     // the date rules that matter only while an entry is in use (verification age, review dates
     // that have passed) belong to the review queue, not to validation.
     if let Some(d) = &c.retired {
-        date(out, &format!("{path}.retired"), d);
+        date(out, &path.key("retired"), d);
     }
 }
 
-fn validate_schedule(out: &mut Vec<ValidationIssue>, path: &str, s: &Schedule) {
+fn validate_schedule(out: &mut Vec<ValidationIssue>, path: &FieldPath, s: &Schedule) {
     if !s.kind.is_known() {
-        out.push(issue_with(format!("{path}.kind"), rule::SCHEDULE_KIND, &[("value", &s.kind.to_string())]));
+        out.push(issue_with(path.key("kind"), rule::SCHEDULE_KIND, &[("value", &s.kind.to_string())]));
     }
     for (i, d) in s.byday.iter().enumerate() {
         if !d.is_known() {
-            out.push(issue_with(format!("{path}.byday[{i}]"), rule::DAY, &[("value", &d.to_string())]));
+            out.push(issue_with(path.key("byday").index(i), rule::DAY, &[("value", &d.to_string())]));
         }
     }
     for (key, t) in [("opens_at", &s.opens_at), ("closes_at", &s.closes_at)] {
         if t.as_deref().is_some_and(|t| !is_time(t)) {
-            out.push(issue(format!("{path}.{key}"), rule::TIME));
+            out.push(issue(path.key(key), rule::TIME));
         }
     }
     if s.opens_at.is_some() != s.closes_at.is_some() {
         out.push(issue(path, rule::TIME_PAIR));
     }
-    texts(out, &format!("{path}.description"), &s.description);
+    texts(out, &path.key("description"), &s.description);
 }
 
-fn known_role(out: &mut Vec<ValidationIssue>, path: &str, r: &str) {
+fn known_role(out: &mut Vec<ValidationIssue>, path: &FieldPath, r: &str) {
     if !ROLES.contains(&r) {
         out.push(issue_with(path, rule::ROLE, &[("value", r)]));
     }
 }
 
-fn date(out: &mut Vec<ValidationIssue>, path: &str, d: &str) {
+fn date(out: &mut Vec<ValidationIssue>, path: &FieldPath, d: &str) {
     if !is_date(d) {
         out.push(issue(path, rule::DATE));
     }
 }
 
-fn validate_card(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard, national: bool) {
+fn validate_card(out: &mut Vec<ValidationIssue>, path: &FieldPath, card: &GuidanceCard, national: bool) {
     let slug_ok =
         !card.slug.is_empty() && card.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !slug_ok {
-        out.push(issue(format!("{path}.slug"), rule::SLUG));
+        out.push(issue(path.key("slug"), rule::SLUG));
     }
     if !card.status.is_known() {
-        out.push(issue_with(format!("{path}.status"), rule::CARD_STATUS, &[("value", &card.status.to_string())]));
+        out.push(issue_with(path.key("status"), rule::CARD_STATUS, &[("value", &card.status.to_string())]));
     }
-    required_text(out, &format!("{path}.title"), &card.title);
-    texts(out, &format!("{path}.summary"), &card.summary);
+    required_text(out, &path.key("title"), &card.title);
+    texts(out, &path.key("summary"), &card.summary);
     for (i, a) in card.audiences.iter().enumerate() {
         if !AUDIENCES.contains(&a.as_str()) {
-            out.push(issue_with(format!("{path}.audiences[{i}]"), rule::AUDIENCE, &[("value", a)]));
+            out.push(issue_with(path.key("audiences").index(i), rule::AUDIENCE, &[("value", a)]));
         }
     }
     for (i, t) in card.topics.iter().enumerate() {
         if !TOPICS.contains(&t.as_str()) {
-            out.push(issue_with(format!("{path}.topics[{i}]"), rule::TOPIC, &[("value", t)]));
+            out.push(issue_with(path.key("topics").index(i), rule::TOPIC, &[("value", t)]));
         }
     }
     for (i, d) in card.do_not.iter().enumerate() {
-        texts(out, &format!("{path}.do_not[{i}]"), d);
+        texts(out, &path.key("do_not").index(i), d);
     }
     for (i, s) in card.sources.iter().enumerate() {
-        plain(out, &format!("{path}.sources[{i}]"), s);
+        plain(out, &path.key("sources").index(i), s);
     }
     for (key, d) in [("last_reviewed", &card.last_reviewed), ("next_review_due", &card.next_review_due)] {
         if let Some(d) = d {
-            date(out, &format!("{path}.{key}"), d);
+            date(out, &path.key(key), d);
         }
     }
     if national && card.overrides.is_some() {
-        out.push(issue(format!("{path}.overrides"), rule::OVERRIDE_NATIONAL));
+        out.push(issue(path.key("overrides"), rule::OVERRIDE_NATIONAL));
     }
     let mut step_ids = BTreeSet::new();
     for (node_id, node) in &card.nodes {
-        let np = format!("{path}.nodes.{node_id}");
+        let np = path.key("nodes").key(node_id);
         match node {
             Node::Question { text, help, answers } => {
-                required_text(out, &format!("{np}.text"), text);
-                texts(out, &format!("{np}.help"), help);
+                required_text(out, &np.key("text"), text);
+                texts(out, &np.key("help"), help);
                 if answers.is_empty() {
-                    out.push(issue(format!("{np}.answers"), rule::NO_ANSWERS));
+                    out.push(issue(np.key("answers"), rule::NO_ANSWERS));
                 }
                 for (i, a) in answers.iter().enumerate() {
-                    required_text(out, &format!("{np}.answers[{i}].text"), &a.text);
+                    required_text(out, &np.key("answers").index(i).key("text"), &a.text);
                     if !card.nodes.contains_key(&a.next) {
                         out.push(issue_with(
-                            format!("{np}.answers[{i}].next"),
+                            np.key("answers").index(i).key("next"),
                             rule::ANSWER_NEXT,
                             &[("node", &a.next)],
                         ));
@@ -744,39 +763,39 @@ fn validate_card(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard
             }
             Node::Steps { urgency, heading, steps } => {
                 if !urgency.is_known() {
-                    out.push(issue_with(format!("{np}.urgency"), rule::URGENCY, &[("value", &urgency.to_string())]));
+                    out.push(issue_with(np.key("urgency"), rule::URGENCY, &[("value", &urgency.to_string())]));
                 }
-                required_text(out, &format!("{np}.heading"), heading);
+                required_text(out, &np.key("heading"), heading);
                 if steps.is_empty() {
-                    out.push(issue(format!("{np}.steps"), rule::NO_STEPS));
+                    out.push(issue(np.key("steps"), rule::NO_STEPS));
                 }
                 for (i, s) in steps.iter().enumerate() {
-                    let sp = format!("{np}.steps[{i}]");
+                    let sp = np.key("steps").index(i);
                     if s.id.trim().is_empty() || !step_ids.insert(s.id.as_str()) {
-                        out.push(issue(format!("{sp}.id"), rule::STEP_ID));
+                        out.push(issue(sp.key("id"), rule::STEP_ID));
                     }
                     if !s.kind.is_known() {
-                        out.push(issue_with(format!("{sp}.kind"), rule::STEP_KIND, &[("value", &s.kind.to_string())]));
+                        out.push(issue_with(sp.key("kind"), rule::STEP_KIND, &[("value", &s.kind.to_string())]));
                     }
-                    required_text(out, &format!("{sp}.text"), &s.text);
+                    required_text(out, &sp.key("text"), &s.text);
                     for (j, r) in s.roles.iter().enumerate() {
-                        known_role(out, &format!("{sp}.roles[{j}]"), r);
+                        known_role(out, &sp.key("roles").index(j), r);
                     }
                     if matches!(s.kind, StepKind::Call | StepKind::Notify | StepKind::Refer) && s.roles.is_empty() {
-                        out.push(issue(format!("{sp}.roles"), rule::STEP_ROLES));
+                        out.push(issue(sp.key("roles"), rule::STEP_ROLES));
                     }
                     if s.kind == StepKind::Notify && s.legal_basis.is_none() {
-                        out.push(issue(format!("{sp}.legal_basis"), rule::LEGAL_BASIS));
+                        out.push(issue(sp.key("legal_basis"), rule::LEGAL_BASIS));
                     }
                     if let Some(l) = &s.legal_basis {
-                        plain(out, &format!("{sp}.legal_basis"), l);
+                        plain(out, &sp.key("legal_basis"), l);
                     }
                 }
             }
         }
     }
     if !card.nodes.contains_key(&card.start) {
-        out.push(issue_with(format!("{path}.start"), rule::START_NODE, &[("node", &card.start)]));
+        out.push(issue_with(path.key("start"), rule::START_NODE, &[("node", &card.start)]));
         return;
     }
     check_tree(out, path, card);
@@ -784,7 +803,7 @@ fn validate_card(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard
 
 /// Depth-first walk from the start: finds loops, and for each danger-now answer checks that
 /// every path below it reaches a call to the emergency role.
-fn check_tree(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard) {
+fn check_tree(out: &mut Vec<ValidationIssue>, path: &FieldPath, card: &GuidanceCard) {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         Active,
@@ -813,7 +832,7 @@ fn check_tree(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard) {
     let mut cycles = BTreeSet::new();
     visit(card, &card.start, &mut marks, &mut cycles);
     for id in &cycles {
-        out.push(issue(format!("{path}.nodes.{id}"), rule::CYCLE));
+        out.push(issue(path.key("nodes").key(id), rule::CYCLE));
     }
     if !cycles.is_empty() {
         return;
@@ -822,7 +841,7 @@ fn check_tree(out: &mut Vec<ValidationIssue>, path: &str, card: &GuidanceCard) {
         if let Node::Question { answers, .. } = node {
             for (i, a) in answers.iter().enumerate() {
                 if a.danger_now && !all_paths_call_emergency(card, &a.next) {
-                    out.push(issue(format!("{path}.nodes.{node_id}.answers[{i}]"), rule::DANGER_NOW));
+                    out.push(issue(path.key("nodes").key(node_id).key("answers").index(i), rule::DANGER_NOW));
                 }
             }
         }

@@ -369,8 +369,8 @@ mod validation {
         let mut d = base();
         change(&mut d);
         let issues = validate_directory(&d);
-        let found: Vec<(&str, &str)> = issues.iter().map(|i| (i.path.as_str(), i.message.as_str())).collect();
-        assert_eq!(found, vec![(path, message)]);
+        let found: Vec<(String, &str)> = issues.iter().map(|i| (i.path.to_string(), i.message.as_str())).collect();
+        assert_eq!(found, vec![(path.to_owned(), message)]);
         // Every rule's issue carries its own code, for clients to word it.
         assert_ne!(issues[0].code, "unknown", "{issues:?}");
         // The relay's entry point on the Automerge document agrees.

@@ -157,7 +157,7 @@ pub fn new_token() -> String {
 // Crockford's base32 without I, L, O, U: easy to read aloud and type on a phone.
 const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// A new invite code: 15 random characters (75 bits) in three groups, e.g. `K7QX-2M9D-P4TR`.
+/// A new invite code: 15 random characters (75 bits) in three groups of five, e.g. `K7QXA-2M9DB-P4TRC`.
 pub fn new_invite_code() -> String {
     let bytes = random_bytes::<15>();
     let chars: String = bytes.iter().map(|b| CODE_ALPHABET[usize::from(b & 31)] as char).collect();

@@ -12,7 +12,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
 use contactpoint_directory::validate::msg;
-use contactpoint_directory::{Area, Directory, Place, ValidationIssue, new_issues, validate_document_at};
+use contactpoint_directory::{Area, Directory, FieldPath, Place, ValidationIssue, new_issues, validate_document_at};
 use contactpoint_protocol::automerge::{Automerge, ChangeHash, ObjType, ROOT, ReadDoc, Value};
 use contactpoint_protocol::{Access, DocSync, DocumentId, Reason, Refusal, RefusedIssue, SyncError};
 
@@ -376,10 +376,16 @@ impl Gate {
                 // Nor an erased one: what was erased does not come back.
                 for erased in input.contact_ids.erased_among(&added) {
                     added.remove(&erased);
-                    issues.push(ValidationIssue::new(format!("contact_points.{erased}"), msg::ERASED_ID));
+                    issues.push(ValidationIssue::at(
+                        FieldPath::of("contact_points").key(erased.as_str()),
+                        msg::ERASED_ID,
+                    ));
                 }
                 for taken in input.contact_ids.claim(id, &added) {
-                    issues.push(ValidationIssue::new(format!("contact_points.{taken}"), msg::FOREIGN_ID));
+                    issues.push(ValidationIssue::at(
+                        FieldPath::of("contact_points").key(taken.as_str()),
+                        msg::FOREIGN_ID,
+                    ));
                 }
                 let added = new_issues(known, &issues);
                 added_issues.replace(added.clone());
@@ -492,7 +498,7 @@ impl Gate {
 /// A validation issue as a refusal carries it.
 fn refused_issue(issue: ValidationIssue) -> RefusedIssue {
     RefusedIssue {
-        path: issue.path,
+        path: issue.path.to_string(),
         code: issue.code.to_owned(),
         params: issue.params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
     }

@@ -315,7 +315,7 @@ fn field_change(contact: &str, field: &str, value: &str) -> impl FnOnce(&mut Aut
     let (contact, field, value) = (contact.to_owned(), field.to_owned(), value.to_owned());
     move |d: &mut Automerge| {
         let mut tx = d.transaction();
-        set_contact_field(&mut tx, &contact, &field, Some(&value)).expect("set");
+        set_contact_field(&mut tx, &contact, &field.parse().expect("path"), Some(&value)).expect("set");
         tx.commit();
     }
 }

@@ -12,8 +12,6 @@ const LONG_FILES: &[(&str, &str)] = &[
         "tests/e2e/browser.rs",
         "one test per browser scenario, each with its set-up; a module per scenario would repeat the harness",
     ),
-    ("directory/src/hsds.rs", "export, CSV and import together; to be split (issue 15, item 5)"),
-    ("client-wasm/src/views.rs", "every view of the app; to be split (issue 15, item 5)"),
     ("directory/tests/domain.rs", "the domain's unit tests, a module per subject"),
     ("tests/lib.rs", "the test harness: relays in-process and as processes, native and samod clients, HTTP helpers"),
     ("directory/src/validate.rs", "one function per rule of the validation table, with the rule's messages"),

@@ -95,26 +95,16 @@ export function issuesText(issues) {
 }
 
 /**
- * A contact point's field path (`phones.0.number`, `name.fi`) as an editor reads it.
- * @param {string} path
+ * A contact point's field as an editor reads it, from the label the wasm client gives with the
+ * field ({word, n, detail}: "Phone 2", "Name (fi)"); a label-less value saved by an older
+ * version shows its field as it is.
+ * @param {{ field: string, label?: import("./wasm.js").FieldLabel }} item
  */
-export function fieldLabel(path) {
-  const p = path.split(".");
-  /** @param {number} from */
-  const rest = (from) => (p.length > from ? ` (${p.slice(from).join(".")})` : "");
-  if (p[0] === "phones" && p.length > 1) return `${t("phone_n")} ${Number(p[1]) + 1}${p[2] === "number" ? "" : rest(2)}`;
-  if (p[0] === "schedules" && p.length > 1) return `${t("hours_row")} ${Number(p[1]) + 1}${rest(2)}`;
-  /** @type {Record<string, string>} */
-  const known = {
-    name: "name",
-    description: "description",
-    hours_note: "hours_note",
-    email: "email",
-    url: "website",
-    verified_at: "verified",
-    verified_by: "verified_by",
-  };
-  return known[p[0]] ? `${t(known[p[0]])}${rest(1)}` : path;
+export function fieldLabel(item) {
+  const l = item.label;
+  if (!l) return item.field;
+  if (!l.word) return l.detail;
+  return `${t(l.word)}${l.n ? ` ${l.n}` : ""}${l.detail ? ` (${l.detail})` : ""}`;
 }
 
 /**

@@ -36,7 +36,7 @@ function conflictSection(id) {
       h(
         "div",
         { "data-testid": "conflict", "data-field": c.field },
-        h("h3", {}, fieldLabel(c.field)),
+        h("h3", {}, fieldLabel(c)),
         h(
           "ul",
           { class: "list" },

@@ -74,7 +74,7 @@ export async function historyScreen(id) {
         h(
           "div",
           { class: "change", "data-field": f.field },
-          h("p", {}, h("strong", {}, fieldLabel(f.field)), ` ${t("changed_by")} `, by.cloneNode(true), note ? note.cloneNode(true) : null, ` · ${w.when}`),
+          h("p", {}, h("strong", {}, fieldLabel(f)), ` ${t("changed_by")} `, by.cloneNode(true), note ? note.cloneNode(true) : null, ` · ${w.when}`),
           h("p", {}, `${t("previous_value")}: `, h("span", { dir: "auto", "data-testid": "before" }, f.before ?? t("no_value"))),
           h("p", {}, `${t("new_value")}: `, h("span", { dir: "auto", "data-testid": "after" }, f.after ?? t("no_value"))),
           h(

@@ -69,7 +69,7 @@ export function discardedScreen() {
             h(
               "li",
               { "data-testid": "discarded-item" },
-              h("a", { href: `#/edit/${encodeURIComponent(d.contact)}` }, h("strong", {}, d.name || d.contact), ` · ${fieldLabel(d.field)}`),
+              h("a", { href: `#/edit/${encodeURIComponent(d.contact)}` }, h("strong", {}, d.name || d.contact), ` · ${fieldLabel(d)}`),
               h("p", {}, `${t("your_value")}: `, h("span", { dir: "auto" }, d.yours ?? t("no_value"))),
               h("p", { class: "hint" }, `${t("now_value")}: `, h("span", { dir: "auto" }, d.now ?? t("no_value"))),
             ),

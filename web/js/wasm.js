@@ -45,11 +45,12 @@ import init, { Client } from "./contactpoint.js";
 /** @typedef {{ id: string, name: string, retired: string, area: string }} RetiredItem */
 /** @typedef {{ area: string, title: string }} AreaDocument An area key (`national`, `municipality:092`, `restricted:…`) and its title. */
 /** @typedef {{ role: string, label: string }} Role */
-/** @typedef {{ field: string, values: string[] }} Conflict Values `{map}` and `{list}` stand for a nested object or list. */
+/** @typedef {{ word: string, n?: number, detail: string }} FieldLabel How the app names a field (history.rs `FieldLabel`): its word, the list position from 1, the rest of the path. */
+/** @typedef {{ field: string, label: FieldLabel, values: string[] }} Conflict Values `{map}` and `{list}` stand for a nested object or list. */
 
 /**
  * A contact point's history, newest first: one entry per change set.
- * @typedef {{ field: string, before: string | null, after: string | null }} FieldChange
+ * @typedef {{ field: string, label: FieldLabel, before: string | null, after: string | null }} FieldChange
  * @typedef {{ hash: string, message: string | null, time: number | null, changes: FieldChange[] }} HistoryEntry
  */
 
@@ -82,7 +83,7 @@ import init, { Client } from "./contactpoint.js";
 
 /** @typedef {{ code: string | null, params: Record<string, string>, message: string, more: number }} Explained A refusal in words the app translates (messages.rs). */
 
-/** @typedef {{ contact: string, name: string, field: string, yours: string | null, now: string | null, at?: string }} Discarded A refused value kept to be entered again (history.rs), with when. */
+/** @typedef {{ contact: string, name: string, field: string, label: FieldLabel, yours: string | null, now: string | null, at?: string }} Discarded A refused value kept to be entered again (history.rs), with when. */
 
 /** @typedef {{ ok: true, id?: string, effects: Effect[] } | { ok: false, issues: Issue[] }} FormResult */
 

@@ -22,7 +22,7 @@ async function editFirstNumber(page, id, number) {
 
 // The conflict on the first phone number as the page shows it: the values, shown one first.
 async function waitConflict(page, who, timeout = 2 * WAIT_MS) {
-  const c = page.locator('main [data-testid=conflict][data-field="phones.0.number"]');
+  const c = page.locator('main [data-testid=conflict][data-field="phones[0].number"]');
   await c.waitFor({ timeout }).catch(async () => {
     throw new Error(`${who}: no conflict shown within ${timeout / 1000} s; the page says ${JSON.stringify(await page.locator("main").innerText())}`);
   });
@@ -57,7 +57,7 @@ run(async () => {
   const shown = [(await firstNumber(first.page)).trim(), (await firstNumber(second.page)).trim()];
 
   // The second editor keeps the first editor's number (whichever is shown now).
-  await second.page.locator(`main [data-testid=conflict][data-field="phones.0.number"] button[data-value="${a["first-number"]}"]`).click();
+  await second.page.locator(`main [data-testid=conflict][data-field="phones[0].number"] button[data-value="${a["first-number"]}"]`).click();
   for (const [p, who] of [[second.page, "second editor"], [first.page, "first editor"]]) {
     await p
       .waitForFunction(

@@ -115,7 +115,7 @@ run(async () => {
 
   // 4. The history names the editor (as the relay recorded it) and shows the previous number.
   await editor.page.locator(`main a[href="#/history/${encodeURIComponent(id)}"]`).click();
-  const change = editor.page.locator('main [data-testid=history-entry] .change[data-field="phones.0.number"]').first();
+  const change = editor.page.locator('main [data-testid=history-entry] .change[data-field="phones[0].number"]').first();
   await change.waitFor().catch(async () => {
     throw new Error(`the history shows no change of the first phone number: ${await editor.page.locator("main").innerText()}`);
   });
@@ -132,7 +132,7 @@ run(async () => {
   const restoredSame = await reader.page.evaluate(() => window.__sameDocument === true);
   await editor.page.locator(`main a[href="#/history/${encodeURIComponent(id)}"]`).click();
   await editor.page.locator("main [data-testid=history-entry]").first().waitFor();
-  const newest = editor.page.locator('main [data-testid=history-entry] .change[data-field="phones.0.number"]').first();
+  const newest = editor.page.locator('main [data-testid=history-entry] .change[data-field="phones[0].number"]').first();
   const afterRestore = {
     before: (await newest.locator("[data-testid=before]").textContent()).trim(),
     after: (await newest.locator("[data-testid=after]").textContent()).trim(),
