@@ -35,6 +35,7 @@ mod access;
 mod admin;
 mod bad_input;
 mod browser;
+mod cluster;
 mod content;
 mod convergence;
 mod durability;
