@@ -25,6 +25,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// machines are slow; tests wait on events, so a passing test never waits this long.
 pub const WAIT: Duration = Duration::from_secs(20);
 
+mod pg;
+pub use pg::{Engine, fresh_database};
+
 /// A relay running inside the test process on an ephemeral loopback port.
 pub struct TestRelay {
     /// Where it listens.
@@ -50,6 +53,15 @@ impl TestRelay {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("relay.sqlite");
         let mut r = Self::start_at(&path, limits).await?;
+        r._dir = Some(dir);
+        Ok(r)
+    }
+
+    /// Starts a relay on a fresh database of `engine`.
+    pub async fn start_on(engine: Engine) -> Result<TestRelay> {
+        let dir = tempfile::tempdir()?;
+        let path = engine.fresh(dir.path())?;
+        let mut r = Self::start_at(&path, Limits::default()).await?;
         r._dir = Some(dir);
         Ok(r)
     }

@@ -1,10 +1,10 @@
 //! Administrative operations shared by the `contactpoint admin …` commands and the relay's
 //! first start. Each works on the database file directly, also while the relay runs.
 
+use crate::sql::Conn;
 use contactpoint_directory::Area;
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::Automerge;
-use rusqlite::Connection;
 
 use crate::auth::{self, InviteError, InviteSpec, Role};
 use crate::storage::{self, AuditEntry, Scope, StorageError};
@@ -116,7 +116,7 @@ impl From<StorageError> for ActionError {
 
 /// Creates an invite for a new user, if the actor may ([`Actor::may_invite`]), and returns its
 /// code; audited with who.
-pub fn invite(conn: &mut Connection, actor: Actor<'_>, spec: &InviteSpec) -> Result<String, ActionError> {
+pub fn invite(conn: &mut Conn, actor: Actor<'_>, spec: &InviteSpec) -> Result<String, ActionError> {
     actor.may_invite(spec)?;
     Ok(auth::create_invite(conn, spec, Some(&actor.by()))?)
 }
@@ -124,25 +124,25 @@ pub fn invite(conn: &mut Connection, actor: Actor<'_>, spec: &InviteSpec) -> Res
 /// Revokes a device, if the actor may ([`Actor::may_administer`]); false when there is no such
 /// active device. The relay closes its connections ([`crate::relay::watch_database`] for other
 /// processes; the admin endpoint at once).
-pub fn revoke(conn: &Connection, actor: Actor<'_>, device_id: i64) -> Result<bool, ActionError> {
+pub fn revoke(conn: &Conn, actor: Actor<'_>, device_id: i64) -> Result<bool, ActionError> {
     actor.may_administer()?;
     Ok(auth::revoke_device(conn, device_id, &actor.by())?)
 }
 
 /// Disables a user, if the actor may ([`Actor::may_administer`]); false when there is no such
 /// active user.
-pub fn disable(conn: &Connection, actor: Actor<'_>, user_id: i64) -> Result<bool, ActionError> {
+pub fn disable(conn: &Conn, actor: Actor<'_>, user_id: i64) -> Result<bool, ActionError> {
     actor.may_administer()?;
     Ok(disable_user(conn, user_id, &actor.by())?)
 }
 
 /// Whether the database has no users yet (a fresh installation).
-pub fn has_no_users(conn: &Connection) -> Result<bool, StorageError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))? == 0)
+pub fn has_no_users(conn: &Conn) -> Result<bool, StorageError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM users", &[], |r| r.get::<i64>(0))? == 0)
 }
 
 /// Creates an invite for the first administrator.
-pub fn first_admin_invite(conn: &mut Connection) -> Result<String, InviteError> {
+pub fn first_admin_invite(conn: &mut Conn) -> Result<String, InviteError> {
     auth::create_invite(
         conn,
         &InviteSpec {
@@ -209,7 +209,7 @@ pub fn empty_document(scope: &Scope) -> Result<Automerge, String> {
 }
 
 /// Registers a new document with the given scope and initial contents; returns its id.
-pub fn create_document(conn: &mut Connection, scope: &Scope, doc: &Automerge) -> Result<DocumentId, StorageError> {
+pub fn create_document(conn: &mut Conn, scope: &Scope, doc: &Automerge) -> Result<DocumentId, StorageError> {
     let id = DocumentId::from_random_bytes(auth::random_bytes::<16>());
     let tx = conn.transaction()?;
     storage::create_doc(&tx, &id, scope, &doc.save())?;
@@ -244,8 +244,9 @@ pub fn create_document(conn: &mut Connection, scope: &Scope, doc: &Automerge) ->
 }
 
 /// Changes the scope of a known document (for example to catalogue one created through sync).
-pub fn set_scope(conn: &Connection, doc: &DocumentId, scope: &Scope) -> Result<bool, StorageError> {
-    let n = conn.execute("UPDATE documents SET scope = ?1 WHERE id = ?2", [scope.as_db(), doc.to_string()])?;
+pub fn set_scope(conn: &Conn, doc: &DocumentId, scope: &Scope) -> Result<bool, StorageError> {
+    let n =
+        conn.execute("UPDATE documents SET scope = ?1 WHERE id = ?2", crate::args![scope.as_db(), doc.to_string()])?;
     Ok(n == 1)
 }
 
@@ -269,24 +270,25 @@ pub struct UserRow {
 }
 
 /// Every user, oldest first.
-pub fn users(conn: &Connection) -> Result<Vec<UserRow>, StorageError> {
-    let mut stmt = conn.prepare(
+pub fn users(conn: &Conn) -> Result<Vec<UserRow>, StorageError> {
+    let rows = conn.query_map(
         "SELECT u.id, u.name, u.role, u.created_at, u.disabled_at,
                 (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
          FROM users u ORDER BY u.id",
+        &[],
+        |r| {
+            Ok(UserRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                role: r.get(2)?,
+                areas: Vec::new(),
+                created_at: r.get(3)?,
+                disabled_at: r.get(4)?,
+                active_devices: r.get(5)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(UserRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            role: r.get(2)?,
-            areas: Vec::new(),
-            created_at: r.get(3)?,
-            disabled_at: r.get(4)?,
-            active_devices: r.get(5)?,
-        })
-    })?;
-    let mut out: Vec<UserRow> = rows.collect::<Result<_, _>>()?;
+    let mut out: Vec<UserRow> = rows;
     for u in &mut out {
         u.areas = storage::user_areas(conn, u.id)?;
     }
@@ -300,7 +302,7 @@ pub fn invite_link(base: &str, code: &str) -> String {
 
 /// Creates the document of each area that has none yet, so that an editor given the area can edit
 /// at once; returns the documents created. Called wherever an editor is made (invites, users).
-pub fn ensure_area_documents(conn: &mut Connection, areas: &[Area]) -> Result<Vec<(Area, DocumentId)>, StorageError> {
+pub fn ensure_area_documents(conn: &mut Conn, areas: &[Area]) -> Result<Vec<(Area, DocumentId)>, StorageError> {
     let existing: Vec<Scope> =
         storage::list_docs(conn)?.into_iter().filter(|(_, _, gone)| !gone).map(|(_, s, _)| s).collect();
     let mut created = Vec::new();
@@ -319,7 +321,7 @@ pub fn ensure_area_documents(conn: &mut Connection, areas: &[Area]) -> Result<Ve
 /// new user's id. The user has no device yet: give them one with an invite for the user
 /// ([`auth::create_device_invite`], `admin invite --user ID`). Editors need at least one area.
 pub fn create_user(
-    conn: &mut Connection,
+    conn: &mut Conn,
     name: &str,
     role: Role,
     areas: &[Area],
@@ -355,10 +357,10 @@ pub fn create_user(
 /// Disables a user: every device's token stops working and the relay closes their connections.
 /// Returns false when there is no such active user. `by` says who for the audit log (`cli`, or
 /// `user:ID` for an administrator in the app).
-pub fn disable_user(conn: &Connection, user_id: i64, by: &str) -> Result<bool, StorageError> {
+pub fn disable_user(conn: &Conn, user_id: i64, by: &str) -> Result<bool, StorageError> {
     let n = conn.execute(
         "UPDATE users SET disabled_at = ?1 WHERE id = ?2 AND disabled_at IS NULL",
-        rusqlite::params![storage::now_ms(), user_id],
+        crate::args![storage::now_ms(), user_id],
     )?;
     if n > 0 {
         storage::insert_audit(
@@ -393,22 +395,23 @@ pub struct DeviceRow {
 }
 
 /// Every device, oldest first.
-pub fn devices(conn: &Connection) -> Result<Vec<DeviceRow>, StorageError> {
-    let mut stmt = conn.prepare(
+pub fn devices(conn: &Conn) -> Result<Vec<DeviceRow>, StorageError> {
+    let rows = conn.query_map(
         "SELECT d.id, d.user_id, u.name, d.name, d.created_at, d.revoked_at
          FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.id",
+        &[],
+        |r| {
+            Ok(DeviceRow {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                user_name: r.get(2)?,
+                name: r.get(3)?,
+                created_at: r.get(4)?,
+                revoked_at: r.get(5)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(DeviceRow {
-            id: r.get(0)?,
-            user_id: r.get(1)?,
-            user_name: r.get(2)?,
-            name: r.get(3)?,
-            created_at: r.get(4)?,
-            revoked_at: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows)
 }
 
 /// An area with its documents and editors.
@@ -425,7 +428,7 @@ pub struct AreaRow {
 }
 
 /// Every area that has a document or an editor.
-pub fn areas(conn: &Connection) -> Result<Vec<AreaRow>, StorageError> {
+pub fn areas(conn: &Conn) -> Result<Vec<AreaRow>, StorageError> {
     let mut by_area: std::collections::BTreeMap<String, AreaRow> = std::collections::BTreeMap::new();
     let row = |area: &str| -> AreaRow {
         AreaRow {
@@ -440,13 +443,14 @@ pub fn areas(conn: &Connection) -> Result<Vec<AreaRow>, StorageError> {
             by_area.entry(a.clone()).or_insert_with(|| row(&a)).documents.push(id);
         }
     }
-    let mut stmt = conn.prepare(
+    let editors = conn.query_map(
         "SELECT ua.area, u.id, u.name FROM user_areas ua JOIN users u ON u.id = ua.user_id
          WHERE u.disabled_at IS NULL ORDER BY ua.area, u.id",
+        &[],
+        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?)),
     )?;
-    let editors = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
     for e in editors {
-        let (area, id, name) = e?;
+        let (area, id, name) = e;
         by_area.entry(area.clone()).or_insert_with(|| row(&area)).editors.push((id, name));
     }
     Ok(by_area.into_values().collect())
@@ -490,30 +494,35 @@ pub struct AuditQuery {
 
 /// Audit entries matching the query, newest first. A user's entries are those about the user
 /// (`user_id`) and those the user did as an administrator in the app (`by=user:ID`).
-pub fn audit(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditRow>, StorageError> {
-    let mut stmt = conn.prepare(
+///
+/// Every parameter is cast to its type: PostgreSQL cannot tell a parameter's type from `? IS NULL`.
+pub fn audit(conn: &Conn, q: &AuditQuery) -> Result<Vec<AuditRow>, StorageError> {
+    let rows = conn.query_map(
         "SELECT a.at, a.user_id, u.name, a.device_id, a.doc_id, a.action, a.detail
          FROM audit a LEFT JOIN users u ON u.id = a.user_id
          LEFT JOIN documents d ON d.id = a.doc_id
-         WHERE (?1 IS NULL OR a.user_id = ?1 OR instr(a.detail || ' ', 'by=user:' || ?1 || ' ') > 0)
-           AND (?2 IS NULL OR d.scope = 'area:' || ?2)
-           AND (?3 IS NULL OR a.at >= ?3)
-           AND (?4 IS NULL OR a.at < ?4)
-           AND (?6 IS NULL OR a.action = ?6 OR substr(a.action, 1, length(?6) + 1) = ?6 || '.')
+         WHERE (CAST(?1 AS BIGINT) IS NULL OR a.user_id = CAST(?1 AS BIGINT)
+                OR (a.detail || ' ') LIKE ('%by=user:' || CAST(CAST(?1 AS BIGINT) AS TEXT) || ' %'))
+           AND (CAST(?2 AS TEXT) IS NULL OR d.scope = 'area:' || CAST(?2 AS TEXT))
+           AND (CAST(?3 AS BIGINT) IS NULL OR a.at >= CAST(?3 AS BIGINT))
+           AND (CAST(?4 AS BIGINT) IS NULL OR a.at < CAST(?4 AS BIGINT))
+           AND (CAST(?6 AS TEXT) IS NULL OR a.action = CAST(?6 AS TEXT)
+                OR substr(a.action, 1, length(CAST(?6 AS TEXT)) + 1) = CAST(?6 AS TEXT) || '.')
          ORDER BY a.at DESC, a.id DESC LIMIT ?5",
+        crate::args![q.user_id, q.area, q.since, q.until, q.limit, q.action],
+        |r| {
+            Ok(AuditRow {
+                at: r.get(0)?,
+                user_id: r.get(1)?,
+                user_name: r.get(2)?,
+                device_id: r.get(3)?,
+                doc_id: r.get(4)?,
+                action: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map(rusqlite::params![q.user_id, q.area, q.since, q.until, q.limit, q.action], |r| {
-        Ok(AuditRow {
-            at: r.get(0)?,
-            user_id: r.get(1)?,
-            user_name: r.get(2)?,
-            device_id: r.get(3)?,
-            doc_id: r.get(4)?,
-            action: r.get(5)?,
-            detail: r.get(6)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows)
 }
 
 /// A contact point found for erasure.
@@ -588,7 +597,7 @@ fn names_person(text: &str, words: &[String], compact: &str) -> bool {
 /// Finds every contact point, in every document that is not tombstoned, whose text (name,
 /// description, e-mail, the named person, any other string it holds) names `person`,
 /// accent- and case-insensitively.
-pub fn find_person(conn: &Connection, person: &str) -> Result<Vec<ErasureMatch>, StorageError> {
+pub fn find_person(conn: &Conn, person: &str) -> Result<Vec<ErasureMatch>, StorageError> {
     let words: Vec<String> = contactpoint_directory::text::words(person).collect();
     let compact: String = words.concat();
     if words.is_empty() {
@@ -600,12 +609,12 @@ pub fn find_person(conn: &Connection, person: &str) -> Result<Vec<ErasureMatch>,
 }
 
 /// Finds the contact point with this id, wherever it is.
-pub fn find_contact(conn: &Connection, contact_id: &str) -> Result<Vec<ErasureMatch>, StorageError> {
+pub fn find_contact(conn: &Conn, contact_id: &str) -> Result<Vec<ErasureMatch>, StorageError> {
     find_contacts(conn, |id, _| if id == contact_id { vec!["id".to_owned()] } else { Vec::new() })
 }
 
 fn find_contacts(
-    conn: &Connection,
+    conn: &Conn,
     matches: impl Fn(&str, &[(String, String)]) -> Vec<String>,
 ) -> Result<Vec<ErasureMatch>, StorageError> {
     use contactpoint_protocol::automerge::{ObjType, ROOT, ReadDoc, Value};
@@ -646,7 +655,7 @@ fn find_contacts(
 /// ([`crate::rotate::rotate`] with [`crate::rotate::Purpose::Erase`]), which also records who
 /// erased which id (`admin.erase`) and makes the database forget the old pages.
 pub fn erase(
-    conn: &mut Connection,
+    conn: &mut Conn,
     matches: &[ErasureMatch],
     by: &str,
 ) -> Result<Vec<crate::rotate::Rotation>, crate::rotate::RotateError> {

@@ -52,7 +52,7 @@ async fn act<T: Send + 'static>(
     relay: &Relay,
     identity: Identity,
     what: String,
-    f: impl FnOnce(&mut rusqlite::Connection, Actor<'_>) -> Result<T, ActionError> + Send + 'static,
+    f: impl FnOnce(&mut crate::sql::Conn, Actor<'_>) -> Result<T, ActionError> + Send + 'static,
 ) -> Result<T, AppError> {
     let done = relay
         .db()

@@ -1,9 +1,9 @@
 //! Identities and access: invite codes, device tokens, roles, and the per-document access
 //! decision. Tokens and codes are random and stored only as SHA-256 hashes.
 
+use crate::sql::Conn;
 use contactpoint_directory::Area;
 use contactpoint_protocol::Access;
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::storage::{AuditEntry, Scope, StorageError, insert_audit, now_ms};
@@ -113,10 +113,7 @@ pub struct MembersOnlyDocument {
 
 /// The members-only documents the identity may read (not tombstoned), oldest first. The catalogue
 /// every device reads does not list them, so a device learns of them only from this list.
-pub fn members_only_documents(
-    conn: &Connection,
-    identity: &Identity,
-) -> Result<Vec<MembersOnlyDocument>, StorageError> {
+pub fn members_only_documents(conn: &Conn, identity: &Identity) -> Result<Vec<MembersOnlyDocument>, StorageError> {
     Ok(crate::storage::list_docs(conn)?
         .into_iter()
         .filter_map(|(id, scope, tombstoned)| match scope {
@@ -257,12 +254,6 @@ impl InviteError {
     }
 }
 
-impl From<rusqlite::Error> for InviteError {
-    fn from(e: rusqlite::Error) -> Self {
-        InviteError::Storage(e.into())
-    }
-}
-
 /// Areas as stored: their text form, each once, sorted.
 pub fn area_keys(areas: &[Area]) -> Vec<String> {
     let set: std::collections::BTreeSet<String> = areas.iter().map(ToString::to_string).collect();
@@ -273,7 +264,7 @@ pub fn area_keys(areas: &[Area]) -> Vec<String> {
 /// that existing user; otherwise redeeming it creates a user with `role` and `areas`.
 #[allow(clippy::too_many_arguments)]
 fn insert_invite(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Conn,
     role: Role,
     areas: &[String],
     user_name: Option<&str>,
@@ -286,7 +277,7 @@ fn insert_invite(
     tx.execute(
         "INSERT INTO invites(code_hash, role, areas, user_name, created_at, expires_at, uses_left, user_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+        crate::args![
             hash_secret(&normalize_code(&code)),
             role.as_str(),
             areas.join(" "),
@@ -301,7 +292,7 @@ fn insert_invite(
 }
 
 /// Creates an invite and returns its code (shown once, stored hashed).
-pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>) -> Result<String, InviteError> {
+pub fn create_invite(conn: &mut Conn, spec: &InviteSpec, by: Option<&str>) -> Result<String, InviteError> {
     if spec.role == Role::Editor && spec.areas.is_empty() {
         return Err(InviteError::EditorWithoutArea);
     }
@@ -338,7 +329,7 @@ pub fn create_invite(conn: &mut Connection, spec: &InviteSpec, by: Option<&str>)
 /// Creates an invite that adds a device to an existing, active user (their role and areas stay
 /// as they are) and returns its code. Disabled users get no invites.
 pub fn create_device_invite(
-    conn: &mut Connection,
+    conn: &mut Conn,
     user_id: i64,
     valid_for_ms: i64,
     uses: i64,
@@ -348,11 +339,11 @@ pub fn create_device_invite(
         return Err(InviteError::UsesOrDays);
     }
     let tx = conn.transaction()?;
-    let user = tx
-        .query_row("SELECT name, role, disabled_at IS NOT NULL FROM users WHERE id = ?1", [user_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
-        })
-        .optional()?;
+    let user = tx.query_opt(
+        "SELECT name, role, disabled_at IS NOT NULL FROM users WHERE id = ?1",
+        crate::args![user_id],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<bool>(2)?)),
+    )?;
     let Some((name, role, disabled)) = user else { return Err(InviteError::NoSuchUser(user_id)) };
     if disabled {
         return Err(InviteError::UserDisabled(user_id));
@@ -386,32 +377,30 @@ pub struct Redeemed {
 /// Redeems an invite code for a new device, atomically (a code cannot be used twice even by two
 /// requests racing). The device belongs to a new user, or, for an invite made for an existing
 /// user, to that user as long as they are not disabled.
-pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Redeemed, InviteError> {
+pub fn redeem(conn: &mut Conn, code: &str, device_name: &str) -> Result<Redeemed, InviteError> {
     let device_name = device_name.trim();
     if device_name.is_empty() || device_name.chars().count() > 100 {
         return Err(InviteError::DeviceName);
     }
     let now = now_ms();
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let row = tx
-        .query_row(
-            "SELECT id, role, areas, user_name, user_id, uses_left, expires_at FROM invites WHERE code_hash = ?1",
-            params![hash_secret(&normalize_code(code))],
-            |r| {
-                Ok((
-                    (
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                    ),
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                ))
-            },
-        )
-        .optional()?;
+    let tx = conn.transaction_immediate()?;
+    let row = tx.query_opt(
+        "SELECT id, role, areas, user_name, user_id, uses_left, expires_at FROM invites WHERE code_hash = ?1",
+        crate::args![hash_secret(&normalize_code(code))],
+        |r| {
+            Ok((
+                (
+                    r.get::<i64>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<Option<String>>(3)?,
+                    r.get::<Option<i64>>(4)?,
+                ),
+                r.get::<i64>(5)?,
+                r.get::<i64>(6)?,
+            ))
+        },
+    )?;
     let Some((invite, uses_left, expires_at)) = row else { return Err(InviteError::Unknown) };
     if uses_left <= 0 {
         return Err(InviteError::UsedUp);
@@ -420,16 +409,16 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
         return Err(InviteError::Expired);
     }
     let (invite_id, role, areas, user_name, existing) = invite;
-    tx.execute("UPDATE invites SET uses_left = uses_left - 1 WHERE id = ?1", [invite_id])?;
+    tx.execute("UPDATE invites SET uses_left = uses_left - 1 WHERE id = ?1", crate::args![invite_id])?;
     let (user_id, name, role, areas) = match existing {
         Some(user_id) => {
             // The user's current name, role and areas; a user disabled since the invite was made
             // gets no device.
-            let user = tx
-                .query_row("SELECT name, role FROM users WHERE id = ?1 AND disabled_at IS NULL", [user_id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
-                .optional()?;
+            let user = tx.query_opt(
+                "SELECT name, role FROM users WHERE id = ?1 AND disabled_at IS NULL",
+                crate::args![user_id],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+            )?;
             let Some((name, role)) = user else { return Err(InviteError::Withdrawn) };
             let role = Role::parse(&role).ok_or(InviteError::Unknown)?;
             (user_id, name, role, crate::storage::user_areas(&tx, user_id)?)
@@ -443,11 +432,11 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
         }
     };
     let token = new_token();
-    tx.execute(
-        "INSERT INTO devices(user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![user_id, device_name, hash_secret(&token), now],
+    let device_id: i64 = tx.query_row(
+        "INSERT INTO devices(user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        crate::args![user_id, device_name, hash_secret(&token), now],
+        |r| r.get(0),
     )?;
-    let device_id = tx.last_insert_rowid();
     let identity = Identity { user_id, device_id, user_name: name, role, areas };
     let detail = match existing {
         Some(_) => format!("invite={invite_id} device={device_name} (a new device of an existing user)"),
@@ -462,7 +451,7 @@ pub fn redeem(conn: &mut Connection, code: &str, device_name: &str) -> Result<Re
 /// for `device_name`: a device signed in without a person passing the code on (tests and
 /// benchmarks).
 pub fn invite_and_redeem(
-    conn: &mut Connection,
+    conn: &mut Conn,
     spec: &InviteSpec,
     by: Option<&str>,
     device_name: &str,
@@ -483,7 +472,7 @@ pub struct Rotated {
 /// Replaces a device's token with a new one (the old one stops working at once). Returns the new
 /// token, or `None` when the old one is not a valid token. Connections opened with the old token
 /// are the caller's to close ([`crate::relay::Relay::kick_device`]).
-pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<Rotated>, StorageError> {
+pub fn rotate_token(conn: &mut Conn, old_token: &str) -> Result<Option<Rotated>, StorageError> {
     let tx = conn.transaction()?;
     let Some(identity) = crate::storage::identity_by_token_hash(&tx, &hash_secret(old_token))? else {
         return Ok(None);
@@ -491,7 +480,7 @@ pub fn rotate_token(conn: &mut Connection, old_token: &str) -> Result<Option<Rot
     let token = new_token();
     tx.execute(
         "UPDATE devices SET token_hash = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-        params![hash_secret(&token), identity.device_id],
+        crate::args![hash_secret(&token), identity.device_id],
     )?;
     insert_audit(&tx, &identity.audit(None, "device.rotate", String::new()))?;
     tx.commit()?;
@@ -517,23 +506,24 @@ impl RedeemLimiter {
     }
 
     /// The attempts an address has left at `now` (milliseconds since the epoch).
-    fn left(conn: &Connection, address: &str, now: i64) -> Result<f64, StorageError> {
-        let row = conn
-            .prepare_cached("SELECT attempts_left, updated_at FROM redeem_failures WHERE address = ?1")?
-            .query_row([address], |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)?)))
-            .optional()?;
+    fn left(conn: &Conn, address: &str, now: i64) -> Result<f64, StorageError> {
+        let row = conn.query_opt(
+            "SELECT attempts_left, updated_at FROM redeem_failures WHERE address = ?1",
+            crate::args![address],
+            |r| Ok((r.get::<f64>(0)?, r.get::<i64>(1)?)),
+        )?;
         Ok(match row {
             None => Self::BURST,
             Some((left, at)) => (left + now.saturating_sub(at).max(0) as f64 / Self::refill_ms()).min(Self::BURST),
         })
     }
 
-    fn store(conn: &Connection, address: &str, left: f64, now: i64) -> Result<(), StorageError> {
-        conn.prepare_cached(
+    fn store(conn: &Conn, address: &str, left: f64, now: i64) -> Result<(), StorageError> {
+        conn.execute(
             "INSERT INTO redeem_failures(address, attempts_left, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(address) DO UPDATE SET attempts_left = ?2, updated_at = ?3",
-        )?
-        .execute(params![address, left, now])?;
+            crate::args![address, left, now],
+        )?;
         Ok(())
     }
 
@@ -542,9 +532,9 @@ impl RedeemLimiter {
     /// immediate transaction, so requests arriving together cannot all pass the check before any
     /// of them is counted. Give the attempt back with [`RedeemLimiter::give_back_at`] when the
     /// code turns out valid.
-    pub fn take_at(conn: &mut Connection, ip: std::net::IpAddr, now: i64) -> Result<bool, StorageError> {
+    pub fn take_at(conn: &mut Conn, ip: std::net::IpAddr, now: i64) -> Result<bool, StorageError> {
         let address = ip.to_string();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_immediate()?;
         let left = Self::left(&tx, &address, now)?;
         if left < 1.0 {
             return Ok(false);
@@ -552,16 +542,16 @@ impl RedeemLimiter {
         Self::store(&tx, &address, left - 1.0, now)?;
         // Whoever has not failed for BURST × REFILL has every attempt back.
         let full = (Self::BURST * Self::refill_ms()) as i64;
-        tx.prepare_cached("DELETE FROM redeem_failures WHERE updated_at < ?1")?.execute([now.saturating_sub(full)])?;
+        tx.execute("DELETE FROM redeem_failures WHERE updated_at < ?1", crate::args![now.saturating_sub(full)])?;
         tx.commit()?;
         Ok(true)
     }
 
     /// Gives back an attempt taken at `now` for a code that was not wrong (it was redeemed, or
     /// the request failed before the code was looked at).
-    pub fn give_back_at(conn: &mut Connection, ip: std::net::IpAddr, now: i64) -> Result<(), StorageError> {
+    pub fn give_back_at(conn: &mut Conn, ip: std::net::IpAddr, now: i64) -> Result<(), StorageError> {
         let address = ip.to_string();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_immediate()?;
         let left = (Self::left(&tx, &address, now)? + 1.0).min(Self::BURST);
         Self::store(&tx, &address, left, now)?;
         tx.commit()?;
@@ -569,12 +559,12 @@ impl RedeemLimiter {
     }
 
     /// [`RedeemLimiter::take_at`] now.
-    pub fn take(conn: &mut Connection, ip: std::net::IpAddr) -> Result<bool, StorageError> {
+    pub fn take(conn: &mut Conn, ip: std::net::IpAddr) -> Result<bool, StorageError> {
         Self::take_at(conn, ip, now_ms())
     }
 
     /// [`RedeemLimiter::give_back_at`] now.
-    pub fn give_back(conn: &mut Connection, ip: std::net::IpAddr) -> Result<(), StorageError> {
+    pub fn give_back(conn: &mut Conn, ip: std::net::IpAddr) -> Result<(), StorageError> {
         Self::give_back_at(conn, ip, now_ms())
     }
 }
@@ -608,17 +598,16 @@ impl TokenStatus {
 
 /// Tells apart a working token, a revoked device, a disabled user and a token nobody has. A
 /// revoked device of a disabled user counts as revoked: the device itself was removed.
-pub fn token_status(conn: &Connection, token_hash: &str) -> Result<TokenStatus, StorageError> {
+pub fn token_status(conn: &Conn, token_hash: &str) -> Result<TokenStatus, StorageError> {
     if let Some(identity) = crate::storage::identity_by_token_hash(conn, token_hash)? {
         return Ok(TokenStatus::Valid(identity));
     }
-    let row = conn
-        .prepare_cached(
-            "SELECT d.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL
-             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
-        )?
-        .query_row([token_hash], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?)))
-        .optional()?;
+    let row = conn.query_opt(
+        "SELECT d.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL
+         FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
+        crate::args![token_hash],
+        |r| Ok((r.get::<bool>(0)?, r.get::<bool>(1)?)),
+    )?;
     Ok(match row {
         Some((true, _)) => TokenStatus::Revoked,
         Some((false, true)) => TokenStatus::Disabled,
@@ -629,10 +618,10 @@ pub fn token_status(conn: &Connection, token_hash: &str) -> Result<TokenStatus, 
 
 /// Revokes a device: its token stops working and the relay closes its connections. `by` says
 /// who for the audit log (`cli`, or `user:ID` for an administrator in the app).
-pub fn revoke_device(conn: &Connection, device_id: i64, by: &str) -> Result<bool, StorageError> {
+pub fn revoke_device(conn: &Conn, device_id: i64, by: &str) -> Result<bool, StorageError> {
     let n = conn.execute(
         "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-        params![now_ms(), device_id],
+        crate::args![now_ms(), device_id],
     )?;
     if n > 0 {
         insert_audit(
@@ -783,7 +772,7 @@ mod tests {
         let spec = InviteSpec { role: Role::Reader, areas: vec![], user_name: None, valid_for_ms: 60_000, uses: 1 };
         let code =
             db.with(|c| create_invite(c, &spec, None).map_err(|e| StorageError::Invalid(e.to_string()))).unwrap();
-        db.with(|c| Ok(c.execute("UPDATE invites SET expires_at = 0", [])?)).unwrap();
+        db.with(|c| c.execute("UPDATE invites SET expires_at = 0", &[])).unwrap();
         assert!(matches!(db.with(|c| Ok(redeem(c, &code, "p"))).unwrap(), Err(InviteError::Expired)));
         // An invite no one could ever redeem is not made at all.
         for (valid_for_ms, uses) in [(0, 1), (-1, 1), (60_000, 0)] {
@@ -853,13 +842,8 @@ mod tests {
         assert!(!db.with(|c| RedeemLimiter::take_at(c, ip, t0 + 13_000)).unwrap());
         // An address that has recovered completely is forgotten when someone else tries.
         assert!(db.with(|c| RedeemLimiter::take_at(c, other, t0 + 200_000)).unwrap());
-        let rows: Vec<String> = db
-            .with(|c| {
-                let mut s = c.prepare("SELECT address FROM redeem_failures")?;
-                let rows = s.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            })
-            .unwrap();
+        let rows: Vec<String> =
+            db.with(|c| c.query_map("SELECT address FROM redeem_failures", &[], |r| r.get(0))).unwrap();
         assert_eq!(rows, vec![other.to_string()]);
         assert!(db.with(|c| RedeemLimiter::take_at(c, ip, t0 + 200_000)).unwrap());
         // Given back, an attempt never takes an address over the burst.

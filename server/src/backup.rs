@@ -26,8 +26,21 @@ pub struct Verified {
     pub documents: i64,
 }
 
+/// `backup` and `restore` copy SQLite files; a PostgreSQL database is backed up with the
+/// server's own tools, which the message names.
+fn refuse_postgres(db: &Path) -> Result<()> {
+    if crate::sql::is_postgres_url(&db.to_string_lossy()) {
+        bail!(
+            "backup and restore work on SQLite files; back up a PostgreSQL database with its own tools: \
+             pg_dump --format=custom (and pg_restore to restore), or the server's continuous archiving"
+        );
+    }
+    Ok(())
+}
+
 /// Copies the database at `db` (which a relay may be serving) to `out`, verified.
 pub fn backup(db: &Path, out: &Path) -> Result<Verified> {
+    refuse_postgres(db)?;
     if !db.exists() {
         bail!("there is no database at {}", db.display());
     }
@@ -62,7 +75,7 @@ pub fn verify(file: &Path) -> Result<Verified> {
     if check != "ok" {
         bail!("{} fails SQLite's integrity check: {check}", file.display());
     }
-    let schema_version = storage::schema_version(&c)?;
+    let schema_version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if schema_version != storage::SCHEMA_VERSION {
         bail!(
             "{} has schema version {schema_version}; this relay writes version {}",
@@ -77,6 +90,7 @@ pub fn verify(file: &Path) -> Result<Verified> {
 /// Replaces the database at `db` with the backup `from`, after checking the backup. Refused
 /// while any other process has `db` open (a running relay, an admin command), unless `force`.
 pub fn restore(from: &Path, db: &Path, force: bool) -> Result<Verified> {
+    refuse_postgres(db)?;
     let verified = verify(from)?;
     let src = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {

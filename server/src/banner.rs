@@ -8,7 +8,8 @@ pub const LISTENING: &str = "listening on http://";
 
 /// The line announcing the address, with the database for people reading it.
 pub fn listening_line(addr: SocketAddr, db: &std::path::Path) -> String {
-    format!("Contact Point relay {LISTENING}{addr} (sync at ws://{addr}/sync, database {})", db.display())
+    let db = crate::sql::redact(&db.to_string_lossy());
+    format!("Contact Point relay {LISTENING}{addr} (sync at ws://{addr}/sync, database {db})")
 }
 
 /// The address, if this is the listening line.

@@ -3,7 +3,8 @@
 //!
 //! A setting in the file is named as its flag (`listen`, `trust-proxy`; `_` may stand for
 //! `-`) and is handed to the same parser as a flag would be, so the file is checked exactly as
-//! the command line is. None of `serve`'s settings is a secret, so all of them are printed.
+//! the command line is. All of `serve`'s settings are printed; the one that may hold a secret, a
+//! PostgreSQL URL's password in `db`, is printed masked.
 
 use std::ffi::OsString;
 
@@ -67,7 +68,7 @@ pub fn parse() -> Result<(Cli, Vec<String>)> {
             let id = arg.get_id().as_str();
             let Some(long) = arg.get_long() else { continue };
             let Some(values) = serve.get_raw(id) else { continue };
-            let value: Vec<String> = values.map(|v| v.to_string_lossy().into_owned()).collect();
+            let value: Vec<String> = values.map(|v| contactpoint_server::sql::redact(&v.to_string_lossy())).collect();
             let source = if from_file.iter().any(|f| f == id) {
                 "file"
             } else {

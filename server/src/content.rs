@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::sql::Conn;
 use contactpoint_directory::model::{Directory, DocumentKind, IndexEntry};
 use contactpoint_directory::store::{read_directory, read_index, write_index};
 use contactpoint_directory::{Area, hsds, new_issues, seed, validate_document_at};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::Automerge;
-use rusqlite::Connection;
 
 use crate::auth;
 use crate::storage::{self, AuditEntry, Scope, StorageError};
@@ -43,7 +43,7 @@ fn audit(doc: Option<String>, action: &str, detail: String) -> AuditEntry {
 
 /// Adds entries to the index document (when the relay has one), as one incremental chunk written
 /// within the caller's transaction. Clients find documents only through the index.
-pub fn catalogue(tx: &rusqlite::Transaction<'_>, entries: Vec<IndexEntry>) -> Result<(), StorageError> {
+pub fn catalogue(tx: &Conn, entries: Vec<IndexEntry>) -> Result<(), StorageError> {
     let Some(index_id) = storage::meta_get(tx, "index_document_id")?.and_then(|s| s.parse::<DocumentId>().ok()) else {
         return Ok(());
     };
@@ -64,8 +64,8 @@ pub fn catalogue(tx: &rusqlite::Transaction<'_>, entries: Vec<IndexEntry>) -> Re
 
 /// Fills an empty database with the sample data (index, national document, example area
 /// documents). Returns the index document's id, or `None` if the database had documents.
-pub fn seed_if_empty(conn: &mut Connection, today: &str) -> Result<Option<DocumentId>, StorageError> {
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))?;
+pub fn seed_if_empty(conn: &mut Conn, today: &str) -> Result<Option<DocumentId>, StorageError> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM documents", &[], |r| r.get(0))?;
     if count > 0 {
         return Ok(None);
     }
@@ -92,7 +92,7 @@ struct Stored {
     doc: Automerge,
 }
 
-fn load(conn: &Connection, id: &DocumentId) -> Result<Option<Stored>, StorageError> {
+fn load(conn: &Conn, id: &DocumentId) -> Result<Option<Stored>, StorageError> {
     let Some(s) = storage::load_doc(conn, id)? else { return Ok(None) };
     let doc = Automerge::load(&s.bytes).map_err(|source| StorageError::load(*id, source))?;
     Ok(Some(Stored { id: *id, doc }))
@@ -100,7 +100,7 @@ fn load(conn: &Connection, id: &DocumentId) -> Result<Option<Stored>, StorageErr
 
 /// The directory documents (national, areas and their members-only documents) by HSDS key,
 /// skipping tombstoned ones.
-fn directory_docs(conn: &Connection) -> Result<BTreeMap<String, DocumentId>, StorageError> {
+fn directory_docs(conn: &Conn) -> Result<BTreeMap<String, DocumentId>, StorageError> {
     let mut out = BTreeMap::new();
     for (id, scope, tombstoned) in storage::list_docs(conn)? {
         let key = match scope {
@@ -121,7 +121,7 @@ fn directory_docs(conn: &Connection) -> Result<BTreeMap<String, DocumentId>, Sto
 
 /// Every directory stored, national first, for export; the areas' members-only documents only
 /// with `include_restricted`.
-pub fn export_directories(conn: &Connection, include_restricted: bool) -> Result<Vec<Directory>, StorageError> {
+pub fn export_directories(conn: &Conn, include_restricted: bool) -> Result<Vec<Directory>, StorageError> {
     let mut dirs = Vec::new();
     for (key, id) in &directory_docs(conn)? {
         if key.starts_with(RESTRICTED) && !include_restricted {
@@ -149,11 +149,7 @@ pub struct ImportReport {
 /// Every resulting document is validated before anything is stored; any problem the import adds
 /// (including a local override that drops a locked step of the national card) aborts the whole
 /// import, which is written in one transaction.
-pub fn import(
-    conn: &mut Connection,
-    imported: Vec<Directory>,
-    area: Option<&Area>,
-) -> Result<ImportReport, ImportError> {
+pub fn import(conn: &mut Conn, imported: Vec<Directory>, area: Option<&Area>) -> Result<ImportReport, ImportError> {
     // Group by target document.
     let mut targets: BTreeMap<String, Vec<Directory>> = BTreeMap::new();
     for d in imported {
@@ -264,7 +260,7 @@ pub fn import(
     if !problems.is_empty() {
         return Err(ImportError::Invalid(problems));
     }
-    let tx = conn.transaction().map_err(StorageError::from)?;
+    let tx = conn.transaction()?;
     let mut new_entries = Vec::new();
     for (key, id, doc, before) in writes {
         match id {
@@ -301,7 +297,7 @@ pub fn import(
     }
     // New documents are catalogued in the index, so that clients find them.
     catalogue(&tx, new_entries)?;
-    tx.commit().map_err(StorageError::from)?;
+    tx.commit()?;
     Ok(report)
 }
 
@@ -328,7 +324,7 @@ pub struct MovedMembersOnly {
 /// finishes the move (writing them again changes nothing). Once it has finished, a mark in `meta`
 /// spares later starts reading every area document again: validation keeps new members-only
 /// entries out of open documents.
-pub fn move_members_only(conn: &mut Connection) -> Result<Vec<MovedMembersOnly>, crate::rotate::RotateError> {
+pub fn move_members_only(conn: &mut Conn) -> Result<Vec<MovedMembersOnly>, crate::rotate::RotateError> {
     use contactpoint_directory::model::Visibility;
     const DONE: &str = "members_only_moved";
     if storage::meta_get(conn, DONE)?.is_some() {
@@ -362,13 +358,13 @@ pub fn move_members_only(conn: &mut Connection) -> Result<Vec<MovedMembersOnly>,
         tx.commit();
         let bytes = target.doc.save_after(&before);
         let ids: Vec<String> = entries.keys().cloned().collect();
-        let db_tx = conn.transaction().map_err(StorageError::from)?;
+        let db_tx = conn.transaction()?;
         storage::append_chunk(&db_tx, &to, &bytes)?;
         storage::insert_audit(
             &db_tx,
             &audit(Some(to.to_string()), "members_only.move", format!("from {id}: {}", ids.join(" "))),
         )?;
-        db_tx.commit().map_err(StorageError::from)?;
+        db_tx.commit()?;
         let rotation =
             crate::rotate::rotate(conn, id, |c| !members_only(c), crate::rotate::Purpose::Move, "relay start")?;
         moved.push(MovedMembersOnly { area: area.clone(), from: *id, rotated_to: rotation.new, to, contacts: ids });

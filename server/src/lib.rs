@@ -21,6 +21,7 @@ pub mod mailbox;
 pub mod metrics;
 pub mod relay;
 pub mod rotate;
+pub mod sql;
 pub mod storage;
 pub mod web;
 pub mod ws;

@@ -386,7 +386,9 @@ fn parse_role(role: &str) -> Result<Role> {
 }
 
 fn open(db: &std::path::Path) -> Result<Db> {
-    Db::open(db).with_context(|| format!("cannot open the database {}", db.display()))
+    Db::open(db).with_context(|| {
+        format!("cannot open the database {}", contactpoint_server::sql::redact(&db.to_string_lossy()))
+    })
 }
 
 fn today() -> String {

@@ -1093,7 +1093,10 @@ impl DocTask {
             }
             for (seq, size) in run.merged {
                 self.stored.incremental_bytes += size;
-                self.stored.seqs.push(seq);
+                // A chunk read again after another relay's compaction is still one chunk.
+                if !self.stored.seqs.contains(&seq) {
+                    self.stored.seqs.push(seq);
+                }
                 self.relay.metrics.chunks_merged.inc();
             }
             for (conn, state) in run.detached {
@@ -1327,8 +1330,12 @@ impl DocTask {
         let size = snapshot.len();
         let (id, covered) = (self.id, self.stored.seqs.clone());
         match self.relay.db.call(move |c| storage::compact(c, &id, &snapshot, &covered)).await {
-            Ok(seq) => {
+            Ok(Some(seq)) => {
                 self.stored = Stored { snapshot_bytes: size, incremental_bytes: 0, seqs: vec![seq] };
+            }
+            // Another relay compacted the same chunks first: read the document as it left it.
+            Ok(None) => {
+                let _ = self.load().await;
             }
             Err(e) => tracing::warn!(doc = %id, "compaction failed (data is safe, retried later): {e}"),
         }

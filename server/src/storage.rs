@@ -1,4 +1,4 @@
-//! SQLite storage: documents as snapshot + incremental chunks, the author of every accepted
+//! Storage, on SQLite or PostgreSQL (through [`crate::sql`]): documents as snapshot + incremental chunks, the author of every accepted
 //! change, sync states, identities and the audit log.
 //!
 //! Every method is blocking; async code calls them through [`Db::call`], which runs them on
@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::ChangeHash;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::auth::{Identity, Role};
+use crate::sql::{self, Conn, Engine};
 
 /// Where a document belongs, which decides who may read and write it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +61,12 @@ pub enum StorageError {
     /// SQLite refused.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL refused, or the connection to it failed.
+    #[error("database error: {}", pg_message(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection to PostgreSQL could be had from the pool.
+    #[error("no database connection: {0}")]
+    Pool(String),
     /// The database belongs to a newer version of the relay.
     #[error("database schema version {found} is newer than this relay understands ({supported})")]
     TooNew {
@@ -131,6 +137,17 @@ pub enum StorageError {
     Invalid(String),
 }
 
+/// PostgreSQL's own words for an error (its `Display` alone says only "db error").
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
 impl From<contactpoint_protocol::automerge::AutomergeError> for StorageError {
     fn from(e: contactpoint_protocol::automerge::AutomergeError) -> Self {
         StorageError::Automerge(Box::new(e))
@@ -173,9 +190,12 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-const MIGRATIONS: &[&str] = &[
+/// SQLite's schema, one step per version.
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     // 1: the first schema.
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    (
+        1,
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
      CREATE TABLE documents(
         id TEXT PRIMARY KEY,
         scope TEXT NOT NULL,
@@ -237,8 +257,11 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT
      );
      CREATE INDEX audit_by_time ON audit(at);",
+    ),
     // 2: who delivered each accepted change, recorded with the change itself.
-    "CREATE TABLE change_authors(
+    (
+        2,
+        "CREATE TABLE change_authors(
         id INTEGER PRIMARY KEY,
         doc_id TEXT NOT NULL REFERENCES documents(id),
         hash TEXT NOT NULL,
@@ -247,28 +270,37 @@ const MIGRATIONS: &[&str] = &[
         accepted_at INTEGER NOT NULL,
         UNIQUE (doc_id, hash)
      );",
+    ),
     // 3: invites that add a device to an existing user instead of creating one.
-    "ALTER TABLE invites ADD COLUMN user_id INTEGER REFERENCES users(id);",
+    (3, "ALTER TABLE invites ADD COLUMN user_id INTEGER REFERENCES users(id);"),
     // 4: failed invite codes per client address, so that a restart does not forget them.
-    "CREATE TABLE redeem_failures(
+    (
+        4,
+        "CREATE TABLE redeem_failures(
         address TEXT PRIMARY KEY,
         attempts_left REAL NOT NULL,
         updated_at INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX redeem_failures_by_time ON redeem_failures(updated_at);",
+    ),
     // 5: a version per document that grows whenever its chunks change, whoever changes them, so
     // that a copy read earlier can be known to be current without reading the chunks.
-    "ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    (
+        5,
+        "ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
      CREATE TRIGGER chunks_added AFTER INSERT ON chunks BEGIN
         UPDATE documents SET version = version + 1 WHERE id = NEW.doc_id;
      END;
      CREATE TRIGGER chunks_removed AFTER DELETE ON chunks BEGIN
         UPDATE documents SET version = version + 1 WHERE id = OLD.doc_id;
      END;",
+    ),
     // 6: sync states keyed by device, not by the storage id a peer chooses, so that one device
     // holds at most one state per document however many storage ids it makes up. The states are
     // a saving of bandwidth only: dropping the old ones costs each device one fuller sync.
-    "DROP TABLE sync_states;
+    (
+        6,
+        "DROP TABLE sync_states;
      CREATE TABLE sync_states(
         doc_id TEXT NOT NULL,
         device_id INTEGER NOT NULL,
@@ -278,10 +310,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, device_id)
      ) WITHOUT ROWID;
      CREATE INDEX sync_states_by_time ON sync_states(updated_at);",
+    ),
     // 7: erasure by rotation. A rotated document names its successor; erased contact point ids
     // are kept (ids only) so that no write brings them back; and nothing more may be stored for a
     // tombstoned document, so that a relay task that still held one cannot write it back.
-    "ALTER TABLE documents ADD COLUMN replaced_by TEXT;
+    (
+        7,
+        "ALTER TABLE documents ADD COLUMN replaced_by TEXT;
      CREATE INDEX documents_by_tombstone ON documents(tombstoned_at) WHERE tombstoned_at IS NOT NULL;
      CREATE TABLE erased_contacts(
         contact_id TEXT PRIMARY KEY,
@@ -300,7 +335,126 @@ const MIGRATIONS: &[&str] = &[
      WHEN (SELECT tombstoned_at FROM documents WHERE id = NEW.doc_id) IS NOT NULL BEGIN
         SELECT RAISE(ABORT, 'the document has been erased');
      END;",
+    ),
 ];
+
+/// PostgreSQL's schema. Its history starts at version 7, SQLite's schema of that version, with the
+/// same tables and rules: triggers keep a document's version moving with its chunks and refuse
+/// anything more for a tombstoned document. Later versions add a step to both lists.
+const PG_MIGRATIONS: &[(i64, &str)] = &[(
+    7,
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE documents(
+        id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        tombstoned_at BIGINT,
+        version BIGINT NOT NULL DEFAULT 0,
+        replaced_by TEXT
+     );
+     CREATE INDEX documents_by_tombstone ON documents(tombstoned_at) WHERE tombstoned_at IS NOT NULL;
+     CREATE TABLE chunks(
+        seq BIGSERIAL PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(id),
+        kind TEXT NOT NULL CHECK (kind IN ('snapshot', 'incremental')),
+        data BYTEA NOT NULL
+     );
+     CREATE INDEX chunks_by_doc ON chunks(doc_id, seq);
+     CREATE TABLE users(
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
+        created_at BIGINT NOT NULL,
+        disabled_at BIGINT
+     );
+     CREATE TABLE user_areas(
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        area TEXT NOT NULL,
+        PRIMARY KEY (user_id, area)
+     );
+     CREATE TABLE invites(
+        id BIGSERIAL PRIMARY KEY,
+        code_hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
+        areas TEXT NOT NULL,
+        user_name TEXT,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        uses_left BIGINT NOT NULL,
+        user_id BIGINT REFERENCES users(id)
+     );
+     CREATE TABLE devices(
+        id BIGSERIAL PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT,
+        revoked_at BIGINT
+     );
+     CREATE TABLE audit(
+        id BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        user_id BIGINT,
+        device_id BIGINT,
+        doc_id TEXT,
+        action TEXT NOT NULL,
+        detail TEXT
+     );
+     CREATE INDEX audit_by_time ON audit(at);
+     CREATE TABLE change_authors(
+        id BIGSERIAL PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(id),
+        hash TEXT NOT NULL,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        device_id BIGINT NOT NULL REFERENCES devices(id),
+        accepted_at BIGINT NOT NULL,
+        UNIQUE (doc_id, hash)
+     );
+     CREATE TABLE redeem_failures(
+        address TEXT PRIMARY KEY,
+        attempts_left DOUBLE PRECISION NOT NULL,
+        updated_at BIGINT NOT NULL
+     );
+     CREATE INDEX redeem_failures_by_time ON redeem_failures(updated_at);
+     CREATE TABLE sync_states(
+        doc_id TEXT NOT NULL,
+        device_id BIGINT NOT NULL,
+        storage_id TEXT NOT NULL,
+        state BYTEA NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (doc_id, device_id)
+     );
+     CREATE INDEX sync_states_by_time ON sync_states(updated_at);
+     CREATE TABLE erased_contacts(
+        contact_id TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        erased_at BIGINT NOT NULL
+     );
+     CREATE FUNCTION chunks_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+        IF TG_OP = 'INSERT' THEN
+            UPDATE documents SET version = version + 1 WHERE id = NEW.doc_id;
+        ELSE
+            UPDATE documents SET version = version + 1 WHERE id = OLD.doc_id;
+        END IF;
+        RETURN NULL;
+     END $$;
+     CREATE TRIGGER chunks_added AFTER INSERT OR DELETE ON chunks FOR EACH ROW EXECUTE FUNCTION chunks_changed();
+     CREATE FUNCTION not_for_tombstoned() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+        IF (SELECT tombstoned_at FROM documents WHERE id = NEW.doc_id) IS NOT NULL THEN
+            RAISE EXCEPTION 'the document has been erased';
+        END IF;
+        RETURN NEW;
+     END $$;
+     CREATE TRIGGER chunks_not_for_tombstoned BEFORE INSERT ON chunks
+        FOR EACH ROW EXECUTE FUNCTION not_for_tombstoned();
+     CREATE TRIGGER sync_states_not_for_tombstoned BEFORE INSERT ON sync_states
+        FOR EACH ROW EXECUTE FUNCTION not_for_tombstoned();
+     CREATE TRIGGER change_authors_not_for_tombstoned BEFORE INSERT ON change_authors
+        FOR EACH ROW EXECUTE FUNCTION not_for_tombstoned();",
+)];
 
 /// A stored document: its scope and its chunks in order.
 #[derive(Debug)]
@@ -378,19 +532,49 @@ pub struct ChangeAuthor {
     pub accepted_at: i64,
 }
 
-/// The database, shared by every task of the relay.
+/// The database, shared by every task of the relay: one SQLite file, or a pool of connections to
+/// a PostgreSQL server that other relays may share.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    engine: Arc<DbEngine>,
 }
 
+enum DbEngine {
+    Sqlite(Mutex<Conn>),
+    Pg(PgPool),
+}
+
+/// PostgreSQL's pool and the small runtime that drives its connections.
+struct PgPool {
+    pool: deadpool_postgres::Pool,
+    rt: PgRuntime,
+}
+
+/// A runtime that may be dropped anywhere (also within another runtime's task).
+struct PgRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for PgRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// How many connections one relay keeps to PostgreSQL at most.
+const PG_POOL_SIZE: usize = 16;
+
 impl Db {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file and brings its schema up to date. A
+    /// `postgres://` URL in place of the path connects to PostgreSQL instead.
     pub fn open(path: &Path) -> Result<Db, StorageError> {
+        if let Some(url) = path.to_str().filter(|p| sql::is_postgres_url(p)) {
+            return Db::connect_postgres(url);
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StorageError::Io { path: dir.to_owned(), source })?;
         }
-        let conn = Connection::open(path)?;
+        let conn = rusqlite::Connection::open(path)?;
         // Before anything reads the file: after a crash the first reader recovers the WAL, and a
         // second process opening the file meanwhile (the admin CLI, a restarted relay) waits for
         // it instead of failing with "database is locked".
@@ -403,106 +587,203 @@ impl Db {
         // Deleted rows are overwritten, not just unlinked: compaction and erasure leave no old
         // content in free pages (see `rotate::forget`).
         conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let conn = Conn::sqlite(conn);
         migrate(&conn)?;
-        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Db { engine: Arc::new(DbEngine::Sqlite(Mutex::new(conn))) })
+    }
+
+    /// Opens the database a `--db` argument names: a SQLite file path or a `postgres://` URL.
+    pub fn connect(db: &str) -> Result<Db, StorageError> {
+        Db::open(Path::new(db))
+    }
+
+    /// Connects to PostgreSQL and brings its schema up to date.
+    pub fn connect_postgres(url: &str) -> Result<Db, StorageError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StorageError::Invalid(format!("{} is not a database URL: {e}", sql::redact(url))))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StorageError::Task(e.to_string()))?;
+        let manager = deadpool_postgres::Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
+        );
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(PG_POOL_SIZE)
+            .build()
+            .map_err(|e| StorageError::Pool(e.to_string()))?;
+        let db = Db { engine: Arc::new(DbEngine::Pg(PgPool { pool, rt: PgRuntime(Some(rt)) })) };
+        db.with(|c| migrate(c))?;
+        Ok(db)
+    }
+
+    /// Which engine holds the data.
+    pub fn engine(&self) -> sql::Engine {
+        match &*self.engine {
+            DbEngine::Sqlite(_) => sql::Engine::Sqlite,
+            DbEngine::Pg(_) => sql::Engine::Postgres,
+        }
     }
 
     /// Runs `f` with the connection on the blocking pool.
     pub async fn call<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+        f: impl FnOnce(&mut Conn) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.with(f)).await.map_err(|e| StorageError::Task(e.to_string()))?
     }
 
     /// Runs `f` with the connection on the current thread (for the CLI and start-up).
-    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StorageError>) -> Result<T, StorageError> {
-        // A panic while holding the lock leaves the connection usable: SQLite rolls back an
-        // unfinished transaction when its guard is dropped.
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
+    pub fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, StorageError>) -> Result<T, StorageError> {
+        match &*self.engine {
+            DbEngine::Sqlite(conn) => {
+                // A panic while holding the lock leaves the connection usable: an unfinished
+                // transaction is rolled back when its guard is dropped.
+                let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut guard)
+            }
+            DbEngine::Pg(pg) => {
+                let mut conn = pg.get()?;
+                let out = f(&mut conn);
+                if !conn.is_clean() {
+                    // Never hand the next caller a connection inside a transaction.
+                    if let sql::Inner::Pg(obj) = conn.into_inner() {
+                        let _ = deadpool_postgres::Object::take(obj);
+                    }
+                }
+                out
+            }
+        }
     }
 }
 
-fn migrate(conn: &Connection) -> Result<(), StorageError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let supported = MIGRATIONS.len() as i64;
-    if version > supported {
-        return Err(StorageError::TooNew { found: version, supported });
+impl PgPool {
+    fn get(&self) -> Result<Conn, StorageError> {
+        let Some(rt) = &self.rt.0 else { return Err(StorageError::Task("the database runtime has stopped".into())) };
+        let pool = self.pool.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        // Connecting needs the runtime's reactor; waiting for the answer does not.
+        rt.spawn(async move {
+            let _ = tx.send(pool.get().await);
+        });
+        let obj = rx
+            .recv()
+            .map_err(|_| StorageError::Task("the database runtime has stopped".into()))?
+            .map_err(|e| StorageError::Pool(e.to_string()))?;
+        Ok(Conn::pg(obj))
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+}
+
+fn migrate(conn: &Conn) -> Result<(), StorageError> {
+    let supported = SCHEMA_VERSION;
+    match conn.engine() {
+        Engine::Sqlite => {
+            let version = schema_version(conn)?;
+            if version > supported {
+                return Err(StorageError::TooNew { found: version, supported });
+            }
+            for (v, sql) in SQLITE_MIGRATIONS.iter().filter(|(v, _)| *v > version) {
+                let sqlite = conn.as_sqlite().ok_or_else(|| StorageError::Invalid("not SQLite".into()))?;
+                let tx = sqlite.unchecked_transaction()?;
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", v)?;
+                tx.commit()?;
+            }
+        }
+        Engine::Postgres => {
+            let tx = conn.transaction()?;
+            // Relays starting together migrate one after the other.
+            tx.execute("SELECT pg_advisory_xact_lock(?1)", crate::args![PG_MIGRATION_LOCK])?;
+            tx.execute_batch(
+                "SET LOCAL client_min_messages = warning;
+                 CREATE TABLE IF NOT EXISTS schema_version(version BIGINT NOT NULL)",
+            )?;
+            let version = schema_version(&tx)?;
+            if version > supported {
+                return Err(StorageError::TooNew { found: version, supported });
+            }
+            for (v, sql) in PG_MIGRATIONS.iter().filter(|(v, _)| *v > version) {
+                tx.execute_batch(sql)?;
+                tx.execute("DELETE FROM schema_version", &[])?;
+                tx.execute("INSERT INTO schema_version(version) VALUES (?1)", crate::args![*v])?;
+            }
+            tx.commit()?;
+        }
     }
     Ok(())
 }
 
+/// The advisory lock PostgreSQL's migrations run under.
+const PG_MIGRATION_LOCK: i64 = 0x0C0A_3161;
+
 /// Adds a user with its role and areas; returns its id.
-pub fn insert_user(
-    tx: &Transaction<'_>,
-    name: &str,
-    role: Role,
-    areas: &[String],
-    now_ms: i64,
-) -> Result<i64, rusqlite::Error> {
-    tx.execute("INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)", params![name, role.as_str(), now_ms])?;
-    let user_id = tx.last_insert_rowid();
+pub fn insert_user(tx: &Conn, name: &str, role: Role, areas: &[String], now_ms: i64) -> Result<i64, StorageError> {
+    let user_id = tx.query_row(
+        "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3) RETURNING id",
+        crate::args![name, role.as_str(), now_ms],
+        |r| r.get(0),
+    )?;
     for a in areas {
-        tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", params![user_id, a])?;
+        tx.execute("INSERT INTO user_areas(user_id, area) VALUES (?1, ?2)", crate::args![user_id, a])?;
     }
     Ok(user_id)
 }
 
 /// The relay's storage id, created on first use, advertised to clients so they keep sync state.
-pub fn storage_id(conn: &mut Connection) -> Result<String, StorageError> {
-    let existing: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| r.get(0)).optional()?;
-    if let Some(id) = existing {
+/// Relays sharing one PostgreSQL database share it, as they share the documents.
+pub fn storage_id(conn: &mut Conn) -> Result<String, StorageError> {
+    if let Some(id) = meta_get(conn, "storage_id")? {
         return Ok(id);
     }
     let id = crate::auth::random_uuid();
-    conn.execute("INSERT INTO meta(key, value) VALUES ('storage_id', ?1)", [&id])?;
-    Ok(id)
+    // Two relays starting at once: the first id stored wins, and both read it back.
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('storage_id', ?1) ON CONFLICT(key) DO NOTHING",
+        crate::args![id],
+    )?;
+    meta_get(conn, "storage_id")?.ok_or_else(|| StorageError::Invalid("no storage id was stored".into()))
 }
 
 /// A value from the `meta` table.
-pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StorageError> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+pub fn meta_get(conn: &Conn, key: &str) -> Result<Option<String>, StorageError> {
+    conn.query_opt("SELECT value FROM meta WHERE key = ?1", crate::args![key], |r| r.get(0))
 }
 
 /// Sets a value in the `meta` table.
-pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<(), StorageError> {
+pub fn meta_set(conn: &Conn, key: &str, value: &str) -> Result<(), StorageError> {
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
-        [key, value],
+        crate::args![key, value],
     )?;
     Ok(())
 }
 
 /// The scope of a document, if the relay knows it.
-pub fn doc_scope(conn: &Connection, doc: &DocumentId) -> Result<Option<(Scope, bool)>, StorageError> {
-    Ok(conn
-        .query_row("SELECT scope, tombstoned_at IS NOT NULL FROM documents WHERE id = ?1", [doc.to_string()], |r| {
-            Ok((Scope::from_db(&r.get::<_, String>(0)?), r.get::<_, bool>(1)?))
-        })
-        .optional()?)
+pub fn doc_scope(conn: &Conn, doc: &DocumentId) -> Result<Option<(Scope, bool)>, StorageError> {
+    conn.query_opt(
+        "SELECT scope, tombstoned_at IS NOT NULL FROM documents WHERE id = ?1",
+        crate::args![doc.to_string()],
+        |r| Ok((Scope::from_db(&r.get::<String>(0)?), r.get::<bool>(1)?)),
+    )
 }
 
 /// The national document (the oldest, should more than one be registered; never a tombstoned one)
 /// and its version, a number that grows with every change to its stored chunks (appends by the
 /// relay or by another process, and compaction). `None` when there is no national document.
-pub fn national_doc(conn: &Connection) -> Result<Option<(DocumentId, i64)>, StorageError> {
-    let found: Option<(String, i64)> = conn
-        .query_row(
-            "SELECT id, version FROM documents WHERE scope = 'national' AND tombstoned_at IS NULL
-             ORDER BY created_at, id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+pub fn national_doc(conn: &Conn) -> Result<Option<(DocumentId, i64)>, StorageError> {
+    let found: Option<(String, i64)> = conn.query_opt(
+        "SELECT id, version FROM documents WHERE scope = 'national' AND tombstoned_at IS NULL
+         ORDER BY created_at, id LIMIT 1",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     found
         .map(|(id, version)| {
             let id = StorageError::parse_id("stored document id", &id)?;
@@ -512,48 +793,55 @@ pub fn national_doc(conn: &Connection) -> Result<Option<(DocumentId, i64)>, Stor
 }
 
 /// Loads a document's chunks.
-pub fn load_doc(conn: &Connection, doc: &DocumentId) -> Result<Option<StoredDoc>, StorageError> {
+pub fn load_doc(conn: &Conn, doc: &DocumentId) -> Result<Option<StoredDoc>, StorageError> {
     let Some((scope, tombstoned)) = doc_scope(conn, doc)? else { return Ok(None) };
-    let mut stmt = conn.prepare_cached("SELECT kind, data, seq FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
-    let mut rows = stmt.query([doc.to_string()])?;
     let (mut bytes, mut snapshot_bytes, mut incremental_bytes, mut seqs) = (Vec::new(), 0, 0, Vec::new());
-    while let Some(row) = rows.next()? {
-        let kind: String = row.get(0)?;
-        seqs.push(row.get::<_, i64>(2)?);
-        let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        if kind == "snapshot" {
-            snapshot_bytes += data.len();
-        } else {
-            incremental_bytes += data.len();
-        }
-        bytes.extend_from_slice(data);
-    }
+    conn.query_map(
+        "SELECT kind, data, seq FROM chunks WHERE doc_id = ?1 ORDER BY seq",
+        crate::args![doc.to_string()],
+        |row| {
+            let kind: String = row.get(0)?;
+            seqs.push(row.get::<i64>(2)?);
+            let data: Vec<u8> = row.get(1)?;
+            if kind == "snapshot" {
+                snapshot_bytes += data.len();
+            } else {
+                incremental_bytes += data.len();
+            }
+            bytes.extend_from_slice(&data);
+            Ok(())
+        },
+    )?;
     Ok(Some(StoredDoc { scope, bytes, snapshot_bytes, incremental_bytes, tombstoned, seqs }))
 }
 
 /// Chunks of a document other than the `known` ones (written by another process, such as the
-/// admin CLI), in storage order.
-pub fn unknown_chunks(conn: &Connection, doc: &DocumentId, known: &[i64]) -> Result<Vec<(i64, Vec<u8>)>, StorageError> {
-    let mut stmt = conn.prepare_cached("SELECT seq, data FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
-    let rows = stmt.query_map([doc.to_string()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (seq, data) = row?;
-        if !known.contains(&seq) {
-            out.push((seq, data));
-        }
+/// admin CLI or another relay), in storage order.
+pub fn unknown_chunks(conn: &Conn, doc: &DocumentId, known: &[i64]) -> Result<Vec<(i64, Vec<u8>)>, StorageError> {
+    let rows = conn.query_map(
+        "SELECT seq, data FROM chunks WHERE doc_id = ?1 ORDER BY seq",
+        crate::args![doc.to_string()],
+        |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)),
+    )?;
+    // A known chunk that is gone was compacted by another relay, into a snapshot that may hold
+    // changes this one never read: then every chunk is new to it (merging known changes again
+    // changes nothing).
+    if known.iter().any(|k| !rows.iter().any(|(seq, _)| seq == k)) {
+        return Ok(rows);
     }
-    Ok(out)
+    Ok(rows.into_iter().filter(|(seq, _)| !known.contains(seq)).collect())
 }
 
 /// The documents that received chunks after `since`, and the newest sequence number.
-pub fn chunks_since(conn: &Connection, since: i64) -> Result<(Vec<String>, i64), StorageError> {
-    let mut stmt = conn.prepare_cached("SELECT doc_id, MAX(seq) FROM chunks WHERE seq > ?1 GROUP BY doc_id")?;
-    let rows = stmt.query_map([since], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+pub fn chunks_since(conn: &Conn, since: i64) -> Result<(Vec<String>, i64), StorageError> {
+    let rows = conn.query_map(
+        "SELECT doc_id, MAX(seq) FROM chunks WHERE seq > ?1 GROUP BY doc_id",
+        crate::args![since],
+        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+    )?;
     let mut docs = Vec::new();
     let mut newest = since;
-    for row in rows {
-        let (d, m) = row?;
+    for (d, m) in rows {
         docs.push(d);
         newest = newest.max(m);
     }
@@ -561,28 +849,38 @@ pub fn chunks_since(conn: &Connection, since: i64) -> Result<(Vec<String>, i64),
 }
 
 /// The newest chunk sequence number.
-pub fn newest_seq(conn: &Connection) -> Result<i64, StorageError> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM chunks", [], |r| r.get(0))?)
+pub fn newest_seq(conn: &Conn) -> Result<i64, StorageError> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM chunks", &[], |r| r.get(0))
 }
 
 /// The one statement that stores a chunk: a `snapshot` or an `incremental` one, at `seq` or (for
 /// `None`) after every other. Returns its sequence number.
-fn insert_chunk(
-    conn: &Connection,
-    doc: &str,
-    snapshot: bool,
-    data: &[u8],
-    seq: Option<i64>,
-) -> Result<i64, rusqlite::Error> {
+///
+/// On PostgreSQL the writers' lock is taken first (the caller must be in a transaction), so that
+/// chunks are numbered in the order they are committed, as SQLite's one writer numbers them: a
+/// watcher that reads `seq > n` then misses no chunk committed later with a smaller number.
+fn insert_chunk(conn: &Conn, doc: &str, snapshot: bool, data: &[u8], seq: Option<i64>) -> Result<i64, StorageError> {
+    conn.write_lock()?;
     let kind = if snapshot { "snapshot" } else { "incremental" };
-    conn.prepare_cached("INSERT INTO chunks(seq, doc_id, kind, data) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![seq, doc, kind, data])?;
-    Ok(conn.last_insert_rowid())
+    match seq {
+        Some(seq) => {
+            conn.execute(
+                "INSERT INTO chunks(seq, doc_id, kind, data) VALUES (?1, ?2, ?3, ?4)",
+                crate::args![seq, doc, kind, data],
+            )?;
+            Ok(seq)
+        }
+        None => conn.query_row(
+            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, ?2, ?3) RETURNING seq",
+            crate::args![doc, kind, data],
+            |r| r.get(0),
+        ),
+    }
 }
 
 /// Appends one incremental chunk to a document within the caller's transaction (the command
 /// line's writes: imports, the catalogue, moves); empty bytes are no chunk.
-pub fn append_chunk(tx: &Connection, doc: &DocumentId, bytes: &[u8]) -> Result<(), StorageError> {
+pub fn append_chunk(tx: &Conn, doc: &DocumentId, bytes: &[u8]) -> Result<(), StorageError> {
     if !bytes.is_empty() {
         insert_chunk(tx, &doc.to_string(), false, bytes, None)?;
     }
@@ -590,10 +888,10 @@ pub fn append_chunk(tx: &Connection, doc: &DocumentId, bytes: &[u8]) -> Result<(
 }
 
 /// Registers a document with its scope and first snapshot (which may be empty).
-pub fn create_doc(tx: &Transaction<'_>, doc: &DocumentId, scope: &Scope, snapshot: &[u8]) -> Result<(), StorageError> {
+pub fn create_doc(tx: &Conn, doc: &DocumentId, scope: &Scope, snapshot: &[u8]) -> Result<(), StorageError> {
     tx.execute(
         "INSERT INTO documents(id, scope, created_at) VALUES (?1, ?2, ?3)",
-        params![doc.to_string(), scope.as_db(), now_ms()],
+        crate::args![doc.to_string(), scope.as_db(), now_ms()],
     )?;
     if !snapshot.is_empty() {
         insert_chunk(tx, &doc.to_string(), true, snapshot, None)?;
@@ -604,7 +902,7 @@ pub fn create_doc(tx: &Transaction<'_>, doc: &DocumentId, scope: &Scope, snapsho
 /// Appends accepted changes and their audit entries in one transaction: either all of a batch
 /// is durable, or none of it is. Returns the sequence numbers of the new chunks.
 pub fn append_batch(
-    conn: &mut Connection,
+    conn: &mut Conn,
     batch: &[Append],
     create: Option<(&DocumentId, &Scope)>,
 ) -> Result<Vec<i64>, StorageError> {
@@ -613,20 +911,18 @@ pub fn append_batch(
         create_doc(&tx, doc, scope, &[])?;
     }
     let mut seqs = Vec::with_capacity(batch.len());
-    {
-        // A change the relay already attributed keeps its first author.
-        let mut author = tx.prepare_cached(
-            "INSERT OR IGNORE INTO change_authors(doc_id, hash, user_id, device_id, accepted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for a in batch {
-            let doc = a.doc.to_string();
-            seqs.push(insert_chunk(&tx, &doc, false, &a.bytes, None)?);
-            insert_audit(&tx, &a.audit)?;
-            if let Some(by) = &a.authors {
-                for h in &by.hashes {
-                    author.execute(params![doc, h.to_string(), by.user_id, by.device_id, by.accepted_at])?;
-                }
+    for a in batch {
+        let doc = a.doc.to_string();
+        seqs.push(insert_chunk(&tx, &doc, false, &a.bytes, None)?);
+        insert_audit(&tx, &a.audit)?;
+        if let Some(by) = &a.authors {
+            for h in &by.hashes {
+                // A change the relay already attributed keeps its first author.
+                tx.execute(
+                    "INSERT INTO change_authors(doc_id, hash, user_id, device_id, accepted_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(doc_id, hash) DO NOTHING",
+                    crate::args![doc, h.to_string(), by.user_id, by.device_id, by.accepted_at],
+                )?;
             }
         }
     }
@@ -637,55 +933,62 @@ pub fn append_batch(
 /// Replaces the `covered` chunks of a document (those the snapshot was made from) with the
 /// snapshot, in one transaction. Chunks another process added meanwhile are kept and still load
 /// after the snapshot, because the snapshot takes the place of the oldest chunk it replaces.
-/// Returns the snapshot's sequence number.
-pub fn compact(conn: &mut Connection, doc: &DocumentId, snapshot: &[u8], covered: &[i64]) -> Result<i64, StorageError> {
+/// Chunks another relay already replaced are gone: the snapshot is then stored only if every
+/// covered chunk was still there, so that two relays compacting at once leave one snapshot.
+/// Returns the snapshot's sequence number, `None` when another compaction came first.
+pub fn compact(
+    conn: &mut Conn,
+    doc: &DocumentId,
+    snapshot: &[u8],
+    covered: &[i64],
+) -> Result<Option<i64>, StorageError> {
     let Some(&first) = covered.iter().min() else {
         return Err(StorageError::Invalid("compaction without chunks to replace".into()));
     };
     let tx = conn.transaction()?;
-    {
-        let mut del = tx.prepare_cached("DELETE FROM chunks WHERE doc_id = ?1 AND seq = ?2")?;
-        for seq in covered {
-            del.execute(params![doc.to_string(), seq])?;
-        }
+    tx.write_lock()?;
+    let mut deleted = 0;
+    for seq in covered {
+        deleted +=
+            tx.execute("DELETE FROM chunks WHERE doc_id = ?1 AND seq = ?2", crate::args![doc.to_string(), seq])?;
+    }
+    if deleted != covered.len() {
+        // Rolled back on drop: the chunks are as the other compaction left them.
+        return Ok(None);
     }
     insert_chunk(&tx, &doc.to_string(), true, snapshot, Some(first))?;
     tx.commit()?;
-    Ok(first)
+    Ok(Some(first))
 }
 
 /// The stored sync state of a document with a device, if the device still uses the same storage
 /// (a new storage id means the peer's copy is new too, so the old state would mislead).
 pub fn load_sync_state(
-    conn: &Connection,
+    conn: &Conn,
     doc: &DocumentId,
     device_id: i64,
     storage_id: &str,
 ) -> Result<Option<Vec<u8>>, StorageError> {
-    Ok(conn
-        .query_row(
-            "SELECT state FROM sync_states WHERE doc_id = ?1 AND device_id = ?2 AND storage_id = ?3",
-            params![doc.to_string(), device_id, storage_id],
-            |r| r.get(0),
-        )
-        .optional()?)
+    conn.query_opt(
+        "SELECT state FROM sync_states WHERE doc_id = ?1 AND device_id = ?2 AND storage_id = ?3",
+        crate::args![doc.to_string(), device_id, storage_id],
+        |r| r.get(0),
+    )
 }
 
 /// A peer's sync state to keep: document, device, the peer's storage id, the encoded state.
 pub type SavedState = (DocumentId, i64, String, Vec<u8>);
 
 /// Stores sync states, one transaction for all; a device's newer state replaces its older one.
-pub fn save_sync_states(conn: &mut Connection, states: &[SavedState]) -> Result<(), StorageError> {
+pub fn save_sync_states(conn: &mut Conn, states: &[SavedState]) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(
+    let now = now_ms();
+    for (doc, device, sid, state) in states {
+        tx.execute(
             "INSERT INTO sync_states(doc_id, device_id, storage_id, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(doc_id, device_id) DO UPDATE SET storage_id = ?3, state = ?4, updated_at = ?5",
+            crate::args![doc.to_string(), device, sid, state, now],
         )?;
-        let now = now_ms();
-        for (doc, device, sid, state) in states {
-            stmt.execute(params![doc.to_string(), device, sid, state, now])?;
-        }
     }
     tx.commit()?;
     Ok(())
@@ -693,75 +996,69 @@ pub fn save_sync_states(conn: &mut Connection, states: &[SavedState]) -> Result<
 
 /// Deletes sync states not used since `before` (milliseconds): a device away that long syncs
 /// afresh, and the table does not grow with devices that never return.
-pub fn prune_sync_states(conn: &Connection, before: i64) -> Result<usize, StorageError> {
-    Ok(conn.execute("DELETE FROM sync_states WHERE updated_at < ?1", [before])?)
+pub fn prune_sync_states(conn: &Conn, before: i64) -> Result<usize, StorageError> {
+    conn.execute("DELETE FROM sync_states WHERE updated_at < ?1", crate::args![before])
 }
 
 /// Records an audit entry.
-pub fn insert_audit(conn: &Connection, e: &AuditEntry) -> Result<(), StorageError> {
-    conn.prepare_cached(
+pub fn insert_audit(conn: &Conn, e: &AuditEntry) -> Result<(), StorageError> {
+    conn.execute(
         "INSERT INTO audit(at, user_id, device_id, doc_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![now_ms(), e.user_id, e.device_id, e.doc_id, e.action, e.detail])?;
+        crate::args![now_ms(), e.user_id, e.device_id, e.doc_id, e.action, e.detail],
+    )?;
     Ok(())
 }
 
 /// The recorded authors of a document's changes, oldest first.
-pub fn change_authors(conn: &Connection, doc: &DocumentId) -> Result<Vec<ChangeAuthor>, StorageError> {
-    let mut stmt = conn.prepare_cached(
+pub fn change_authors(conn: &Conn, doc: &DocumentId) -> Result<Vec<ChangeAuthor>, StorageError> {
+    conn.query_map(
         "SELECT ca.hash, ca.user_id, u.name, ca.device_id, d.name, ca.accepted_at
          FROM change_authors ca JOIN users u ON u.id = ca.user_id JOIN devices d ON d.id = ca.device_id
          WHERE ca.doc_id = ?1 ORDER BY ca.accepted_at, ca.id",
-    )?;
-    let rows = stmt.query_map([doc.to_string()], |r| {
-        Ok(ChangeAuthor {
-            hash: r.get(0)?,
-            user_id: r.get(1)?,
-            user_name: r.get(2)?,
-            device_id: r.get(3)?,
-            device_name: r.get(4)?,
-            accepted_at: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        crate::args![doc.to_string()],
+        |r| {
+            Ok(ChangeAuthor {
+                hash: r.get(0)?,
+                user_id: r.get(1)?,
+                user_name: r.get(2)?,
+                device_id: r.get(3)?,
+                device_name: r.get(4)?,
+                accepted_at: r.get(5)?,
+            })
+        },
+    )
 }
 
 /// All documents with their scopes.
-pub fn list_docs(conn: &Connection) -> Result<Vec<(String, Scope, bool)>, StorageError> {
-    let mut stmt =
-        conn.prepare("SELECT id, scope, tombstoned_at IS NOT NULL FROM documents ORDER BY created_at, id")?;
-    let rows =
-        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, Scope::from_db(&r.get::<_, String>(1)?), r.get(2)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list_docs(conn: &Conn) -> Result<Vec<(String, Scope, bool)>, StorageError> {
+    conn.query_map("SELECT id, scope, tombstoned_at IS NOT NULL FROM documents ORDER BY created_at, id", &[], |r| {
+        Ok((r.get::<String>(0)?, Scope::from_db(&r.get::<String>(1)?), r.get(2)?))
+    })
 }
 
 /// Documents tombstoned at or after `since` (milliseconds): (id, its successor if it was
 /// rotated, when).
-pub fn tombstoned_since(conn: &Connection, since: i64) -> Result<Vec<(String, Option<String>, i64)>, StorageError> {
-    let mut stmt = conn.prepare_cached(
+pub fn tombstoned_since(conn: &Conn, since: i64) -> Result<Vec<(String, Option<String>, i64)>, StorageError> {
+    conn.query_map(
         "SELECT id, replaced_by, tombstoned_at FROM documents WHERE tombstoned_at >= ?1 ORDER BY tombstoned_at",
-    )?;
-    let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        crate::args![since],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
 }
 
 /// Every erased contact point id.
-pub fn erased_contacts(conn: &Connection) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn.prepare_cached("SELECT contact_id FROM erased_contacts ORDER BY contact_id")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn erased_contacts(conn: &Conn) -> Result<Vec<String>, StorageError> {
+    conn.query_map("SELECT contact_id FROM erased_contacts ORDER BY contact_id", &[], |r| r.get(0))
 }
 
 /// Looks up the identity behind a device token hash. Revoked devices and disabled users have none.
-pub fn identity_by_token_hash(conn: &Connection, token_hash: &str) -> Result<Option<Identity>, StorageError> {
-    let row = conn
-        .query_row(
-            "SELECT d.id, u.id, u.name, u.role FROM devices d JOIN users u ON u.id = d.user_id
-             WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
-            [token_hash],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)),
-        )
-        .optional()?;
+pub fn identity_by_token_hash(conn: &Conn, token_hash: &str) -> Result<Option<Identity>, StorageError> {
+    let row = conn.query_opt(
+        "SELECT d.id, u.id, u.name, u.role FROM devices d JOIN users u ON u.id = d.user_id
+         WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
+        crate::args![token_hash],
+        |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?, r.get::<String>(3)?)),
+    )?;
     let Some((device_id, user_id, user_name, role)) = row else { return Ok(None) };
     let role =
         Role::parse(&role).ok_or_else(|| StorageError::Invalid(format!("user {user_id} has unknown role {role}")))?;
@@ -770,40 +1067,41 @@ pub fn identity_by_token_hash(conn: &Connection, token_hash: &str) -> Result<Opt
 
 /// Devices revoked and users disabled at or after `since` (milliseconds): (id, `device` or
 /// `user`, when).
-pub fn revocations_since(conn: &Connection, since: i64) -> Result<Vec<(i64, String, i64)>, StorageError> {
-    let mut stmt = conn.prepare_cached(
+pub fn revocations_since(conn: &Conn, since: i64) -> Result<Vec<(i64, String, i64)>, StorageError> {
+    conn.query_map(
         "SELECT id, 'device', revoked_at FROM devices WHERE revoked_at >= ?1
          UNION ALL SELECT id, 'user', disabled_at FROM users WHERE disabled_at >= ?1",
-    )?;
-    let rows = stmt.query_map([since], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        crate::args![since],
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?)),
+    )
 }
 
 /// A round trip to the database, for health checks: a relay that cannot read cannot store.
-pub fn ping(conn: &Connection) -> Result<(), StorageError> {
-    conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+pub fn ping(conn: &Conn) -> Result<(), StorageError> {
+    conn.query_row("SELECT 1", &[], |r| r.get::<i64>(0))?;
     Ok(())
 }
 
 /// Whether the schema is the one this build writes: every migration done, none from a newer
 /// build.
-pub fn schema_current(conn: &Connection) -> Result<bool, StorageError> {
+pub fn schema_current(conn: &Conn) -> Result<bool, StorageError> {
     Ok(schema_version(conn)? == SCHEMA_VERSION)
 }
 
-/// The schema version recorded in a database file.
-pub fn schema_version(conn: &Connection) -> Result<i64, StorageError> {
-    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+/// The schema version recorded in a database.
+pub fn schema_version(conn: &Conn) -> Result<i64, StorageError> {
+    match conn.as_sqlite() {
+        Some(c) => Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?),
+        None => conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[], |r| r.get(0)),
+    }
 }
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub const SCHEMA_VERSION: i64 = SQLITE_MIGRATIONS.len() as i64;
 
 /// The areas a user edits.
-pub fn user_areas(conn: &Connection, user_id: i64) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn.prepare_cached("SELECT area FROM user_areas WHERE user_id = ?1 ORDER BY area")?;
-    let rows = stmt.query_map([user_id], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn user_areas(conn: &Conn, user_id: i64) -> Result<Vec<String>, StorageError> {
+    conn.query_map("SELECT area FROM user_areas WHERE user_id = ?1 ORDER BY area", crate::args![user_id], |r| r.get(0))
 }
 
 #[cfg(test)]
@@ -912,10 +1210,10 @@ mod tests {
             // Another process's write (the admin CLI's import) counts as well.
             c.execute(
                 "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', x'00')",
-                [national.to_string()],
+                crate::args![national.to_string()],
             )?;
             assert!(national_doc(c)?.unwrap().1 > compacted);
-            c.execute("UPDATE documents SET tombstoned_at = 1 WHERE id = ?1", [national.to_string()])?;
+            c.execute("UPDATE documents SET tombstoned_at = 1 WHERE id = ?1", crate::args![national.to_string()])?;
             assert_eq!(national_doc(c)?, None, "a tombstoned national document is no national document");
             Ok(())
         })
@@ -926,7 +1224,7 @@ mod tests {
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite");
-        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
         assert!(matches!(Db::open(&path), Err(StorageError::TooNew { found: 99, .. })));
     }
 }

@@ -3,7 +3,7 @@
 use contactpoint_protocol::{DocumentId, Reason};
 use contactpoint_server::auth::Role;
 use contactpoint_server::storage::Scope;
-use contactpoint_tests::{NativeClient, TestRelay};
+use contactpoint_tests::{Engine, NativeClient, TestRelay};
 
 #[derive(Clone, Copy, Debug)]
 enum Who {
@@ -27,7 +27,12 @@ fn token(relay: &TestRelay, who: Who) -> String {
             let hash = contactpoint_server::auth::hash_secret(&t);
             relay
                 .db
-                .with(|c| Ok(c.execute("UPDATE devices SET revoked_at = 1 WHERE token_hash = ?1", [hash])?))
+                .with(|c| {
+                    c.execute(
+                        "UPDATE devices SET revoked_at = 1 WHERE token_hash = ?1",
+                        contactpoint_server::args![hash],
+                    )
+                })
                 .expect("revoke");
             t
         }
@@ -43,10 +48,10 @@ async fn observed(relay: &TestRelay, doc: DocumentId, key: &str) -> anyhow::Resu
     Ok(o.get(doc, key))
 }
 
+on_both_engines!(#[tokio::test] async fn every_cell_of_the_access_matrix);
 /// Each cell: (who, document, may read, may write).
-#[tokio::test]
-async fn every_cell_of_the_access_matrix() -> anyhow::Result<()> {
-    let relay = TestRelay::start().await?;
+async fn every_cell_of_the_access_matrix(engine: Engine) -> anyhow::Result<()> {
+    let relay = TestRelay::start_on(engine).await?;
     let area_a = relay.document(Scope::Area("municipality:091".into()));
     let national = relay.document(Scope::National);
     // Give both documents content, written by an admin.
@@ -108,11 +113,11 @@ async fn every_cell_of_the_access_matrix() -> anyhow::Result<()> {
     Ok(())
 }
 
+on_both_engines!(#[tokio::test] async fn editors_and_admins_see_who_changed_a_document);
 /// Every accepted change is recorded with the user and device that sent it, in the same commit,
 /// and the document's editors and admins can list them: an editor writes through the relay, the
 /// change's hash is listed with the editor's name; readers and other areas' editors may not look.
-#[tokio::test]
-async fn editors_and_admins_see_who_changed_a_document() -> anyhow::Result<()> {
+async fn editors_and_admins_see_who_changed_a_document(engine: Engine) -> anyhow::Result<()> {
     use anyhow::Context;
     use contactpoint_protocol::automerge::ChangeHash;
     use contactpoint_server::admin::{self, AuditQuery};
@@ -120,7 +125,7 @@ async fn editors_and_admins_see_who_changed_a_document() -> anyhow::Result<()> {
     use contactpoint_server::storage::identity_by_token_hash;
     use contactpoint_tests::http_get_with;
 
-    let relay = TestRelay::start().await?;
+    let relay = TestRelay::start_on(engine).await?;
     let doc = relay.document(Scope::Area("municipality:091".into()));
     let editor = relay.token(Role::Editor, &["091"]);
     let admin_token = relay.token(Role::Admin, &[]);

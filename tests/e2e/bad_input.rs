@@ -184,7 +184,7 @@ fn a_short_stored_storage_id_names_the_relay() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = Db::open(&dir.path().join("short.db"))?;
     db.with(storage::storage_id)?;
-    db.with(|c| Ok(c.execute("UPDATE meta SET value = 'ab' WHERE key = 'storage_id'", [])?))?;
+    db.with(|c| c.execute("UPDATE meta SET value = 'ab' WHERE key = 'storage_id'", &[]))?;
     let relay = Relay::new(db, Limits::default())?;
     assert_eq!((relay.storage_id(), relay.peer_id()), ("ab", "relay-ab"));
     Ok(())
@@ -211,7 +211,9 @@ async fn unknown_and_unreadable_documents_are_unavailable() -> anyhow::Result<()
     // A tombstoned document is refused forever, even to admins.
     let mut late = NativeClient::new("late");
     let t = s.relay.document(Scope::National);
-    s.relay.db.with(|c| Ok(c.execute("UPDATE documents SET tombstoned_at = 1 WHERE id = ?1", [t.to_string()])?))?;
+    s.relay.db.with(|c| {
+        c.execute("UPDATE documents SET tombstoned_at = 1 WHERE id = ?1", contactpoint_server::args![t.to_string()])
+    })?;
     late.open(t);
     late.connect(&s.relay.url(&s.token)).await?;
     late.wait_until(|c| c.unavailable.contains(&t)).await?;
@@ -245,8 +247,9 @@ async fn revocation_closes_live_connections() -> anyhow::Result<()> {
     c.open(s.doc);
     c.connect(&s.relay.url(&token)).await?;
     let hash = contactpoint_server::auth::hash_secret(&token);
-    let device: i64 =
-        s.relay.db.with(|c| Ok(c.query_row("SELECT id FROM devices WHERE token_hash = ?1", [hash], |r| r.get(0))?))?;
+    let device: i64 = s.relay.db.with(|c| {
+        c.query_row("SELECT id FROM devices WHERE token_hash = ?1", contactpoint_server::args![hash], |r| r.get(0))
+    })?;
     s.relay.db.with(|conn| contactpoint_server::auth::revoke_device(conn, device, "cli"))?;
     c.wait_until(|c| c.closed.is_some()).await?;
     assert!(c.errors.iter().any(|e| e.contains("signed out")), "{:?}", c.errors);

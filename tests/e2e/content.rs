@@ -8,19 +8,19 @@ use contactpoint_protocol::automerge::Automerge;
 use contactpoint_server::auth::Role;
 use contactpoint_server::content;
 use contactpoint_server::storage::{self, Db, Scope};
-use contactpoint_tests::{NativeClient, TestRelay};
+use contactpoint_tests::{Engine, NativeClient, TestRelay};
 
-fn seeded() -> anyhow::Result<(tempfile::TempDir, Db)> {
+fn seeded(engine: Engine) -> anyhow::Result<(tempfile::TempDir, Db)> {
     let dir = tempfile::tempdir()?;
-    let db = Db::open(&dir.path().join("seed.sqlite"))?;
+    let db = Db::open(&engine.fresh(dir.path())?)?;
     assert!(db.with(|c| content::seed_if_empty(c, "2026-11-24"))?.is_some());
     assert!(db.with(|c| content::seed_if_empty(c, "2026-11-24"))?.is_none(), "seeding happens only once");
     Ok((dir, db))
 }
 
-fn fresh() -> anyhow::Result<(tempfile::TempDir, Db)> {
+fn fresh(engine: Engine) -> anyhow::Result<(tempfile::TempDir, Db)> {
     let dir = tempfile::tempdir()?;
-    let db = Db::open(&dir.path().join("empty.sqlite"))?;
+    let db = Db::open(&engine.fresh(dir.path())?)?;
     Ok((dir, db))
 }
 
@@ -28,10 +28,10 @@ fn export_json(db: &Db) -> anyhow::Result<String> {
     Ok(hsds::export_json(&db.with(|c| content::export_directories(c, true))?))
 }
 
+on_both_engines!(fn the_stored_sample_data_validates);
 /// Every stored document of the sample data loads and validates.
-#[test]
-fn the_stored_sample_data_validates() -> anyhow::Result<()> {
-    let (_d, db) = seeded()?;
+fn the_stored_sample_data_validates(engine: Engine) -> anyhow::Result<()> {
+    let (_d, db) = seeded(engine)?;
     let docs = db.with(|c| storage::list_docs(c))?;
     assert!(docs.len() >= 40, "index, national and area documents: {}", docs.len());
     for (id, _, _) in docs {
@@ -43,37 +43,37 @@ fn the_stored_sample_data_validates() -> anyhow::Result<()> {
     Ok(())
 }
 
+on_both_engines!(fn export_import_export_is_identical);
 /// Sample data → export → import into an empty store → export again is identical, in JSON and
 /// in the CSV datapackage.
-#[test]
-fn export_import_export_is_identical() -> anyhow::Result<()> {
-    let (_a, seeded) = seeded()?;
+fn export_import_export_is_identical(engine: Engine) -> anyhow::Result<()> {
+    let (_a, seeded) = seeded(engine)?;
     let first = export_json(&seeded)?;
 
-    let (_b, empty) = fresh()?;
+    let (_b, empty) = fresh(engine)?;
     let dirs = hsds::import_json(&first).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     empty.with(|c| Ok(content::import(c, dirs, None)))?.map_err(|e| anyhow::anyhow!("{e}"))?;
     assert_eq!(export_json(&empty)?, first, "JSON round trip");
 
     let files = hsds::export_datapackage(&seeded.with(|c| content::export_directories(c, true))?);
     assert!(files.contains_key("datapackage.json"));
-    let (_c, empty) = fresh()?;
+    let (_c, empty) = fresh(engine)?;
     let dirs = hsds::import_datapackage(&files).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     empty.with(|c| Ok(content::import(c, dirs, None)))?.map_err(|e| anyhow::anyhow!("{e}"))?;
     assert_eq!(export_json(&empty)?, first, "CSV datapackage round trip");
     Ok(())
 }
 
+on_both_engines!(fn an_invalid_import_changes_nothing);
 /// An import with a problem anywhere changes nothing at all, and says where the problem is.
-#[test]
-fn an_invalid_import_changes_nothing() -> anyhow::Result<()> {
-    let (_a, db) = seeded()?;
+fn an_invalid_import_changes_nothing(engine: Engine) -> anyhow::Result<()> {
+    let (_a, db) = seeded(engine)?;
     let before = export_json(&db)?;
     let chunks = |db: &Db| {
         db.with(|c| {
-            Ok(c.query_row("SELECT COUNT(*), SUM(LENGTH(data)) FROM chunks", [], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-            })?)
+            c.query_row("SELECT COUNT(*), SUM(LENGTH(data)) FROM chunks", &[], |r| {
+                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?))
+            })
         })
     };
     let chunks_before = chunks(&db)?;
@@ -92,12 +92,12 @@ fn an_invalid_import_changes_nothing() -> anyhow::Result<()> {
     Ok(())
 }
 
+on_both_engines!(fn an_import_is_refused_only_for_problems_it_adds);
 /// An import is refused only for the problems it adds, as a write through the relay is: a
 /// document that already holds a bad value (stored before a rule existed) can still be imported
 /// into, while an import that brings a new bad value is refused and names only that one.
-#[test]
-fn an_import_is_refused_only_for_problems_it_adds() -> anyhow::Result<()> {
-    let (_a, db) = seeded()?;
+fn an_import_is_refused_only_for_problems_it_adds(engine: Engine) -> anyhow::Result<()> {
+    let (_a, db) = seeded(engine)?;
     let helsinki: DocumentId = db
         .with(|c| storage::list_docs(c))?
         .into_iter()
@@ -157,11 +157,11 @@ fn an_import_is_refused_only_for_problems_it_adds() -> anyhow::Result<()> {
     Ok(())
 }
 
+on_both_engines!(#[tokio::test] async fn an_import_reaches_connected_clients);
 /// An import made with the CLI while the relay runs reaches a client connected to that document
 /// without any reconnect, because the relay merges chunks other processes store.
-#[tokio::test]
-async fn an_import_reaches_connected_clients() -> anyhow::Result<()> {
-    let relay = TestRelay::start().await?;
+async fn an_import_reaches_connected_clients(engine: Engine) -> anyhow::Result<()> {
+    let relay = TestRelay::start_on(engine).await?;
     relay.db.with(|c| content::seed_if_empty(c, "2026-11-24"))?;
     let helsinki: DocumentId = relay
         .db
@@ -197,10 +197,10 @@ async fn an_import_reaches_connected_clients() -> anyhow::Result<()> {
     Ok(())
 }
 
+on_both_engines!(fn registered_documents_are_catalogued);
 /// A document registered from the command line is catalogued in the index, so clients find it.
-#[test]
-fn registered_documents_are_catalogued() -> anyhow::Result<()> {
-    let (_d, db) = seeded()?;
+fn registered_documents_are_catalogued(engine: Engine) -> anyhow::Result<()> {
+    let (_d, db) = seeded(engine)?;
     let scope = Scope::Area("municipality:005".into());
     let doc = contactpoint_server::admin::empty_document(&scope).map_err(anyhow::Error::msg)?;
     let id = db.with(|c| contactpoint_server::admin::create_document(c, &scope, &doc))?;
@@ -212,16 +212,16 @@ fn registered_documents_are_catalogued() -> anyhow::Result<()> {
     Ok(())
 }
 
+on_both_engines!(fn a_stored_document_that_does_not_read_is_named_with_its_cause);
 /// A stored document that does not load, or loads as another kind than its place says, is
 /// reported with its id and the engine's or the reader's reason as the error's source, not as
 /// text alone.
-#[test]
-fn a_stored_document_that_does_not_read_is_named_with_its_cause() -> anyhow::Result<()> {
+fn a_stored_document_that_does_not_read_is_named_with_its_cause(engine: Engine) -> anyhow::Result<()> {
     use contactpoint_protocol::automerge::transaction::Transactable;
     use contactpoint_server::storage::StorageError;
     let stored = |bytes: &[u8]| -> anyhow::Result<(DocumentId, StorageError)> {
         let dir = tempfile::tempdir()?;
-        let db = Db::open(&dir.path().join("t.sqlite"))?;
+        let db = Db::open(&engine.fresh(dir.path())?)?;
         let id = DocumentId::from_random_bytes([5; 16]);
         db.with(|c| {
             let tx = c.transaction()?;

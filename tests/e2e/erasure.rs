@@ -396,9 +396,11 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
         "the history check does not see the values: {before:?}"
     );
     let stored_before: Vec<String> = db.with(|c| {
-        let mut s = c.prepare("SELECT seq, data FROM chunks WHERE doc_id = ?1")?;
-        let rows: Vec<(i64, Vec<u8>)> =
-            s.query_map([old.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let rows: Vec<(i64, Vec<u8>)> = c.query_map(
+            "SELECT seq, data FROM chunks WHERE doc_id = ?1",
+            contactpoint_server::args![old.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let mut found = Vec::new();
         for (seq, data) in rows {
             found.extend(
@@ -441,9 +443,11 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
     ensure!(out.contains("1 contact point(s) to erase") && out.contains(&victim), "{out}");
     let new: DocumentId = db
         .with(|c| {
-            Ok(c.query_row("SELECT replaced_by FROM documents WHERE id = ?1", [old.to_string()], |r| {
-                r.get::<_, String>(0)
-            })?)
+            c.query_row(
+                "SELECT replaced_by FROM documents WHERE id = ?1",
+                contactpoint_server::args![old.to_string()],
+                |r| r.get::<String>(0),
+            )
         })?
         .parse()?;
 
@@ -469,10 +473,8 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
     }
 
     // The audit says who erased which id, never the values.
-    let audit: Vec<String> = db.with(|c| {
-        let mut s = c.prepare("SELECT detail FROM audit WHERE action = 'admin.erase'")?;
-        Ok(s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
-    })?;
+    let audit: Vec<String> =
+        db.with(|c| c.query_map("SELECT detail FROM audit WHERE action = 'admin.erase'", &[], |r| r.get(0)))?;
     ensure!(
         audit.len() == 1 && audit[0].contains(&victim) && audit[0].contains("data protection officer"),
         "{audit:?}"
@@ -531,8 +533,11 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
     let _ = again.session.create_doc(old, doc);
     again.connect(&url(&token_for(&db, Role::Admin, &[]))).await?;
     again.wait_until(|c| c.unavailable.contains(&old)).await?;
-    let left: i64 = db
-        .with(|c| Ok(c.query_row("SELECT COUNT(*) FROM chunks WHERE doc_id = ?1", [old.to_string()], |r| r.get(0))?))?;
+    let left: i64 = db.with(|c| {
+        c.query_row("SELECT COUNT(*) FROM chunks WHERE doc_id = ?1", contactpoint_server::args![old.to_string()], |r| {
+            r.get(0)
+        })
+    })?;
     ensure!(
         left == 0 && db.with(|c| storage::doc_scope(c, &old))?.is_some_and(|(_, t)| t),
         "the old document came back"
@@ -566,9 +571,10 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
     // Nor does the relay's database: every stored chunk decoded, and the raw files.
     let mut found = Vec::new();
     db.with(|c| {
-        let mut s = c.prepare("SELECT doc_id, seq, data FROM chunks ORDER BY seq")?;
         let rows: Vec<(String, i64, Vec<u8>)> =
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+            c.query_map("SELECT doc_id, seq, data FROM chunks ORDER BY seq", &[], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
         for (doc, seq, data) in rows {
             found.extend(
                 blob_mentions(&format!("chunk {seq} of {doc}"), &data)

@@ -55,7 +55,7 @@ async fn a_reader_catches_up_on_one_edit_for_under_a_kilobyte() -> Result<()> {
         assert!(first < snapshot + 1024, "initial sync cost {first} bytes for a {snapshot}-byte snapshot");
     }
     eventually("the named reader's sync state is stored", || {
-        let n = relay.db.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM sync_states", [], |r| r.get::<_, i64>(0))?))?;
+        let n = relay.db.with(|c| c.query_row("SELECT COUNT(*) FROM sync_states", &[], |r| r.get::<i64>(0)))?;
         Ok(n >= 1)
     })
     .await?;

@@ -249,7 +249,7 @@ async fn storage_ids_are_bounded_and_states_are_kept_per_device() -> anyhow::Res
         Ok(relay.relay.stats.loaded_docs.load(std::sync::atomic::Ordering::Relaxed) == 0)
     })
     .await?;
-    let rows: i64 = relay.db.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM sync_states", [], |r| r.get(0))?))?;
+    let rows: i64 = relay.db.with(|c| c.query_row("SELECT COUNT(*) FROM sync_states", &[], |r| r.get(0)))?;
     assert_eq!(rows, 1, "one device, one document: one stored state");
     Ok(())
 }

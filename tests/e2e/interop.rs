@@ -355,7 +355,7 @@ async fn a_js_editors_invalid_write_is_refused_and_reaches_no_other_peer() -> Re
     }
     let rejected: i64 = relay
         .db
-        .with(|c| Ok(c.query_row("SELECT COUNT(*) FROM audit WHERE action = 'sync.rejected'", [], |r| r.get(0))?))?;
+        .with(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE action = 'sync.rejected'", &[], |r| r.get(0)))?;
     assert_eq!(rejected, 2, "both refusals are audited");
 
     // Nothing is stored: the database file and a fresh client both hold the original.

@@ -190,9 +190,12 @@ fn previous_version_database(path: &std::path::Path) -> Result<Vec<(String, Stri
         let bytes = open.save_after(&before);
         let (open_id, id) = (open_id.clone(), id.clone());
         db.with(move |c| {
-            c.execute("INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)", (&open_id, &bytes))?;
-            c.execute("DELETE FROM chunks WHERE doc_id = ?1", [&id])?;
-            c.execute("DELETE FROM documents WHERE id = ?1", [&id])?;
+            c.execute(
+                "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, 'incremental', ?2)",
+                contactpoint_server::args![open_id, bytes],
+            )?;
+            c.execute("DELETE FROM chunks WHERE doc_id = ?1", contactpoint_server::args![&id])?;
+            c.execute("DELETE FROM documents WHERE id = ?1", contactpoint_server::args![&id])?;
             Ok(())
         })?;
     }
@@ -271,18 +274,18 @@ async fn a_previous_versions_database_is_migrated_on_start_and_no_open_history_k
     assert!(group.contact_points.values().all(|c| c.visibility() == Visibility::AreaMembers));
     // The old open documents are gone from the database, and a second start moves nothing.
     let tombstoned_chunks: i64 = db.with(|c| {
-        Ok(c.query_row(
+        c.query_row(
             "SELECT COUNT(*) FROM chunks WHERE doc_id IN (SELECT id FROM documents WHERE tombstoned_at IS NOT NULL)",
-            [],
+            &[],
             |r| r.get(0),
-        )?)
+        )
     })?;
     assert_eq!(tombstoned_chunks, 0);
     drop(relay);
     // The pass itself, without the mark that spares later starts it, finds nothing left.
     let marked = db.with(|c| storage::meta_get(c, "members_only_moved"))?;
     assert!(marked.is_some(), "the finished move is not marked");
-    db.with(|c| Ok(c.execute("DELETE FROM meta WHERE key = 'members_only_moved'", [])?))?;
+    db.with(|c| c.execute("DELETE FROM meta WHERE key = 'members_only_moved'", &[]))?;
     let again = db.with(|c| Ok(content::move_members_only(c)))?.map_err(|e| anyhow::anyhow!("{e}"))?;
     assert!(again.is_empty(), "{again:?}");
     Ok(())

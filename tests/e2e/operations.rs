@@ -112,7 +112,7 @@ async fn sigterm_closes_sockets_with_1001_commits_and_exits_cleanly() -> Result<
                 assert!(stored.get(ROOT, key.as_str())?.is_some(), "acknowledged change {key} was lost");
             }
         }
-        let states: i64 = db.with(|c| Ok(c.query_row("SELECT count(*) FROM sync_states", [], |r| r.get(0))?))?;
+        let states: i64 = db.with(|c| c.query_row("SELECT count(*) FROM sync_states", &[], |r| r.get(0)))?;
         assert!(states >= WRITERS as i64, "only {states} sync states saved for {WRITERS} writers");
     }
 

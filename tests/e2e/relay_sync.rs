@@ -36,7 +36,7 @@ async fn create_sync_restart_and_cheap_catch_up() -> anyhow::Result<()> {
     reader.disconnect().await;
     // The relay keeps sync state per (document, peer storage) once a peer detaches.
     eventually("both peers' sync states are stored", || {
-        let n = relay.db.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM sync_states", [], |r| r.get::<_, i64>(0))?))?;
+        let n = relay.db.with(|c| c.query_row("SELECT COUNT(*) FROM sync_states", &[], |r| r.get::<i64>(0)))?;
         Ok(n == 2)
     })
     .await?;

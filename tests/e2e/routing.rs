@@ -175,7 +175,12 @@ async fn a_request_nobody_answers_is_unavailable_once_its_time_is_up() -> Result
     // the answer's timing does not tell which ids were documents.
     let never = DocumentId::from_random_bytes([22; 16]);
     let erased = relay.document(Scope::National);
-    relay.db.with(|c| Ok(c.execute("UPDATE documents SET tombstoned_at = 1 WHERE id = ?1", [erased.to_string()])?))?;
+    relay.db.with(|c| {
+        c.execute(
+            "UPDATE documents SET tombstoned_at = 1 WHERE id = ?1",
+            contactpoint_server::args![erased.to_string()],
+        )
+    })?;
     for doc in [never, erased] {
         let mut reader = RawPeer::join(&relay.url(&token), "waiting-reader").await?;
         let asked = Instant::now();

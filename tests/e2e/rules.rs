@@ -235,7 +235,7 @@ async fn every_rule_is_enforced_by_the_relay() -> anyhow::Result<()> {
     assert_eq!(stored_heads(&relay, national)?, n0, "a refused write was stored");
     let refusals: i64 = relay
         .db
-        .with(|c| Ok(c.query_row("SELECT COUNT(*) FROM audit WHERE action = 'sync.rejected'", [], |r| r.get(0))?))?;
+        .with(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE action = 'sync.rejected'", &[], |r| r.get(0)))?;
     assert_eq!(refusals as usize, CONTACT_RULES.len() + CARD_RULES.len(), "each refusal is audited");
 
     // The reader received none of it, and still receives a valid write.

@@ -15,7 +15,7 @@ use contactpoint_server::admin;
 use contactpoint_server::auth::Role;
 use contactpoint_server::content;
 use contactpoint_server::storage::{self, Append, AuditEntry, Scope};
-use contactpoint_tests::{NativeClient, TestRelay, stored_doc};
+use contactpoint_tests::{Engine, NativeClient, TestRelay, stored_doc};
 
 async fn helsinki(relay: &TestRelay) -> anyhow::Result<(DocumentId, String)> {
     relay.db.with(|c| content::seed_if_empty(c, "2026-11-24"))?;
@@ -70,6 +70,7 @@ async fn edit(
     .await
 }
 
+on_both_engines!(#[tokio::test] async fn invalid_writes_are_refused_and_valid_ones_flow);
 /// The story:
 /// 1. A reader and an editor of Helsinki sync the Helsinki document.
 /// 2. The editor writes a phone number that is not one: refused with the rule's message.
@@ -78,9 +79,8 @@ async fn edit(
 /// 5. The reader never held either refused value, and storage never did.
 /// 6. The first editor's document is held (reconnecting does not send it again) until reset,
 ///    which returns it to the relay's state and keeps the refused copy.
-#[tokio::test]
-async fn invalid_writes_are_refused_and_valid_ones_flow() -> anyhow::Result<()> {
-    let relay = TestRelay::start().await?;
+async fn invalid_writes_are_refused_and_valid_ones_flow(engine: Engine) -> anyhow::Result<()> {
+    let relay = TestRelay::start_on(engine).await?;
     let (doc, contact) = helsinki(&relay).await?;
     let original = stored_phone(&relay, doc, &contact)?;
     let editor = relay.token(Role::Editor, &["091"]);
@@ -139,7 +139,7 @@ async fn invalid_writes_are_refused_and_valid_ones_flow() -> anyhow::Result<()> 
     assert!(!seen.description.iter().any(|(_, t)| t.contains("010190")));
     let audit: i64 = relay
         .db
-        .with(|c| Ok(c.query_row("SELECT COUNT(*) FROM audit WHERE action = 'sync.rejected'", [], |r| r.get(0))?))?;
+        .with(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE action = 'sync.rejected'", &[], |r| r.get(0)))?;
     assert_eq!(audit, 2, "both refusals are recorded");
     Ok(())
 }
@@ -248,6 +248,7 @@ fn heads(c: &NativeClient, doc: DocumentId) -> Vec<ChangeHash> {
     c.session.doc(&doc).expect("doc").get_heads()
 }
 
+on_both_engines!(#[tokio::test] async fn local_overrides_keep_the_national_locked_steps);
 /// The story:
 /// 1. A reader and an editor of Helsinki sync the Helsinki document.
 /// 2. The editor publishes a local override of a national card that leaves out the card's locked
@@ -255,9 +256,8 @@ fn heads(c: &NativeClient, doc: DocumentId) -> Vec<ChangeHash> {
 ///    the reader never receives the change.
 /// 3. A second editor session publishes the same override keeping every locked step, with one
 ///    unlocked step reworded and a local step added: accepted, stored, and the reader receives it.
-#[tokio::test]
-async fn local_overrides_keep_the_national_locked_steps() -> anyhow::Result<()> {
-    let relay = TestRelay::start().await?;
+async fn local_overrides_keep_the_national_locked_steps(engine: Engine) -> anyhow::Result<()> {
+    let relay = TestRelay::start_on(engine).await?;
     let (doc, contact) = helsinki(&relay).await?;
     let national = stored_dir(&relay, national_id(&relay)?)?;
     let (card, locked) = card_with_locked_notify(&national);
@@ -316,15 +316,15 @@ async fn local_overrides_keep_the_national_locked_steps() -> anyhow::Result<()> 
     Ok(())
 }
 
+on_both_engines!(#[tokio::test] async fn older_problems_do_not_block_unrelated_writes);
 /// The story:
 /// 1. An override that leaves out a locked step reaches the Helsinki document through storage, as
 ///    an import made before the rule existed would have.
 /// 2. An editor's unrelated, valid edit of a contact point is accepted: the older problem does not
 ///    block it.
 /// 3. A write that adds a problem of its own is still refused, naming only that problem.
-#[tokio::test]
-async fn older_problems_do_not_block_unrelated_writes() -> anyhow::Result<()> {
-    let relay = TestRelay::start().await?;
+async fn older_problems_do_not_block_unrelated_writes(engine: Engine) -> anyhow::Result<()> {
+    let relay = TestRelay::start_on(engine).await?;
     let (doc, contact) = helsinki(&relay).await?;
     let national = stored_dir(&relay, national_id(&relay)?)?;
     let (card, locked) = card_with_locked_notify(&national);
@@ -361,15 +361,15 @@ async fn older_problems_do_not_block_unrelated_writes() -> anyhow::Result<()> {
     Ok(())
 }
 
+on_both_engines!(#[tokio::test] async fn a_newly_locked_national_step_does_not_lock_out_area_editors);
 /// The story:
 /// 1. A Helsinki editor publishes a local override that leaves out an unlocked step: accepted.
 /// 2. An administrator locks that step in the national card, so the override lacks a locked step.
 /// 3. The editor's unrelated edit of a contact point is still accepted.
 /// 4. A second override that leaves out the newly locked step is refused: the relay checks against
 ///    the national document as it is now, not as it was when it first read it.
-#[tokio::test]
-async fn a_newly_locked_national_step_does_not_lock_out_area_editors() -> anyhow::Result<()> {
-    let relay = TestRelay::start().await?;
+async fn a_newly_locked_national_step_does_not_lock_out_area_editors(engine: Engine) -> anyhow::Result<()> {
+    let relay = TestRelay::start_on(engine).await?;
     let (doc, contact) = helsinki(&relay).await?;
     let national_doc = national_id(&relay)?;
     let national = stored_dir(&relay, national_doc)?;

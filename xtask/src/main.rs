@@ -137,21 +137,36 @@ fn ensure_chromium() -> Result<()> {
         .filter(|(path, _)| !Path::new(path).exists())
         .map(|(_, package)| package)
         .collect();
+    install_debian(&missing, "the browser tests", "Chromium and pdftotext for the browser tests")
+}
+
+/// Makes sure a PostgreSQL server is installed (Debian's `postgresql`): the storage tests run
+/// each on SQLite and on a real PostgreSQL, which the tests start themselves.
+fn ensure_postgresql() -> Result<()> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| dirs.filter_map(|d| d.ok()).any(|d| d.path().join("bin/initdb").exists()))
+        .unwrap_or(false);
+    let missing: &[&str] = if installed { &[] } else { &["postgresql"] };
+    install_debian(missing, "the storage tests", "PostgreSQL for the storage tests")
+}
+
+/// Installs Debian packages with apt-get when there are any missing and this is root.
+fn install_debian(missing: &[&str], needed_by: &str, what: &str) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
     let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !root || !have("apt-get") {
         bail!(
-            "the browser tests need Debian's {}: run `apt-get install {}` as root",
+            "{needed_by} need Debian's {}: run `apt-get install {}` as root",
             missing.join(" and "),
             missing.join(" ")
         );
     }
     step("update the package lists", Command::new("apt-get").args(["update", "-qq"]))?;
     step(
-        "install Chromium and pdftotext for the browser tests",
-        Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"),
+        &format!("install {what}"),
+        Command::new("apt-get").args(["install", "-y", "-qq"]).args(missing).env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }
 
@@ -160,6 +175,7 @@ fn test() -> Result<()> {
     ensure_wasm_target()?;
     ensure_npm_packages()?;
     ensure_chromium()?;
+    ensure_postgresql()?;
     step("format check", cargo().args(["fmt", "--all", "--check"]))?;
     step(
         "lints (warnings denied)",

@@ -266,8 +266,9 @@ fn prepare(bin: &Path, dir: &Path) -> Result<Setup> {
     relay.stop();
     // A plain connection: opening it as the current relay's `Db` would migrate the schema of
     // the relay before hardening past what it knows.
-    let mut conn = rusqlite::Connection::open(&db)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    let plain = rusqlite::Connection::open(&db)?;
+    plain.busy_timeout(Duration::from_secs(5))?;
+    let mut conn = contactpoint_server::sql::Conn::sqlite(plain);
     let mut token = |role: Role, area: Option<&str>, name: &str| -> Result<String> {
         let spec = InviteSpec {
             role,
