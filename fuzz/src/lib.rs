@@ -501,11 +501,12 @@ pub fn hsds_import(data: &[u8]) {
 /// document refusing partial loads, and a single change.
 pub fn automerge_load(data: &[u8]) {
     let_our_code_catch_panics();
-    // Peer data reaches Automerge's parsers only through the chunk check, and stored data only
-    // through `DocSync::load`; both turn a failure inside Automerge into an error. The relay
-    // stores only what the check accepted, so only that is loaded: Automerge's own loader accepts
-    // chunk types the check refuses, and some of them cost seconds and gigabytes to load
-    // (`regressions/automerge_load/unknown-chunk-type-3`).
+    // Peer data reaches Automerge's parsers only through the chunk check. The relay stores only
+    // what the check accepted, and a client only what it received from the relay or made itself,
+    // so stored bytes are trusted and only checked bytes are loaded here. Automerge's own loader
+    // accepts chunk types the check refuses, and some of them cost seconds and gigabytes to load
+    // (`regressions/automerge_load/unknown-chunk-type-3`): a database or device storage that is
+    // corrupted on disk could hold such bytes, which backups and the disk's own checks guard.
     let checked =
         contactpoint_protocol::bounds::check_chunks(std::iter::once(data), &contactpoint_protocol::Bounds::default());
     if checked.is_err() {

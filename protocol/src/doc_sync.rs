@@ -85,9 +85,13 @@ pub struct DocSync<P> {
 /// left out, which keeps the app's download two kilobytes smaller.
 const SHARE_ACROSS_PEERS: bool = cfg!(not(target_arch = "wasm32"));
 
-/// How many answers [`Replies`] keeps: more distinct states at one moment are rare, and a peer
-/// cannot grow the relay's memory by sending many different messages.
+/// How many answers [`Replies`] keeps: more distinct states at one moment are rare.
 const REPLIES_KEPT: usize = 64;
+
+/// The largest message, and the largest reply, [`Replies`] keeps. An acknowledgement is a few
+/// hundred bytes (heads and a Bloom filter); with both capped, a peer sending many different
+/// messages can pin at most 64 × (two states and 8 KB) per document until the next change.
+const REPLY_BYTES: usize = 4 * 1024;
 
 /// Answers to messages that carry no changes, kept while the document's heads stay the same.
 ///
@@ -257,6 +261,7 @@ impl<P: Ord + Clone> DocSync<P> {
     /// returns the messages that pass them on. Nothing new to store: they are stored already.
     pub fn apply_stored(&mut self, bytes: &[u8]) -> Result<Vec<(P, Vec<u8>)>, SyncError> {
         self.doc.load_incremental(bytes).map_err(|e| SyncError::Load(e.to_string()))?;
+        self.replies.answers.clear();
         Ok(self.generate_all())
     }
 
@@ -307,6 +312,7 @@ impl<P: Ord + Clone> DocSync<P> {
     pub fn replace(&mut self, doc: Automerge) {
         self.doc = doc;
         self.peers.clear();
+        self.replies.answers.clear();
     }
 
     /// Replaces the document with a copy rebuilt from storage (after the engine failed midway
@@ -315,6 +321,7 @@ impl<P: Ord + Clone> DocSync<P> {
     /// lacks; no peer has to reconnect.
     pub fn rebuild(&mut self, doc: Automerge) {
         self.doc = doc;
+        self.replies.answers.clear();
         for p in self.peers.values_mut() {
             let mut state = sync::State::decode(&p.state.encode()).unwrap_or_default();
             state.read_only = p.access != Access::Write;
@@ -408,23 +415,37 @@ impl<P: Ord + Clone> DocSync<P> {
             self.replies.answers.clear();
             self.replies.heads = heads;
         }
-        let p = self.peers.get_mut(peer).ok_or(SyncError::UnknownPeer)?;
-        let key = (p.state.clone(), p.access, data.to_vec());
-        if let Some(answer) = self.replies.answers.get(&key) {
+        // Acknowledgements are small; a larger message is never looked up or kept, nor copied.
+        let key = match self.peers.get(peer) {
+            Some(p) if data.len() <= REPLY_BYTES => Some((p.state.clone(), p.access, data.to_vec())),
+            Some(_) => None,
+            None => return Err(SyncError::UnknownPeer),
+        };
+        if let Some(key) = &key
+            && let Some(answer) = self.replies.answers.get(key)
+            && let Some(p) = self.peers.get_mut(peer)
+        {
             p.state.clone_from(&answer.state);
             let outgoing = answer.reply.clone().map(|m| vec![(peer.clone(), m)]).unwrap_or_default();
             return Ok(Received { new_changes: None, write_refused: answer.write_refused, outgoing });
         }
         let (received, carried_changes) = self.receive_decoded(peer, data, validate)?;
-        if !carried_changes {
-            self.replies.received += 1;
-            if let Some(p) = self.peers.get(peer)
-                && self.replies.answers.len() < REPLIES_KEPT
-            {
-                let reply = received.outgoing.iter().find(|(to, _)| to == peer).map(|(_, m)| m.clone());
-                let answer = Answer { state: p.state.clone(), write_refused: received.write_refused, reply };
-                self.replies.answers.insert(key, answer);
-            }
+        if carried_changes {
+            // Changes whose dependencies are missing wait in Automerge's queue without moving the
+            // heads, and what a peer is asked for depends on that queue.
+            self.replies.answers.clear();
+            return Ok(received);
+        }
+        self.replies.received += 1;
+        let reply = received.outgoing.iter().find(|(to, _)| to == peer).map(|(_, m)| m.clone());
+        // Only answers that carry no document are kept: a reader asking again and again for the
+        // snapshot must not pin copies of it until the next edit.
+        if let (Some(key), Some(p)) = (key, self.peers.get(peer))
+            && reply.as_ref().is_none_or(|m| m.len() <= REPLY_BYTES)
+            && self.replies.answers.len() < REPLIES_KEPT
+        {
+            let answer = Answer { state: p.state.clone(), write_refused: received.write_refused, reply };
+            self.replies.answers.insert(key, answer);
         }
         Ok(received)
     }
@@ -794,6 +815,21 @@ mod tests {
         // Their acknowledgements are the same message from the same state: received once.
         assert_eq!(relay.replies.received - received, 1, "each reader's acknowledgement was received anew");
         assert!(readers.iter().all(|(id, _)| relay.peer_has_all(id)), "a reader's state did not move on");
+    }
+
+    #[test]
+    fn answers_that_carry_the_document_are_not_kept() {
+        let mut relay = DocSync::<u8>::new(one_change_doc(2000));
+        for id in 1..=3u8 {
+            relay.add_peer(id, Access::Read, None);
+            let mut client = DocSync::<u8>::new(Automerge::new());
+            client.add_peer(0, Access::Write, None);
+            let hello = client.generate(&0).expect("a first message");
+            let answer = relay.receive(&id, &hello).unwrap().outgoing;
+            assert!(answer.iter().any(|(p, m)| *p == id && m.len() > REPLY_BYTES), "no snapshot for peer {id}");
+        }
+        assert_eq!(relay.replies.received, 3, "a peer asking for the document was answered from memory");
+        assert!(relay.replies.answers.is_empty(), "an answer carrying the document was kept");
     }
 
     /// A message carrying `changes`, `have` as given and nothing else.
