@@ -81,10 +81,17 @@ type Docs = BTreeMap<String, Directory>;
 type Services = BTreeMap<String, (String, String, ContactPoint)>;
 
 /// Makes sure the document `key` exists, empty if it is new; an error when the key is not one.
+/// A key is taken only as the export writes it: two spellings of one document (` police:helsinki`
+/// beside `police:helsinki`) would otherwise import as two documents for one area.
 fn doc_for(docs: &mut Docs, key: &str) -> Result<(), String> {
     if !docs.contains_key(key) {
         let (kind, area) = parse_document_key(key)?;
-        docs.insert(key.to_owned(), Directory { kind: Some(kind), area, ..Directory::default() });
+        let d = Directory { kind: Some(kind), area, ..Directory::default() };
+        let written = document_key(&d);
+        if written != key {
+            return Err(format!("must be written as {written}"));
+        }
+        docs.insert(key.to_owned(), d);
     }
     Ok(())
 }
