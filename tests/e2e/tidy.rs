@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 /// Files allowed over [`LONG`] lines, with why. A file that is split drops off (the test says so);
 /// a new long file needs a reason here.
 const LONG_FILES: &[(&str, &str)] = &[
-    ("server/src/relay.rs", "connection and document tasks together; to be split (issue 15, item 5)"),
     (
         "tests/e2e/browser.rs",
         "one test per browser scenario, each with its set-up; a module per scenario would repeat the harness",
