@@ -210,7 +210,7 @@ pub fn empty_document(scope: &Scope) -> Result<Automerge, String> {
 
 /// Registers a new document with the given scope and initial contents; returns its id.
 pub fn create_document(conn: &mut Conn, scope: &Scope, doc: &Automerge) -> Result<DocumentId, StorageError> {
-    let id = DocumentId::from_random_bytes(auth::random_bytes::<16>());
+    let id = DocumentId::from_random_bytes(crate::random::random_bytes::<16>());
     let tx = conn.transaction()?;
     storage::create_doc(&tx, &id, scope, &doc.save())?;
     if *scope == Scope::Index {

@@ -6,90 +6,12 @@ use contactpoint_directory::Area;
 use contactpoint_protocol::Access;
 use sha2::{Digest, Sha256};
 
-use crate::storage::{AuditEntry, Scope, StorageError, insert_audit, now_ms};
-
-/// What a user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Reads every published document.
-    Reader,
-    /// Also writes the documents of the areas listed for the user.
-    Editor,
-    /// Writes everything and administers users.
-    Admin,
-}
-
-impl Role {
-    /// Parses `reader`, `editor` or `admin`.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "reader" => Some(Role::Reader),
-            "editor" => Some(Role::Editor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// The stored and displayed name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-/// The authenticated user and device behind a connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// User id.
-    pub user_id: i64,
-    /// Device id (one per redeemed invite).
-    pub device_id: i64,
-    /// Display name.
-    pub user_name: String,
-    /// Role.
-    pub role: Role,
-    /// Areas the user edits, in `Area` text form.
-    pub areas: Vec<String>,
-}
+use crate::access::Scope;
+pub use crate::access::{Identity, Role};
+use crate::random::random_bytes;
+use crate::storage::{AuditEntry, StorageError, insert_audit, now_ms};
 
 impl Identity {
-    /// The access this identity has to a document of the given scope.
-    /// Everyone signed in reads every open document; an area's members-only document is read
-    /// only by the area's members and admins. Writing depends on role and area.
-    pub fn access(&self, scope: &Scope) -> Access {
-        let write = match (self.role, scope) {
-            (Role::Admin, _) => true,
-            (Role::Editor, Scope::Area(a) | Scope::Restricted(a)) => self.areas.iter().any(|x| x == a),
-            _ => false,
-        };
-        if write {
-            return Access::Write;
-        }
-        match scope {
-            Scope::Restricted(a) if !self.is_member_of(a) => Access::None,
-            _ => Access::Read,
-        }
-    }
-
-    /// Whether the user is a member of an area: one of the user's areas is that area or contains
-    /// it (a wellbeing county or police department containing a municipality). Admins are
-    /// members everywhere.
-    pub fn is_member_of(&self, area: &str) -> bool {
-        if self.role == Role::Admin {
-            return true;
-        }
-        let Ok(area) = area.parse::<Area>() else { return false };
-        self.areas.iter().filter_map(|a| a.parse::<Area>().ok()).any(|mine| mine.covers(&area))
-    }
-
-    /// Whether a `sync` for an unknown document may create it.
-    pub fn may_create(&self) -> bool {
-        self.role == Role::Admin
-    }
-
     /// An audit entry attributed to this identity.
     pub fn audit(&self, doc: Option<String>, action: &str, detail: String) -> AuditEntry {
         AuditEntry {
@@ -125,20 +47,6 @@ pub fn members_only_documents(conn: &Conn, identity: &Identity) -> Result<Vec<Me
             _ => None,
         })
         .collect())
-}
-
-/// Random bytes from the operating system.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    // The OS random source failing is not something the relay can work around.
-    #[allow(clippy::expect_used)]
-    getrandom::fill(&mut b).expect("the operating system's random source is unavailable");
-    b
-}
-
-/// A random UUID v4 as text.
-pub fn random_uuid() -> String {
-    contactpoint_directory::ids::uuid_v4(random_bytes::<16>())
 }
 
 /// SHA-256 of the text, hex encoded: how tokens and invite codes are stored.
@@ -872,5 +780,48 @@ mod tests {
         assert_eq!(id(Role::Editor, &["municipality:091"]).access(&b), Access::Read);
         assert_eq!(id(Role::Editor, &["municipality:091"]).access(&Scope::National), Access::Read);
         assert_eq!(id(Role::Admin, &[]).access(&Scope::National), Access::Write);
+    }
+
+    #[test]
+    fn authors_are_stored_with_their_chunk() {
+        use crate::storage::{Append, Authorship, append_batch, change_authors, load_doc};
+        use contactpoint_protocol::DocumentId;
+        use contactpoint_protocol::automerge::ChangeHash;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
+        let doc = DocumentId::from_random_bytes([2; 16]);
+        let spec = InviteSpec {
+            role: Role::Editor,
+            areas: vec!["091".parse().unwrap()],
+            user_name: Some("Helsinki editor".into()),
+            valid_for_ms: 60_000,
+            uses: 1,
+        };
+        let identity = db.with(|c| Ok(invite_and_redeem(c, &spec, None, "work phone"))).unwrap().unwrap().identity;
+        let (h1, h2) = (ChangeHash([1; 32]), ChangeHash([2; 32]));
+        let append = |hashes: Vec<ChangeHash>, at| Append {
+            doc,
+            bytes: b"inc".to_vec(),
+            audit: identity.audit(Some(doc.to_string()), "sync.write", String::new()),
+            authors: Some(Authorship {
+                user_id: identity.user_id,
+                device_id: identity.device_id,
+                accepted_at: at,
+                hashes,
+            }),
+        };
+        db.with(|c| {
+            append_batch(c, &[append(vec![h2], 20), append(vec![h1], 10)], Some((&doc, &Scope::Unlisted)))?;
+            // The same change delivered again keeps its first author and time.
+            append_batch(c, &[append(vec![h1], 30)], None)?;
+            let listed = change_authors(c, &doc)?;
+            assert_eq!(listed.iter().map(|a| a.hash.clone()).collect::<Vec<_>>(), vec![h1.to_string(), h2.to_string()]);
+            assert_eq!(listed[0].accepted_at, 10);
+            assert_eq!(listed[0].user_name, "Helsinki editor");
+            assert_eq!(listed[0].device_name, "work phone");
+            assert_eq!(load_doc(c, &doc)?.unwrap().seqs.len(), 3, "every chunk is stored");
+            Ok(())
+        })
+        .unwrap();
     }
 }

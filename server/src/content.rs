@@ -11,7 +11,6 @@ use contactpoint_directory::{Area, hsds, new_issues, seed, validate_document_at}
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::Automerge;
 
-use crate::auth;
 use crate::storage::{self, AuditEntry, Scope, StorageError};
 
 /// Why an import did not happen. Nothing was written in any case.
@@ -69,7 +68,8 @@ pub fn seed_if_empty(conn: &mut Conn, today: &str) -> Result<Option<DocumentId>,
     if count > 0 {
         return Ok(None);
     }
-    let set = seed::build(today, |_, _| DocumentId::from_random_bytes(auth::random_bytes::<16>()).to_string())?;
+    let set =
+        seed::build(today, |_, _| DocumentId::from_random_bytes(crate::random::random_bytes::<16>()).to_string())?;
     let tx = conn.transaction()?;
     let mut all = vec![(&set.index, Scope::Index), (&set.national, Scope::National)];
     all.extend(set.areas.iter().map(|a| (a, Scope::Area(a.area.as_ref().map(Area::to_string).unwrap_or_default()))));
@@ -275,7 +275,7 @@ pub fn import(conn: &mut Conn, imported: Vec<Directory>, area: Option<&Area>) ->
                 }
             }
             None => {
-                let id = DocumentId::from_random_bytes(auth::random_bytes::<16>());
+                let id = DocumentId::from_random_bytes(crate::random::random_bytes::<16>());
                 storage::create_doc(&tx, &id, &scope_of_key(&key), &doc.save())?;
                 storage::insert_audit(
                     &tx,

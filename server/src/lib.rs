@@ -6,6 +6,7 @@
 //! completes, then shuts down gracefully: no more accepting, WebSockets closed with code 1001,
 //! queued document work committed and sync states saved.
 
+pub mod access;
 pub mod admin;
 pub mod admin_http;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod http;
 pub mod listen;
 pub mod mailbox;
 pub mod metrics;
+pub mod random;
 pub mod relay;
 pub mod rotate;
 pub mod sql;

@@ -22,7 +22,6 @@ use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::transaction::Transactable;
 use contactpoint_protocol::automerge::{Automerge, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, Value};
 
-use crate::auth;
 use crate::storage::{self, AuditEntry, Scope, StorageError};
 
 /// Why contact points are dropped from a document.
@@ -126,7 +125,7 @@ fn rotate_in_transaction(
     let drop_ids: BTreeSet<String> = dropped.iter().map(|c| c.id.clone()).collect();
     let fresh = copy_without(&doc, &drop_ids).map_err(StorageError::from)?;
 
-    let new = DocumentId::from_random_bytes(auth::random_bytes::<16>());
+    let new = DocumentId::from_random_bytes(crate::random::random_bytes::<16>());
     storage::create_doc(&tx, &new, &stored.scope, &fresh.save())?;
     move_catalogue_entry(&tx, old, &new)?;
     let now = storage::now_ms();

@@ -10,50 +10,9 @@ use std::sync::{Arc, Mutex};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::ChangeHash;
 
-use crate::auth::{Identity, Role};
+pub use crate::access::Scope;
+use crate::access::{Identity, Role};
 use crate::sql::{self, Conn, Engine};
-
-/// Where a document belongs, which decides who may read and write it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// The catalogue of documents. Admins write.
-    Index,
-    /// National services and guidance templates. Admins write.
-    National,
-    /// One area's directory. Its editors and admins write.
-    Area(String),
-    /// One area's members-only directory. Only the area's members (users whose areas cover it)
-    /// and admins read it; its editors and admins write. Not in the catalogue.
-    Restricted(String),
-    /// A document created by an admin through sync, not yet catalogued. Admins write.
-    Unlisted,
-}
-
-impl Scope {
-    /// The text stored in the `documents.scope` column.
-    pub fn as_db(&self) -> String {
-        match self {
-            Scope::Index => "index".into(),
-            Scope::National => "national".into(),
-            Scope::Area(a) => format!("area:{a}"),
-            Scope::Restricted(a) => format!("restricted:{a}"),
-            Scope::Unlisted => "unlisted".into(),
-        }
-    }
-
-    /// Parses the stored text; unknown values are treated as admin-only.
-    pub fn from_db(s: &str) -> Scope {
-        match s {
-            "index" => Scope::Index,
-            "national" => Scope::National,
-            _ => match (s.strip_prefix("area:"), s.strip_prefix("restricted:")) {
-                (Some(a), _) => Scope::Area(a.to_owned()),
-                (_, Some(a)) => Scope::Restricted(a.to_owned()),
-                _ => Scope::Unlisted,
-            },
-        }
-    }
-}
 
 /// A storage failure. The message is for logs, not for clients.
 #[derive(Debug, thiserror::Error)]
@@ -742,7 +701,7 @@ pub fn storage_id(conn: &mut Conn) -> Result<String, StorageError> {
     if let Some(id) = meta_get(conn, "storage_id")? {
         return Ok(id);
     }
-    let id = crate::auth::random_uuid();
+    let id = crate::random::random_uuid();
     // Two relays starting at once: the first id stored wins, and both read it back.
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('storage_id', ?1) ON CONFLICT(key) DO NOTHING",
@@ -1138,47 +1097,6 @@ mod tests {
         drop(db);
         let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
         assert_eq!(db.with(|c| load_doc(c, &doc)).unwrap().unwrap().bytes, b"alllate");
-    }
-
-    #[test]
-    fn authors_are_stored_with_their_chunk() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
-        let doc = DocumentId::from_random_bytes([2; 16]);
-        let spec = crate::auth::InviteSpec {
-            role: Role::Editor,
-            areas: vec!["091".parse().unwrap()],
-            user_name: Some("Helsinki editor".into()),
-            valid_for_ms: 60_000,
-            uses: 1,
-        };
-        let identity =
-            db.with(|c| Ok(crate::auth::invite_and_redeem(c, &spec, None, "work phone"))).unwrap().unwrap().identity;
-        let (h1, h2) = (ChangeHash([1; 32]), ChangeHash([2; 32]));
-        let append = |hashes: Vec<ChangeHash>, at| Append {
-            doc,
-            bytes: b"inc".to_vec(),
-            audit: identity.audit(Some(doc.to_string()), "sync.write", String::new()),
-            authors: Some(Authorship {
-                user_id: identity.user_id,
-                device_id: identity.device_id,
-                accepted_at: at,
-                hashes,
-            }),
-        };
-        db.with(|c| {
-            append_batch(c, &[append(vec![h2], 20), append(vec![h1], 10)], Some((&doc, &Scope::Unlisted)))?;
-            // The same change delivered again keeps its first author and time.
-            append_batch(c, &[append(vec![h1], 30)], None)?;
-            let listed = change_authors(c, &doc)?;
-            assert_eq!(listed.iter().map(|a| a.hash.clone()).collect::<Vec<_>>(), vec![h1.to_string(), h2.to_string()]);
-            assert_eq!(listed[0].accepted_at, 10);
-            assert_eq!(listed[0].user_name, "Helsinki editor");
-            assert_eq!(listed[0].device_name, "work phone");
-            assert_eq!(load_doc(c, &doc)?.unwrap().seqs.len(), 3, "every chunk is stored");
-            Ok(())
-        })
-        .unwrap();
     }
 
     #[test]
