@@ -3,7 +3,9 @@
 //!
 //! A path is written one way everywhere, map keys joined by dots and list positions in brackets
 //! (`contact_points.<id>.phones[0].number`); that text is what the relay's refusals carry and
-//! what the app shows and hands back. Whether a step is a key or a position is part of the path,
+//! what the app shows and hands back. A key holding a dot, a bracket, a quote or a backslash (an
+//! imported id can) is written quoted in brackets, `["v1.2"]`, so that no two paths share a
+//! text. Whether a step is a key or a position is part of the path,
 //! so nothing has to guess it from the text.
 
 use std::fmt;
@@ -113,35 +115,85 @@ impl FieldPath {
         if text.is_empty() {
             return Ok(FieldPath(out));
         }
-        // Every part between dots is a key, then any number of `[n]`.
-        for part in text.split('.') {
-            let (key, mut rest) = part.find('[').map_or((part, ""), |i| part.split_at(i));
-            if key.is_empty() || key.contains(']') {
-                return Err(bad());
+        let mut rest = text;
+        // A plain key is due at the start (unless the first key is quoted) and after every dot.
+        let mut plain_due = !rest.starts_with("[\"");
+        loop {
+            if plain_due {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                let key = &rest[..end];
+                if key.is_empty() || !is_plain(key) {
+                    return Err(bad());
+                }
+                out.push(Segment::Key(key.to_owned()));
+                rest = &rest[end..];
             }
-            out.push(Segment::Key(key.to_owned()));
-            while let Some(r) = rest.strip_prefix('[') {
+            plain_due = false;
+            if rest.is_empty() {
+                return Ok(FieldPath(out));
+            }
+            if let Some(r) = rest.strip_prefix('.') {
+                rest = r;
+                plain_due = true;
+            } else if let Some(r) = rest.strip_prefix("[\"") {
+                let (key, after) = read_quoted(r).ok_or_else(bad)?;
+                out.push(Segment::Key(key));
+                rest = after.strip_prefix(']').ok_or_else(bad)?;
+            } else if let Some(r) = rest.strip_prefix('[') {
                 let (i, after) = r.split_once(']').ok_or_else(bad)?;
-                if i.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) {
+                if out.is_empty() || i.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(bad());
                 }
                 out.push(Segment::Index(i.parse().map_err(|_| bad())?));
                 rest = after;
-            }
-            if !rest.is_empty() {
+            } else {
                 return Err(bad());
             }
         }
-        Ok(FieldPath(out))
     }
+}
+
+/// Whether a key is written as it is: not empty, and none of the characters that separate steps
+/// or quote a key. Other keys are written quoted in brackets, `["a.b"]`.
+fn is_plain(key: &str) -> bool {
+    !key.is_empty() && !key.contains(['.', '[', ']', '"', '\\'])
+}
+
+/// Reads a quoted key's text up to its closing quote, where `\"` and `\\` stand for `"` and `\`;
+/// returns the key and what follows the quote.
+fn read_quoted(text: &str) -> Option<(String, &str)> {
+    let mut key = String::new();
+    let mut chars = text.char_indices();
+    while let Some((i, ch)) = chars.next() {
+        match ch {
+            '"' => return Some((key, &text[i + 1..])),
+            '\\' => key.push(chars.next().map(|(_, c)| c).filter(|c| matches!(c, '"' | '\\'))?),
+            c => key.push(c),
+        }
+    }
+    None
 }
 
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (n, s) in self.0.iter().enumerate() {
             match s {
-                Segment::Key(k) if n == 0 => f.write_str(k)?,
-                Segment::Key(k) => write!(f, ".{k}")?,
+                Segment::Key(k) if is_plain(k) => {
+                    if n > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                Segment::Key(k) => {
+                    f.write_str("[\"")?;
+                    for ch in k.chars() {
+                        if matches!(ch, '"' | '\\') {
+                            f.write_str("\\")?;
+                        }
+                        write!(f, "{ch}")?;
+                    }
+                    f.write_str("\"]")?;
+                }
                 Segment::Index(i) => write!(f, "[{i}]")?,
             }
         }
@@ -227,6 +279,21 @@ mod tests {
         assert_eq!(p("phones[0]").segments()[1], Segment::Index(0));
         assert_eq!(p("nodes.0").segments()[1], Segment::Key("0".into()));
         for bad in [".a", "a.", "a..b", "a[", "a[x]", "a[0", "a[0]b", "[0]", "a[-1]", "a[+1]"] {
+            assert!(FieldPath::parse(bad).is_err(), "{bad} should not read as a path");
+        }
+    }
+
+    #[test]
+    fn keys_that_hold_separators_are_quoted_and_read_back() {
+        let odd = FieldPath::root().key("contact_points").key("v1.2[a]").key("say \"hi\" \\ bye").index(3).key("");
+        let text = odd.to_string();
+        assert_eq!(text, r#"contact_points["v1.2[a]"]["say \"hi\" \\ bye"][3][""]"#);
+        assert_eq!(p(&text), odd, "{text} reads back as the path it was written from");
+        assert!(odd == text.as_str());
+        assert_eq!(p(r#"["a.b"].c"#), FieldPath::of("a.b").key("c"));
+        // Two different paths never share one text.
+        assert_ne!(FieldPath::of("a.b").to_string(), FieldPath::of("a").key("b").to_string());
+        for bad in [r#"a["b"#, r#"a["b\x"]"#, r#"a["b"]c"#, r#"a."b""#, "a]b", r#"a"b"#] {
             assert!(FieldPath::parse(bad).is_err(), "{bad} should not read as a path");
         }
     }
