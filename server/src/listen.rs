@@ -116,11 +116,16 @@ fn forwarded_client(headers: &axum::http::HeaderMap, trusted: &[Cidr]) -> Option
     hops.into_iter().rev().find(|ip| !trusted.iter().any(|c| c.contains(*ip))).map(canonical)
 }
 
+/// The default of [`NetLimits::per_address`], also the command line's.
+pub const DEFAULT_PER_ADDRESS: usize = 512;
+/// The default of [`NetLimits::total`], also the command line's.
+pub const DEFAULT_TOTAL: usize = 8192;
+
 impl Default for NetLimits {
     fn default() -> Self {
         NetLimits {
-            per_address: 512,
-            total: 8192,
+            per_address: DEFAULT_PER_ADDRESS,
+            total: DEFAULT_TOTAL,
             fd_reserve: 256,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),

@@ -58,6 +58,13 @@ enum Command {
         /// Largest accepted message in bytes.
         #[arg(long, env = "CONTACTPOINT_MAX_FRAME_BYTES", default_value_t = relay::DEFAULT_MAX_FRAME_BYTES)]
         max_frame_bytes: usize,
+        /// Open connections (HTTP and WebSocket) allowed from one client address (IPv6: per
+        /// /64). A school behind one NAT address needs room for all its devices.
+        #[arg(long, env = "CONTACTPOINT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = contactpoint_server::listen::DEFAULT_PER_ADDRESS)]
+        max_connections_per_address: usize,
+        /// Open connections allowed in all; lowered at start to what the open-file limit allows.
+        #[arg(long, env = "CONTACTPOINT_MAX_CONNECTIONS", default_value_t = contactpoint_server::listen::DEFAULT_TOTAL)]
+        max_connections: usize,
         /// Directory of the built web app to serve (as built by `cargo xtask run`).
         #[arg(long, env = "CONTACTPOINT_WEB")]
         web: Option<PathBuf>,
@@ -329,6 +336,8 @@ fn main() -> Result<()> {
             handshake_timeout_secs,
             rate_per_sec,
             max_frame_bytes,
+            max_connections_per_address,
+            max_connections,
             web,
             seed,
             trust_proxy,
@@ -343,7 +352,15 @@ fn main() -> Result<()> {
                 max_frame_bytes,
                 ..Limits::default()
             };
-            let net = contactpoint_server::NetLimits { trusted_proxies: trust_proxy, ..Default::default() };
+            if max_connections == 0 || max_connections_per_address == 0 {
+                anyhow::bail!("--max-connections and --max-connections-per-address must be at least 1");
+            }
+            let net = contactpoint_server::NetLimits {
+                trusted_proxies: trust_proxy,
+                per_address: max_connections_per_address,
+                total: max_connections,
+                ..Default::default()
+            };
             let link_base = public_url.or_else(|| web.as_ref().map(|_| format!("http://{listen}")));
             serve(ServeOptions {
                 listen,
