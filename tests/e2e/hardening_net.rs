@@ -233,3 +233,35 @@ async fn the_real_relay_raises_its_file_limit_and_stays_small_under_a_flood() ->
     drop(flood);
     Ok(())
 }
+
+/// `serve --max-connections-per-address` and `--max-connections` set the caps: with 3 and 5, a
+/// fourth idle socket from one address is refused while another address still gets in, and the
+/// sixth socket in all is refused from any address.
+#[tokio::test]
+async fn the_connection_caps_are_set_from_the_command_line() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = RelayProcess::start_with_env(
+        &dir.path().join("relay.sqlite"),
+        &[("CONTACTPOINT_MAX_CONNECTIONS", "5")],
+        &["--max-connections-per-address".as_ref(), "3".as_ref()],
+    )?;
+    let (one, other, third) = (ip([127, 0, 0, 5]), ip([127, 0, 0, 6]), ip([127, 0, 0, 7]));
+    let mut held = idle_sockets(one, relay.addr, 3).await?;
+    let (status, body) = http_from(one, relay.addr, &get(relay.addr, "/healthz")).await?;
+    assert_eq!(status, 503, "a fourth connection from one address: {body}");
+    held.extend(idle_sockets(other, relay.addr, 2).await?);
+    let (status, body) = http_from(third, relay.addr, &get(relay.addr, "/healthz")).await?;
+    assert_eq!(status, 503, "a sixth connection in all: {body}");
+    assert!(body.contains("too many connections"), "{body}");
+    assert!(fates(&mut held, Duration::from_millis(200)).await.iter().all(|f| *f == Fate::Open));
+    drop(held);
+    let (ok, _, err) = contactpoint_tests::contactpoint(&[
+        "serve",
+        "--db",
+        dir.path().join("other.sqlite").to_str().context("path")?,
+        "--max-connections",
+        "0",
+    ])?;
+    assert!(!ok && err.contains("at least 1"), "a cap of zero was accepted: {err}");
+    Ok(())
+}
