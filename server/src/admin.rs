@@ -122,7 +122,7 @@ pub fn invite(conn: &mut Conn, actor: Actor<'_>, spec: &InviteSpec) -> Result<St
 }
 
 /// Revokes a device, if the actor may ([`Actor::may_administer`]); false when there is no such
-/// active device. The relay closes its connections ([`crate::relay::watch_database`] for other
+/// active device. The relay closes its connections ([`crate::watch::watch_database`] for other
 /// processes; the admin endpoint at once).
 pub fn revoke(conn: &Conn, actor: Actor<'_>, device_id: i64) -> Result<bool, ActionError> {
     actor.may_administer()?;

@@ -25,6 +25,7 @@ pub mod relay;
 pub mod rotate;
 pub mod sql;
 pub mod storage;
+pub mod watch;
 pub mod web;
 pub mod ws;
 
@@ -53,7 +54,7 @@ pub async fn serve_with(
     net: NetLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let watcher = tokio::spawn(relay::watch_database(relay.clone()));
+    let watcher = tokio::spawn(watch::watch_database(relay.clone()));
     // `/readyz` answers 503 from the moment shutdown begins, before any socket closes.
     let marking = relay.clone();
     let shutdown = async move {

@@ -47,7 +47,7 @@ use outbox::{Out, Outbox};
 const TOO_SLOW: &str = "connection too slow; reconnect";
 /// A connection as a document task knows it.
 #[derive(Clone)]
-struct PeerRef {
+pub(crate) struct PeerRef {
     conn: u64,
     identity: Arc<Identity>,
     storage_id: Option<String>,
@@ -56,7 +56,7 @@ struct PeerRef {
 
 /// An ephemeral message as received from its sender, shared by everyone it is passed on to.
 #[derive(Debug)]
-struct EphemeralMessage {
+pub(crate) struct EphemeralMessage {
     doc: DocumentId,
     /// The connection it came from.
     from: u64,
@@ -67,7 +67,7 @@ struct EphemeralMessage {
     data: Vec<u8>,
 }
 
-enum DocCmd {
+pub(crate) enum DocCmd {
     Sync {
         peer: PeerRef,
         request: bool,
@@ -88,8 +88,8 @@ enum DocCmd {
     Erased,
 }
 
-struct DocHandle {
-    tx: mpsc::UnboundedSender<DocCmd>,
+pub(crate) struct DocHandle {
+    pub(crate) tx: mpsc::UnboundedSender<DocCmd>,
     generation: u64,
 }
 
@@ -153,9 +153,9 @@ pub struct Relay {
     conns: Mutex<HashMap<u64, ConnEntry>>,
     next_id: AtomicU64,
     /// Which document holds each contact point id.
-    contact_ids: Arc<ContactIds>,
+    pub(crate) contact_ids: Arc<ContactIds>,
     /// The newest chunk when the ids were first read; the watcher reads from there.
-    indexed_seq: i64,
+    pub(crate) indexed_seq: i64,
     /// Documents created through sync per user in the current hour: (hour started, count).
     creations: Mutex<HashMap<i64, (Instant, u32)>>,
     held: Mutex<Held>,
@@ -269,7 +269,7 @@ impl Relay {
             .fold((0, 0), |(m, b), c| (m + c.kick.mailbox.len(), b + c.kick.mailbox.queued.load(Ordering::Relaxed)))
     }
 
-    fn lock_docs(&self) -> std::sync::MutexGuard<'_, HashMap<DocumentId, DocHandle>> {
+    pub(crate) fn lock_docs(&self) -> std::sync::MutexGuard<'_, HashMap<DocumentId, DocHandle>> {
         self.docs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -397,7 +397,7 @@ impl Relay {
     /// A document was tombstoned by another process (rotated for erasure): its task, if loaded,
     /// tells its peers it is unavailable and drops its copy, and its contact ids pass to its
     /// successor.
-    async fn unload_erased(self: &Arc<Self>, id: DocumentId, successor: Option<DocumentId>) {
+    pub(crate) async fn unload_erased(self: &Arc<Self>, id: DocumentId, successor: Option<DocumentId>) {
         tracing::info!(doc = %id, "document erased; unloading it");
         self.send_if_loaded(&id, DocCmd::Erased);
         self.contact_ids.forget(id);
@@ -483,7 +483,7 @@ fn index_contact_ids(db: &Db, ids: &ContactIds) -> Result<(), storage::StorageEr
 }
 
 /// Records the contact point ids of one stored document (blocking).
-fn record_contact_ids(db: &Db, ids: &ContactIds, doc: DocumentId) -> Result<(), storage::StorageError> {
+pub(crate) fn record_contact_ids(db: &Db, ids: &ContactIds, doc: DocumentId) -> Result<(), storage::StorageError> {
     let Some(stored) = db.with(|c| storage::load_doc(c, &doc))? else { return Ok(()) };
     match std::panic::catch_unwind(|| Automerge::load(&stored.bytes)) {
         Ok(Ok(d)) => ids.record(doc, gate::contact_ids(&d)),
@@ -492,84 +492,3 @@ fn record_contact_ids(db: &Db, ids: &ContactIds, doc: DocumentId) -> Result<(), 
     Ok(())
 }
 
-/// Watches the database for what other processes (the admin CLI) change in the file: revoked
-/// devices and disabled users lose their connections, tombstoned documents are unloaded, and
-/// chunks stored for loaded documents are merged and passed on to their peers.
-pub async fn watch_database(relay: Arc<Relay>) {
-    let mut since = storage::now_ms();
-    let mut tombstones_since = since;
-    let mut seq = relay.indexed_seq;
-    let mut pruned_at: Option<Instant> = None;
-    loop {
-        tokio::time::sleep(relay.limits.revocation_poll).await;
-        // Before new chunks, so that a rotated document's successor records the ids it took over.
-        let from = tombstones_since;
-        match relay.db.call(move |c| Ok((storage::tombstoned_since(c, from)?, storage::erased_contacts(c)?))).await {
-            Ok((rows, erased)) => {
-                relay.contact_ids.erase(erased);
-                for (id, successor, at) in rows {
-                    tombstones_since = tombstones_since.max(at + 1);
-                    let Ok(id) = id.parse::<DocumentId>() else { continue };
-                    relay.unload_erased(id, successor.and_then(|s| s.parse().ok())).await;
-                }
-            }
-            Err(e) => tracing::warn!("tombstone check failed: {e}"),
-        }
-        if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
-            pruned_at = Some(Instant::now());
-            let before = storage::now_ms() - relay.limits.sync_state_ttl.as_millis() as i64;
-            match relay.db.call(move |c| storage::prune_sync_states(c, before)).await {
-                Ok(n) if n > 0 => tracing::info!(states = n, "deleted unused sync states"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("could not delete unused sync states: {e}"),
-            }
-        }
-        let from_seq = seq;
-        match relay.db.call(move |c| storage::chunks_since(c, from_seq)).await {
-            Ok((docs, newest)) => {
-                seq = newest;
-                let mut unloaded = Vec::new();
-                {
-                    let handles = relay.lock_docs();
-                    for d in docs.iter().filter_map(|d| d.parse::<DocumentId>().ok()) {
-                        match handles.get(&d) {
-                            Some(h) => {
-                                let _ = h.tx.send(DocCmd::Refresh);
-                            }
-                            None => unloaded.push(d),
-                        }
-                    }
-                }
-                // A loaded document records its ids as it loads; others are read here.
-                if !unloaded.is_empty() {
-                    let (db, ids) = (relay.db.clone(), relay.contact_ids.clone());
-                    let read = tokio::task::spawn_blocking(move || {
-                        unloaded.into_iter().try_for_each(|d| record_contact_ids(&db, &ids, d))
-                    });
-                    if let Ok(Err(e)) = read.await {
-                        tracing::warn!("could not read new documents' contact ids: {e}");
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("chunk check failed: {e}"),
-        }
-        let from = since;
-        let found = relay.db.call(move |c| storage::revocations_since(c, from)).await;
-        match found {
-            Ok(rows) => {
-                for (id, kind, at) in rows {
-                    since = since.max(at + 1);
-                    let n = if kind == "device" {
-                        relay.kick_device(id, "this device has been signed out by an administrator")
-                    } else {
-                        relay.kick_user(id, "this account has been disabled by an administrator")
-                    };
-                    if n > 0 {
-                        tracing::info!(kind, id, connections = n, "closed connections after revocation");
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("revocation check failed: {e}"),
-        }
-    }
-}
