@@ -491,4 +491,3 @@ pub(crate) fn record_contact_ids(db: &Db, ids: &ContactIds, doc: DocumentId) -> 
     }
     Ok(())
 }
-

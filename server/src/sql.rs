@@ -248,16 +248,22 @@ pub fn is_postgres_url(db: &str) -> bool {
 /// `db` with the password of a database URL replaced by `***`, for logs and settings lines.
 pub fn redact(db: &str) -> String {
     let Some((scheme, rest)) = db.split_once("://").filter(|_| is_postgres_url(db)) else { return db.to_owned() };
-    let (rest, query) = match rest.split_once('?') {
+    // The credentials end at an `@`; a password may hold `?`, `/` or even `@` unencoded, so
+    // everything before the last `@` is taken as them (masking too much is harmless).
+    let (auth, rest) = match rest.rfind('@') {
+        Some(at) => {
+            let auth = &rest[..at];
+            let masked = match auth.split_once(':') {
+                Some((user, _)) => format!("{user}:***@"),
+                None => format!("{auth}@"),
+            };
+            (masked, &rest[at + 1..])
+        }
+        None => (String::new(), rest),
+    };
+    let (host, query) = match rest.split_once('?') {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
-    };
-    let rest = match rest.rsplit_once('@') {
-        Some((auth, host)) => match auth.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{auth}@{host}"),
-        },
-        None => rest.to_owned(),
     };
     // A password may also be given as a query parameter.
     let query = query.map(|q| {
@@ -265,7 +271,7 @@ pub fn redact(db: &str) -> String {
             q.split('&').map(|kv| if kv.starts_with("password=") { "password=***" } else { kv }).collect();
         format!("?{}", q.join("&"))
     });
-    format!("{scheme}://{rest}{}", query.unwrap_or_default())
+    format!("{scheme}://{auth}{host}{}", query.unwrap_or_default())
 }
 
 /// `?N` and `?` placeholders as PostgreSQL's `$N`, outside quoted text.
@@ -558,5 +564,8 @@ mod tests {
             "postgres://relay@h/cp?password=***&sslmode=disable"
         );
         assert_eq!(redact("/var/lib/cp/relay.sqlite"), "/var/lib/cp/relay.sqlite");
+        // Characters a password may hold unencoded do not expose it.
+        assert_eq!(redact("postgres://relay:pa?ss@h/cp"), "postgres://relay:***@h/cp");
+        assert_eq!(redact("postgres://relay:p/a@ss@h/cp?sslmode=disable"), "postgres://relay:***@h/cp?sslmode=disable");
     }
 }

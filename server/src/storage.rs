@@ -756,7 +756,7 @@ pub fn load_doc(conn: &Conn, doc: &DocumentId) -> Result<Option<StoredDoc>, Stor
     let Some((scope, tombstoned)) = doc_scope(conn, doc)? else { return Ok(None) };
     let (mut bytes, mut snapshot_bytes, mut incremental_bytes, mut seqs) = (Vec::new(), 0, 0, Vec::new());
     conn.query_map(
-        "SELECT kind, data, seq FROM chunks WHERE doc_id = ?1 ORDER BY seq",
+        "SELECT kind, data, seq FROM chunks WHERE doc_id = ?1 ORDER BY CASE kind WHEN 'snapshot' THEN 0 ELSE 1 END, seq",
         crate::args![doc.to_string()],
         |row| {
             let kind: String = row.get(0)?;
@@ -778,7 +778,7 @@ pub fn load_doc(conn: &Conn, doc: &DocumentId) -> Result<Option<StoredDoc>, Stor
 /// admin CLI or another relay), in storage order.
 pub fn unknown_chunks(conn: &Conn, doc: &DocumentId, known: &[i64]) -> Result<Vec<(i64, Vec<u8>)>, StorageError> {
     let rows = conn.query_map(
-        "SELECT seq, data FROM chunks WHERE doc_id = ?1 ORDER BY seq",
+        "SELECT seq, data FROM chunks WHERE doc_id = ?1 ORDER BY CASE kind WHEN 'snapshot' THEN 0 ELSE 1 END, seq",
         crate::args![doc.to_string()],
         |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)),
     )?;
@@ -812,36 +812,27 @@ pub fn newest_seq(conn: &Conn) -> Result<i64, StorageError> {
     conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM chunks", &[], |r| r.get(0))
 }
 
-/// The one statement that stores a chunk: a `snapshot` or an `incremental` one, at `seq` or (for
-/// `None`) after every other. Returns its sequence number.
+/// The one statement that stores a chunk: a `snapshot` or an `incremental` one, numbered after
+/// every other. Returns its sequence number.
 ///
 /// On PostgreSQL the writers' lock is taken first (the caller must be in a transaction), so that
 /// chunks are numbered in the order they are committed, as SQLite's one writer numbers them: a
 /// watcher that reads `seq > n` then misses no chunk committed later with a smaller number.
-fn insert_chunk(conn: &Conn, doc: &str, snapshot: bool, data: &[u8], seq: Option<i64>) -> Result<i64, StorageError> {
+fn insert_chunk(conn: &Conn, doc: &str, snapshot: bool, data: &[u8]) -> Result<i64, StorageError> {
     conn.write_lock()?;
     let kind = if snapshot { "snapshot" } else { "incremental" };
-    match seq {
-        Some(seq) => {
-            conn.execute(
-                "INSERT INTO chunks(seq, doc_id, kind, data) VALUES (?1, ?2, ?3, ?4)",
-                crate::args![seq, doc, kind, data],
-            )?;
-            Ok(seq)
-        }
-        None => conn.query_row(
-            "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, ?2, ?3) RETURNING seq",
-            crate::args![doc, kind, data],
-            |r| r.get(0),
-        ),
-    }
+    conn.query_row(
+        "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, ?2, ?3) RETURNING seq",
+        crate::args![doc, kind, data],
+        |r| r.get(0),
+    )
 }
 
 /// Appends one incremental chunk to a document within the caller's transaction (the command
 /// line's writes: imports, the catalogue, moves); empty bytes are no chunk.
 pub fn append_chunk(tx: &Conn, doc: &DocumentId, bytes: &[u8]) -> Result<(), StorageError> {
     if !bytes.is_empty() {
-        insert_chunk(tx, &doc.to_string(), false, bytes, None)?;
+        insert_chunk(tx, &doc.to_string(), false, bytes)?;
     }
     Ok(())
 }
@@ -853,7 +844,7 @@ pub fn create_doc(tx: &Conn, doc: &DocumentId, scope: &Scope, snapshot: &[u8]) -
         crate::args![doc.to_string(), scope.as_db(), now_ms()],
     )?;
     if !snapshot.is_empty() {
-        insert_chunk(tx, &doc.to_string(), true, snapshot, None)?;
+        insert_chunk(tx, &doc.to_string(), true, snapshot)?;
     }
     Ok(())
 }
@@ -872,7 +863,7 @@ pub fn append_batch(
     let mut seqs = Vec::with_capacity(batch.len());
     for a in batch {
         let doc = a.doc.to_string();
-        seqs.push(insert_chunk(&tx, &doc, false, &a.bytes, None)?);
+        seqs.push(insert_chunk(&tx, &doc, false, &a.bytes)?);
         insert_audit(&tx, &a.audit)?;
         if let Some(by) = &a.authors {
             for h in &by.hashes {
@@ -891,7 +882,9 @@ pub fn append_batch(
 
 /// Replaces the `covered` chunks of a document (those the snapshot was made from) with the
 /// snapshot, in one transaction. Chunks another process added meanwhile are kept and still load
-/// after the snapshot, because the snapshot takes the place of the oldest chunk it replaces.
+/// after the snapshot, because snapshots load first. The snapshot takes a new sequence number,
+/// never a replaced chunk's: another relay's watcher reading `seq > n` then sees it (it may hold
+/// a change that relay never read), and a relay that knew a replaced chunk finds it gone.
 /// Chunks another relay already replaced are gone: the snapshot is then stored only if every
 /// covered chunk was still there, so that two relays compacting at once leave one snapshot.
 /// Returns the snapshot's sequence number, `None` when another compaction came first.
@@ -901,9 +894,9 @@ pub fn compact(
     snapshot: &[u8],
     covered: &[i64],
 ) -> Result<Option<i64>, StorageError> {
-    let Some(&first) = covered.iter().min() else {
+    if covered.is_empty() {
         return Err(StorageError::Invalid("compaction without chunks to replace".into()));
-    };
+    }
     let tx = conn.transaction()?;
     tx.write_lock()?;
     let mut deleted = 0;
@@ -915,9 +908,9 @@ pub fn compact(
         // Rolled back on drop: the chunks are as the other compaction left them.
         return Ok(None);
     }
-    insert_chunk(&tx, &doc.to_string(), true, snapshot, Some(first))?;
+    let seq = insert_chunk(&tx, &doc.to_string(), true, snapshot)?;
     tx.commit()?;
-    Ok(Some(first))
+    Ok(Some(seq))
 }
 
 /// The stored sync state of a document with a device, if the device still uses the same storage
@@ -1068,6 +1061,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn both_engines_migrate_to_the_same_schema_version() {
+        assert_eq!(PG_MIGRATIONS.last().map(|(v, _)| *v), Some(SCHEMA_VERSION), "a migration is missing on PostgreSQL");
+        assert!(PG_MIGRATIONS.windows(2).all(|w| w[1].0 == w[0].0 + 1), "PostgreSQL's versions have a gap");
+    }
+
+    #[test]
     fn chunks_append_compact_and_reload() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
@@ -1119,10 +1118,11 @@ mod tests {
             append_batch(c, &[Append { doc: national, bytes: b"inc".to_vec(), audit: audit(), authors: None }], None)?;
             let (_, appended) = national_doc(c)?.unwrap();
             assert!(appended > first);
-            // Compaction leaves the same chunk numbers as the first snapshot; the version still moves.
+            // Compaction stores the snapshot under a new number, after every chunk it replaces.
             let seqs = load_doc(c, &national)?.unwrap().seqs;
-            compact(c, &national, b"all", &seqs)?;
-            assert_eq!(load_doc(c, &national)?.unwrap().seqs, seqs[..1]);
+            let snapshot = compact(c, &national, b"all", &seqs)?.unwrap();
+            assert_eq!(load_doc(c, &national)?.unwrap().seqs, [snapshot]);
+            assert!(seqs.iter().all(|s| *s < snapshot));
             let (_, compacted) = national_doc(c)?.unwrap();
             assert!(compacted > appended);
             // Another process's write (the admin CLI's import) counts as well.

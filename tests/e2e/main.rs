@@ -36,6 +36,7 @@ mod admin;
 mod bad_input;
 mod browser;
 mod cluster;
+mod cluster_compaction;
 mod content;
 mod convergence;
 mod durability;

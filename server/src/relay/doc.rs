@@ -38,6 +38,26 @@ struct DocTask {
     /// changes arrive). They get the changes when they come, or `doc-unavailable` once
     /// [`Limits::request_hold`] has passed.
     awaiting_content: HashSet<u64>,
+    /// Set when a commit failed and reading the document back failed too: the engine may hold
+    /// changes that are not stored, so the task must end before it serves anyone from it.
+    unsure: bool,
+}
+
+/// Ends a document task that cannot serve: every waiting peer is told the document could not be
+/// loaded (rather than left hanging), and the handle is removed so that the next message starts
+/// a fresh task that reads storage again.
+fn give_up(relay: &Relay, rx: &mut mpsc::UnboundedReceiver<DocCmd>, generation: u64) {
+    while let Ok(cmd) = rx.try_recv() {
+        if let DocCmd::Sync { peer, .. } = cmd {
+            peer.out.force(Out::Error {
+                message: "the relay could not load this document".into(),
+                close: true,
+                refusal: Some(Box::new(Refusal::new(Reason::NotLoaded))),
+            });
+        }
+    }
+    relay.lock_docs().retain(|_, h| h.generation != generation);
+    relay.stats.loaded_docs.fetch_sub(1, Ordering::Relaxed);
 }
 
 pub(super) async fn run_doc(
@@ -55,21 +75,11 @@ pub(super) async fn run_doc(
         peers: HashMap::new(),
         national: None,
         awaiting_content: HashSet::new(),
+        unsure: false,
     };
     if let Err(e) = task.load().await {
         tracing::error!(doc = %id, "cannot load document: {e}");
-        // Answer every waiting peer rather than leaving it hanging; the next message retries.
-        while let Ok(cmd) = rx.try_recv() {
-            if let DocCmd::Sync { peer, .. } = cmd {
-                peer.out.force(Out::Error {
-                    message: "the relay could not load this document".into(),
-                    close: true,
-                    refusal: Some(Box::new(Refusal::new(Reason::NotLoaded))),
-                });
-            }
-        }
-        relay.lock_docs().retain(|_, h| h.generation != generation);
-        relay.stats.loaded_docs.fetch_sub(1, Ordering::Relaxed);
+        give_up(&relay, &mut rx, generation);
         return;
     }
     let idle = relay.limits.doc_idle;
@@ -103,6 +113,12 @@ pub(super) async fn run_doc(
             }
         }
         task.run_batch(batch).await;
+        if task.unsure {
+            // What the engine holds may not be what is stored: end here, so that the next
+            // message loads the document afresh.
+            give_up(&relay, &mut rx, generation);
+            return;
+        }
     }
     task.save_all_states().await;
     relay.stats.loaded_docs.fetch_sub(1, Ordering::Relaxed);
@@ -393,7 +409,7 @@ impl DocTask {
                     }
                     None => {
                         self.kick_all("the relay had a storage problem; reconnect");
-                        let _ = self.load().await;
+                        self.unsure = self.load().await.is_err();
                         return;
                     }
                 }
@@ -442,6 +458,7 @@ impl DocTask {
                     self.kick_all("the relay could not store changes; reconnect and try again");
                     if let Err(e) = self.load().await {
                         tracing::error!(doc = %self.id, "reload after failed commit failed: {e}");
+                        self.unsure = true;
                     }
                     return false;
                 }
@@ -572,7 +589,9 @@ impl DocTask {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(doc = %self.id, "saving a snapshot failed: {e}");
-                let _ = self.load().await;
+                // The engine went with the failed task: without a fresh copy there is nothing to
+                // serve from.
+                self.unsure = self.load().await.is_err();
                 return;
             }
         };
