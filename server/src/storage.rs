@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::ChangeHash;
@@ -559,9 +560,10 @@ impl Db {
 
     /// Connects to PostgreSQL and brings its schema up to date.
     pub fn connect_postgres(url: &str) -> Result<Db, StorageError> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StorageError::Invalid(format!("{} is not a database URL: {e}", sql::redact(url))))?;
+        with_timeouts(&mut config);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("postgres")
@@ -573,8 +575,13 @@ impl Db {
             tokio_postgres::NoTls,
             deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
         );
+        // A relay waits at most this long for a free connection or a new one, then the request
+        // fails (and the client retries) instead of queueing behind a stalled server.
         let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(PG_POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|e| StorageError::Pool(e.to_string()))?;
         let db = Db { engine: Arc::new(DbEngine::Pg(PgPool { pool, rt: PgRuntime(Some(rt)) })) };
@@ -620,6 +627,25 @@ impl Db {
                 out
             }
         }
+    }
+}
+
+/// Limits on how long a PostgreSQL connection may hang, where the URL does not set its own: a
+/// relay host cut off from the network while it holds the writers' lock must not stall every
+/// other relay's writes until TCP gives up (minutes to hours). Keepalives and a TCP user timeout
+/// find a dead peer within about a minute; the server ends a session idle inside a transaction
+/// after a minute (releasing its locks) and a wait for a lock after 30 seconds.
+fn with_timeouts(config: &mut tokio_postgres::Config) {
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    config.keepalives(true).keepalives_idle(Duration::from_secs(30));
+    #[cfg(target_os = "linux")]
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(Duration::from_secs(60));
+    }
+    if config.get_options().is_none() {
+        config.options("-c idle_in_transaction_session_timeout=60s -c lock_timeout=30s");
     }
 }
 
