@@ -493,6 +493,52 @@ mod validation {
         assert_eq!(validate::tel_uri("116 006").as_deref(), Some("tel:116006"));
     }
 
+    /// With the relay's `numbering` feature, a number of the right shape is checked against the
+    /// numbering plans too, and refused with the same code as a number of the wrong shape.
+    #[cfg(feature = "numbering")]
+    #[test]
+    fn numbering_plans_refuse_what_the_shape_allows() {
+        // Numbers the seed, the samples and the tests write stay accepted: real numbers, the
+        // service numbers (short codes the plans do not describe) and `+358 0` placeholders.
+        for ok in [
+            "+358 40 123 4567",
+            "+358401234567",
+            "040 123 4567",
+            "09 123 456",
+            "+358 9 123 456",
+            "+358 9 310 12345",
+            "+358 9 000 0001",
+            "+358 40 765 4321",
+            "+44 20 7946 0000",
+            "0800-12345",
+            "112",
+            "116 006",
+            "116 111",
+            "+358 0 000 0001",
+            "+358 0 999 9999",
+        ] {
+            assert_eq!(validate::check_numbering(ok), Ok(()), "{ok}");
+        }
+        // No Finnish area code 12, no North American 555 0100; and a Finnish number cut short.
+        for bad in ["+358 12 345 678", "012 345 678", "+1 555 0100", "+358 40 123", "+358 50 123"] {
+            assert!(validate::check_numbering(bad).is_err(), "{bad}");
+        }
+        assert!(validate::check_phone("+358 12 345 678").is_ok(), "the shape alone lets it through");
+        check(
+            |d| contact(d).phones[0].number = "+358 12 345 678".into(),
+            "contact_points.c1.phones[0].number",
+            msg::PHONE_FORMAT,
+        );
+        // Every number of the seed passes the plans (or is a short code or placeholder).
+        for d in seed_dirs() {
+            for c in d.contact_points.values() {
+                for p in &c.phones {
+                    assert_eq!(validate::check_numbering(&p.number), Ok(()), "{} {}", c.id, p.number);
+                }
+            }
+        }
+    }
+
     #[test]
     fn names_and_texts_are_bounded() {
         let long = |n: usize| "a".repeat(n);
