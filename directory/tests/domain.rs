@@ -68,6 +68,64 @@ mod seed_data {
         assert!(index.documents.values().filter(|e| e.kind == DocumentKind::National).count() == 1);
     }
 
+    /// The municipalities an entry serves: its own areas, or else its document's; a national
+    /// entry serves them all.
+    fn served(d: &Directory, c: &ContactPoint) -> Vec<String> {
+        let areas: Vec<Area> = if c.areas.is_empty() { d.area.iter().cloned().collect() } else { c.areas.clone() };
+        Localities::get()
+            .municipalities
+            .iter()
+            .filter(|m| areas.is_empty() || areas.iter().any(|a| a.covers(&Area::Municipality(m.code.clone()))))
+            .map(|m| m.code.clone())
+            .collect()
+    }
+
+    /// A service's name without the place it is for and the example mark:
+    /// "Ankkuritiimi, Helsingin poliisilaitos (esimerkki)" and "Ankkuritiimi, Helsinki
+    /// (esimerkki)" are both "ankkuritiimi".
+    fn service_name(name: &str) -> String {
+        let mut n = name.to_lowercase();
+        for mark in ["(esimerkki)", "(exempel)", "(example)"] {
+            n = n.replace(mark, "");
+        }
+        n.split(',').next().unwrap_or_default().trim().to_owned()
+    }
+
+    /// The seed offers no service twice to the same people. Entries serving one municipality
+    /// never share a phone number; entries serving exactly the same municipalities never share
+    /// a service name ([`service_name`]) in any language. A city's entry beside its county's or
+    /// police area's of the same name is not a duplicate: it serves fewer places, resolves first
+    /// and stands for the city's own contact; but where the county or police area is the city
+    /// and nothing else (Helsinki), the two would be one service under two names.
+    #[test]
+    fn no_service_twice_for_the_same_people() {
+        let dirs = seed_dirs();
+        let entries: Vec<(&ContactPoint, Vec<String>)> =
+            dirs.iter().flat_map(|d| d.contact_points.values().map(move |c| (c, served(d, c)))).collect();
+        let mut names: BTreeMap<(Vec<String>, &str, String), &str> = BTreeMap::new();
+        for (c, places) in &entries {
+            for (lang, name) in c.name.iter() {
+                if let Some(other) = names.insert((places.clone(), lang, service_name(name)), name) {
+                    panic!("{other:?} and {name:?} are one service for {places:?}");
+                }
+            }
+        }
+        for m in &Localities::get().municipalities {
+            let mut numbers: BTreeMap<&str, &str> = BTreeMap::new();
+            for (c, _) in entries.iter().filter(|(_, places)| places.contains(&m.code)) {
+                for p in &c.phones {
+                    if let Some(other) = numbers.insert(&p.number, &c.id) {
+                        panic!("{other} and {} share {} in {}", c.id, p.number, m.code);
+                    }
+                }
+            }
+        }
+        // Helsinki, its own wellbeing county and police department, has each local role once.
+        for role in ["anchor_team", "child_welfare_intake", "social_emergency"] {
+            assert_eq!(resolve(&dirs, "091", role).len(), 1, "{role}");
+        }
+    }
+
     #[test]
     fn seed_is_reproducible_and_reads_back() {
         let a = seed::build(TODAY, |_, a| a.map_or("n".into(), Area::to_string)).unwrap();
@@ -258,10 +316,10 @@ mod resolution {
     #[test]
     fn most_specific_first() {
         let dirs = seed_dirs();
-        let anchor = resolve(&dirs, "091", "anchor_team");
+        let anchor = resolve(&dirs, "853", "anchor_team");
         let levels: Vec<MatchedBy> = anchor.iter().map(|r| r.matched_by).collect();
         assert_eq!(levels, [MatchedBy::Municipality, MatchedBy::Police]);
-        assert_eq!(anchor[0].why, "Serves Helsinki (091).");
+        assert_eq!(anchor[0].why, "Serves Turku (853).");
         let intake = resolve(&dirs, "837", "child_welfare_intake");
         assert_eq!(
             intake.iter().map(|r| r.matched_by).collect::<Vec<_>>(),
@@ -830,7 +888,8 @@ mod search {
         let hits = index.search("helsingfors", None, 50);
         assert!(hits.iter().any(|h| dirs[h.document].area == Some(Area::Municipality("091".into()))));
         let anchors = index.search("ankkuri", None, 100);
-        assert_eq!(anchors.iter().filter(|h| h.kind == EntryKind::ContactPoint).count(), 12 + 4);
+        // One per police area but Helsinki's, whose city document has it, and one per city.
+        assert_eq!(anchors.iter().filter(|h| h.kind == EntryKind::ContactPoint).count(), 11 + 4);
         for h in &anchors {
             assert!(dirs[h.document].contact_points[&h.id].has_role("anchor_team"));
         }
