@@ -602,7 +602,7 @@ fn validate_contact(out: &mut Vec<ValidationIssue>, path: &FieldPath, c: &Contac
     }
     for (i, p) in c.phones.iter().enumerate() {
         let pp = path.key("phones").index(i);
-        if check_phone(&p.number).is_err() {
+        if check_phone(&p.number).is_err() || check_numbering(&p.number).is_err() {
             out.push(issue(pp.key("number"), rule::PHONE_FORMAT));
         } else if is_placeholder_phone(&p.number) && !c.example {
             out.push(issue(pp.key("number"), rule::PHONE_PLACEHOLDER));
@@ -902,6 +902,35 @@ pub fn check_phone(number: &str) -> Result<(), PhoneError> {
         digits == "112" || (digits.len() == 6 && digits.starts_with("116"))
     };
     if ok { Ok(()) } else { Err(err()) }
+}
+
+/// Checks a number that [`check_phone`] accepts against the numbering plans as well, with the
+/// `numbering` feature (the relay's); without it (the app's, whose size budget has no room for the
+/// plans) every number passes.
+///
+/// A number without a country code is read as Finnish. Finnish service numbers (`112`,
+/// `116 006`) are short codes, which the plans' metadata does not describe, and a sample-data
+/// placeholder (`+358 0 …`, [`is_placeholder_phone`]) is never a real number, so both are left to
+/// the rules of [`check_phone`] and [`validate_directory`]: what this adds is refusing a number
+/// of the right shape that no Finnish (or foreign) number can be, such as `+358 12 345 678`
+/// (no area code 12) or `+358 40 123` cut short.
+#[cfg(feature = "numbering")]
+pub fn check_numbering(number: &str) -> Result<(), PhoneError> {
+    let n = number.trim();
+    let short = !n.starts_with('+') && !n.starts_with('0');
+    if short || is_placeholder_phone(n) {
+        return Ok(());
+    }
+    match phonenumber::parse(Some(phonenumber::country::Id::FI), n) {
+        Ok(parsed) if phonenumber::is_valid(&parsed) => Ok(()),
+        _ => Err(PhoneError(number.to_owned())),
+    }
+}
+
+/// Without the `numbering` feature, every number passes: see the feature's version.
+#[cfg(not(feature = "numbering"))]
+pub fn check_numbering(_number: &str) -> Result<(), PhoneError> {
+    Ok(())
 }
 
 /// Whether a number is a placeholder for sample data: `+358 0…`. A real Finnish number never has

@@ -68,6 +68,64 @@ mod seed_data {
         assert!(index.documents.values().filter(|e| e.kind == DocumentKind::National).count() == 1);
     }
 
+    /// The municipalities an entry serves: its own areas, or else its document's; a national
+    /// entry serves them all.
+    fn served(d: &Directory, c: &ContactPoint) -> Vec<String> {
+        let areas: Vec<Area> = if c.areas.is_empty() { d.area.iter().cloned().collect() } else { c.areas.clone() };
+        Localities::get()
+            .municipalities
+            .iter()
+            .filter(|m| areas.is_empty() || areas.iter().any(|a| a.covers(&Area::Municipality(m.code.clone()))))
+            .map(|m| m.code.clone())
+            .collect()
+    }
+
+    /// A service's name without the place it is for and the example mark:
+    /// "Ankkuritiimi, Helsingin poliisilaitos (esimerkki)" and "Ankkuritiimi, Helsinki
+    /// (esimerkki)" are both "ankkuritiimi".
+    fn service_name(name: &str) -> String {
+        let mut n = name.to_lowercase();
+        for mark in ["(esimerkki)", "(exempel)", "(example)"] {
+            n = n.replace(mark, "");
+        }
+        n.split(',').next().unwrap_or_default().trim().to_owned()
+    }
+
+    /// The seed offers no service twice to the same people. Entries serving one municipality
+    /// never share a phone number; entries serving exactly the same municipalities never share
+    /// a service name ([`service_name`]) in any language. A city's entry beside its county's or
+    /// police area's of the same name is not a duplicate: it serves fewer places, resolves first
+    /// and stands for the city's own contact; but where the county or police area is the city
+    /// and nothing else (Helsinki), the two would be one service under two names.
+    #[test]
+    fn no_service_twice_for_the_same_people() {
+        let dirs = seed_dirs();
+        let entries: Vec<(&ContactPoint, Vec<String>)> =
+            dirs.iter().flat_map(|d| d.contact_points.values().map(move |c| (c, served(d, c)))).collect();
+        let mut names: BTreeMap<(Vec<String>, &str, String), &str> = BTreeMap::new();
+        for (c, places) in &entries {
+            for (lang, name) in c.name.iter() {
+                if let Some(other) = names.insert((places.clone(), lang, service_name(name)), name) {
+                    panic!("{other:?} and {name:?} are one service for {places:?}");
+                }
+            }
+        }
+        for m in &Localities::get().municipalities {
+            let mut numbers: BTreeMap<&str, &str> = BTreeMap::new();
+            for (c, _) in entries.iter().filter(|(_, places)| places.contains(&m.code)) {
+                for p in &c.phones {
+                    if let Some(other) = numbers.insert(&p.number, &c.id) {
+                        panic!("{other} and {} share {} in {}", c.id, p.number, m.code);
+                    }
+                }
+            }
+        }
+        // Helsinki, its own wellbeing county and police department, has each local role once.
+        for role in ["anchor_team", "child_welfare_intake", "social_emergency"] {
+            assert_eq!(resolve(&dirs, "091", role).len(), 1, "{role}");
+        }
+    }
+
     #[test]
     fn seed_is_reproducible_and_reads_back() {
         let a = seed::build(TODAY, |_, a| a.map_or("n".into(), Area::to_string)).unwrap();
@@ -258,10 +316,10 @@ mod resolution {
     #[test]
     fn most_specific_first() {
         let dirs = seed_dirs();
-        let anchor = resolve(&dirs, "091", "anchor_team");
+        let anchor = resolve(&dirs, "853", "anchor_team");
         let levels: Vec<MatchedBy> = anchor.iter().map(|r| r.matched_by).collect();
         assert_eq!(levels, [MatchedBy::Municipality, MatchedBy::Police]);
-        assert_eq!(anchor[0].why, "Serves Helsinki (091).");
+        assert_eq!(anchor[0].why, "Serves Turku (853).");
         let intake = resolve(&dirs, "837", "child_welfare_intake");
         assert_eq!(
             intake.iter().map(|r| r.matched_by).collect::<Vec<_>>(),
@@ -491,6 +549,52 @@ mod validation {
         }
         assert_eq!(validate::tel_uri("040 123 4567").as_deref(), Some("tel:+358401234567"));
         assert_eq!(validate::tel_uri("116 006").as_deref(), Some("tel:116006"));
+    }
+
+    /// With the relay's `numbering` feature, a number of the right shape is checked against the
+    /// numbering plans too, and refused with the same code as a number of the wrong shape.
+    #[cfg(feature = "numbering")]
+    #[test]
+    fn numbering_plans_refuse_what_the_shape_allows() {
+        // Numbers the seed, the samples and the tests write stay accepted: real numbers, the
+        // service numbers (short codes the plans do not describe) and `+358 0` placeholders.
+        for ok in [
+            "+358 40 123 4567",
+            "+358401234567",
+            "040 123 4567",
+            "09 123 456",
+            "+358 9 123 456",
+            "+358 9 310 12345",
+            "+358 9 000 0001",
+            "+358 40 765 4321",
+            "+44 20 7946 0000",
+            "0800-12345",
+            "112",
+            "116 006",
+            "116 111",
+            "+358 0 000 0001",
+            "+358 0 999 9999",
+        ] {
+            assert_eq!(validate::check_numbering(ok), Ok(()), "{ok}");
+        }
+        // No Finnish area code 12, no North American 555 0100; and a Finnish number cut short.
+        for bad in ["+358 12 345 678", "012 345 678", "+1 555 0100", "+358 40 123", "+358 50 123"] {
+            assert!(validate::check_numbering(bad).is_err(), "{bad}");
+        }
+        assert!(validate::check_phone("+358 12 345 678").is_ok(), "the shape alone lets it through");
+        check(
+            |d| contact(d).phones[0].number = "+358 12 345 678".into(),
+            "contact_points.c1.phones[0].number",
+            msg::PHONE_FORMAT,
+        );
+        // Every number of the seed passes the plans (or is a short code or placeholder).
+        for d in seed_dirs() {
+            for c in d.contact_points.values() {
+                for p in &c.phones {
+                    assert_eq!(validate::check_numbering(&p.number), Ok(()), "{} {}", c.id, p.number);
+                }
+            }
+        }
     }
 
     #[test]
@@ -784,7 +888,8 @@ mod search {
         let hits = index.search("helsingfors", None, 50);
         assert!(hits.iter().any(|h| dirs[h.document].area == Some(Area::Municipality("091".into()))));
         let anchors = index.search("ankkuri", None, 100);
-        assert_eq!(anchors.iter().filter(|h| h.kind == EntryKind::ContactPoint).count(), 12 + 4);
+        // One per police area but Helsinki's, whose city document has it, and one per city.
+        assert_eq!(anchors.iter().filter(|h| h.kind == EntryKind::ContactPoint).count(), 11 + 4);
         for h in &anchors {
             assert!(dirs[h.document].contact_points[&h.id].has_role("anchor_team"));
         }

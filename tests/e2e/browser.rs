@@ -1570,7 +1570,7 @@ async fn the_finnish_and_swedish_app_shows_no_english() -> Result<()> {
             .await?;
     let result = script.finish().await?;
     assert!(result["strings"].as_u64().is_some_and(|n| n > 200), "too few English strings to look for: {result}");
-    assert_eq!(result["screens"].as_array().map(Vec::len), Some(22), "eleven screens in two languages: {result}");
+    assert_eq!(result["screens"].as_array().map(Vec::len), Some(26), "thirteen screens in two languages: {result}");
     assert_eq!(result["unworded"], Value::Array(vec![]), "messages with no Finnish or Swedish wording");
     assert_eq!(result["hits"], Value::Array(vec![]), "English on a Finnish or Swedish screen");
     let shown = &result["shown"];
@@ -1584,6 +1584,9 @@ async fn the_finnish_and_swedish_app_shows_no_english() -> Result<()> {
     );
     assert!(shown["fiPhoneError"].as_str().is_some_and(|e| e.starts_with("Tämä ei ole puhelinnumero")), "{shown}");
     assert!(shown["svPhoneError"].as_str().is_some_and(|e| e.starts_with("Det här är inget telefonnummer")), "{shown}");
+    // The share and install-hint texts were on the screens scanned, in the app's words.
+    assert_eq!(shown["fiCopied"], "Kopioitu leikepöydälle.", "{shown}");
+    assert!(shown["svShareText"].as_str().is_some_and(|t| t.contains("Telefon: ")), "{shown}");
     assert_eq!(shown["fiLegalBasis"], "Peruste: Lastensuojelulaki 417/2007, 25 §", "{shown}");
     assert_eq!(shown["svLegalBasis"], "Grund: Barnskyddslagen 417/2007, 25 §", "{shown}");
     Ok(())

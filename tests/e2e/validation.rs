@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use contactpoint_directory::model::{CardStatus, GuidanceCard, Node, Step, StepKind};
 use contactpoint_directory::store::{read_contact_point, read_directory, write_card, write_contact_point};
-use contactpoint_directory::validate::validate_overrides;
+use contactpoint_directory::validate::{check_phone, validate_overrides};
 use contactpoint_directory::{Directory, LocalizedText, validate_document};
 use contactpoint_protocol::automerge::{Automerge, ChangeHash, ReadDoc};
 use contactpoint_protocol::{DocumentId, Reason};
@@ -141,6 +141,34 @@ async fn invalid_writes_are_refused_and_valid_ones_flow(engine: Engine) -> anyho
         .db
         .with(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE action = 'sync.rejected'", &[], |r| r.get(0)))?;
     assert_eq!(audit, 2, "both refusals are recorded");
+    Ok(())
+}
+
+on_both_engines!(#[tokio::test] async fn numbers_no_numbering_plan_has_are_refused);
+/// The app checks only a phone number's shape; the relay checks it against the numbering plans
+/// too. A number of the right shape with no Finnish area code 12 is refused with the same code
+/// as a number of the wrong shape, which the app words in the user's language, and not stored.
+async fn numbers_no_numbering_plan_has_are_refused(engine: Engine) -> anyhow::Result<()> {
+    const NO_SUCH_NUMBER: &str = "+358 12 345 678";
+    assert!(check_phone(NO_SUCH_NUMBER).is_ok(), "the app's own check lets it through");
+    let relay = TestRelay::start_on(engine).await?;
+    let (doc, contact) = helsinki(&relay).await?;
+    let original = stored_phone(&relay, doc, &contact)?;
+    let editor = relay.token(Role::Editor, &["091"]);
+    let mut e1 = synced(&relay, "editor-1", &editor, doc, &contact).await?;
+    edit(&mut e1, doc, &contact, |c| c.phones[0].number = NO_SUCH_NUMBER.into()).await?;
+    e1.wait_until(|c| c.closed.is_some()).await?;
+    let [(_, refusal)] = e1.refusals.as_slice() else { panic!("one refusal with fields: {:?}", e1.refusals) };
+    assert_eq!(refusal.reason, Reason::Invalid);
+    let codes: Vec<_> = refusal.issues.iter().map(|i| (i.path.as_str(), i.code.as_str())).collect();
+    assert_eq!(codes, [(format!("contact_points.{contact}.phones[0].number").as_str(), "phone_format")]);
+    assert_eq!(stored_phone(&relay, doc, &contact)?, original);
+
+    // The next write, with a number the relay accepts, is stored.
+    let mut e2 = synced(&relay, "editor-2", &editor, doc, &contact).await?;
+    edit(&mut e2, doc, &contact, |c| c.phones[0].number = "+358 0 000 0996".into()).await?;
+    e2.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    assert_eq!(stored_phone(&relay, doc, &contact)?, "+358 0 000 0996");
     Ok(())
 }
 

@@ -9,6 +9,10 @@
 //! local safety roles: one example document per police-department area (local police, Anchor
 //! team) and per wellbeing county (child-welfare intake, social emergency service), generated from
 //! the locality tables, plus example city documents for Helsinki, Turku, Tampere and Oulu.
+//! Where a county or police area is one of those cities and nothing else (Helsinki is its own
+//! wellbeing county and police department), its entries for the roles the city's document
+//! carries are left out: they would be the same service twice, under two names, for the same
+//! people. The city's document keeps them, since it is the most specific.
 //!
 //! Ids of contact points and organisations are derived from names, so the seed is the same on
 //! every run; document ids are the caller's to assign.
@@ -142,7 +146,7 @@ pub fn directories(today: &str) -> Result<Vec<Directory>, SeedError> {
     for c in &l.counties {
         out.push(county(c, &mut numbers));
     }
-    for code in ["091", "853", "837", "564"] {
+    for code in CITIES {
         if let Some(m) = l.municipality(code) {
             out.extend(city(m, &mut numbers));
         }
@@ -157,6 +161,31 @@ pub fn directories(today: &str) -> Result<Vec<Directory>, SeedError> {
         }
     }
     Ok(out)
+}
+
+/// The municipalities with an example city document.
+const CITIES: [&str; 4] = ["091", "853", "837", "564"];
+
+/// The roles of a city document's entries (`city`).
+const CITY_ROLES: [&str; 6] = [
+    "anchor_team",
+    "municipal_contact_person",
+    "local_cooperation_group",
+    "child_welfare_intake",
+    "social_emergency",
+    "student_welfare",
+];
+
+/// Whether an entry of `role` for `area` would repeat a city document's own: the area is one
+/// example city and nothing else, and the city's document has an entry of that role.
+fn city_has_it(area: &Area, role: &str) -> bool {
+    let mut served =
+        Localities::get().municipalities.iter().filter(|m| area.covers(&Area::Municipality(m.code.clone())));
+    let only = match (served.next(), served.next()) {
+        (Some(m), None) => CITIES.contains(&m.code.as_str()),
+        _ => false,
+    };
+    only && CITY_ROLES.contains(&role)
 }
 
 /// Hands out distinct placeholder numbers.
@@ -502,10 +531,15 @@ fn police_area(p: &crate::localities::PoliceDepartment, numbers: &mut Placeholde
             "A multi-professional team (police, social work, psychiatric nursing, youth work) that intervenes early when there is concern about violent radicalisation.",
         ),
     );
-    anchor.areas = vec![area];
-    d.organisations.insert(o.id.clone(), o);
-    d.contact_points.insert(local.id.clone(), local);
-    d.contact_points.insert(anchor.id.clone(), anchor);
+    anchor.areas = vec![area.clone()];
+    for c in [local, anchor] {
+        if !c.roles.iter().any(|r| city_has_it(&area, r)) {
+            d.contact_points.insert(c.id.clone(), c);
+        }
+    }
+    if !d.contact_points.is_empty() {
+        d.organisations.insert(o.id.clone(), o);
+    }
     d
 }
 
@@ -562,11 +596,17 @@ fn county(c: &crate::localities::WellbeingCounty, numbers: &mut Placeholders) ->
             "Urgent social services and urgent child-welfare matters round the clock.",
         ),
     );
-    emergency.areas = vec![area];
+    emergency.areas = vec![area.clone()];
     emergency.schedules = vec![round_the_clock()];
-    d.organisations.insert(o.id.clone(), o);
-    d.contact_points.insert(intake.id.clone(), intake);
-    d.contact_points.insert(emergency.id.clone(), emergency);
+    for c in [intake, emergency] {
+        if !c.roles.iter().any(|r| city_has_it(&area, r)) {
+            d.contact_points.insert(c.id.clone(), c);
+        }
+    }
+    // An organisation with no entry left would be one more search hit for the same city.
+    if !d.contact_points.is_empty() {
+        d.organisations.insert(o.id.clone(), o);
+    }
     d
 }
 
@@ -670,6 +710,7 @@ fn city(m: &crate::localities::Municipality, numbers: &mut Placeholders) -> [Dir
         ),
     ];
     for (role, [nfi, nsv, nen], mailbox, [dfi, dsv, den]) in entries {
+        debug_assert!(CITY_ROLES.contains(&role), "CITY_ROLES lists {role}");
         let mut c = example(
             contact(&format!("{role}:{}", m.code), &o, t(&nfi, &nsv, &nen), &[role]),
             numbers,

@@ -1,9 +1,10 @@
 // Browser test: no English in the Finnish and Swedish app. For each of fi and sv, an
 // administrator on an English-speaking browser chooses the language on the sign-in screen, types
 // a wrong invite code, signs in, and goes through the main screens: the municipality picker,
-// home, search results, a card's steps (with a legal basis), a contact, settings, the printable
-// contact sheet, the accessibility statement, and the edit
-// form showing a validation error. On every screen the page's text is searched for the English
+// home with the hint to install the app, search results, a card's steps (with a legal basis), a
+// contact, its Share button's messages (copied, and copying refused with the text to copy by
+// hand), settings, the printable contact sheet, the accessibility statement, and the edit form
+// showing a validation error. On every screen the page's text is searched for the English
 // strings: the app's own English words (web/js/i18n.js) and the English messages of the rules
 // and the relay (given in --english, a JSON list of {code, en}; `{name}` marks a parameter). A
 // string that reads the same in Finnish or Swedish is not English and is left out. Every
@@ -61,9 +62,12 @@ run(async () => {
   const screens = [];
   const shown = {};
 
-  // Every English string found in the page's text (and its title), as a whole word or phrase.
+  // Every English string found in the page's text (its title and the values of its text boxes
+  // too), as a whole word or phrase.
   async function scan(page, lang, screen) {
-    const text = await page.evaluate(() => `${document.title}\n${document.body.innerText}`);
+    const text = await page.evaluate(
+      () => `${document.title}\n${document.body.innerText}\n${[...document.querySelectorAll("textarea")].map((t) => t.value).join("\n")}`,
+    );
     screens.push({ lang, screen, chars: text.length });
     for (const s of english) {
       const re = new RegExp(`(?<![\\p{L}\\p{N}])${s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\p{L}\\p{N}])`, "u");
@@ -103,6 +107,18 @@ run(async () => {
     await waitSyncedAfter(page, never);
     await scan(page, lang, "home");
 
+    // The browser offers to install the app (an event made here: headless Chromium never
+    // decides a page is installable), and the hint appears above the screen.
+    await page.evaluate(() => {
+      const e = new Event("beforeinstallprompt", { cancelable: true });
+      e.prompt = async () => {};
+      dispatchEvent(e);
+    });
+    await page.locator("[data-testid=install-hint]").waitFor();
+    await scan(page, lang, "install-hint");
+    await page.locator("[data-testid=install-dismiss]").click();
+    await page.locator("[data-testid=install-hint]").waitFor({ state: "detached" });
+
     await page.locator("#q").fill("poliisi");
     await page.locator("main ul.list[aria-live] li a").first().waitFor();
     await scan(page, lang, "search");
@@ -116,6 +132,21 @@ run(async () => {
     await page.goto(new URL(href, a.url).href);
     await page.locator("main [data-testid=contact]").waitFor();
     await scan(page, lang, "contact");
+
+    // Sharing the contact, with no share sheet (headless Chromium has none): copied, and then,
+    // with copying refused, the text to copy by hand, whose labels are the app's words too.
+    const note = page.locator("[data-testid=share-note]");
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(a.url).origin });
+    await page.locator("[data-testid=share]").click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=share-note]")?.textContent.trim());
+    shown[`${lang}Copied`] = (await note.innerText()).trim();
+    await page.evaluate(() => {
+      Object.defineProperty(navigator, "clipboard", { configurable: true, value: { writeText: () => Promise.reject(new DOMException("denied", "NotAllowedError")) } });
+    });
+    await page.locator("[data-testid=share]").click();
+    await page.locator("[data-testid=share-text]").waitFor();
+    shown[`${lang}ShareText`] = await page.locator("[data-testid=share-text]").inputValue();
+    await scan(page, lang, "share");
 
     await page.goto(new URL("#/settings", a.url).href);
     await page.locator("#lang").waitFor();
