@@ -117,3 +117,111 @@ fn long_files_are_listed_with_a_reason_and_the_list_only_shrinks() {
         .collect();
     assert!(shrunk.is_empty(), "no longer long (or gone): take them off tidy.rs's list: {shrunk:?}");
 }
+
+/// The licences `deny.toml` allows.
+fn allowed_licences() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("deny.toml")).expect("deny.toml");
+    let table: toml::Table = text.parse().expect("deny.toml is TOML");
+    table["licenses"]["allow"]
+        .as_array()
+        .expect("licenses.allow")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether an SPDX licence expression is satisfied by the allowed licences: `A OR B` when one
+/// is, `A AND B` when both are, `A WITH exception` only as allowed whole, parentheses as
+/// written. The older `A/B` is read as `A OR B`.
+fn licence_allowed(expression: &str, allowed: &[String]) -> bool {
+    let spaced = expression.replace('(', " ( ").replace(')', " ) ").replace('/', " OR ");
+    let tokens: Vec<&str> = spaced.split_whitespace().collect();
+    fn or(t: &[&str], i: &mut usize, allowed: &[String]) -> Option<bool> {
+        let mut v = and(t, i, allowed)?;
+        while t.get(*i) == Some(&"OR") {
+            *i += 1;
+            v |= and(t, i, allowed)?;
+        }
+        Some(v)
+    }
+    fn and(t: &[&str], i: &mut usize, allowed: &[String]) -> Option<bool> {
+        let mut v = one(t, i, allowed)?;
+        while t.get(*i) == Some(&"AND") {
+            *i += 1;
+            v &= one(t, i, allowed)?;
+        }
+        Some(v)
+    }
+    fn one(t: &[&str], i: &mut usize, allowed: &[String]) -> Option<bool> {
+        let token = *t.get(*i)?;
+        *i += 1;
+        if token == "(" {
+            let v = or(t, i, allowed)?;
+            (t.get(*i) == Some(&")")).then_some(())?;
+            *i += 1;
+            return Some(v);
+        }
+        let mut name = token.to_owned();
+        if t.get(*i) == Some(&"WITH") {
+            name = format!("{name} WITH {}", t.get(*i + 1)?);
+            *i += 2;
+        }
+        Some(allowed.contains(&name))
+    }
+    let mut i = 0;
+    or(&tokens, &mut i, allowed).is_some_and(|v| v) && i == tokens.len()
+}
+
+#[test]
+fn licence_expressions_are_read_as_spdx_writes_them() {
+    let allowed: Vec<String> =
+        ["MIT", "Apache-2.0", "Unicode-3.0", "Apache-2.0 WITH LLVM-exception"].map(String::from).into();
+    for ok in [
+        "MIT",
+        "MIT OR GPL-3.0",
+        "(MIT OR Apache-2.0) AND Unicode-3.0",
+        "MIT/Apache-2.0",
+        "Apache-2.0 WITH LLVM-exception",
+    ] {
+        assert!(licence_allowed(ok, &allowed), "{ok}");
+    }
+    for refused in [
+        "GPL-3.0",
+        "MIT AND GPL-3.0",
+        "(MIT OR Apache-2.0) AND GPL-3.0",
+        "GPL-2.0 WITH Classpath-exception-2.0",
+        "MIT OR",
+        "(MIT",
+    ] {
+        assert!(!licence_allowed(refused, &allowed), "{refused}");
+    }
+}
+
+/// Every Rust package the workspace depends on comes from the registry and has a licence that
+/// `deny.toml` allows (what `cargo deny check licenses sources` checks, without installing it).
+#[test]
+fn every_dependency_has_an_allowed_licence_and_comes_from_the_registry() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(root())
+        .output()
+        .expect("cargo metadata");
+    assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    let allowed = allowed_licences();
+    let mut problems = Vec::new();
+    for p in metadata["packages"].as_array().expect("packages") {
+        let (name, version) = (p["name"].as_str().unwrap_or("?"), p["version"].as_str().unwrap_or("?"));
+        let Some(source) = p["source"].as_str() else { continue }; // the workspace's own crates
+        if !source.starts_with("registry+") {
+            problems.push(format!("{name} {version} comes from {source}"));
+        }
+        match p["license"].as_str() {
+            Some(l) if licence_allowed(l, &allowed) => {}
+            Some(l) => problems.push(format!("{name} {version}: {l}")),
+            None => problems.push(format!("{name} {version} states no SPDX licence")),
+        }
+    }
+    assert!(problems.is_empty(), "dependencies deny.toml does not allow:\n{}", problems.join("\n"));
+}

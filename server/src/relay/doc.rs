@@ -3,6 +3,8 @@
 use super::engine::{Prepared, load_engine, run_gate};
 use super::*;
 
+mod compact;
+
 /// Records an audit entry without holding up the document: nothing depends on it being stored
 /// before the next message.
 fn audit_later(db: &Db, entry: storage::AuditEntry) {
@@ -571,43 +573,5 @@ impl DocTask {
         .map_err(|e| storage::StorageError::Task(e.to_string()))??;
         self.national = Some(Arc::new(NationalCopy { id, version, directory }));
         Ok(())
-    }
-
-    /// Replaces the chunks with one snapshot once the incremental chunks outweigh the snapshot.
-    async fn maybe_compact(&mut self) {
-        let l = &self.stored;
-        if l.incremental_bytes < 64 * 1024 || l.incremental_bytes < l.snapshot_bytes {
-            return;
-        }
-        let Some(gate) = self.gate.take() else { return };
-        let (gate, snapshot) = match tokio::task::spawn_blocking(move || {
-            let snapshot = gate.sync().map(|s| s.save());
-            (gate, snapshot)
-        })
-        .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(doc = %self.id, "saving a snapshot failed: {e}");
-                // The engine went with the failed task: without a fresh copy there is nothing to
-                // serve from.
-                self.unsure = self.load().await.is_err();
-                return;
-            }
-        };
-        self.gate = Some(gate);
-        let Some(snapshot) = snapshot else { return };
-        let size = snapshot.len();
-        let (id, covered) = (self.id, self.stored.seqs.clone());
-        match self.relay.db.call(move |c| storage::compact(c, &id, &snapshot, &covered)).await {
-            Ok(Some(seq)) => {
-                self.stored = Stored { snapshot_bytes: size, incremental_bytes: 0, seqs: vec![seq] };
-            }
-            // Another relay compacted the same chunks first: read the document as it left it.
-            Ok(None) => {
-                let _ = self.load().await;
-            }
-            Err(e) => tracing::warn!(doc = %id, "compaction failed (data is safe, retried later): {e}"),
-        }
     }
 }

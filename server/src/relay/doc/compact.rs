@@ -1,0 +1,44 @@
+//! Compaction of a loaded document: its stored chunks replaced by one snapshot once the
+//! incremental chunks outweigh it.
+
+use super::*;
+
+impl DocTask {
+    /// Replaces the chunks with one snapshot once the incremental chunks outweigh the snapshot.
+    pub(super) async fn maybe_compact(&mut self) {
+        let l = &self.stored;
+        if l.incremental_bytes < 64 * 1024 || l.incremental_bytes < l.snapshot_bytes {
+            return;
+        }
+        let Some(gate) = self.gate.take() else { return };
+        let (gate, snapshot) = match tokio::task::spawn_blocking(move || {
+            let snapshot = gate.sync().map(|s| s.save());
+            (gate, snapshot)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(doc = %self.id, "saving a snapshot failed: {e}");
+                // The engine went with the failed task: without a fresh copy there is nothing to
+                // serve from.
+                self.unsure = self.load().await.is_err();
+                return;
+            }
+        };
+        self.gate = Some(gate);
+        let Some(snapshot) = snapshot else { return };
+        let size = snapshot.len();
+        let (id, covered) = (self.id, self.stored.seqs.clone());
+        match self.relay.db.call(move |c| storage::compact(c, &id, &snapshot, &covered)).await {
+            Ok(Some(seq)) => {
+                self.stored = Stored { snapshot_bytes: size, incremental_bytes: 0, seqs: vec![seq] };
+            }
+            // Another relay compacted the same chunks first: read the document as it left it.
+            Ok(None) => {
+                let _ = self.load().await;
+            }
+            Err(e) => tracing::warn!(doc = %id, "compaction failed (data is safe, retried later): {e}"),
+        }
+    }
+}
