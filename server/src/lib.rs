@@ -19,6 +19,7 @@ pub mod http;
 pub mod listen;
 pub mod mailbox;
 pub mod metrics;
+pub mod notice;
 pub mod relay;
 pub mod rotate;
 pub mod sql;
