@@ -373,6 +373,7 @@ pub fn disable_user(conn: &Conn, user_id: i64, by: &str) -> Result<bool, Storage
                 detail: format!("by={by}"),
             },
         )?;
+        conn.notify(&crate::notice::Notice::Access)?;
     }
     Ok(n > 0)
 }

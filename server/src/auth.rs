@@ -391,6 +391,8 @@ pub fn rotate_token(conn: &mut Conn, old_token: &str) -> Result<Option<Rotated>,
         crate::args![hash_secret(&token), identity.device_id],
     )?;
     insert_audit(&tx, &identity.audit(None, "device.rotate", String::new()))?;
+    // Other relays over the same database close the old token's connections too.
+    tx.notify(&crate::notice::Notice::Rotated { device_id: identity.device_id, origin: tx.origin() })?;
     tx.commit()?;
     Ok(Some(Rotated { token, identity }))
 }
@@ -542,6 +544,7 @@ pub fn revoke_device(conn: &Conn, device_id: i64, by: &str) -> Result<bool, Stor
                 detail: format!("by={by}"),
             },
         )?;
+        conn.notify(&crate::notice::Notice::Access)?;
     }
     Ok(n > 0)
 }

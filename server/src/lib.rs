@@ -20,6 +20,7 @@ pub mod http;
 pub mod listen;
 pub mod mailbox;
 pub mod metrics;
+pub mod notice;
 pub mod random;
 pub mod relay;
 pub mod rotate;

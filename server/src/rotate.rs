@@ -133,6 +133,7 @@ fn rotate_in_transaction(
         "UPDATE documents SET tombstoned_at = ?1, replaced_by = ?2 WHERE id = ?3",
         crate::args![now, new.to_string(), old.to_string()],
     )?;
+    tx.notify(&crate::notice::Notice::Access)?;
     for table in ["chunks", "sync_states", "change_authors"] {
         tx.execute(&format!("DELETE FROM {table} WHERE doc_id = ?1"), crate::args![old.to_string()])?;
     }
@@ -260,10 +261,13 @@ fn copy_object<T: Transactable>(
 pub fn forget(conn: &Conn) -> Result<(), StorageError> {
     let Some(conn) = conn.as_sqlite() else {
         // PostgreSQL: rewrite the tables that held the erased rows, so that their old row
-        // versions leave the data files (its write-ahead log is recycled by the server).
-        return conn.execute_batch(
-            "VACUUM FULL chunks; VACUUM FULL sync_states; VACUUM FULL change_authors; VACUUM FULL documents",
-        );
+        // versions leave the data files (its write-ahead log is recycled by the server). One
+        // statement at a time: several in one query string run as one transaction block, in
+        // which VACUUM is refused.
+        for table in ["chunks", "sync_states", "change_authors", "documents"] {
+            conn.execute_batch(&format!("VACUUM FULL {table}"))?;
+        }
+        return Ok(());
     };
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.execute_batch("VACUUM")?;

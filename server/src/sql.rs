@@ -12,6 +12,7 @@ use std::cell::Cell;
 
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
+use crate::notice::{self, Notice};
 use crate::storage::StorageError;
 
 /// One value passed to or read from a statement.
@@ -319,16 +320,23 @@ pub(crate) enum Inner {
 pub struct Conn {
     inner: Inner,
     depth: Cell<u32>,
+    origin: u64,
 }
 
 impl Conn {
     /// A SQLite connection as it is, schema untouched (tools that must not migrate a file).
     pub fn sqlite(c: rusqlite::Connection) -> Conn {
-        Conn { inner: Inner::Sqlite(c), depth: Cell::new(0) }
+        Conn { inner: Inner::Sqlite(c), depth: Cell::new(0), origin: 0 }
     }
 
-    pub(crate) fn pg(c: deadpool_postgres::Object) -> Conn {
-        Conn { inner: Inner::Pg(c), depth: Cell::new(0) }
+    pub(crate) fn pg(c: deadpool_postgres::Object, origin: u64) -> Conn {
+        Conn { inner: Inner::Pg(c), depth: Cell::new(0), origin }
+    }
+
+    /// A random number that tells this process's pool (one relay) from others over the same
+    /// database in what it announces; 0 on SQLite.
+    pub fn origin(&self) -> u64 {
+        self.origin
     }
 
     /// Which engine this is.
@@ -473,6 +481,19 @@ impl Conn {
                 return Err(StorageError::Invalid("the writers' lock is taken outside a transaction".into()));
             }
             self.execute("SELECT pg_advisory_xact_lock(?1)", &[Value::Int(PG_WRITE_LOCK)])?;
+        }
+        Ok(())
+    }
+
+    /// On PostgreSQL, announces `notice` on [`notice::CHANNEL`] when the caller's transaction commits
+    /// (at once outside one); on SQLite nothing, as its relay alone serves the file and polls
+    /// for what the command line changed.
+    pub fn notify(&self, notice: &Notice) -> Result<(), StorageError> {
+        if self.engine() == Engine::Postgres {
+            self.execute(
+                "SELECT pg_notify(?1, ?2)",
+                &[Value::Text(notice::CHANNEL.into()), Value::Text(notice.payload())],
+            )?;
         }
         Ok(())
     }

@@ -507,6 +507,10 @@ enum DbEngine {
 /// PostgreSQL's pool and the small runtime that drives its connections.
 struct PgPool {
     pool: deadpool_postgres::Pool,
+    /// Where to connect, for the listening connection, which is not the pool's.
+    config: tokio_postgres::Config,
+    /// What tells this pool's notices from other relays' ([`Conn::origin`]).
+    origin: u64,
     rt: PgRuntime,
 }
 
@@ -571,7 +575,7 @@ impl Db {
             .build()
             .map_err(|e| StorageError::Task(e.to_string()))?;
         let manager = deadpool_postgres::Manager::from_config(
-            config,
+            config.clone(),
             tokio_postgres::NoTls,
             deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
         );
@@ -584,7 +588,14 @@ impl Db {
             .create_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|e| StorageError::Pool(e.to_string()))?;
-        let db = Db { engine: Arc::new(DbEngine::Pg(PgPool { pool, rt: PgRuntime(Some(rt)) })) };
+        let db = Db {
+            engine: Arc::new(DbEngine::Pg(PgPool {
+                pool,
+                config,
+                origin: u64::from_le_bytes(crate::random::random_bytes::<8>()),
+                rt: PgRuntime(Some(rt)),
+            })),
+        };
         db.with(|c| migrate(c))?;
         Ok(db)
     }
@@ -594,6 +605,25 @@ impl Db {
         match &*self.engine {
             DbEngine::Sqlite(_) => sql::Engine::Sqlite,
             DbEngine::Pg(_) => sql::Engine::Postgres,
+        }
+    }
+
+    /// On PostgreSQL, what other processes announce on [`crate::notice::CHANNEL`], heard over a connection
+    /// of its own that connects again whenever it drops, as long as the receiver is kept; `None`
+    /// on SQLite, which has nothing to listen to.
+    pub fn listen(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::notice::Heard>> {
+        let DbEngine::Pg(pg) = &*self.engine else { return None };
+        let rt = pg.rt.0.as_ref()?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        rt.spawn(crate::notice::listen(pg.config.clone(), tx));
+        Some(rx)
+    }
+
+    /// What tells this database handle's notices from other relays' ([`Conn::origin`]).
+    pub fn origin(&self) -> u64 {
+        match &*self.engine {
+            DbEngine::Sqlite(_) => 0,
+            DbEngine::Pg(pg) => pg.origin,
         }
     }
 
@@ -662,7 +692,7 @@ impl PgPool {
             .recv()
             .map_err(|_| StorageError::Task("the database runtime has stopped".into()))?
             .map_err(|e| StorageError::Pool(e.to_string()))?;
-        Ok(Conn::pg(obj))
+        Ok(Conn::pg(obj, self.origin))
     }
 }
 
@@ -847,11 +877,14 @@ pub fn newest_seq(conn: &Conn) -> Result<i64, StorageError> {
 fn insert_chunk(conn: &Conn, doc: &str, snapshot: bool, data: &[u8]) -> Result<i64, StorageError> {
     conn.write_lock()?;
     let kind = if snapshot { "snapshot" } else { "incremental" };
-    conn.query_row(
+    let seq = conn.query_row(
         "INSERT INTO chunks(doc_id, kind, data) VALUES (?1, ?2, ?3) RETURNING seq",
         crate::args![doc, kind, data],
         |r| r.get(0),
-    )
+    )?;
+    // Delivered when the transaction commits, so no relay hears of a chunk it cannot read.
+    conn.notify(&crate::notice::Notice::Chunk { doc: doc.to_owned(), seq })?;
+    Ok(seq)
 }
 
 /// Appends one incremental chunk to a document within the caller's transaction (the command

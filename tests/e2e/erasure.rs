@@ -20,7 +20,9 @@ use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::{Automerge, Change};
 use contactpoint_server::auth::Role;
 use contactpoint_server::storage::{self, Db, Scope};
-use contactpoint_tests::{NativeClient, RelayProcess, WAIT, contactpoint, contactpoint_ok, doc_json, token_for};
+use contactpoint_tests::{
+    Engine, NativeClient, RelayProcess, WAIT, contactpoint, contactpoint_ok, doc_json, token_for,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -272,6 +274,10 @@ async fn js_holds(url: &str, doc: DocumentId, index: DocumentId) -> Result<tokio
         .arg(dir.join("interop.mjs"))
         .args(["erased", url, &format!("automerge:{doc}"), &format!("automerge:{index}")])
         .current_dir(&dir)
+        // The erasure runs while it waits: three runs of the command line, which on a busy
+        // machine with PostgreSQL (a connection and a `VACUUM FULL` each) take longer than the
+        // script's usual bound.
+        .env("INTEROP_TIMEOUT_MS", WAIT.as_millis().to_string())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
@@ -320,11 +326,13 @@ fn field_change(contact: &str, field: &str, value: &str) -> impl FnOnce(&mut Aut
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> {
+on_both_engines!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn erasure_leaves_nothing_on_the_relay_and_devices_follow);
+
+async fn erasure_leaves_nothing_on_the_relay_and_devices_follow(engine: Engine) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("relay.sqlite");
+    let path = engine.fresh(dir.path())?;
     let relay = RelayProcess::start_with_args(&path, "127.0.0.1:0", &[OsStr::new("--seed")])?;
+    let db_arg = path.to_str().context("the database is not named in UTF-8")?;
     let db = Db::open(&path)?;
     let url = |token: &str| format!("ws://{}/sync?token={token}", relay.addr);
     let index: DocumentId = db.with(|c| storage::meta_get(c, "index_document_id"))?.context("no index")?.parse()?;
@@ -419,12 +427,10 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
     let js = js_holds(&url(&token_for(&db, Role::Admin, &[])), old, index).await?;
 
     // No match: nothing happens.
-    let none =
-        contactpoint_ok(&["admin", "erase", "--db", path.to_str().unwrap(), "--person", "Nobody Nowhere", "--yes"])?;
+    let none = contactpoint_ok(&["admin", "erase", "--db", db_arg, "--person", "Nobody Nowhere", "--yes"])?;
     ensure!(none.contains("No contact point names"), "{none}");
     // Without --yes and without a terminal nothing is changed.
-    let (ok, _, err) =
-        contactpoint(&["admin", "erase", "--db", path.to_str().unwrap(), "--person", "paivi PYYHITTAVA"])?;
+    let (ok, _, err) = contactpoint(&["admin", "erase", "--db", db_arg, "--person", "paivi PYYHITTAVA"])?;
     ensure!(!ok && err.contains("--yes"), "{err}");
     ensure!(db.with(|c| storage::doc_scope(c, &old))?.is_some_and(|(_, t)| !t), "erased without confirmation");
 
@@ -433,7 +439,7 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
         "admin",
         "erase",
         "--db",
-        path.to_str().unwrap(),
+        db_arg,
         "--person",
         "paivi PYYHITTAVA",
         "--yes",
@@ -588,10 +594,16 @@ async fn erasure_leaves_nothing_on_the_relay_and_devices_follow() -> Result<()> 
             mentions(&contactpoint_tests::stored_doc(&db, *id)?).into_iter().map(|m| format!("stored {id}: {m}")),
         );
     }
-    found.extend(raw_mentions(&path)?);
+    // A SQLite file is the relay's own to read byte by byte; PostgreSQL's files are the server's,
+    // which `admin erase` rewrites (`VACUUM FULL`), so there the decoded rows above are the check.
+    if engine == Engine::Sqlite {
+        found.extend(raw_mentions(&path)?);
+    }
     ensure!(found.is_empty(), "the relay's database still holds erased values: {found:?}");
     drop(relay);
-    ensure!(raw_mentions(&path)?.is_empty(), "after the relay stopped: {:?}", raw_mentions(&path)?);
+    if engine == Engine::Sqlite {
+        ensure!(raw_mentions(&path)?.is_empty(), "after the relay stopped: {:?}", raw_mentions(&path)?);
+    }
     Ok(())
 }
 

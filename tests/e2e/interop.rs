@@ -54,17 +54,17 @@ pub(crate) async fn node(args: &[&str]) -> Result<Value> {
 }
 
 /// A string field of a result line.
-fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
+pub(crate) fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
     v[key].as_str().with_context(|| format!("result has no string `{key}`: {v}"))
 }
 
 /// A list of strings from a result line (message types sent or received, error messages).
-fn strings(v: &Value, key: &str) -> Vec<String> {
+pub(crate) fn strings(v: &Value, key: &str) -> Vec<String> {
     v[key].as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()).unwrap_or_default()
 }
 
 /// Change hashes as the JavaScript client prints them (base58check), decoded.
-fn js_heads(v: &Value, key: &str) -> Result<BTreeSet<ChangeHash>> {
+pub(crate) fn js_heads(v: &Value, key: &str) -> Result<BTreeSet<ChangeHash>> {
     let list = v[key].as_array().with_context(|| format!("result has no list `{key}`: {v}"))?;
     list.iter()
         .map(|h| {

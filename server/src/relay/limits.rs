@@ -22,6 +22,8 @@ pub struct Limits {
     pub write_timeout: Duration,
     /// How often revocations are looked for in the database.
     pub revocation_poll: Duration,
+    /// How often a relay that hears other processes' writes announced (PostgreSQL) reads anyway.
+    pub announced_poll: Duration,
     /// What a peer's sync message may ask of the engine.
     pub bounds: Bounds,
     /// Documents one user may create through sync per hour.
@@ -61,6 +63,7 @@ impl Default for Limits {
             outbox_bytes: 4 * 1024 * 1024,
             write_timeout: Duration::from_secs(30),
             revocation_poll: Duration::from_millis(250),
+            announced_poll: Duration::from_secs(5),
             bounds: Bounds::default(),
             creations_per_hour: 20,
             sync_state_ttl: Duration::from_secs(90 * 24 * 3600),
