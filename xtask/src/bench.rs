@@ -11,7 +11,9 @@
 
 pub mod attacks;
 mod client;
+pub mod cluster;
 mod docs;
+mod postgres;
 mod servers;
 mod workloads;
 
@@ -92,25 +94,10 @@ fn parse(args: &[String]) -> Result<Options> {
 /// Runs the benchmark with the command-line options that follow `bench`.
 pub fn run(args: &[String]) -> Result<()> {
     let opts = parse(args)?;
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace directory")?.to_owned();
+    let workspace = workspace()?;
     let target = target_dir()?;
     if cfg!(debug_assertions) && !opts.allow_debug {
-        // An unoptimised load generator would spend the shared cores on itself and distort every
-        // figure: run the same command again as an optimised build.
-        eprintln!("bench: the load generator must be optimised; building and running it in release mode");
-        let status = Command::new(cargo())
-            .current_dir(&workspace)
-            .args(["run", "--quiet", "--release", "--package", "xtask", "--target-dir"])
-            .arg(&target)
-            .args(["--", "bench", "relay"])
-            .args(args)
-            .arg("--allow-debug")
-            .status()
-            .context("cannot run cargo")?;
-        if !status.success() {
-            bail!("the benchmark failed ({status})");
-        }
-        return Ok(());
+        return rerun_optimised("relay", args);
     }
 
     let sizes = if opts.quick { Sizes::quick() } else { Sizes::full() };
@@ -138,7 +125,10 @@ pub fn run(args: &[String]) -> Result<()> {
         let kind_dir = dir.path().join(kind.name());
         std::fs::create_dir_all(&kind_dir)?;
         let (launch, admin_token, reader_token, ids) = match kind {
-            Kind::Ours => setup_ours(&relay_bin, &kind_dir)?,
+            Kind::Ours => {
+                let (launch, admin, reader, ids, _) = setup_ours(&relay_bin, &kind_dir.join("bench.sqlite"), 0)?;
+                (launch, admin, reader, ids)
+            }
             Kind::Reference => {
                 let launch = reference.clone().context("reference launch not prepared")?;
                 (launch, "unused".into(), "unused".into(), random_ids())
@@ -146,12 +136,15 @@ pub fn run(args: &[String]) -> Result<()> {
         };
         let mut ctx = Ctx {
             kind,
-            launch,
-            server: None,
+            launches: vec![launch],
+            servers: Vec::new(),
             log: kind_dir.join("relay.log"),
             admin_token,
             reader_token,
             ids,
+            write_docs: Vec::new(),
+            database_pid: None,
+            per_instance: false,
             sizes: sizes.clone(),
             run_tag: run_tag.clone(),
             figures: Vec::new(),
@@ -181,7 +174,7 @@ pub fn run(args: &[String]) -> Result<()> {
             ctx.stop().await
         });
         if let Err(e) = r {
-            let log = servers::tail(&ctx.log);
+            let log = ctx.log_tails();
             let _ = rt.block_on(ctx.stop());
             return Err(e.context(format!("{} relay; the end of its log:\n{log}", kind.name())));
         }
@@ -194,6 +187,30 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let out = opts.out.clone().unwrap_or_else(|| target.join("bench").join("relay.json"));
     report(&sizes, &results, elapsed.as_secs_f64(), opts.quick, &out)
+}
+
+/// The project's directory.
+pub(crate) fn workspace() -> Result<PathBuf> {
+    Ok(Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace directory")?.to_owned())
+}
+
+/// Runs `cargo xtask bench WHICH ARGS… --allow-debug` as an optimised build: an unoptimised load
+/// generator would spend the shared cores on itself and distort every figure.
+pub(crate) fn rerun_optimised(which: &str, args: &[String]) -> Result<()> {
+    eprintln!("bench: the load generator must be optimised; building and running it in release mode");
+    let status = Command::new(cargo())
+        .current_dir(workspace()?)
+        .args(["run", "--quiet", "--release", "--package", "xtask", "--target-dir"])
+        .arg(target_dir()?)
+        .args(["--", "bench", which])
+        .args(args)
+        .arg("--allow-debug")
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("the benchmark failed ({status})");
+    }
+    Ok(())
 }
 
 /// The cargo that runs us, so nested builds use the same toolchain.
@@ -240,19 +257,20 @@ fn raise_open_files(needed: usize) -> Result<()> {
     Ok(())
 }
 
-/// A fresh database for our relay with an admin and a reader token and the documents
-/// registered (empty), as an administrator would set them up.
-fn setup_ours(bin: &Path, dir: &Path) -> Result<(Launch, String, String, Ids)> {
-    let db_path = dir.join("bench.sqlite");
-    let db = Db::open(&db_path)?;
+/// A fresh database for our relay (a SQLite file or an empty PostgreSQL database's URL) with an
+/// admin and a reader token and the documents registered (empty), as an administrator would set
+/// them up, and `extra` more documents for the write workload.
+fn setup_ours(bin: &Path, db_path: &Path, extra: usize) -> Result<(Launch, String, String, Ids, Vec<DocumentId>)> {
+    let db = Db::open(db_path)?;
     let admin = token(&db, Role::Admin)?;
     let reader = token(&db, Role::Reader)?;
     let doc = || -> Result<DocumentId> {
         Ok(db.with(|c| contactpoint_server::admin::create_document(c, &Scope::National, &Automerge::new()))?)
     };
     let ids = Ids { directory: doc()?, fanout: doc()?, fanout_large: doc()?, history: doc()?, idle: doc()? };
+    let more = (0..extra).map(|_| doc()).collect::<Result<Vec<_>>>()?;
     drop(db);
-    Ok((Launch::Ours { bin: bin.to_owned(), db: db_path }, admin, reader, ids))
+    Ok((Launch::Ours { bin: bin.to_owned(), db: db_path.to_owned() }, admin, reader, ids, more))
 }
 
 fn token(db: &Db, role: Role) -> Result<String> {
@@ -273,6 +291,7 @@ fn random_ids() -> Ids {
 }
 
 /// How a figure is shown.
+#[derive(Clone, Copy)]
 enum Unit {
     Seconds,
     Millis,
@@ -280,6 +299,7 @@ enum Unit {
     KiB,
     MiB,
     Count,
+    PerSecond,
 }
 
 fn show(v: Option<f64>, unit: &Unit) -> String {
@@ -291,6 +311,7 @@ fn show(v: Option<f64>, unit: &Unit) -> String {
         Unit::KiB => format!("{v:.2} KiB"),
         Unit::MiB => format!("{v:.1} MiB"),
         Unit::Count => format!("{v:.0}"),
+        Unit::PerSecond => format!("{v:.1}/s"),
     }
 }
 

@@ -26,10 +26,11 @@ commands:
                                     there is none) and formatting (prettier)
   contactpoint ARGS...              build the relay (release) if needed and run it with ARGS, from
                                     the project directory: cargo xtask contactpoint admin users
-  bench [directory|web|relay|attacks] [--quick]
+  bench [directory|web|relay|attacks|cluster] [--quick]
                                     benchmarks, with figures and ratios against the references
                                     (attacks: the relay under each attack of the threat model,
-                                    against a baseline and the relay before hardening)
+                                    against a baseline and the relay before hardening; cluster:
+                                    one relay on SQLite against 1, 2 and 3 over one PostgreSQL)
   fuzz [--seconds N] [--skip-known-crashes] [TARGET...]
                                     run the fuzz targets in fuzz/ (default 60 s each) and report
                                     the executions each reached";
@@ -282,9 +283,10 @@ fn contactpoint(args: &[String]) -> Result<()> {
     std::process::exit(status.code().unwrap_or(1));
 }
 
-/// `cargo xtask bench [directory|web|relay|attacks] [--quick]`: the directory's search, resolution
-/// and document sizes; the web app's download, offline cold start and search in Chromium; the
-/// relay against the reference server; the relay under attack.
+/// `cargo xtask bench [directory|web|relay|attacks|cluster] [--quick]`: the directory's search,
+/// resolution and document sizes; the web app's download, offline cold start and search in
+/// Chromium; the relay against the reference server; the relay under attack; one relay on SQLite
+/// against several over one PostgreSQL.
 fn bench_all(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     let only = args.iter().find(|a| !a.starts_with("--")).map(String::as_str);
@@ -307,6 +309,11 @@ fn bench_all(args: &[String]) -> Result<()> {
     if only.is_none_or(|o| o == "attacks") {
         let rest: Vec<String> = args.iter().filter(|a| a.starts_with("--")).cloned().collect();
         bench::attacks::run(&rest)?;
+    }
+    if only.is_none_or(|o| o == "cluster") {
+        ensure_postgresql()?;
+        let rest: Vec<String> = args.iter().filter(|a| a.starts_with("--")).cloned().collect();
+        bench::cluster::run(&rest)?;
     }
     Ok(())
 }

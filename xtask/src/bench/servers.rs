@@ -255,7 +255,7 @@ impl Drop for Server {
 }
 
 /// The clock tick of /proc/PID/stat times.
-fn clock_ticks() -> f64 {
+pub(super) fn clock_ticks() -> f64 {
     static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| {
         Command::new("getconf")

@@ -1,8 +1,10 @@
 //! The workloads, each run the same way against either relay: upload, initial sync to many
-//! clients, fan-out of edits to many readers, reconnect cost, and idle-connection memory.
+//! clients, fan-out of edits to many readers, reconnect cost, and idle-connection memory; and for
+//! the cluster benchmark, the same spread round-robin over several instances of our relay, plus a
+//! write rate (appends per second acknowledged).
 //!
 //! Every wait is bounded; every figure that involves the relay's effort is read from /proc for
-//! the relay's process only, because the load generator shares the machine's cores.
+//! the relay's processes only, because the load generator shares the machine's cores.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +36,10 @@ pub struct Sizes {
     pub history_entries: usize,
     /// Commits in its history.
     pub history_changes: usize,
+    /// Writers of the write-rate workload, each on a document of its own.
+    pub writers: usize,
+    /// How long they write.
+    pub write_seconds: u64,
 }
 
 impl Sizes {
@@ -47,6 +53,8 @@ impl Sizes {
             idle_connections: 10_000,
             history_entries: 1_000,
             history_changes: 2_000,
+            writers: 16,
+            write_seconds: 10,
         }
     }
 
@@ -60,6 +68,8 @@ impl Sizes {
             idle_connections: 1_000,
             history_entries: 1_000,
             history_changes: 500,
+            writers: 8,
+            write_seconds: 3,
         }
     }
 }
@@ -84,11 +94,12 @@ pub struct Ids {
 pub struct Ctx {
     /// Which relay.
     pub kind: Kind,
-    /// How to (re)start it.
-    pub launch: Launch,
-    /// The running process.
-    pub server: Option<Server>,
-    /// Where its output goes.
+    /// How to (re)start it: one launch per instance (several only for the cluster benchmark,
+    /// all on one database).
+    pub launches: Vec<Launch>,
+    /// The running processes, in the order of `launches`.
+    pub servers: Vec<Server>,
+    /// Where their output goes (instance `i` > 0 gets `.i` appended).
     pub log: std::path::PathBuf,
     /// A token with write access (ignored by the reference server).
     pub admin_token: String,
@@ -96,6 +107,12 @@ pub struct Ctx {
     pub reader_token: String,
     /// The documents.
     pub ids: Ids,
+    /// The documents of the write-rate workload, one per writer (cluster benchmark only).
+    pub write_docs: Vec<DocumentId>,
+    /// The database server's postmaster, when it is a process of its own (PostgreSQL), for its CPU.
+    pub database_pid: Option<u32>,
+    /// Whether to record figures per instance and the database's CPU (cluster benchmark).
+    pub per_instance: bool,
     /// The workload sizes.
     pub sizes: Sizes,
     /// Distinguishes this run's peer and storage ids from any earlier run's.
@@ -114,17 +131,78 @@ const DEADLINE: Duration = Duration::from_secs(90);
 /// How long after a workload the relay's CPU is read, so trailing work (acknowledgements) counts.
 const TRAILING: Duration = Duration::from_millis(300);
 
+/// CPU seconds so far of each instance and of the database server (when it is a process).
+pub struct CpuMark {
+    each: Vec<f64>,
+    database: Option<f64>,
+}
+
 impl Ctx {
     fn server(&self) -> Result<&Server> {
-        self.server.as_ref().context("the relay is not running")
+        self.servers.first().context("the relay is not running")
     }
 
+    /// How many instances run (at least one).
+    pub fn instances(&self) -> usize {
+        self.launches.len().max(1)
+    }
+
+    /// The URL of the first instance.
     fn url(&self, admin: bool) -> Result<String> {
-        Ok(self.server()?.url(if admin { &self.admin_token } else { &self.reader_token }))
+        self.url_at(0, admin)
     }
 
+    /// The URL of instance `i` modulo the instances: client `i` of a workload connects there.
+    fn url_at(&self, i: usize, admin: bool) -> Result<String> {
+        let server = self.servers.get(i % self.instances()).context("the relay is not running")?;
+        Ok(server.url(if admin { &self.admin_token } else { &self.reader_token }))
+    }
+
+    /// CPU seconds of all instances together.
     fn cpu(&self) -> Result<f64> {
-        self.server()?.cpu_seconds()
+        Ok(self.cpu_mark()?.each.iter().sum())
+    }
+
+    fn cpu_mark(&self) -> Result<CpuMark> {
+        let each = self.servers.iter().map(Server::cpu_seconds).collect::<Result<Vec<_>>>()?;
+        let database = self.database_pid.map(super::postgres::tree_cpu_seconds).transpose()?;
+        Ok(CpuMark { each, database })
+    }
+
+    /// Records the CPU spent since `since` under `key`: all instances together, and with
+    /// `per_instance` each instance (`key.1`, `key.2`, …) and the database server (`key.db`).
+    fn record_cpu(&mut self, key: &str, since: &CpuMark) -> Result<()> {
+        let now = self.cpu_mark()?;
+        self.record_cpu_span(key, since, &now);
+        Ok(())
+    }
+
+    /// [`Self::record_cpu`] between two earlier marks.
+    fn record_cpu_span(&mut self, key: &str, since: &CpuMark, now: &CpuMark) {
+        let each: Vec<f64> = now.each.iter().zip(&since.each).map(|(a, b)| a - b).collect();
+        self.record(key, each.iter().sum());
+        if self.per_instance {
+            for (i, v) in each.iter().enumerate() {
+                self.record(&format!("{key}.{}", i + 1), *v);
+            }
+            if let (Some(a), Some(b)) = (now.database, since.database) {
+                self.record(&format!("{key}.db"), a - b);
+            }
+        }
+    }
+
+    /// Resident memory of each instance, in KiB.
+    fn rss_each(&self) -> Result<Vec<u64>> {
+        self.servers.iter().map(Server::rss_kib).collect()
+    }
+
+    /// Records one count per instance (`key.1`, `key.2`, …) with `per_instance`.
+    fn record_each(&mut self, key: &str, each: &[usize]) {
+        if self.per_instance {
+            for (i, v) in each.iter().enumerate() {
+                self.record(&format!("{key}.{}", i + 1), *v as f64);
+            }
+        }
     }
 
     fn record(&mut self, key: &str, value: f64) {
@@ -138,21 +216,37 @@ impl Ctx {
     }
 
     fn check_alive(&mut self) -> Result<()> {
-        self.server.as_mut().context("the relay is not running")?.check_alive()
+        if self.servers.is_empty() {
+            bail!("the relay is not running");
+        }
+        self.servers.iter_mut().try_for_each(Server::check_alive)
     }
 
-    /// Starts the relay (again) on its data.
+    /// The log file of instance `i`.
+    pub fn log_of(&self, i: usize) -> std::path::PathBuf {
+        if i == 0 { self.log.clone() } else { self.log.with_extension(format!("log.{i}")) }
+    }
+
+    /// Starts the relay's instances (again) on their data, one after the other.
     pub async fn start(&mut self) -> Result<()> {
-        let (launch, log) = (self.launch.clone(), self.log.clone());
-        let server = tokio::task::spawn_blocking(move || launch.start(&log)).await??;
-        self.server = Some(server);
+        for i in 0..self.launches.len() {
+            let (launch, log) = (self.launches[i].clone(), self.log_of(i));
+            let server = tokio::task::spawn_blocking(move || launch.start(&log)).await??;
+            self.servers.push(server);
+            self.ready(i).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until instance `i` completes a handshake.
+    async fn ready(&self, i: usize) -> Result<()> {
         // Listening is not yet serving: the reference server attaches its protocol handler a
         // moment after it prints that it listens (once its storage id is loaded), and a client
         // arriving earlier is dropped. A completed handshake is the readiness test for both.
-        let url = self.url(false)?;
+        let url = self.url_at(i, false)?;
         let mut last = None;
         for attempt in 0..50 {
-            let mut probe = Client::new(format!("{}-probe-{attempt}", self.run_tag), None);
+            let mut probe = Client::new(format!("{}-probe-{i}-{attempt}", self.run_tag), None);
             match probe.connect(&url, Duration::from_secs(2)).await {
                 Ok(()) => {
                     probe.close().await;
@@ -165,12 +259,20 @@ impl Ctx {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("no probe ran")).context("the relay never completed a handshake"))
     }
 
-    /// Stops the relay, politely first.
+    /// Stops the relay's instances, politely first.
     pub async fn stop(&mut self) -> Result<()> {
-        if let Some(s) = self.server.take() {
+        for s in std::mem::take(&mut self.servers) {
             tokio::task::spawn_blocking(move || s.stop(Duration::from_secs(10))).await??;
         }
         Ok(())
+    }
+
+    /// The end of every instance's log, for error messages.
+    pub fn log_tails(&self) -> String {
+        (0..self.launches.len())
+            .map(|i| format!("instance {}:\n{}", i + 1, super::servers::tail(&self.log_of(i))))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -181,11 +283,16 @@ fn fmt_num(v: f64) -> String {
 /// Creates `doc` as `id` on a new admin client and uploads it; returns the connected client,
 /// which keeps the document for later edits.
 async fn upload(ctx: &Ctx, role: &str, id: DocumentId, doc: Automerge) -> Result<Client> {
+    upload_at(ctx, 0, role, id, doc).await
+}
+
+/// [`upload`] through instance `instance`.
+async fn upload_at(ctx: &Ctx, instance: usize, role: &str, id: DocumentId, doc: Automerge) -> Result<Client> {
     let (peer, storage) = ctx.peer(role, 0);
     let mut c = Client::new(peer, storage);
     let events = c.session.create_doc(id, doc);
     c.send(events).await?;
-    c.connect(&ctx.url(true)?, CONNECT).await?;
+    c.connect(&ctx.url_at(instance, true)?, CONNECT).await?;
     c.wait_until(SYNC, |c| c.session.is_acknowledged(&id)).await.context("upload not acknowledged")?;
     Ok(c)
 }
@@ -353,26 +460,31 @@ pub async fn fanout_large(ctx: &mut Ctx) -> Result<()> {
 /// Readers subscribe to a document of `entries` entries made in one change; then edits, each
 /// timed from the moment it is sent until each reader has it. With `fresh_writer`, every edit
 /// comes from a new connection of a client that holds the document but no sync state.
+///
+/// With several instances, reader `i` connects to instance `i` modulo their number; the writer
+/// stays on the first, or with `fresh_writer` connects to the instances in turn (as behind a load
+/// balancer without sticky sessions). Latencies are also split by whether the reader is on the
+/// writer's instance or another.
 async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, fresh_writer: bool) -> Result<()> {
     let doc = docs::directory(entries)?;
     let heads = Arc::new(doc.get_heads());
     let mut writer = upload(ctx, &format!("{key}-writer"), id, doc).await?;
+    let instances = ctx.instances();
 
     let n = ctx.sizes.fanout_clients;
-    let url = ctx.url(false)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
-    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(i64, Instant)>();
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<usize>();
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(i64, Instant, usize)>();
     // Bounded concurrency while connecting: a burst of a thousand handshakes at once measures the
     // listen backlog, not the relay.
     let gate = Arc::new(Semaphore::new(64));
     let mut tasks = JoinSet::new();
-    let cpu0 = ctx.cpu()?;
+    let cpu0 = ctx.cpu_mark()?;
     let t0 = Instant::now();
     for i in 0..n {
         let (peer, storage) = ctx.peer("reader", i);
-        let (url, heads, ready_tx, seen_tx, gate) =
-            (url.clone(), heads.clone(), ready_tx.clone(), seen_tx.clone(), gate.clone());
+        let (url, instance) = (ctx.url_at(i, false)?, i % instances);
+        let (heads, ready_tx, seen_tx, gate) = (heads.clone(), ready_tx.clone(), seen_tx.clone(), gate.clone());
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             let mut c = Client::new(peer, storage);
@@ -383,7 +495,7 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
                 c.send(events).await?;
                 c.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
             }
-            let _ = ready_tx.send(());
+            let _ = ready_tx.send(instance);
             let mut last = c.session.doc(&id).map(docs::seq).unwrap_or(0);
             while !*stop.borrow() {
                 tokio::select! {
@@ -398,7 +510,7 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
                             let now = c.session.doc(&id).map(docs::seq).unwrap_or(last);
                             if now > last {
                                 last = now;
-                                let _ = seen_tx.send((now, arrived));
+                                let _ = seen_tx.send((now, arrived, instance));
                             }
                         }
                     }
@@ -410,18 +522,24 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
         });
     }
     drop((ready_tx, seen_tx));
-    let n = collect(&mut ready_rx, n, DEADLINE, "readers subscribed", &mut tasks).await.len();
+    let ready = collect(&mut ready_rx, n, DEADLINE, "readers subscribed", &mut tasks).await;
+    let n = ready.len();
     let subscribe_wall = t0.elapsed();
     ctx.record(&format!("{key}.readers"), n as f64);
+    let mut held = vec![0usize; instances];
+    ready.iter().for_each(|&i| held[i] += 1);
+    ctx.record_each(&format!("{key}.readers"), &held);
     tokio::time::sleep(TRAILING).await;
-    let subscribe_cpu = ctx.cpu()? - cpu0;
     ctx.record(&format!("{key}.subscribe_wall_s"), subscribe_wall.as_secs_f64());
-    ctx.record(&format!("{key}.subscribe_cpu_s"), subscribe_cpu);
+    ctx.record_cpu(&format!("{key}.subscribe_cpu_s"), &cpu0)?;
     writer.settle(Duration::from_millis(300), Duration::from_secs(5)).await?;
 
     let mut latencies: Vec<f64> = Vec::with_capacity(n * ctx.sizes.fanout_edits);
+    // The same split by where the reader is: on the writer's instance or another.
+    let (mut same, mut other) = (Vec::new(), Vec::new());
     let mut missed = 0usize;
-    let cpu0 = ctx.cpu()?;
+    let mut writer_at = 0;
+    let cpu0 = ctx.cpu_mark()?;
     let t0 = Instant::now();
     let mut edits = 0;
     for k in 1..=ctx.sizes.fanout_edits as i64 {
@@ -438,7 +556,8 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
             writer = Client::new(peer, storage);
             let events = writer.session.open_doc(id, Some(&saved), None)?;
             writer.send(events).await?;
-            writer.connect(&ctx.url(true)?, CONNECT).await?;
+            writer_at = k as usize % instances;
+            writer.connect(&ctx.url_at(writer_at, true)?, CONNECT).await?;
         }
         let mut failed = None;
         let events = writer.session.change(&id, |d| {
@@ -454,10 +573,12 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut got = 0usize;
         while got < n && Instant::now() < deadline {
-            while let Ok((seq, arrived)) = seen_rx.try_recv() {
+            while let Ok((seq, arrived, at)) = seen_rx.try_recv() {
                 if seq == k {
                     got += 1;
-                    latencies.push(arrived.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+                    let ms = arrived.saturating_duration_since(sent).as_secs_f64() * 1000.0;
+                    latencies.push(ms);
+                    if at == writer_at { same.push(ms) } else { other.push(ms) }
                 }
             }
             if got < n {
@@ -472,15 +593,21 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
     }
     let wall = t0.elapsed();
     tokio::time::sleep(TRAILING).await;
-    let cpu = ctx.cpu()? - cpu0;
     latencies.sort_by(f64::total_cmp);
     ctx.record(&format!("{key}.p50_ms"), percentile(&latencies, 50.0));
     ctx.record(&format!("{key}.p99_ms"), percentile(&latencies, 99.0));
     ctx.record(&format!("{key}.max_ms"), latencies.last().copied().unwrap_or(f64::NAN));
+    if ctx.per_instance {
+        same.sort_by(f64::total_cmp);
+        other.sort_by(f64::total_cmp);
+        ctx.record(&format!("{key}.same_p50_ms"), percentile(&same, 50.0));
+        ctx.record(&format!("{key}.other_p50_ms"), percentile(&other, 50.0));
+        ctx.record(&format!("{key}.other_p99_ms"), percentile(&other, 99.0));
+    }
     ctx.record(&format!("{key}.missed"), missed as f64);
     ctx.record(&format!("{key}.edits"), edits as f64);
     ctx.record(&format!("{key}.wall_s"), wall.as_secs_f64());
-    ctx.record(&format!("{key}.cpu_s"), cpu);
+    ctx.record_cpu(&format!("{key}.cpu_s"), &cpu0)?;
     stop_tx.send(true)?;
     finish(&mut tasks, Duration::from_secs(30)).await;
     writer.close().await;
@@ -576,10 +703,13 @@ async fn come_back(ctx: &Ctx, c: &mut Client, id: DocumentId, heads: &[ChangeHas
 
 /// `idle_connections` clients, first only connected (handshake done), then each subscribed to
 /// one small document, then left alone: the relay's memory growth per connection at both steps.
+/// With several instances, client `i` connects to instance `i` modulo their number, and memory
+/// is the instances' together.
 pub async fn idle(ctx: &mut Ctx) -> Result<()> {
     let n = ctx.sizes.idle_connections;
+    let instances = ctx.instances();
     let limit = ctx.server()?.open_files_limit()?;
-    if limit < n as u64 + 100 {
+    if limit < (n / instances) as u64 + 100 {
         bail!("the relay may open only {limit} files, too few for {n} connections: raise `ulimit -n`");
     }
     let id = ctx.ids.idle;
@@ -587,31 +717,36 @@ pub async fn idle(ctx: &mut Ctx) -> Result<()> {
     let heads = Arc::new(doc.get_heads());
     let mut writer = upload(ctx, "idle-writer", id, doc).await?;
     writer.close().await;
-    // One subscriber loads the document before the first reading, so only connections count.
-    let (peer, storage) = ctx.peer("idle-warmup", 0);
-    let mut warm = Client::new(peer, storage);
-    warm.connect(&ctx.url(false)?, CONNECT).await?;
-    let events = warm.session.open_doc(id, None, None)?;
-    warm.send(events).await?;
-    warm.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+    // One subscriber per instance loads the document before the first reading, so only
+    // connections count.
+    let mut warm = Vec::new();
+    for i in 0..instances {
+        let (peer, storage) = ctx.peer("idle-warmup", i);
+        let mut c = Client::new(peer, storage);
+        c.connect(&ctx.url_at(i, false)?, CONNECT).await?;
+        let events = c.session.open_doc(id, None, None)?;
+        c.send(events).await?;
+        c.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+        warm.push(c);
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss0 = ctx.server()?.rss_kib()?;
+    let rss0 = ctx.rss_each()?;
 
-    let url = ctx.url(false)?;
     let (go_tx, go_rx) = watch::channel(false);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (connected_tx, mut connected_rx) = mpsc::unbounded_channel::<()>();
+    let (connected_tx, mut connected_rx) = mpsc::unbounded_channel::<usize>();
     let (subscribed_tx, mut subscribed_rx) = mpsc::unbounded_channel::<()>();
     // Bounded concurrency while connecting: a burst of thousands of handshakes at once measures
     // the listen backlog, not the relay.
     let gate = Arc::new(Semaphore::new(128));
     let mut tasks = JoinSet::new();
-    let cpu0 = ctx.cpu()?;
+    let cpu0 = ctx.cpu_mark()?;
     let t0 = Instant::now();
     for i in 0..n {
         let (peer, storage) = ctx.peer("idle", i);
-        let (url, heads, connected_tx, subscribed_tx, gate) =
-            (url.clone(), heads.clone(), connected_tx.clone(), subscribed_tx.clone(), gate.clone());
+        let (url, instance) = (ctx.url_at(i, false)?, i % instances);
+        let (heads, connected_tx, subscribed_tx, gate) =
+            (heads.clone(), connected_tx.clone(), subscribed_tx.clone(), gate.clone());
         let (mut go, mut stop) = (go_rx.clone(), stop_rx.clone());
         tasks.spawn(async move {
             let mut c = Client::new(peer, storage);
@@ -620,7 +755,7 @@ pub async fn idle(ctx: &mut Ctx) -> Result<()> {
                 let _permit = gate.acquire().await?;
                 c.connect_from(&url, Some(from), CONNECT).await?;
             }
-            let _ = connected_tx.send(());
+            let _ = connected_tx.send(instance);
             // Keep reading while waiting: the reference server pings every few seconds and drops
             // peers that do not answer.
             let (mut subscribed, mut reported) = (false, false);
@@ -645,11 +780,14 @@ pub async fn idle(ctx: &mut Ctx) -> Result<()> {
         });
     }
     drop((connected_tx, subscribed_tx));
-    let connected = collect(&mut connected_rx, n, DEADLINE, "idle clients connected", &mut tasks).await.len();
+    let came = collect(&mut connected_rx, n, DEADLINE, "idle clients connected", &mut tasks).await;
+    let connected = came.len();
+    let mut held = vec![0usize; instances];
+    came.iter().for_each(|&i| held[i] += 1);
     let connect_wall = t0.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss1 = ctx.server()?.rss_kib()?;
-    let cpu1 = ctx.cpu()?;
+    let rss1 = ctx.rss_each()?;
+    let connect_cpu = ctx.cpu_mark()?;
     let t1 = Instant::now();
     go_tx.send(true)?;
     let subscribed =
@@ -657,23 +795,97 @@ pub async fn idle(ctx: &mut Ctx) -> Result<()> {
     let subscribe_wall = t1.elapsed();
     // Let buffers drain and the reference server's collector run before reading memory.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss2 = ctx.server()?.rss_kib()?;
-    let cpu2 = ctx.cpu()?;
-    let per = |kib: f64| kib / connected.max(1) as f64;
+    let rss2 = ctx.rss_each()?;
+    let subscribe_cpu = ctx.cpu_mark()?;
+    let per = |kib: u64| kib as f64 / connected.max(1) as f64;
+    let sum = |v: &[u64]| v.iter().sum::<u64>();
     ctx.record("idle.connected", connected as f64);
+    ctx.record_each("idle.connected", &held);
     ctx.record("idle.subscribed", subscribed as f64);
     ctx.record("idle.connect_wall_s", connect_wall.as_secs_f64());
-    ctx.record("idle.connect_cpu_s", cpu1 - cpu0);
+    ctx.record_cpu_span("idle.connect_cpu_s", &cpu0, &connect_cpu);
     ctx.record("idle.subscribe_wall_s", subscribe_wall.as_secs_f64());
-    ctx.record("idle.subscribe_cpu_s", cpu2 - cpu1);
-    ctx.record("idle.rss_before_mib", rss0 as f64 / 1024.0);
-    ctx.record("idle.rss_connected_mib", rss1 as f64 / 1024.0);
-    ctx.record("idle.rss_subscribed_mib", rss2 as f64 / 1024.0);
-    ctx.record("idle.kib_per_connection_handshake", per(rss1 as f64 - rss0 as f64));
-    ctx.record("idle.kib_per_connection", per(rss2 as f64 - rss0 as f64));
+    ctx.record_cpu_span("idle.subscribe_cpu_s", &connect_cpu, &subscribe_cpu);
+    ctx.record("idle.rss_before_mib", sum(&rss0) as f64 / 1024.0);
+    ctx.record("idle.rss_connected_mib", sum(&rss1) as f64 / 1024.0);
+    ctx.record("idle.rss_subscribed_mib", sum(&rss2) as f64 / 1024.0);
+    if ctx.per_instance {
+        for (i, kib) in rss2.iter().enumerate() {
+            ctx.record(&format!("idle.rss_subscribed_mib.{}", i + 1), *kib as f64 / 1024.0);
+        }
+    }
+    ctx.record("idle.kib_per_connection_handshake", per(sum(&rss1).saturating_sub(sum(&rss0))));
+    ctx.record("idle.kib_per_connection", per(sum(&rss2).saturating_sub(sum(&rss0))));
     stop_tx.send(true)?;
     finish(&mut tasks, Duration::from_secs(60)).await;
-    warm.close().await;
+    for mut c in warm {
+        c.close().await;
+    }
+    ctx.check_alive()
+}
+
+/// `writers` clients, each on a document of its own and on instance `j` modulo the instances,
+/// each making one edit after another, every one waiting for the relay's acknowledgement (which
+/// comes only once the change is committed): the appends per second the store takes, and the
+/// time from an edit to its acknowledgement.
+pub async fn writes(ctx: &mut Ctx) -> Result<()> {
+    let ids = ctx.write_docs.clone();
+    if ids.is_empty() {
+        bail!("no documents are registered for the write workload");
+    }
+    let mut writers = Vec::with_capacity(ids.len());
+    for (j, id) in ids.iter().enumerate() {
+        let c = upload_at(ctx, j % ctx.instances(), &format!("write-{j}"), *id, docs::directory(20)?).await?;
+        writers.push((*id, c));
+    }
+    tokio::time::sleep(TRAILING).await;
+    let length = Duration::from_secs(ctx.sizes.write_seconds);
+    let cpu0 = ctx.cpu_mark()?;
+    let t0 = Instant::now();
+    let end = t0 + length;
+    let mut tasks = JoinSet::new();
+    for (id, mut c) in writers {
+        tasks.spawn(async move {
+            let mut acked = Vec::new();
+            let mut seq = 0;
+            while Instant::now() < end {
+                seq += 1;
+                let mut failed = None;
+                let events = c.session.change(&id, |d| {
+                    if let Err(e) = docs::edit(d, seq) {
+                        failed = Some(e);
+                    }
+                });
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                let sent = Instant::now();
+                c.send(events).await?;
+                c.wait_until(SYNC, |c| c.session.is_acknowledged(&id)).await.context("edit not acknowledged")?;
+                acked.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+            c.close().await;
+            anyhow::Ok(acked)
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    while let Some(r) = tasks.join_next().await {
+        match r.map_err(anyhow::Error::from).and_then(|r| r) {
+            Ok(l) => latencies.extend(l),
+            Err(e) => {
+                failures += 1;
+                eprintln!("  warning: a writer failed: {e:#}");
+            }
+        }
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    ctx.record("writes.writers", (ids.len() - failures) as f64);
+    ctx.record("writes.per_s", latencies.len() as f64 / wall);
+    ctx.record("writes.ack_p50_ms", percentile(&latencies, 50.0));
+    ctx.record("writes.ack_p99_ms", percentile(&latencies, 99.0));
+    ctx.record_cpu("writes.cpu_s", &cpu0)?;
     ctx.check_alive()
 }
 
