@@ -147,7 +147,7 @@ fn the_review_queue_lists_exactly_the_stale_entries_of_the_editors_areas() {
         .collect();
     let mut lib = Library::default();
     lib.refresh(docs.iter().enumerate().map(|(i, d)| (DocumentId::from_random_bytes([i as u8; 16]), d)));
-    let queue = lib.review_queue(&["municipality:091".into()], "2026-11-24", "en");
+    let queue = lib.review_queue(&Areas::only(["municipality:091"]), "2026-11-24", "en");
     let listed: Vec<(&str, &str)> = queue.iter().map(|i| (i.id.as_str(), i.reason)).collect();
     assert_eq!(
         listed,
@@ -160,8 +160,8 @@ fn the_review_queue_lists_exactly_the_stale_entries_of_the_editors_areas() {
             ("review-passed", "review_date_passed"),
         ]
     );
-    assert!(lib.review_queue(&[], "2026-11-24", "en").is_empty(), "no areas, nothing to review");
-    assert_eq!(lib.review_queue(&["municipality:853".into()], "2026-11-24", "en").len(), 1);
+    assert!(lib.review_queue(&Areas::only::<String>([]), "2026-11-24", "en").is_empty(), "no areas, nothing to review");
+    assert_eq!(lib.review_queue(&Areas::only(["municipality:853"]), "2026-11-24", "en").len(), 1);
 }
 
 #[test]
