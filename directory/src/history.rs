@@ -346,6 +346,28 @@ mod tests {
     }
 
     #[test]
+    fn a_value_says_its_kind_and_a_nested_object_is_no_text() {
+        let json = |v: FieldValue| serde_json::to_value(v).unwrap();
+        assert_eq!(json(FieldValue::Text("{map}".into())), serde_json::json!({"kind": "text", "text": "{map}"}));
+        assert_eq!(json(FieldValue::Map), serde_json::json!({"kind": "map"}));
+        assert_eq!(json(FieldValue::List), serde_json::json!({"kind": "list"}));
+        // Concurrent values of which one is a nested map: the map is a kind, not a string.
+        let mut a = doc_with_contact();
+        let mut b = a.fork();
+        set(&mut a, "email", Some("b@example.fi"), "A", 2);
+        let mut tx = b.transaction();
+        let c = contact_obj(&tx, "c1").unwrap();
+        tx.put_object(&c, "email", ObjType::Map).unwrap();
+        tx.commit();
+        a.merge(&mut b).unwrap();
+        let open = contact_conflicts(&a, "c1");
+        assert_eq!(open.len(), 1, "{open:?}");
+        let mut values = open[0].values.clone();
+        values.sort_by_key(|v| v.text().is_none());
+        assert_eq!(values, [FieldValue::Text("b@example.fi".into()), FieldValue::Map]);
+    }
+
+    #[test]
     fn setting_a_missing_path_changes_nothing() {
         let mut d = doc_with_contact();
         let mut tx = d.transaction();

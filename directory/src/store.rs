@@ -6,7 +6,8 @@
 //! Directory documents hold `title`, and `organisations`, `contact_points` and `cards` as maps
 //! keyed by id, each entry a map of fields. Keeping every record a map of its own (not one big
 //! value) means two editors changing different fields of the same contact point merge cleanly,
-//! and two editors changing the same field leave an Automerge conflict that [`crate::history::contact_conflicts`] shows.
+//! and two editors changing the same field leave an Automerge conflict that
+//! [`crate::history::contact_conflicts`] shows.
 //! Multilingual text is a map `lang -> string`; sets of codes are lists of strings; phones,
 //! schedules, answers and steps are lists of maps. The index holds `documents`, a map keyed by
 //! document id. A retired contact point carries `retired` (the date, `YYYY-MM-DD`); without the

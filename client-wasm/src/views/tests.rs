@@ -213,3 +213,13 @@ fn municipality_lookup_in_both_languages() {
     assert_eq!(v[0]["code"], "091");
     assert_eq!(municipality("999", "fi"), "null");
 }
+
+#[test]
+fn areas_arrive_as_all_or_a_list_never_as_a_wildcard() {
+    let parse = |s: &str| serde_json::from_str::<Areas>(s).ok();
+    assert_eq!(parse(r#"{"kind": "all"}"#), Some(Areas::All));
+    assert_eq!(parse(r#"{"kind": "only", "areas": ["national"]}"#), Some(Areas::only(["national"])));
+    assert_eq!(parse(r#"["*"]"#), None, "the old wildcard is refused, not taken as an area");
+    let star = Areas::only(["*"]);
+    assert!(!star.holds("national") && Areas::All.holds("national"));
+}
