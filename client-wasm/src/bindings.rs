@@ -68,6 +68,11 @@ fn form_result(
     Ok(out.into())
 }
 
+/// The areas of an editor's lists from their JSON.
+fn areas(json: &str) -> Result<crate::views::Areas, JsValue> {
+    serde_json::from_str(json).map_err(|e| js_sys::Error::new(&format!("bad areas: {e}")).into())
+}
+
 /// The client as JavaScript sees it.
 #[wasm_bindgen(js_name = Client)]
 pub struct JsClient(Client);
@@ -189,11 +194,12 @@ impl JsClient {
         self.0.contact_scope(contact_id).map(|(d, a)| vec![d, a])
     }
 
-    /// The review queue for these areas (JSON array of area keys, `["*"]` for all), as JSON.
+    /// The review queue for these areas (`Areas` as JSON: `{"kind": "all"}` or
+    /// `{"kind": "only", "areas": [...]}`), as JSON.
     #[wasm_bindgen(js_name = reviewQueue)]
-    pub fn review_queue(&mut self, areas_json: &str, today: &str, lang: &str) -> String {
-        let areas: Vec<String> = serde_json::from_str(areas_json).unwrap_or_default();
-        serde_json::to_string(&self.0.views().review_queue(&areas, today, lang)).unwrap_or_else(|_| "[]".into())
+    pub fn review_queue(&mut self, areas_json: &str, today: &str, lang: &str) -> Result<String, JsValue> {
+        let areas = areas(areas_json)?;
+        Ok(serde_json::to_string(&self.0.views().review_queue(&areas, today, lang)).unwrap_or_else(|_| "[]".into()))
     }
 
     /// The editor's name, written into local commits (the relay records the authenticated author).
@@ -244,14 +250,7 @@ impl JsClient {
     /// The area documents covering a municipality, most specific first, as JSON `[{area, title}]`.
     #[wasm_bindgen(js_name = areasCovering)]
     pub fn areas_covering(&mut self, municipality: &str, lang: &str) -> String {
-        let list: Vec<serde_json::Value> = self
-            .0
-            .views()
-            .areas_covering(municipality, lang)
-            .into_iter()
-            .map(|(area, title)| serde_json::json!({ "area": area, "title": title }))
-            .collect();
-        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+        serde_json::to_string(&self.0.views().areas_covering(municipality, lang)).unwrap_or_else(|_| "[]".into())
     }
 
     /// The ids of documents held after a refusal, as JSON.
@@ -304,11 +303,11 @@ impl JsClient {
         self.0.restore_contact(contact_id).map(to_js).map_err(edit_error)
     }
 
-    /// Retired contact points of these areas (JSON array of area keys, `["*"]` for all), as JSON
+    /// Retired contact points of these areas (`Areas` as JSON, as for `reviewQueue`), as JSON
     /// `[{id, name, retired, area}]`, most recently retired first.
-    pub fn retired(&mut self, areas_json: &str, lang: &str) -> String {
-        let areas: Vec<String> = serde_json::from_str(areas_json).unwrap_or_default();
-        serde_json::to_string(&self.0.views().retired(&areas, lang)).unwrap_or_else(|_| "[]".into())
+    pub fn retired(&mut self, areas_json: &str, lang: &str) -> Result<String, JsValue> {
+        let areas = areas(areas_json)?;
+        Ok(serde_json::to_string(&self.0.views().retired(&areas, lang)).unwrap_or_else(|_| "[]".into()))
     }
 
     /// Every contact role with its name, as JSON `[{role, label}]`.

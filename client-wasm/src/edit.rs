@@ -16,6 +16,7 @@ pub use crate::issues::{EditError, FieldIssue};
 
 /// What the edit form sends. Absent fields are left as they are.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct ContactEdit {
     /// The name in one language.
     pub name: Option<NameEdit>,
@@ -38,6 +39,7 @@ pub struct ContactEdit {
 
 /// One row of opening hours as the form sends it.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct ScheduleEdit {
     /// `regular` or `out_of_hours`; anything else is reported by validation.
     #[serde(default)]
@@ -59,6 +61,7 @@ pub struct ScheduleEdit {
 
 /// A name in one language.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct NameEdit {
     /// Language code.
     pub lang: String,
@@ -68,6 +71,7 @@ pub struct NameEdit {
 
 /// What the form for a new contact point sends.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct NewContact {
     /// The name in one language.
     pub name: NameEdit,
@@ -319,6 +323,7 @@ pub fn restore_contact<R>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::views::Areas;
     use contactpoint_directory::seed;
     use contactpoint_directory::store::StoreError;
     use contactpoint_directory::store::{read_directory, write_directory};
@@ -423,7 +428,7 @@ pub(crate) mod tests {
         let lib = library(&doc);
         assert!(browsed(&lib, &id));
         assert!(found(&lib, "kallion nuoriso", &id));
-        let areas = ["municipality:091".to_owned()];
+        let areas = Areas::only(["municipality:091"]);
         assert!(lib.review_queue(&areas, "2026-11-24", "fi").iter().all(|i| i.id != id), "verified when added");
         assert_eq!(lib.document_for_area("municipality:091"), Some(DocumentId::from_random_bytes([7; 16])));
         assert_eq!(lib.document_for_area("national"), None);
@@ -459,7 +464,7 @@ pub(crate) mod tests {
         let dir = read_directory(&doc).unwrap();
         add_contact(dir, &id, &new_contact("040 123 4567"), "2026-01-02", "A", &Author::default(), |f| f(&mut doc))
             .unwrap();
-        let areas = ["municipality:091".to_owned()];
+        let areas = Areas::only(["municipality:091"]);
         assert!(library(&doc).review_queue(&areas, "2026-11-24", "fi").iter().any(|i| i.id == id), "stale by now");
 
         let before = doc.get_heads();
@@ -476,7 +481,7 @@ pub(crate) mod tests {
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].id.as_str(), listed[0].name.as_str()), (id.as_str(), "Kallion nuorisotalo"));
         assert_eq!((listed[0].retired.as_str(), listed[0].area.as_str()), ("2026-11-24", "municipality:091"));
-        assert!(lib.retired(&["municipality:853".into()], "fi").is_empty(), "other areas' editors do not see it");
+        assert!(lib.retired(&Areas::only(["municipality:853"]), "fi").is_empty(), "other areas' editors do not see it");
 
         retire_contact(read_directory(&doc).unwrap(), &id, "2026-12-01", &Author::default(), |f| f(&mut doc)).unwrap();
         assert_eq!(read_contact_point(&doc, &id).unwrap().retired.as_deref(), Some("2026-11-24"), "first date kept");
@@ -487,7 +492,7 @@ pub(crate) mod tests {
         assert!(resolves(&doc, "family_support", &id));
         let lib = library(&doc);
         assert!(browsed(&lib, &id) && found(&lib, "kallion nuoriso", &id));
-        assert!(lib.retired(&["*".into()], "fi").is_empty());
+        assert!(lib.retired(&Areas::All, "fi").is_empty());
         assert!(json(&lib.contact(&id, "091", "fi", "2026-11-24", "mo 10:00"))["retired"].is_null());
         assert!(matches!(
             retire_contact(read_directory(&doc).unwrap(), "no-such-contact", "2026-11-24", &Author::default(), |_| ())
@@ -562,9 +567,9 @@ pub(crate) mod tests {
         assert_eq!(added.organisation_id, Some(organisation));
         assert_eq!(client.contact_scope(&id).map(|s| s.1).as_deref(), Some("municipality:091"));
         assert!(stored(&client.retire_contact(&id, "2026-11-25").unwrap()));
-        assert_eq!(client.views().retired(&["*".into()], "fi")[0].id, id);
+        assert_eq!(client.views().retired(&Areas::All, "fi")[0].id, id);
         assert!(stored(&client.restore_contact(&id).unwrap()));
-        assert!(client.views().retired(&["*".into()], "fi").is_empty());
+        assert!(client.views().retired(&Areas::All, "fi").is_empty());
         assert!(
             matches!(client.retire_contact(&id, "not a date"), Err(EditError::Invalid(ref i)) if i[0].field == "retired")
         );

@@ -5,7 +5,9 @@
 //! the editor's name and the device's time. The relay records the authenticated author of each
 //! change separately; the app shows that where it has it, and the name in the commit otherwise.
 
-use contactpoint_directory::history::{Fields, contact_conflicts, contact_fields, contact_history, set_contact_field};
+use contactpoint_directory::history::{
+    FieldValue, Fields, contact_conflicts, contact_fields, contact_history, set_contact_field,
+};
 use contactpoint_directory::store::read_directory;
 use contactpoint_directory::{FieldPath, Segment, validate_directory};
 use contactpoint_protocol::automerge::{Automerge, ROOT, ReadDoc};
@@ -20,11 +22,13 @@ use crate::issues::{EditError, FieldIssue};
 /// hours), and the rest of the path (`detail`) in brackets after them. With no word, `detail` is
 /// the whole path, shown as it is.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FieldLabel {
     /// The app's word (`phone_n`, `hours_row`, `name`, `email`, …), or empty.
     pub word: &'static str,
     /// The position in its list, from 1.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub n: Option<usize>,
     /// The rest of the path, or the whole path when there is no word.
     pub detail: String,
@@ -55,6 +59,7 @@ pub fn label(path: &FieldPath) -> FieldLabel {
 
 /// One field's change in a history entry, named for the screen.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChangeView {
     /// The field, as [`set_field`] takes it back.
     pub field: FieldPath,
@@ -68,6 +73,7 @@ pub struct ChangeView {
 
 /// One change that altered a contact point, as the history screen shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EntryView {
     /// The change's hash (hex), the key of its authenticated author at the relay.
     pub hash: String,
@@ -81,13 +87,14 @@ pub struct EntryView {
 
 /// A field that editors changed concurrently, as the contact screen shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ConflictView {
     /// The field, as [`set_field`] takes it back.
     pub field: FieldPath,
     /// How the app names it.
     pub label: FieldLabel,
     /// The values, the one shown by default first.
-    pub values: Vec<String>,
+    pub values: Vec<FieldValue>,
 }
 
 /// The contact point's history, newest first.
@@ -148,6 +155,7 @@ pub fn set_field<R>(
 
 /// A value the relay refused (or that was not yet stored there) and a reset discarded.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Discarded {
     /// The contact point.
     pub contact: String,

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 /// A problem to show next to a field of the form.
 #[derive(Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FieldIssue {
     /// The form field (`name`, `description`, `hours_note`, `roles`, `phones[0]`, `email`,
     /// `url`, `organisation`, `retired`, `schedules[0]` for a row of opening hours as a whole,

@@ -11,6 +11,8 @@ pub mod issues;
 pub mod local;
 pub mod messages;
 pub mod session;
+#[cfg(test)]
+mod types;
 pub mod views;
 
 #[cfg(target_arch = "wasm32")]

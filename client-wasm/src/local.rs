@@ -16,6 +16,7 @@ use crate::issues::{EditError, FieldIssue, issues_under};
 /// One change to an area's local version of a national card.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum LocalOp {
     /// Creates the local version as a copy of the national card (or brings a withdrawn one back).
     Adapt,
@@ -36,6 +37,7 @@ pub enum LocalOp {
         node: String,
         /// The step to insert after; `None` appends.
         #[serde(default)]
+        #[cfg_attr(test, ts(optional))]
         after: Option<String>,
         /// The step's kind (`info`, `consult`, `refer`, `support`, `follow_up`, …).
         kind: String,
@@ -171,6 +173,7 @@ pub fn change_local<R>(
 
 /// One step as the local guidance editor shows it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "LocalStep"))]
 pub struct StepView {
     id: String,
     kind: String,
@@ -187,6 +190,7 @@ pub struct StepView {
 
 /// One steps node.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "LocalNode"))]
 pub struct NodeView {
     id: String,
     heading: String,
@@ -196,6 +200,7 @@ pub struct NodeView {
 
 /// The local guidance editor's view of one national card in one area.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LocalView {
     national_id: String,
     title: String,

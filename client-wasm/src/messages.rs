@@ -15,6 +15,7 @@ use serde::Serialize;
 
 /// A refusal from the relay as the app shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Explained {
     /// The rule's or the relay's code, by which the app words the message (`null` when there is
     /// none).

@@ -11,6 +11,7 @@ use crate::messages::{Explained, explain};
 /// Something JavaScript must do, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Effect {
     /// Send these bytes on the WebSocket.
     Send {

@@ -17,13 +17,38 @@ use crate::store::StoreError;
 /// The fields of one contact point, flattened to `path → value`.
 pub type Fields = BTreeMap<FieldPath, String>;
 
+/// One value of a field as a person is shown it: text (a number or flag written so that it
+/// can be told from text), or a nested map or list, which is shown as such and never written
+/// back. Serialised with its `kind`: `{"kind": "text", "text": "…"}`, `{"kind": "map"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "text", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum FieldValue {
+    /// A value that is not an object.
+    Text(String),
+    /// A nested map.
+    Map,
+    /// A nested list.
+    List,
+}
+
+impl FieldValue {
+    /// The text, unless the value is an object.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            FieldValue::Text(t) => Some(t),
+            FieldValue::Map | FieldValue::List => None,
+        }
+    }
+}
+
 /// A field that editors changed concurrently: every value it holds now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Conflict {
     /// The field's path.
     pub field: FieldPath,
     /// The values, the one shown by default first.
-    pub values: Vec<String>,
+    pub values: Vec<FieldValue>,
 }
 
 /// One field's change within one Automerge change.
@@ -51,16 +76,16 @@ pub struct HistoryEntry {
     pub changes: Vec<FieldChange>,
 }
 
-fn render<D: ReadDoc>(doc: &D, v: &Value<'_>, id: &ObjId) -> String {
+fn render<D: ReadDoc>(doc: &D, v: &Value<'_>, id: &ObjId) -> FieldValue {
     match v {
-        Value::Scalar(s) => match s.as_ref() {
+        Value::Scalar(s) => FieldValue::Text(match s.as_ref() {
             ScalarValue::Str(s) => s.to_string(),
             ScalarValue::Null => "null".into(),
             other => other.to_string(),
-        },
-        Value::Object(ObjType::Text) => doc.text(id).unwrap_or_default(),
-        Value::Object(ObjType::List) => "{list}".into(),
-        Value::Object(_) => "{map}".into(),
+        }),
+        Value::Object(ObjType::Text) => FieldValue::Text(doc.text(id).unwrap_or_default()),
+        Value::Object(ObjType::List) => FieldValue::List,
+        Value::Object(ObjType::Map | ObjType::Table) => FieldValue::Map,
     }
 }
 
@@ -128,9 +153,9 @@ pub fn contact_fields<D: ReadDoc>(doc: &D, contact_id: &str) -> Fields {
     if let Some(obj) = contact_obj(doc, contact_id) {
         walk(doc, &obj, &FieldPath::root(), &mut |path, values| {
             if let Some((v, id)) = values.first()
-                && !matches!(v, Value::Object(ObjType::Map | ObjType::List))
+                && let FieldValue::Text(text) = render(doc, v, id)
             {
-                out.insert(path, render(doc, v, id));
+                out.insert(path, text);
             }
         });
     }
@@ -145,7 +170,7 @@ pub fn contact_conflicts<D: ReadDoc>(doc: &D, contact_id: &str) -> Vec<Conflict>
     if let Some(obj) = contact_obj(doc, contact_id) {
         walk(doc, &obj, &FieldPath::root(), &mut |field, values| {
             if values.len() > 1 {
-                let mut v: Vec<String> = values.iter().map(|(v, id)| render(doc, v, id)).collect();
+                let mut v: Vec<FieldValue> = values.iter().map(|(v, id)| render(doc, v, id)).collect();
                 v.dedup();
                 out.push(Conflict { field, values: v });
             }
@@ -307,17 +332,39 @@ mod tests {
         assert_eq!(ca, contact_conflicts(&b, "c1"), "both replicas see the same conflict");
         assert_eq!(ca.len(), 1, "{ca:?}");
         assert_eq!(ca[0].field, "phones[0].number");
-        let mut values = ca[0].values.clone();
+        let mut values: Vec<&str> = ca[0].values.iter().filter_map(FieldValue::text).collect();
         assert_eq!(values[0], contact_fields(&a, "c1")[&p("phones[0].number")], "the shown value comes first");
         values.sort();
         assert_eq!(values, ["+358 9 000 0002", "+358 9 000 0003"]);
         // Keeping the value already shown still ends the conflict.
-        let shown = ca[0].values[0].clone();
+        let shown = ca[0].values[0].text().unwrap().to_owned();
         set(&mut a, "phones[0].number", Some(&shown), "A", 3_000);
         b.merge(&mut a).unwrap();
         assert!(contact_conflicts(&a, "c1").is_empty());
         assert!(contact_conflicts(&b, "c1").is_empty());
         assert_eq!(contact_fields(&b, "c1")[&p("phones[0].number")], shown);
+    }
+
+    #[test]
+    fn a_value_says_its_kind_and_a_nested_object_is_no_text() {
+        let json = |v: FieldValue| serde_json::to_value(v).unwrap();
+        assert_eq!(json(FieldValue::Text("{map}".into())), serde_json::json!({"kind": "text", "text": "{map}"}));
+        assert_eq!(json(FieldValue::Map), serde_json::json!({"kind": "map"}));
+        assert_eq!(json(FieldValue::List), serde_json::json!({"kind": "list"}));
+        // Concurrent values of which one is a nested map: the map is a kind, not a string.
+        let mut a = doc_with_contact();
+        let mut b = a.fork();
+        set(&mut a, "email", Some("b@example.fi"), "A", 2);
+        let mut tx = b.transaction();
+        let c = contact_obj(&tx, "c1").unwrap();
+        tx.put_object(&c, "email", ObjType::Map).unwrap();
+        tx.commit();
+        a.merge(&mut b).unwrap();
+        let open = contact_conflicts(&a, "c1");
+        assert_eq!(open.len(), 1, "{open:?}");
+        let mut values = open[0].values.clone();
+        values.sort_by_key(|v| v.text().is_none());
+        assert_eq!(values, [FieldValue::Text("b@example.fi".into()), FieldValue::Map]);
     }
 
     #[test]

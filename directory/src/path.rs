@@ -21,6 +21,7 @@ pub enum Segment {
 
 /// A path from a document's root (or from a record, for an entry's fields) to a value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct FieldPath(Vec<Segment>);
 
 /// Why a text is not a path.

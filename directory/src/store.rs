@@ -6,7 +6,8 @@
 //! Directory documents hold `title`, and `organisations`, `contact_points` and `cards` as maps
 //! keyed by id, each entry a map of fields. Keeping every record a map of its own (not one big
 //! value) means two editors changing different fields of the same contact point merge cleanly,
-//! and two editors changing the same field leave an Automerge conflict that [`conflicts`] shows.
+//! and two editors changing the same field leave an Automerge conflict that
+//! [`crate::history::contact_conflicts`] shows.
 //! Multilingual text is a map `lang -> string`; sets of codes are lists of strings; phones,
 //! schedules, answers and steps are lists of maps. The index holds `documents`, a map keyed by
 //! document id. A retired contact point carries `retired` (the date, `YYYY-MM-DD`); without the
@@ -380,41 +381,6 @@ pub fn replace_index_entry<T: Transactable>(tx: &mut T, old: &str, new: &str) ->
     let item = ensure_object(tx, &docs, new, ObjType::Map)?;
     put_strings(tx, &item, "replaces", &replaces)?;
     Ok(true)
-}
-
-/// Every value a field of a contact point currently has. More than one value means editors
-/// changed the field concurrently; the UI shows them and lets a local editor pick one.
-///
-/// `field` is a top-level field name (`email`, `url`) or a path into lists and maps separated
-/// by dots: `phones.0.number`, `name.fi`. Object values are reported as `"{map}"`/`"{list}"`.
-pub fn conflicts(doc: &impl ReadDoc, contact_id: &str, field: &str) -> Vec<String> {
-    let Some(mut obj) = Obj::root(doc).map("contact_points").and_then(|c| c.map(contact_id)).map(|o| o.id) else {
-        return Vec::new();
-    };
-    let parts: Vec<&str> = field.split('.').collect();
-    let Some((last, path)) = parts.split_last() else { return Vec::new() };
-    for p in path {
-        let next = match p.parse::<usize>() {
-            Ok(i) if doc.object_type(&obj).ok() == Some(ObjType::List) => doc.get(&obj, i),
-            _ => doc.get(&obj, *p),
-        };
-        match next.ok().flatten() {
-            Some((Value::Object(_), id)) => obj = id,
-            _ => return Vec::new(),
-        }
-    }
-    let all = match last.parse::<usize>() {
-        Ok(i) if doc.object_type(&obj).ok() == Some(ObjType::List) => doc.get_all(&obj, i),
-        _ => doc.get_all(&obj, *last),
-    };
-    all.unwrap_or_default()
-        .into_iter()
-        .map(|(v, id)| match v {
-            Value::Object(ObjType::Map) => "{map}".to_owned(),
-            Value::Object(ObjType::List) => "{list}".to_owned(),
-            v => value_to_string(doc, (v, id)).unwrap_or_else(|| "{value}".to_owned()),
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -818,10 +784,13 @@ mod tests {
         let merged = read_contact_point(&a, "c1").unwrap();
         assert_eq!(merged.email.as_deref(), Some("tiimi@example.invalid"));
         assert_eq!(merged.url.as_deref(), Some("https://example.invalid/ankkuri"));
-        let mut numbers = conflicts(&a, "c1", "phones.0.number");
+        // Only the phone number, changed on both, holds two values.
+        let open = crate::history::contact_conflicts(&a, "c1");
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].field, "phones[0].number");
+        let mut numbers: Vec<&str> = open[0].values.iter().filter_map(crate::history::FieldValue::text).collect();
         numbers.sort();
         assert_eq!(numbers, ["+358 0 000 0002", "+358 0 000 0003"]);
-        assert_eq!(conflicts(&a, "c1", "email"), ["tiimi@example.invalid"]);
 
         // Writing the chosen value resolves the conflict.
         let mut chosen = merged;
@@ -829,6 +798,7 @@ mod tests {
         let mut tx = a.transaction();
         write_contact_point(&mut tx, &chosen).unwrap();
         tx.commit();
-        assert_eq!(conflicts(&a, "c1", "phones.0.number"), ["+358 0 000 0003"]);
+        assert!(crate::history::contact_conflicts(&a, "c1").is_empty());
+        assert_eq!(read_contact_point(&a, "c1").unwrap().phones[0].number, "+358 0 000 0003");
     }
 }

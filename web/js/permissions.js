@@ -29,14 +29,22 @@ export function mayWrite(user, area) {
 
 /**
  * The areas whose entries this user keeps current, as the wasm views take them: an
- * administrator all of them (`*`).
+ * administrator all of them.
  * @param {User | undefined} user
- * @returns {string[]}
+ * @returns {import("./wasm.js").Areas}
  */
 export function reviewAreas(user) {
   const u = user || {};
-  if (u.role === "admin") return ["*"];
-  return u.role === "editor" ? u.areas || [] : [];
+  if (u.role === "admin") return { kind: "all" };
+  return { kind: "only", areas: u.role === "editor" ? u.areas || [] : [] };
+}
+
+/**
+ * Whether these areas hold any document.
+ * @param {import("./wasm.js").Areas} areas
+ */
+export function hasAreas(areas) {
+  return areas.kind === "all" || areas.areas.length > 0;
 }
 
 /**

@@ -22,9 +22,13 @@ import { canEdit, contactCard, contactText, shareButton } from "./widgets.js";
  * @param {string} id
  */
 function conflictSection(id) {
+  // A field holding a nested map or list is not offered: only text is written back.
   const conflicts = client()
     .contactConflicts(id)
-    .filter((c) => c.values.every((v) => v !== "{map}" && v !== "{list}"));
+    .flatMap((c) => {
+      const values = c.values.flatMap((v) => (v.kind === "text" ? [v.text] : []));
+      return values.length === c.values.length ? [{ ...c, values }] : [];
+    });
   if (!conflicts.length) return null;
   const report = h("p", { class: "error", role: "alert" });
   return h(

@@ -14,7 +14,7 @@ import { savedLocally } from "./status.js";
 import { nowLocal, today } from "./time.js";
 import { canEdit } from "./widgets.js";
 
-/** @typedef {import("./wasm.js").ScheduleForm} ScheduleForm */
+/** @typedef {import("./wasm.js").ScheduleEdit} ScheduleForm A row of opening hours as the form holds and sends it. */
 /** @typedef {import("./wasm.js").ContactEdit} ContactEdit */
 /** @typedef {import("./forms.js").Field} Field */
 

@@ -4,7 +4,7 @@
 
 import { content, h, show } from "./dom.js";
 import { language, t } from "./i18n.js";
-import { reviewAreas } from "./permissions.js";
+import { hasAreas, reviewAreas } from "./permissions.js";
 import { client, state } from "./state.js";
 import { nowLocal, today } from "./time.js";
 import { contactCard } from "./widgets.js";
@@ -81,7 +81,7 @@ export function homeScreen() {
       h("a", { href: "#/browse" }, t("browse")),
       h("a", { href: `#/print/${encodeURIComponent(municipality)}`, "data-testid": "print-link" }, t("print_sheet")),
     ),
-    reviewAreas(settings.user).length
+    hasAreas(reviewAreas(settings.user))
       ? h("p", { class: "row" }, h("a", { href: "#/review" }, t("review_queue")), h("a", { href: "#/add" }, t("add_contact")), h("a", { href: "#/retired" }, t("retired_list")))
       : null,
     discarded.length ? h("p", {}, h("a", { href: "#/discarded" }, `${t("discarded")} (${discarded.length})`)) : null,

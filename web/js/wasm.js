@@ -5,109 +5,57 @@
 
 import init, { Client } from "./contactpoint.js";
 
-/** @typedef {{ text: string, lang: string, rtl: boolean }} Text A text in the language it was found in. */
+// The shapes are generated from the Rust types (client-wasm/src/types.rs) into
+// types/wasm-types.d.ts, which a Rust test keeps equal to what the types generate: renaming a
+// field in Rust changes the declarations, and the type check then fails at every caller here and
+// in the screens. The names below are the app's names for them.
 
-/** @typedef {{ number: string, kind: string, description: Text | null }} Phone */
-
-/**
- * @typedef {{ description: string, hours_note: string, schedules: ScheduleForm[] }} ContactForm
- * @typedef {{ kind: string, days: string[], opens: string, closes: string, from?: number }} ScheduleForm
- */
-
-/**
- * A contact point as shown in a list or on its own page (`form` only on its own page).
- * @typedef {{
- *   id: string, name: Text, organisation: Text | null, description: Text | null, phones: Phone[],
- *   email: string | null, url: string | null, chat_url: string | null, hours: string[],
- *   open_now: boolean | null, out_of_hours: boolean, languages: string[], why: string | null,
- *   example: boolean, stale: boolean, verified_at: string | null, retired: string | null,
- *   members_only?: string, form?: ContactForm,
- * }} Contact
- */
-
-/**
- * A guidance card ready to walk: its nodes are questions or steps.
- * @typedef {{ text: Text | null, next: string, danger_now: boolean }} Answer
- * @typedef {{ kind: string, text: Text | null, roles: string[], legal_basis: string | null, contacts: Contact[] }} Step
- * @typedef {{ type: "question", text: Text | null, help: Text | null, answers: Answer[] }} QuestionNode
- * @typedef {{ type: "steps", urgency: string, heading: Text | null, steps: Step[] }} StepsNode
- * @typedef {{
- *   slug: string, title: Text, summary: Text | null, start: string, stale: boolean,
- *   nodes: Record<string, QuestionNode | StepsNode>, do_not: Text[], sources: string[],
- * }} Card
- */
-
-/** @typedef {{ slug: string, title: Text | null, summary: Text | null, topics: string[], stale: boolean }} Topic */
-/** @typedef {{ href: string, title: string, subtitle: string }} Hit */
-/** @typedef {{ role: string, label: string, contacts: Contact[] }} Group */
-/** @typedef {{ code: string, name: string, other_name: string | null, police_unverified: boolean }} Municipality */
-/** @typedef {{ kind: string, id: string, title: string, area: string, reason: string, since: string | null }} ReviewItem */
-/** @typedef {{ id: string, name: string, retired: string, area: string }} RetiredItem */
-/** @typedef {{ area: string, title: string }} AreaDocument An area key (`national`, `municipality:092`, `restricted:…`) and its title. */
-/** @typedef {{ role: string, label: string }} Role */
-/** @typedef {{ word: string, n?: number, detail: string }} FieldLabel How the app names a field (history.rs `FieldLabel`): its word, the list position from 1, the rest of the path. */
-/** @typedef {{ field: string, label: FieldLabel, values: string[] }} Conflict Values `{map}` and `{list}` stand for a nested object or list. */
-
-/**
- * A contact point's history, newest first: one entry per change set.
- * @typedef {{ field: string, label: FieldLabel, before: string | null, after: string | null }} FieldChange
- * @typedef {{ hash: string, message: string | null, time: number | null, changes: FieldChange[] }} HistoryEntry
- */
-
-/**
- * The local guidance editor's view of a national card in an area.
- * @typedef {{ id: string, kind: string, text: string, lang: string, locked: boolean, local: boolean, roles: string[], national_text: string | null }} LocalStep
- * @typedef {{ id: string, urgency: string, heading: string, steps: LocalStep[] }} LocalNode
- * @typedef {{ title: string, active: boolean, withdrawn: boolean, nodes: LocalNode[] }} LocalView
- */
-
-/** @typedef {{ field: string, code: string, params: Record<string, string>, message: string }} Issue A broken rule, with its code (edit.rs `FieldIssue`). */
+/** @typedef {import("./types/wasm-types.js").Text} Text A text in the language it was found in. */
+/** @typedef {import("./types/wasm-types.js").PhoneView} Phone */
+/** @typedef {import("./types/wasm-types.js").ContactForm} ContactForm */
+/** @typedef {import("./types/wasm-types.js").ScheduleForm} ScheduleForm A stored row of opening hours. */
+/** @typedef {import("./types/wasm-types.js").ScheduleEdit} ScheduleEdit A row of opening hours as the edit form sends it. */
+/** @typedef {import("./types/wasm-types.js").ContactView} Contact A contact point in a list or on its own page (`form` only there). */
+/** @typedef {import("./types/wasm-types.js").AnswerView} Answer */
+/** @typedef {import("./types/wasm-types.js").StepView} Step */
+/** @typedef {Extract<import("./types/wasm-types.js").NodeView, { type: "question" }>} QuestionNode */
+/** @typedef {Extract<import("./types/wasm-types.js").NodeView, { type: "steps" }>} StepsNode */
+/** @typedef {import("./types/wasm-types.js").CardView} Card A guidance card ready to walk. */
+/** @typedef {import("./types/wasm-types.js").Topic} Topic */
+/** @typedef {import("./types/wasm-types.js").HitView} Hit */
+/** @typedef {import("./types/wasm-types.js").Group} Group */
+/** @typedef {import("./types/wasm-types.js").MunicipalityView} Municipality */
+/** @typedef {import("./types/wasm-types.js").ReviewItem} ReviewItem */
+/** @typedef {import("./types/wasm-types.js").RetiredItem} RetiredItem */
+/** @typedef {import("./types/wasm-types.js").DocumentItem} AreaDocument An area key (`national`, `municipality:092`, `restricted:…`) and its title. */
+/** @typedef {import("./types/wasm-types.js").RoleView} Role */
+/** @typedef {import("./types/wasm-types.js").FieldLabel} FieldLabel How the app names a field: its word, the list position from 1, the rest of the path. */
+/** @typedef {import("./types/wasm-types.js").FieldValue} FieldValue A field's value: text, or a nested map or list. */
+/** @typedef {import("./types/wasm-types.js").ConflictView} Conflict */
+/** @typedef {import("./types/wasm-types.js").ChangeView} FieldChange */
+/** @typedef {import("./types/wasm-types.js").EntryView} HistoryEntry One change set of a contact point's history. */
+/** @typedef {import("./types/wasm-types.js").LocalStep} LocalStep */
+/** @typedef {import("./types/wasm-types.js").LocalNode} LocalNode */
+/** @typedef {import("./types/wasm-types.js").LocalView} LocalView The local guidance editor's view of a national card in an area. */
+/** @typedef {import("./types/wasm-types.js").FieldIssue} Issue A broken rule, with its code. */
+/** @typedef {import("./types/wasm-types.js").Explained} Explained A refusal in words the app translates. */
+/** @typedef {import("./types/wasm-types.js").Discarded} Discarded A refused value kept to be entered again. */
+/** @typedef {import("./types/wasm-types.js").Areas} Areas Whose entries an editor's lists show: all, or those of some area keys. */
+/** @typedef {import("./types/wasm-types.js").NewContact} NewContact The add form's contact. */
+/** @typedef {import("./types/wasm-types.js").ContactEdit} ContactEdit The edit form's changes. */
+/** @typedef {import("./types/wasm-types.js").LocalOp} LocalOp A change to an area's local version of a card. */
 
 /** @typedef {Uint8Array<ArrayBuffer>} Bytes */
 
 /**
  * What the app does for the client (session.rs `Effect`): send or store bytes, redraw, report.
- * @typedef {{ kind: "send", bytes: Bytes }
- *   | { kind: "connected", relay_storage_id: string | null }
- *   | { kind: "store", doc: string, bytes: Bytes }
- *   | { kind: "changed", doc: string }
- *   | { kind: "unavailable", doc: string }
- *   | { kind: "refused", message: string, doc: string | null, explained: Explained }
- *   | { kind: "sync_failed", doc: string, reason: string, retrying: boolean }
- *   | { kind: "replace", doc: string, bytes: Bytes }
- *   | { kind: "closed", reason: string }
- *   | { kind: "open", doc: string }
- *   | { kind: "erased", doc: string, replaced_by: string | null }
- *   | { kind: "carried", doc: string, carried: number, reenter: Discarded[] }} Effect
+ * The bytes of `send`, `store` and `replace` are not JSON: the bindings attach them to the
+ * effect (bindings.rs `to_js`).
+ * @typedef {import("./types/wasm-types.js").Effect} EffectData
+ * @typedef {EffectData extends infer E ? (E extends { kind: "send" | "store" | "replace" } ? E & { bytes: Bytes } : E) : never} Effect
  */
-
-/** @typedef {{ code: string | null, params: Record<string, string>, message: string, more: number }} Explained A refusal in words the app translates (messages.rs). */
-
-/** @typedef {{ contact: string, name: string, field: string, label: FieldLabel, yours: string | null, now: string | null, at?: string }} Discarded A refused value kept to be entered again (history.rs), with when. */
 
 /** @typedef {{ ok: true, id?: string, effects: Effect[] } | { ok: false, issues: Issue[] }} FormResult */
-
-/** @typedef {{ lang: string, text: string }} LangText */
-
-/**
- * The add form's contact.
- * @typedef {{ name: LangText, roles: string[], phones: string[], email?: string, url?: string }} NewContact
- */
-
-/**
- * The edit form's changes.
- * @typedef {{
- *   phones: string[], email: string, url: string, verified: boolean, name?: LangText,
- *   description?: LangText, hours_note?: LangText, schedules?: ScheduleForm[],
- * }} ContactEdit
- */
-
-/**
- * A change to an area's local version of a card.
- * @typedef {{ op: "adapt" } | { op: "withdraw" } | { op: "set_text", node: string, step: string, lang: string, text: string }
- *   | { op: "remove_step", node: string, step: string }
- *   | { op: "add_step", node: string, kind: string, lang: string, text: string, roles: string[] }} LocalOp
- */
 
 /**
  * @template T
@@ -213,7 +161,7 @@ export class Wasm {
   contactScope(id) {
     return this.raw.contactScope(id);
   }
-  /** @param {string[]} areas @param {string} today @param {string} lang @returns {ReviewItem[]} */
+  /** @param {Areas} areas @param {string} today @param {string} lang @returns {ReviewItem[]} */
   reviewQueue(areas, today, lang) {
     return parse(this.raw.reviewQueue(JSON.stringify(areas), today, lang));
   }
@@ -237,7 +185,7 @@ export class Wasm {
   heldDocs() {
     return parse(this.raw.heldDocs());
   }
-  /** @param {string[]} areas @param {string} lang @returns {RetiredItem[]} */
+  /** @param {Areas} areas @param {string} lang @returns {RetiredItem[]} */
   retired(areas, lang) {
     return parse(this.raw.retired(JSON.stringify(areas), lang));
   }

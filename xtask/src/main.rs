@@ -24,6 +24,8 @@ commands:
   check-js                          check the web app's JavaScript: types (tsc, against the wasm
                                     client's declarations from the last web build, building it if
                                     there is none) and formatting (prettier)
+  gen-types                         write web/js/types/wasm-types.d.ts, the TypeScript declarations
+                                    of the wasm client's JSON, anew from its Rust types
   contactpoint ARGS...              build the relay (release) if needed and run it with ARGS, from
                                     the project directory: cargo xtask contactpoint admin users
   bench [directory|web|relay|attacks|cluster] [--quick]
@@ -60,12 +62,24 @@ fn main() -> Result<()> {
             }
             web::check_js()
         }
+        Some("gen-types") => gen_types(),
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
         }
         Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
+}
+
+/// Writes the wasm client's TypeScript declarations anew: the test that otherwise compares them
+/// with the Rust types (client-wasm/src/types.rs) writes them when told to.
+fn gen_types() -> Result<()> {
+    step(
+        "generate web/js/types/wasm-types.d.ts from the Rust types",
+        cargo()
+            .args(["test", "--locked", "-p", "contactpoint-client-wasm", "--lib", "types::"])
+            .env("CONTACTPOINT_WRITE_TYPES", "1"),
+    )
 }
 
 /// Where the built web app goes; the relay serves it from there.

@@ -9,6 +9,7 @@ use super::Text;
 
 /// One phone number.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PhoneView {
     pub(super) number: String,
     pub(super) kind: String,
@@ -17,6 +18,7 @@ pub struct PhoneView {
 
 /// A contact point as shown in a list or on its own page.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ContactView {
     pub(super) id: String,
     pub(super) name: Text,
@@ -39,15 +41,18 @@ pub struct ContactView {
     /// For a members-only entry, the areas whose members alone receive it, named in the UI
     /// language (the app labels the entry "only for members of …").
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub(super) members_only: Option<String>,
     /// What the edit form starts from; only on a contact's own page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub(super) form: Option<ContactForm>,
 }
 
 /// The stored values the edit form shows, in the form's language exactly (no fallback: the form
 /// writes that language only).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ContactForm {
     pub(super) description: String,
     pub(super) hours_note: String,
@@ -56,6 +61,7 @@ pub struct ContactForm {
 
 /// One stored schedule as the form's row: times empty when not set, days as weekday codes.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ScheduleForm {
     pub(super) kind: String,
     pub(super) days: Vec<String>,

@@ -5,13 +5,45 @@
 use contactpoint_directory::Localities;
 use contactpoint_directory::model::Directory;
 use contactpoint_protocol::DocumentId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::time::{STALE_AFTER_DAYS, days};
 use super::{Library, pick};
 
+/// Whose entries an editor's lists show: every document's (an administrator's lists) or those
+/// of some area keys (`national`, `municipality:092`; an area's members-only document goes with
+/// the area's key).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum Areas {
+    /// Every document.
+    All,
+    /// The documents of these area keys.
+    Only {
+        /// The area keys.
+        areas: Vec<String>,
+    },
+}
+
+impl Areas {
+    /// The documents of these area keys.
+    pub fn only<S: Into<String>>(areas: impl IntoIterator<Item = S>) -> Self {
+        Areas::Only { areas: areas.into_iter().map(Into::into).collect() }
+    }
+
+    /// Whether the document with this area key is among them.
+    pub fn holds(&self, key: &str) -> bool {
+        match self {
+            Areas::All => true,
+            Areas::Only { areas } => areas.iter().any(|a| a == key),
+        }
+    }
+}
+
 /// One entry of the review queue.
 #[derive(Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReviewItem {
     /// `contact` or `card`.
     pub kind: &'static str,
@@ -29,16 +61,16 @@ pub struct ReviewItem {
 }
 
 impl Library {
-    /// What the editor of `areas` should check (`*` for an admin: every document): contacts not
+    /// What the editor of `areas` should check: contacts not
     /// verified for [`STALE_AFTER_DAYS`] days or past their review date, and guidance cards past
     /// their `next_review_due`; example entries, which are to be replaced with real data, first.
     /// Retired entries are not listed. Oldest problems first.
-    pub fn review_queue(&self, areas: &[String], today: &str, lang: &str) -> Vec<ReviewItem> {
+    pub fn review_queue(&self, areas: &Areas, today: &str, lang: &str) -> Vec<ReviewItem> {
         let Some(t) = days(today) else { return Vec::new() };
         let mut out = Vec::new();
         for d in self.directories() {
             let key = contactpoint_directory::hsds::document_key(d);
-            if !areas.iter().any(|a| *a == key || a == "*") {
+            if !areas.holds(&key) {
                 continue;
             }
             for c in d.contact_points.values().filter(|c| !c.is_retired()) {
@@ -79,6 +111,7 @@ impl Library {
 
 /// A retired contact point, for the editors who may restore it.
 #[derive(Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RetiredItem {
     /// The entry's id.
     pub id: String,
@@ -90,8 +123,10 @@ pub struct RetiredItem {
     pub area: String,
 }
 
-/// A directory document a new contact point can be added to.
+/// A directory document: one a new contact point can be added to, or one covering a
+/// municipality.
 #[derive(Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DocumentItem {
     /// `national` or the area (`municipality:091`), the key `addContact` takes.
     pub area: String,
@@ -101,6 +136,7 @@ pub struct DocumentItem {
 
 /// An organisation a new contact point can belong to.
 #[derive(Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OrganisationItem {
     /// Its id.
     pub id: String,
@@ -109,13 +145,13 @@ pub struct OrganisationItem {
 }
 
 impl Library {
-    /// The retired contact points of the documents of `areas` (`*` for an admin: every document),
+    /// The retired contact points of the documents of `areas`,
     /// most recently retired first.
-    pub fn retired(&self, areas: &[String], lang: &str) -> Vec<RetiredItem> {
+    pub fn retired(&self, areas: &Areas, lang: &str) -> Vec<RetiredItem> {
         let mut out = Vec::new();
         for d in self.directories() {
             let key = contactpoint_directory::hsds::document_key(d);
-            if !areas.iter().any(|a| *a == key || a == "*") {
+            if !areas.holds(&key) {
                 continue;
             }
             for c in d.contact_points.values() {
@@ -171,8 +207,8 @@ impl Library {
     }
 
     /// The area documents that cover a municipality, most specific first (municipality, county,
-    /// police department), as `(area key, title)`.
-    pub fn areas_covering(&self, municipality: &str, lang: &str) -> Vec<(String, String)> {
+    /// police department).
+    pub fn areas_covering(&self, municipality: &str, lang: &str) -> Vec<DocumentItem> {
         let Some(m) = Localities::get().municipality(municipality) else { return Vec::new() };
         let mut out: Vec<(u8, String, String)> = self
             .directories()
@@ -188,7 +224,7 @@ impl Library {
             })
             .collect();
         out.sort();
-        out.into_iter().map(|(_, k, t)| (k, t)).collect()
+        out.into_iter().map(|(_, area, title)| DocumentItem { area, title }).collect()
     }
 
     /// The id of the directory document of `area_key` (`national` or an area).

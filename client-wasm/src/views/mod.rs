@@ -17,10 +17,12 @@ mod time;
 mod words;
 
 pub use contact::{ContactForm, ContactView, PhoneView, ScheduleForm, contact_href};
-pub use editors::{DocumentItem, OrganisationItem, RetiredItem, ReviewItem};
+pub use editors::{Areas, DocumentItem, OrganisationItem, RetiredItem, ReviewItem};
 pub use places::{document_ids, municipalities, municipality, national_document_ids};
 pub use time::{STALE_AFTER_DAYS, is_stale};
 pub use words::{legal_basis, roles};
+#[cfg(test)]
+pub(crate) use {places::MunicipalityView, words::RoleView};
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,7 @@ use words::{language_name, why_text};
 
 /// A text in the language it was found in.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Text {
     /// The text.
     pub text: String,
@@ -65,7 +68,8 @@ pub struct Library {
 
 /// A guidance card ready to walk.
 #[derive(Serialize)]
-struct CardView {
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct CardView {
     slug: String,
     title: Text,
     summary: Option<Text>,
@@ -78,24 +82,56 @@ struct CardView {
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum NodeView {
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) enum NodeView {
     Question { text: Option<Text>, help: Option<Text>, answers: Vec<AnswerView> },
     Steps { urgency: String, heading: Option<Text>, steps: Vec<StepView> },
 }
 
 #[derive(Serialize)]
-struct AnswerView {
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct AnswerView {
     text: Option<Text>,
     next: String,
     danger_now: bool,
 }
 
 #[derive(Serialize)]
-struct StepView {
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct StepView {
     kind: String,
     text: Option<Text>,
     roles: Vec<String>,
     legal_basis: Option<String>,
+    contacts: Vec<ContactView>,
+}
+
+/// A guidance topic on the home screen.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct Topic {
+    slug: String,
+    title: Option<Text>,
+    summary: Option<Text>,
+    topics: Vec<String>,
+    stale: bool,
+}
+
+/// A search result: the link it opens and its two lines.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct HitView {
+    href: String,
+    title: String,
+    subtitle: String,
+}
+
+/// A role's contacts for a municipality.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct Group {
+    role: String,
+    label: String,
     contacts: Vec<ContactView>,
 }
 
@@ -242,14 +278,6 @@ impl Library {
 
     /// The guidance topics for the home screen, as JSON.
     pub fn topics(&self, lang: &str, today: &str) -> String {
-        #[derive(Serialize)]
-        struct Topic {
-            slug: String,
-            title: Option<Text>,
-            summary: Option<Text>,
-            topics: Vec<String>,
-            stale: bool,
-        }
         let list: Vec<Topic> = self
             .national_cards()
             .map(|c| Topic {
@@ -337,12 +365,6 @@ impl Library {
 
     /// Search results for type-ahead, as JSON.
     pub fn search(&self, query: &str, municipality: Option<&str>, lang: &str) -> String {
-        #[derive(Serialize)]
-        struct HitView {
-            href: String,
-            title: String,
-            subtitle: String,
-        }
         let index = self.search.get_or_init(|| SearchIndex::build(self.directories()));
         let docs: Vec<&Directory> = self.directories().collect();
         // All of Finland, nearest to the user's municipality first.
@@ -386,12 +408,6 @@ impl Library {
 
     /// Every role's contacts for the municipality, as JSON groups.
     pub fn browse(&self, municipality: &str, lang: &str, today: &str, now: &str) -> String {
-        #[derive(Serialize)]
-        struct Group {
-            role: String,
-            label: String,
-            contacts: Vec<ContactView>,
-        }
         let groups: Vec<Group> = contactpoint_directory::model::ROLES
             .iter()
             .map(|r| Group {

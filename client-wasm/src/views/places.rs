@@ -23,7 +23,8 @@ pub fn national_document_ids(index: &Automerge) -> Vec<String> {
 }
 
 #[derive(Serialize)]
-struct MunicipalityView {
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct MunicipalityView {
     code: String,
     name: String,
     other_name: Option<String>,

@@ -147,7 +147,7 @@ fn the_review_queue_lists_exactly_the_stale_entries_of_the_editors_areas() {
         .collect();
     let mut lib = Library::default();
     lib.refresh(docs.iter().enumerate().map(|(i, d)| (DocumentId::from_random_bytes([i as u8; 16]), d)));
-    let queue = lib.review_queue(&["municipality:091".into()], "2026-11-24", "en");
+    let queue = lib.review_queue(&Areas::only(["municipality:091"]), "2026-11-24", "en");
     let listed: Vec<(&str, &str)> = queue.iter().map(|i| (i.id.as_str(), i.reason)).collect();
     assert_eq!(
         listed,
@@ -160,8 +160,8 @@ fn the_review_queue_lists_exactly_the_stale_entries_of_the_editors_areas() {
             ("review-passed", "review_date_passed"),
         ]
     );
-    assert!(lib.review_queue(&[], "2026-11-24", "en").is_empty(), "no areas, nothing to review");
-    assert_eq!(lib.review_queue(&["municipality:853".into()], "2026-11-24", "en").len(), 1);
+    assert!(lib.review_queue(&Areas::only::<String>([]), "2026-11-24", "en").is_empty(), "no areas, nothing to review");
+    assert_eq!(lib.review_queue(&Areas::only(["municipality:853"]), "2026-11-24", "en").len(), 1);
 }
 
 #[test]
@@ -212,4 +212,14 @@ fn municipality_lookup_in_both_languages() {
     let v: serde_json::Value = serde_json::from_str(&municipalities("helsingfors", "fi")).unwrap();
     assert_eq!(v[0]["code"], "091");
     assert_eq!(municipality("999", "fi"), "null");
+}
+
+#[test]
+fn areas_arrive_as_all_or_a_list_never_as_a_wildcard() {
+    let parse = |s: &str| serde_json::from_str::<Areas>(s).ok();
+    assert_eq!(parse(r#"{"kind": "all"}"#), Some(Areas::All));
+    assert_eq!(parse(r#"{"kind": "only", "areas": ["national"]}"#), Some(Areas::only(["national"])));
+    assert_eq!(parse(r#"["*"]"#), None, "the old wildcard is refused, not taken as an area");
+    let star = Areas::only(["*"]);
+    assert!(!star.holds("national") && Areas::All.holds("national"));
 }

@@ -101,14 +101,17 @@ pub fn legal_basis(basis: &str, lang: &str) -> String {
     }
 }
 
+/// A contact role and its name.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct RoleView {
+    role: &'static str,
+    label: &'static str,
+}
+
 /// Every contact role with its name in `lang`, in the order guidance uses them, as JSON
 /// (`[{"role": "anchor_team", "label": "Ankkuritiimi"}, …]`).
 pub fn roles(lang: &str) -> String {
-    #[derive(Serialize)]
-    struct RoleView {
-        role: &'static str,
-        label: &'static str,
-    }
     let list: Vec<RoleView> = contactpoint_directory::model::ROLES
         .iter()
         .map(|r| RoleView { role: r, label: role_label(r, lang).unwrap_or(r) })
