@@ -993,6 +993,10 @@ pub type SavedState = (DocumentId, i64, String, Vec<u8>);
 /// Stores sync states, one transaction for all; a device's newer state replaces its older one.
 pub fn save_sync_states(conn: &mut Conn, states: &[SavedState]) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
+    // On PostgreSQL, under the writers' lock as a rotation is: otherwise the check that refuses
+    // a state for an erased document could read the document just before a rotation commits,
+    // and the rotation's delete, not seeing this insert, would leave the state behind.
+    tx.write_lock()?;
     let now = now_ms();
     for (doc, device, sid, state) in states {
         tx.execute(

@@ -1,6 +1,7 @@
 //! The database watcher: how a relay learns what other processes (other relays over the same
 //! database, the admin CLI) changed, and passes it on to its own connections and documents.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub async fn watch_database(relay: Arc<Relay>) {
     let mut w = Watcher {
         since: storage::now_ms(),
         tombstones_since: storage::now_ms(),
+        seen: HashSet::new(),
         seq: relay.indexed_seq,
         pruned_at: None,
         relay,
@@ -81,6 +83,12 @@ async fn hear(heard: &mut Option<mpsc::UnboundedReceiver<Heard>>) -> Option<Hear
     }
 }
 
+/// How far back revocations and tombstones are read again. Their times are the writing
+/// process's clock, taken before its commit: a relay or the command line on another host whose
+/// clock is a little behind, or two revocations committing out of order, write a time before
+/// one already read, and a cursor that only moved forward would skip that row for good.
+const CLOCK_OVERLAP_MS: i64 = 60_000;
+
 /// What the watcher has read so far.
 struct Watcher {
     relay: Arc<Relay>,
@@ -88,6 +96,9 @@ struct Watcher {
     since: i64,
     /// Tombstones at or after this (milliseconds) are still to be read.
     tombstones_since: i64,
+    /// Revocations and tombstones already acted on within the overlap ([`CLOCK_OVERLAP_MS`]):
+    /// (kind or document id, id, time).
+    seen: HashSet<(String, i64, i64)>,
     /// Chunks after this sequence number are still to be read.
     seq: i64,
     pruned_at: Option<Instant>,
@@ -108,6 +119,8 @@ impl Watcher {
             Err(e) => tracing::warn!("chunk check failed: {e}"),
         }
         self.revocations().await;
+        let floor = self.since.min(self.tombstones_since) - CLOCK_OVERLAP_MS;
+        self.seen.retain(|(_, _, at)| *at >= floor);
     }
 
     /// Acts on what the listening connection heard.
@@ -169,13 +182,16 @@ impl Watcher {
 
     /// Unloads documents tombstoned since the last look, and forgets erased contact ids.
     async fn tombstones(&mut self) {
-        let from = self.tombstones_since;
+        let from = self.tombstones_since - CLOCK_OVERLAP_MS;
         let relay = &self.relay;
         match relay.db().call(move |c| Ok((storage::tombstoned_since(c, from)?, storage::erased_contacts(c)?))).await {
             Ok((rows, erased)) => {
                 relay.contact_ids.erase(erased);
                 for (id, successor, at) in rows {
                     self.tombstones_since = self.tombstones_since.max(at + 1);
+                    if !self.seen.insert((id.clone(), 0, at)) {
+                        continue;
+                    }
                     let Ok(id) = id.parse::<DocumentId>() else { continue };
                     relay.unload_erased(id, successor.and_then(|s| s.parse().ok())).await;
                 }
@@ -199,12 +215,15 @@ impl Watcher {
 
     /// Closes the connections of devices revoked and users disabled since the last look.
     async fn revocations(&mut self) {
-        let from = self.since;
+        let from = self.since - CLOCK_OVERLAP_MS;
         let relay = &self.relay;
         match relay.db().call(move |c| storage::revocations_since(c, from)).await {
             Ok(rows) => {
                 for (id, kind, at) in rows {
                     self.since = self.since.max(at + 1);
+                    if !self.seen.insert((kind.to_string(), id, at)) {
+                        continue;
+                    }
                     let n = if kind == "device" {
                         relay.kick_device(id, "this device has been signed out by an administrator")
                     } else {

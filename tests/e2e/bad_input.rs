@@ -258,3 +258,38 @@ async fn revocation_closes_live_connections() -> anyhow::Result<()> {
     s.bystander_still_works().await?;
     Ok(())
 }
+
+/// A revocation written with a time before one the relay already acted on (a process on a host
+/// whose clock is a few seconds behind, or two revocations committing out of order) still
+/// closes the device's connections: the watcher reads back a minute.
+#[tokio::test]
+async fn a_revocation_dated_before_the_last_one_read_still_closes_connections() -> anyhow::Result<()> {
+    let s = Scene::new(Limits { revocation_poll: Duration::from_millis(100), ..Limits::default() }).await?;
+    let device_of = |token: &str| -> anyhow::Result<i64> {
+        let hash = contactpoint_server::auth::hash_secret(token);
+        Ok(s.relay.db.with(|c| {
+            c.query_row("SELECT id FROM devices WHERE token_hash = ?1", contactpoint_server::args![hash], |r| r.get(0))
+        })?)
+    };
+    let (first, late) = (s.relay.token(Role::Reader, &[]), s.relay.token(Role::Reader, &[]));
+    let (mut a, mut b) = (NativeClient::new("revoked first"), NativeClient::new("revoked late"));
+    for (c, token) in [(&mut a, &first), (&mut b, &late)] {
+        c.open(s.doc);
+        c.connect(&s.relay.url(token)).await?;
+    }
+    let first_device = device_of(&first)?;
+    s.relay.db.with(|conn| contactpoint_server::auth::revoke_device(conn, first_device, "cli"))?;
+    a.wait_until(|c| c.closed.is_some()).await?;
+    // Written now, dated ten seconds ago.
+    let late_device = device_of(&late)?;
+    let ten_seconds_ago = contactpoint_server::storage::now_ms() - 10_000;
+    s.relay.db.with(|c| {
+        c.execute(
+            "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
+            contactpoint_server::args![ten_seconds_ago, late_device],
+        )
+    })?;
+    b.wait_until(|c| c.closed.is_some()).await.map_err(|e| anyhow::anyhow!("the late revocation was skipped: {e}"))?;
+    assert!(b.errors.iter().any(|e| e.contains("signed out")), "{:?}", b.errors);
+    Ok(())
+}

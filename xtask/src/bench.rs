@@ -286,7 +286,7 @@ fn token(db: &Db, role: Role) -> Result<String> {
 
 /// The reference server learns documents from their first upload; new random ids will do.
 fn random_ids() -> Ids {
-    let id = || DocumentId::from_random_bytes(auth::random_bytes::<16>());
+    let id = || DocumentId::from_random_bytes(contactpoint_server::random::random_bytes::<16>());
     Ids { directory: id(), fanout: id(), fanout_large: id(), history: id(), idle: id() }
 }
 
