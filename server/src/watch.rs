@@ -242,7 +242,10 @@ impl Watcher {
 /// Documents that received chunks from another process: a loaded one merges them and passes
 /// them on to its peers (and records its ids as it loads); the contact ids of the others are
 /// read here.
-async fn pass_on(relay: &Arc<Relay>, docs: Vec<DocumentId>) {
+async fn pass_on(relay: &Arc<Relay>, mut docs: Vec<DocumentId>) {
+    // A batch of announcements often names one document many times; each is read once.
+    docs.sort_unstable();
+    docs.dedup();
     let mut unloaded = Vec::new();
     {
         let handles = relay.lock_docs();
