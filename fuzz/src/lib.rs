@@ -93,7 +93,10 @@ fn fixture() -> &'static Fixture {
 /// validation refuses, and a concurrent edit by a third actor.
 fn build_fixture() -> Fixture {
     let dirs = contactpoint_directory::seed::directories("2026-11-24").expect("the seed data builds");
-    let mut dir: Directory = dirs.into_iter().find(|d| !d.is_national()).expect("the seed has an area document");
+    let mut dir: Directory = dirs
+        .into_iter()
+        .find(|d| !d.is_national() && d.contact_points.len() >= 2)
+        .expect("the seed has an area document with two contact points");
     let keep: Vec<String> = dir.contact_points.keys().take(2).cloned().collect();
     dir.contact_points.retain(|k, _| keep.contains(k));
     let orgs: Vec<String> = dir.contact_points.values().filter_map(|c| c.organisation_id.clone()).collect();

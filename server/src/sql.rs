@@ -249,6 +249,17 @@ pub fn is_postgres_url(db: &str) -> bool {
 /// `db` with the password of a database URL replaced by `***`, for logs and settings lines.
 pub fn redact(db: &str) -> String {
     let Some((scheme, rest)) = db.split_once("://").filter(|_| is_postgres_url(db)) else { return db.to_owned() };
+    // A password given as a query parameter, wherever it is (an `@` later in the query must not
+    // make it look like the credentials).
+    let masked: String = rest
+        .split('&')
+        .map(|part| match part.find("password=") {
+            Some(i) if i == 0 || part[..i].ends_with('?') => format!("{}password=***", &part[..i]),
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let rest = masked.as_str();
     // The credentials end at an `@`; a password may hold `?`, `/` or even `@` unencoded, so
     // everything before the last `@` is taken as them (masking too much is harmless).
     let (auth, rest) = match rest.rfind('@') {
@@ -588,5 +599,7 @@ mod tests {
         // Characters a password may hold unencoded do not expose it.
         assert_eq!(redact("postgres://relay:pa?ss@h/cp"), "postgres://relay:***@h/cp");
         assert_eq!(redact("postgres://relay:p/a@ss@h/cp?sslmode=disable"), "postgres://relay:***@h/cp?sslmode=disable");
+        let odd = redact("postgres://h/cp?password=s3cret&application_name=ops@site");
+        assert!(!odd.contains("s3cret"), "{odd}");
     }
 }

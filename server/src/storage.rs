@@ -660,7 +660,7 @@ impl Db {
     }
 }
 
-/// Limits on how long a PostgreSQL connection may hang, where the URL does not set its own: a
+/// Limits on how long a PostgreSQL connection may hang (the URL's own settings win): a
 /// relay host cut off from the network while it holds the writers' lock must not stall every
 /// other relay's writes until TCP gives up (minutes to hours). Keepalives and a TCP user timeout
 /// find a dead peer within about a minute; the server ends a session idle inside a transaction
@@ -674,9 +674,13 @@ fn with_timeouts(config: &mut tokio_postgres::Config) {
     if config.get_tcp_user_timeout().is_none() {
         config.tcp_user_timeout(Duration::from_secs(60));
     }
-    if config.get_options().is_none() {
-        config.options("-c idle_in_transaction_session_timeout=60s -c lock_timeout=30s");
-    }
+    let ours = "-c idle_in_transaction_session_timeout=60s -c lock_timeout=30s";
+    let options = match config.get_options() {
+        // The URL's own settings come last, so they win where they name the same one.
+        Some(theirs) => format!("{ours} {theirs}"),
+        None => ours.to_owned(),
+    };
+    config.options(options);
 }
 
 impl PgPool {
@@ -830,21 +834,36 @@ pub fn load_doc(conn: &Conn, doc: &DocumentId) -> Result<Option<StoredDoc>, Stor
     Ok(Some(StoredDoc { scope, bytes, snapshot_bytes, incremental_bytes, tombstoned, seqs }))
 }
 
+/// What a relay has not read of a document's stored chunks.
+#[derive(Debug, Default)]
+pub struct NewChunks {
+    /// The chunks to merge, in load order.
+    pub chunks: Vec<(i64, Vec<u8>)>,
+    /// Set when a chunk the relay knew is gone (another relay compacted it): then `chunks` holds
+    /// every stored chunk, and this lists each one's sequence number, whether it is a snapshot,
+    /// and its size, which is what the relay's copy is built from once they are merged.
+    pub all: Option<Vec<(i64, bool, usize)>>,
+}
+
 /// Chunks of a document other than the `known` ones (written by another process, such as the
-/// admin CLI or another relay), in storage order.
-pub fn unknown_chunks(conn: &Conn, doc: &DocumentId, known: &[i64]) -> Result<Vec<(i64, Vec<u8>)>, StorageError> {
+/// admin CLI or another relay), in load order.
+pub fn unknown_chunks(conn: &Conn, doc: &DocumentId, known: &[i64]) -> Result<NewChunks, StorageError> {
     let rows = conn.query_map(
-        "SELECT seq, data FROM chunks WHERE doc_id = ?1 ORDER BY CASE kind WHEN 'snapshot' THEN 0 ELSE 1 END, seq",
+        "SELECT seq, kind, data FROM chunks WHERE doc_id = ?1 ORDER BY CASE kind WHEN 'snapshot' THEN 0 ELSE 1 END, seq",
         crate::args![doc.to_string()],
-        |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)),
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)? == "snapshot", r.get::<Vec<u8>>(2)?)),
     )?;
     // A known chunk that is gone was compacted by another relay, into a snapshot that may hold
     // changes this one never read: then every chunk is new to it (merging known changes again
     // changes nothing).
-    if known.iter().any(|k| !rows.iter().any(|(seq, _)| seq == k)) {
-        return Ok(rows);
+    if known.iter().any(|k| !rows.iter().any(|(seq, _, _)| seq == k)) {
+        let all = rows.iter().map(|(seq, snapshot, data)| (*seq, *snapshot, data.len())).collect();
+        let chunks = rows.into_iter().map(|(seq, _, data)| (seq, data)).collect();
+        return Ok(NewChunks { chunks, all: Some(all) });
     }
-    Ok(rows.into_iter().filter(|(seq, _)| !known.contains(seq)).collect())
+    let chunks =
+        rows.into_iter().filter(|(seq, _, _)| !known.contains(seq)).map(|(seq, _, data)| (seq, data)).collect();
+    Ok(NewChunks { chunks, all: None })
 }
 
 /// The documents that received chunks after `since`, and the newest sequence number.

@@ -41,8 +41,8 @@ async fn snapshot_stored(relay: &TestRelay, doc: DocumentId) -> anyhow::Result<(
 
 /// Relay A stores a large change and compacts the document at once; relay B, which has the
 /// document loaded, still passes the change on to its reader. Then B does the same with its own
-/// large change. A third relay started afterwards reads both: neither compaction lost the other
-/// relay's change.
+/// large change, and its reader keeps getting B's edits. A third relay started afterwards reads
+/// both: neither compaction lost the other relay's change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compaction_on_one_relay_hides_nothing_from_another() -> anyhow::Result<()> {
     let path = PathBuf::from(contactpoint_tests::fresh_database()?);
@@ -78,6 +78,13 @@ async fn a_compaction_on_one_relay_hides_nothing_from_another() -> anyhow::Resul
     writer_b.wait_until(|c| c.get(doc, "from_a").is_some()).await?;
     writer_b.put(doc, "from_b", &from_b).await?;
     writer_b.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    // B's copy was built before A's compaction; B's reader still hears B's own writer.
+    reader_b
+        .wait_until(|c| c.get(doc, "from_b").as_deref() == Some(from_b.as_str()))
+        .await
+        .context("B's reader did not get B's own change after A's compaction")?;
+    writer_b.put(doc, "last", "after both compactions").await?;
+    reader_b.wait_until(|c| c.get(doc, "last").is_some()).await.context("B's reader stopped getting edits")?;
 
     let c = TestRelay::start_at(&path, Limits::default()).await?;
     let mut fresh = client("reader on C");

@@ -203,7 +203,7 @@ fn licence_expressions_are_read_as_spdx_writes_them() {
 #[test]
 fn every_dependency_has_an_allowed_licence_and_comes_from_the_registry() {
     let out = std::process::Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--locked"])
+        .args(["metadata", "--format-version", "1", "--locked", "--all-features"])
         .current_dir(root())
         .output()
         .expect("cargo metadata");

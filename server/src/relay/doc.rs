@@ -43,6 +43,9 @@ struct DocTask {
     /// Set when a commit failed and reading the document back failed too: the engine may hold
     /// changes that are not stored, so the task must end before it serves anyone from it.
     unsure: bool,
+    /// What storage holds once a refresh after another relay's compaction has merged every
+    /// stored chunk.
+    restored: Option<Stored>,
 }
 
 /// Ends a document task that cannot serve: every waiting peer is told the document could not be
@@ -78,6 +81,7 @@ pub(super) async fn run_doc(
         national: None,
         awaiting_content: HashSet::new(),
         unsure: false,
+        restored: None,
     };
     if let Err(e) = task.load().await {
         tracing::error!(doc = %id, "cannot load document: {e}");
@@ -171,7 +175,22 @@ impl DocTask {
                 DocCmd::Refresh => {
                     let (id, known) = (self.id, self.stored.seqs.clone());
                     match self.relay.db.call(move |c| storage::unknown_chunks(c, &id, &known)).await {
-                        Ok(chunks) => out.push(Prepared::Refresh { chunks }),
+                        Ok(new) => {
+                            if let Some(all) = new.all {
+                                // Once merged, the copy is built from exactly these chunks.
+                                let mut s = Stored::default();
+                                for (seq, snapshot, size) in all {
+                                    s.seqs.push(seq);
+                                    if snapshot {
+                                        s.snapshot_bytes += size;
+                                    } else {
+                                        s.incremental_bytes += size;
+                                    }
+                                }
+                                self.restored = Some(s);
+                            }
+                            out.push(Prepared::Refresh { chunks: new.chunks });
+                        }
                         Err(e) => tracing::warn!(doc = %id, "could not read new chunks: {e}"),
                     }
                 }
@@ -367,6 +386,11 @@ impl DocTask {
                     self.stored.seqs.push(seq);
                 }
                 self.relay.metrics.chunks_merged.inc();
+            }
+            // After another relay's compaction the copy holds every stored chunk, and the ones it
+            // knew before are gone.
+            if let Some(s) = self.restored.take() {
+                self.stored = s;
             }
             for (conn, state) in run.detached {
                 if let Some(p) = self.peers.remove(&conn)

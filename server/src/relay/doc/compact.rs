@@ -34,10 +34,10 @@ impl DocTask {
             Ok(Some(seq)) => {
                 self.stored = Stored { snapshot_bytes: size, incremental_bytes: 0, seqs: vec![seq] };
             }
-            // Another relay compacted the same chunks first: read the document as it left it.
-            Ok(None) => {
-                let _ = self.load().await;
-            }
+            // Another relay compacted some of these chunks first. Its snapshot may hold changes
+            // this copy lacks: merge every stored chunk, as when its announcement arrives, with
+            // the peers kept (a reload would start a copy that knows none of them).
+            Ok(None) => self.relay.send_if_loaded(&self.id, DocCmd::Refresh),
             Err(e) => tracing::warn!(doc = %id, "compaction failed (data is safe, retried later): {e}"),
         }
     }
