@@ -273,17 +273,7 @@ pub fn redact(db: &str) -> String {
         }
         None => (String::new(), rest),
     };
-    let (host, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, Some(q)),
-        None => (rest, None),
-    };
-    // A password may also be given as a query parameter.
-    let query = query.map(|q| {
-        let q: Vec<&str> =
-            q.split('&').map(|kv| if kv.starts_with("password=") { "password=***" } else { kv }).collect();
-        format!("?{}", q.join("&"))
-    });
-    format!("{scheme}://{auth}{host}{}", query.unwrap_or_default())
+    format!("{scheme}://{auth}{rest}")
 }
 
 /// `?N` and `?` placeholders as PostgreSQL's `$N`, outside quoted text.

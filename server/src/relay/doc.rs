@@ -5,6 +5,8 @@ use super::*;
 
 mod compact;
 
+use compact::Stored;
+
 /// Records an audit entry without holding up the document: nothing depends on it being stored
 /// before the next message.
 fn audit_later(db: &Db, entry: storage::AuditEntry) {
@@ -14,15 +16,6 @@ fn audit_later(db: &Db, entry: storage::AuditEntry) {
             tracing::warn!("could not record an audit entry: {e}");
         }
     });
-}
-
-/// What storage holds of a loaded document, for compaction.
-#[derive(Default)]
-struct Stored {
-    snapshot_bytes: usize,
-    incremental_bytes: usize,
-    /// The stored chunks the in-memory copy contains; compaction replaces exactly these.
-    seqs: Vec<i64>,
 }
 
 struct DocTask {
@@ -176,19 +169,8 @@ impl DocTask {
                     let (id, known) = (self.id, self.stored.seqs.clone());
                     match self.relay.db.call(move |c| storage::unknown_chunks(c, &id, &known)).await {
                         Ok(new) => {
-                            if let Some(all) = new.all {
-                                // Once merged, the copy is built from exactly these chunks.
-                                let mut s = Stored::default();
-                                for (seq, snapshot, size) in all {
-                                    s.seqs.push(seq);
-                                    if snapshot {
-                                        s.snapshot_bytes += size;
-                                    } else {
-                                        s.incremental_bytes += size;
-                                    }
-                                }
-                                self.restored = Some(s);
-                            }
+                            // Once merged, the copy is built from exactly these chunks.
+                            self.restored = new.all.map(Stored::of);
                             out.push(Prepared::Refresh { chunks: new.chunks });
                         }
                         Err(e) => tracing::warn!(doc = %id, "could not read new chunks: {e}"),

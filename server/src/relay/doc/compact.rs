@@ -3,6 +3,27 @@
 
 use super::*;
 
+/// What storage holds of a loaded document, for compaction.
+#[derive(Default)]
+pub(super) struct Stored {
+    pub(super) snapshot_bytes: usize,
+    pub(super) incremental_bytes: usize,
+    /// The stored chunks the in-memory copy contains; compaction replaces exactly these.
+    pub(super) seqs: Vec<i64>,
+}
+
+impl Stored {
+    /// What a copy holds once it has merged these chunks: (sequence number, snapshot, size).
+    pub(super) fn of(chunks: Vec<(i64, bool, usize)>) -> Stored {
+        let mut s = Stored::default();
+        for (seq, snapshot, size) in chunks {
+            s.seqs.push(seq);
+            *(if snapshot { &mut s.snapshot_bytes } else { &mut s.incremental_bytes }) += size;
+        }
+        s
+    }
+}
+
 impl DocTask {
     /// Replaces the chunks with one snapshot once the incremental chunks outweigh the snapshot.
     pub(super) async fn maybe_compact(&mut self) {
