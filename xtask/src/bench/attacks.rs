@@ -145,20 +145,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace directory")?.to_owned();
     let target = super::target_dir()?;
     if cfg!(debug_assertions) && !opts.allow_debug {
-        eprintln!("bench: the attackers must be optimised; building and running them in release mode");
-        let status = Command::new(super::cargo())
-            .current_dir(&workspace)
-            .args(["run", "--quiet", "--release", "--package", "xtask", "--target-dir"])
-            .arg(&target)
-            .args(["--", "bench", "attacks"])
-            .args(args)
-            .arg("--allow-debug")
-            .status()
-            .context("cannot run cargo")?;
-        if !status.success() {
-            bail!("the benchmark failed ({status})");
-        }
-        return Ok(());
+        return super::rerun_optimised("attacks", args);
     }
     // 1,100 sockets of the flood and the rest; the relays themselves get 1,024.
     let got = rlimit::increase_nofile_limit(8192).context("cannot raise the open-files limit")?;
