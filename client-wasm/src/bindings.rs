@@ -259,6 +259,12 @@ impl JsClient {
         serde_json::to_string(&self.0.held_docs()).unwrap_or_else(|_| "[]".into())
     }
 
+    /// The documents that could not be read, as JSON `Unreadable[]`.
+    #[wasm_bindgen(js_name = unreadableDocs)]
+    pub fn unreadable_docs(&mut self) -> String {
+        serde_json::to_string(&self.0.unreadable_docs()).unwrap_or_else(|_| "[]".into())
+    }
+
     /// Resets a held document to the relay's state: `{discarded: [...], effects}`.
     #[wasm_bindgen(js_name = resetDoc)]
     pub fn reset_doc(&mut self, id: &str) -> Result<JsValue, JsValue> {

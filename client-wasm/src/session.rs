@@ -453,6 +453,11 @@ impl Client {
         crate::local::local_view(views.directory_for_area(area_key)?, views.directory_for_area("national")?, slug, lang)
     }
 
+    /// The documents the views could not read at their present heads, with the cause.
+    pub fn unreadable_docs(&mut self) -> Vec<crate::views::Unreadable> {
+        self.views().unreadable()
+    }
+
     /// The documents held because the relay refused their local changes.
     pub fn held_docs(&self) -> Vec<String> {
         self.session.doc_ids().filter(|id| self.session.is_held(id)).map(|id| id.to_string()).collect()

@@ -22,7 +22,7 @@ use crate::messages::Explained;
 use crate::session::Effect;
 use crate::views::{
     AnswerView, Areas, CardView, ContactForm, ContactView, DocumentItem, Group, HitView, MunicipalityView, NodeView,
-    OrganisationItem, PhoneView, RetiredItem, ReviewItem, RoleView, ScheduleForm, StepView, Text, Topic,
+    OrganisationItem, PhoneView, RetiredItem, ReviewItem, RoleView, ScheduleForm, StepView, Text, Topic, Unreadable,
 };
 use contactpoint_directory::FieldPath;
 use contactpoint_directory::history::FieldValue;
@@ -81,6 +81,7 @@ fn declarations() -> Vec<Decl> {
         decl::<MunicipalityView>(&cfg),
         decl::<RoleView>(&cfg),
         decl::<DocumentItem>(&cfg),
+        decl::<Unreadable>(&cfg),
         decl::<OrganisationItem>(&cfg),
         // Editors' views.
         decl::<Areas>(&cfg),

@@ -236,6 +236,16 @@ const T = {
     sv: "Uppdateringen från servern kunde inte tillämpas, nytt försök vid nästa anslutning",
     en: "An update from the relay could not be applied; trying again on the next connection",
   },
+  unreadable_kept: {
+    fi: "Osaa tiedoista ei voitu lukea, näytetään viimeisin luettavissa ollut versio",
+    sv: "En del av uppgifterna kunde inte läsas, den senaste läsbara versionen visas",
+    en: "Some of the data could not be read; showing the last version that could",
+  },
+  unreadable_missing: {
+    fi: "Osaa tiedoista ei voitu lukea, eikä niistä ole aiempaa versiota",
+    sv: "En del av uppgifterna kunde inte läsas och det finns ingen tidigare version",
+    en: "Some of the data could not be read and there is no earlier version",
+  },
   held_status: { fi: "Hylättyä muutosta ei lähetetä", sv: "Den avvisade ändringen skickas inte", en: "The refused change is not being sent" },
   details: { fi: "Lisätiedot", sv: "Detaljer", en: "Details" },
   clear_list: { fi: "Tyhjennä lista", sv: "Töm listan", en: "Clear this list" },

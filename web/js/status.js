@@ -1,7 +1,7 @@
 // @ts-check
 // The status line under the header: whether the app is up to date with the relay, how long ago
-// it last synced, a change waiting on this device, a held document and a sync that failed. It
-// redraws whenever the state says it changed.
+// it last synced, a change waiting on this device, a held document, a document that could not be
+// read and a sync that failed. It redraws whenever the state says it changed.
 
 import { h, statusEl } from "./dom.js";
 import { t } from "./i18n.js";
@@ -21,6 +21,13 @@ function renderStatus() {
   if (state.waitingLocal) parts.push(h("span", { "data-testid": "waiting" }, ` · ${t("saved_offline")}`));
   // A document the relay refused is not sent until reset: say so rather than "Updating…" alone.
   if (state.client && state.client.heldDocs().length) parts.push(h("span", { class: "error", "data-testid": "held" }, ` · ${t("held_status")}`));
+  // A document the app could not read keeps its last readable copy on screen: say so, with why.
+  const unreadable = state.client ? state.client.unreadableDocs() : [];
+  if (unreadable.length) {
+    const reasons = unreadable.map((u) => u.reason).join("; ");
+    const what = t(unreadable.every((u) => u.kept) ? "unreadable_kept" : "unreadable_missing");
+    parts.push(h("span", { class: "error", role: "status", "data-testid": "unreadable", title: reasons }, ` · ${what} (${reasons})`));
+  }
   const problem = state.syncProblem;
   if (problem) {
     const what = t(problem.retrying ? "sync_failed_retrying" : "sync_failed_waiting");

@@ -27,6 +27,7 @@ import init, { Client } from "./contactpoint.js";
 /** @typedef {import("./types/wasm-types.js").MunicipalityView} Municipality */
 /** @typedef {import("./types/wasm-types.js").ReviewItem} ReviewItem */
 /** @typedef {import("./types/wasm-types.js").RetiredItem} RetiredItem */
+/** @typedef {import("./types/wasm-types.js").Unreadable} Unreadable A document the app could not read, and why. */
 /** @typedef {import("./types/wasm-types.js").DocumentItem} AreaDocument An area key (`national`, `municipality:092`, `restricted:…`) and its title. */
 /** @typedef {import("./types/wasm-types.js").RoleView} Role */
 /** @typedef {import("./types/wasm-types.js").FieldLabel} FieldLabel How the app names a field: its word, the list position from 1, the rest of the path. */
@@ -180,6 +181,10 @@ export class Wasm {
   /** @param {string} muni @param {string} lang @returns {AreaDocument[]} */
   areasCovering(muni, lang) {
     return parse(this.raw.areasCovering(muni, lang));
+  }
+  /** @returns {Unreadable[]} */
+  unreadableDocs() {
+    return parse(this.raw.unreadableDocs());
   }
   /** @returns {string[]} */
   heldDocs() {

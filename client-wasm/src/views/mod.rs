@@ -27,10 +27,10 @@ pub(crate) use {places::MunicipalityView, words::RoleView};
 use std::collections::BTreeMap;
 
 use contactpoint_directory::model::{
-    ContactPoint, Directory, DocumentKind, GuidanceCard, Node, ScheduleKind, Visibility, role_label,
+    ContactPoint, Directory, GuidanceCard, Node, ScheduleKind, Visibility, role_label,
 };
 use contactpoint_directory::search::EntryKind;
-use contactpoint_directory::store::read_directory;
+use contactpoint_directory::store::{StoreError, read_directory};
 use contactpoint_directory::text::{LocalizedText, is_rtl};
 use contactpoint_directory::{Localities, SearchIndex, resolve_any};
 use contactpoint_protocol::DocumentId;
@@ -64,6 +64,23 @@ pub struct Library {
     /// for an index of all of Finland that the first screen does not use.
     search: std::cell::OnceCell<SearchIndex>,
     order: Vec<DocumentId>,
+    /// The documents that could not be read at their present heads, with the cause. The views
+    /// keep the last copy that could be read, so a contact never vanishes from the screen
+    /// because of one bad change.
+    /// (Rarely more than none, so a list.)
+    unreadable: Vec<(DocumentId, Vec<ChangeHash>, String)>,
+}
+
+/// A document the views could not read: the app says so and shows its last readable copy.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Unreadable {
+    /// The document's id.
+    pub doc: String,
+    /// Why it could not be read (the reader's words).
+    pub reason: String,
+    /// Whether an earlier copy is still shown.
+    pub kept: bool,
 }
 
 /// A guidance card ready to walk.
@@ -141,30 +158,60 @@ const CONTACTS_PER_STEP: usize = 3;
 impl Library {
     /// Re-reads the documents whose heads changed. `docs` are (id, document) pairs.
     pub fn refresh<'a>(&mut self, docs: impl IntoIterator<Item = (DocumentId, &'a Automerge)>) {
+        self.refresh_with(docs, read_directory)
+    }
+
+    /// `refresh` with the reader given, so a test can make a document fail to read.
+    pub(crate) fn refresh_with<'a>(
+        &mut self,
+        docs: impl IntoIterator<Item = (DocumentId, &'a Automerge)>,
+        read: impl Fn(&Automerge) -> Result<Directory, StoreError>,
+    ) {
         let mut changed = false;
         let mut seen = std::collections::BTreeSet::new();
         for (id, doc) in docs {
             let heads = doc.get_heads();
             seen.insert(id);
-            if self.parsed.get(&id).is_some_and(|(h, _)| *h == heads) {
+            if self.parsed.get(&id).is_some_and(|(h, _)| *h == heads)
+                || self.unreadable.iter().any(|(i, h, _)| *i == id && *h == heads)
+            {
                 continue;
             }
-            // A document that is not (yet) a directory, such as the index, is skipped here.
-            if let Ok(d) = read_directory(doc)
-                && d.kind != Some(DocumentKind::Index)
-            {
-                self.parsed.insert(id, (heads, d));
-            } else {
-                self.parsed.remove(&id);
+            self.unreadable.retain(|(i, _, _)| *i != id);
+            match read(doc) {
+                Ok(d) => {
+                    self.parsed.insert(id, (heads, d));
+                }
+                // The catalogue of documents is not a directory: nothing of it is shown.
+                Err(StoreError::WrongKind { .. }) => {
+                    self.parsed.remove(&id);
+                }
+                // Anything else is a failure: keep what was last read and say why.
+                Err(e) => {
+                    self.unreadable.push((id, heads, e.to_string()));
+                }
             }
             changed = true;
         }
         let before = self.parsed.len();
         self.parsed.retain(|k, _| seen.contains(k));
+        self.unreadable.retain(|(k, _, _)| seen.contains(k));
         if changed || before != self.parsed.len() {
             self.order = self.parsed.keys().cloned().collect();
             self.search = std::cell::OnceCell::new();
         }
+    }
+
+    /// The documents that could not be read, with the cause, for the status line.
+    pub fn unreadable(&self) -> Vec<Unreadable> {
+        self.unreadable
+            .iter()
+            .map(|(id, _, reason)| Unreadable {
+                doc: id.to_string(),
+                reason: reason.clone(),
+                kept: self.parsed.contains_key(id),
+            })
+            .collect()
     }
 
     fn directories(&self) -> impl Iterator<Item = &Directory> {

@@ -223,3 +223,65 @@ fn areas_arrive_as_all_or_a_list_never_as_a_wildcard() {
     let star = Areas::only(["*"]);
     assert!(!star.holds("national") && Areas::All.holds("national"));
 }
+
+/// A document that cannot be read keeps its last readable copy on screen and is reported with
+/// its cause; a later readable change clears it; a catalogue is neither shown nor reported.
+#[test]
+fn an_unreadable_document_keeps_its_last_copy_and_says_why() {
+    let write = |doc: &mut Automerge, name: &str| {
+        let mut d = Directory::for_area(
+            contactpoint_directory::Area::Municipality("091".into()),
+            LocalizedText::fi_sv_en("H", "H", "H"),
+        );
+        let contact = ContactPoint {
+            id: "c1".into(),
+            name: LocalizedText::fi_sv_en(name, name, name),
+            ..ContactPoint::default()
+        };
+        d.contact_points.insert("c1".into(), contact);
+        let mut tx = doc.transaction();
+        contactpoint_directory::store::write_directory(&mut tx, &d).unwrap();
+        tx.commit();
+    };
+    let broken = |_: &Automerge| -> Result<Directory, StoreError> {
+        Err(StoreError::Automerge(contactpoint_protocol::automerge::AutomergeError::Fail))
+    };
+    let name = |lib: &Library| lib.contact_by_id("c1").map(|(_, c)| c.name.pick("en").unwrap().text.to_owned());
+    let (id, fresh) = (DocumentId::from_random_bytes([1; 16]), DocumentId::from_random_bytes([2; 16]));
+    let mut doc = Automerge::new();
+    write(&mut doc, "First");
+    let mut lib = Library::default();
+    lib.refresh([(id, &doc)]);
+    assert_eq!(name(&lib).as_deref(), Some("First"));
+    assert!(lib.unreadable().is_empty());
+
+    write(&mut doc, "Second");
+    let empty = Automerge::new();
+    lib.refresh_with([(id, &doc), (fresh, &empty)], broken);
+    assert_eq!(name(&lib).as_deref(), Some("First"), "the last readable copy stays on screen");
+    let reported = lib.unreadable();
+    assert_eq!(reported.len(), 2, "{reported:?}");
+    let of = |d: DocumentId| reported.iter().find(|u| u.doc == d.to_string()).unwrap();
+    assert!(of(id).kept && !of(fresh).kept, "{reported:?}");
+    assert!(of(id).reason.contains("general failure"), "the cause is kept: {reported:?}");
+
+    lib.refresh_with([(id, &doc)], |_| panic!("a document is not read again at the same heads"));
+    write(&mut doc, "Third");
+    lib.refresh([(id, &doc)]);
+    assert_eq!(name(&lib).as_deref(), Some("Third"), "a readable change is shown again");
+    assert!(lib.unreadable().is_empty(), "a readable document, or one gone, is not reported");
+
+    let mut catalogue = Automerge::new();
+    let mut tx = catalogue.transaction();
+    contactpoint_protocol::automerge::transaction::Transactable::put(
+        &mut tx,
+        contactpoint_protocol::automerge::ROOT,
+        "kind",
+        "index",
+    )
+    .unwrap();
+    tx.commit();
+    lib.refresh([(id, &doc), (fresh, &catalogue)]);
+    assert!(lib.unreadable().is_empty(), "the catalogue is not a directory, and not a failure");
+    assert_eq!(lib.directories().count(), 1);
+}

@@ -289,6 +289,23 @@ area: string,
 title: string, };
 
 /**
+ * A document the views could not read: the app says so and shows its last readable copy.
+ */
+export type Unreadable = {
+/**
+ * The document's id.
+ */
+doc: string,
+/**
+ * Why it could not be read (the reader's words).
+ */
+reason: string,
+/**
+ * Whether an earlier copy is still shown.
+ */
+kept: boolean, };
+
+/**
  * An organisation a new contact point can belong to.
  */
 export type OrganisationItem = {
