@@ -206,12 +206,14 @@ impl Library {
         self.document_for_area(area_key).and_then(|id| self.parsed.get(&id).map(|(_, d)| d))
     }
 
-    /// The area documents that cover a municipality, most specific first (municipality, county,
-    /// police department).
+    /// The open area documents that cover a municipality, most specific first (municipality,
+    /// county, police department): where a local version of guidance can go. A members-only
+    /// document holds no guidance (validation refuses a card there), so it is not offered.
     pub fn areas_covering(&self, municipality: &str, lang: &str) -> Vec<DocumentItem> {
         let Some(m) = Localities::get().municipality(municipality) else { return Vec::new() };
         let mut out: Vec<(u8, String, String)> = self
             .directories()
+            .filter(|d| !d.is_restricted())
             .filter_map(|d| {
                 let rank = match d.area.as_ref()? {
                     contactpoint_directory::Area::Municipality(c) if *c == m.code => 0,

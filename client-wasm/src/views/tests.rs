@@ -285,3 +285,26 @@ fn an_unreadable_document_keeps_its_last_copy_and_says_why() {
     assert!(lib.unreadable().is_empty(), "the catalogue is not a directory, and not a failure");
     assert_eq!(lib.directories().count(), 1);
 }
+
+/// Local versions of guidance are offered in a municipality's open documents only: a
+/// members-only document of the same area holds no guidance.
+#[test]
+fn local_guidance_is_not_offered_in_a_members_only_document() {
+    let area = contactpoint_directory::Area::Municipality("091".into());
+    let docs: Vec<Automerge> =
+        [Directory::for_area(area.clone(), LocalizedText::fi_sv_en("H", "H", "H")), Directory::restricted_for(area)]
+            .iter()
+            .map(|d| {
+                let mut doc = Automerge::new();
+                let mut tx = doc.transaction();
+                contactpoint_directory::store::write_directory(&mut tx, d).unwrap();
+                tx.commit();
+                doc
+            })
+            .collect();
+    let mut lib = Library::default();
+    lib.refresh(docs.iter().enumerate().map(|(i, d)| (DocumentId::from_random_bytes([i as u8; 16]), d)));
+    assert_eq!(lib.documents("en").len(), 2, "both documents are there");
+    let offered: Vec<String> = lib.areas_covering("091", "en").into_iter().map(|d| d.area).collect();
+    assert_eq!(offered, ["municipality:091"]);
+}
