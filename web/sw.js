@@ -33,11 +33,12 @@ worker.addEventListener("fetch", (event) => {
   if (req.method !== "GET" || url.origin !== location.origin) return;
   if (url.pathname === "/sync" || url.pathname.startsWith("/api/") || url.pathname === "/healthz") return;
   if (req.mode === "navigate") {
-    // Every app route is the same shell.
+    // Every app route is the same shell, precached as "./": the page's own first fetch of it
+    // is still fresh in the HTTP cache, so precaching it costs a revalidation, not the file.
     event.respondWith(
       caches
         .open(CACHE)
-        .then((c) => c.match("./index.html"))
+        .then((c) => c.match("./"))
         .then((r) => r || fetch(req)),
     );
     return;

@@ -1,6 +1,6 @@
 //! Serves the built web app from a directory: hashed assets are cached for good, the HTML shell,
-//! the service worker and the manifest are always revalidated, and unknown paths that look like
-//! app routes get the shell so that deep links work.
+//! the service worker and any other file without a hash in its name are always revalidated, and
+//! unknown paths that look like app routes get the shell so that deep links work.
 //!
 //! The build writes brotli (`.br`) and gzip (`.gz`) variants next to the files where they are
 //! smaller; each request gets the variant its `Accept-Encoding` prefers, with `Content-Encoding`,

@@ -1093,14 +1093,17 @@ async fn the_app_converges_under_a_fixed_schedule_of_edits_and_cut_links() -> Re
 
 /// The most a first visit may download to install the app, every response's bytes on the wire
 /// (headers included) together. KB are 1024 bytes, as `cargo xtask web` prints them. The goal is
-/// 500 KB; the app takes about 549 KB today, 504 KB of it the wasm with brotli, most of that
-/// Automerge (see the open work in ARCHITECTURE.md), so this holds the line a little above it.
+/// 500 KB; the app takes about 537 KB today (549,882 bytes), 502 KB of it the wasm with brotli,
+/// most of that Automerge (see the open work in ARCHITECTURE.md), so this holds the line a
+/// little above it. It was 549 KB (562,945 bytes) before the JavaScript and CSS were minified
+/// (7.8 KB), the page was precached once instead of twice and the icons and manifest got hashed
+/// names (2.5 KB) and `wasm-opt` ran until the size stopped falling (3 KB).
 /// Bundling the JavaScript into one file without comments took it from 555 KB to 549 KB.
 /// It was 540 KB before the Finnish and Swedish wording of every message and the codes that
 /// carry them (about 11 KB), and 550 KB before refusals carried their reason and issues as
 /// fields that the app words itself, and the print, share and install screens (about 6 KB,
 /// after 2 KB was won back by carrying one deflate and one SHA-256 instead of two of each).
-const INSTALL_BUDGET: u64 = 560 * 1024;
+const INSTALL_BUDGET: u64 = 540 * 1024;
 
 /// The bytes the relay serves for a built file with brotli: its `.br` variant, or the file
 /// itself where the build wrote none.
