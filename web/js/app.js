@@ -48,8 +48,13 @@ function watchForUpdates() {
 }
 
 async function boot() {
+  // Marks of the start-up's steps, which `cargo xtask bench web` reads to say where a cold
+  // start's time goes.
+  performance.mark("cp-boot");
   await loadWasm();
+  performance.mark("cp-wasm");
   state.store = await Store.open();
+  performance.mark("cp-store");
   // After a removal the store is new and empty; the language travelled in the history entry.
   setLanguage(pickLanguage((await state.store.getSetting("lang")) || (history.state && history.state.lang)));
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
