@@ -74,11 +74,13 @@ async function openIndexedDocs(preloaded) {
   for (const id of client().documentIds(state.settings.indexDoc || "")) await sync().open(id, preloaded);
 }
 
-/** Start-up: local data first, then the network. */
-export async function start() {
+/**
+ * Start-up: local data first, then the network.
+ * @param {import("./state.js").Settings} [read] the settings as just read from the store, if they were
+ */
+export async function start(read) {
   const { store } = state;
-  const settings = (state.settings = await store.settings());
-  performance.mark("cp-settings");
+  const settings = (state.settings = read || (await store.settings()));
   changed();
   // Nothing is written before sign-in: a removed device's fresh store stays empty.
   if (!settings.token) return route();
