@@ -127,7 +127,17 @@ async function timedLoad(page, url) {
   });
   return page.evaluate(() => {
     const nav = performance.getEntriesByType("navigation")[0];
-    return { usable: window.__usable, frame: window.__frame, dcl: nav ? nav.domContentLoadedEventEnd : null, controlled: !!navigator.serviceWorker.controller };
+    // Where the time went, each step's end in ms from the navigation's start: the page, the
+    // app's script and the wasm as the service worker answered them, then the app's own marks.
+    /** @type {Record<string, number>} */
+    const steps = {};
+    if (nav) steps.html = nav.responseEnd;
+    for (const r of performance.getEntriesByType("resource")) {
+      if (/\/js\/app\.[^/]*js$/.test(r.name)) steps.script = r.responseEnd;
+      if (/\.wasm$/.test(r.name)) steps.wasm_fetched = r.responseEnd;
+    }
+    for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("cp-")) steps[m.name.slice(3)] = m.startTime;
+    return { usable: window.__usable, frame: window.__frame, dcl: nav ? nav.domContentLoadedEventEnd : null, controlled: !!navigator.serviceWorker.controller, steps };
   });
 }
 
@@ -154,6 +164,7 @@ async function coldStarts(context, url, rate, runs) {
     emit({ progress: `cold start ×${rate} browser restart ${i + 1}/${runs}: ${t.usable.toFixed(0)} ms` });
   }
   const summary = (ts) => ({
+    steps_ms: Object.fromEntries(Object.keys(ts[0].steps).map((k) => [k, round1(median(ts.map((t) => t.steps[k]).filter((x) => x !== undefined)))])),
     runs_ms: ts.map((t) => round1(t.usable)),
     median_ms: round1(median(ts.map((t) => t.usable))),
     median_frame_ms: round1(median(ts.map((t) => t.frame))),

@@ -74,10 +74,13 @@ async function openIndexedDocs(preloaded) {
   for (const id of client().documentIds(state.settings.indexDoc || "")) await sync().open(id, preloaded);
 }
 
-/** Start-up: local data first, then the network. */
-export async function start() {
+/**
+ * Start-up: local data first, then the network.
+ * @param {import("./state.js").Settings} [read] the settings as just read from the store, if they were
+ */
+export async function start(read) {
   const { store } = state;
-  const settings = (state.settings = await store.settings());
+  const settings = (state.settings = read || (await store.settings()));
   changed();
   // Nothing is written before sign-in: a removed device's fresh store stays empty.
   if (!settings.token) return route();
@@ -133,15 +136,18 @@ export async function start() {
     const early = settings.homeTopics;
     if (home && early && early.lang === language() && early.day === today()) {
       withEarlyTopics(early.topics, route);
+      performance.mark("cp-drawn");
       shown = true;
       await painted();
     }
     // Everything stored comes out of IndexedDB in one transaction.
     const stored = await store.loadAll();
+    performance.mark("cp-read");
     await connection.open(settings.indexDoc, stored);
     if (home && !shown) {
       for (const id of wasm.nationalDocumentIds(settings.indexDoc)) await connection.open(id, stored);
       route();
+      performance.mark("cp-drawn");
       shown = true;
       await painted();
     }
@@ -149,6 +155,7 @@ export async function start() {
     // Copies the index no longer lists (a document the relay erased, left from before the app
     // closed) are opened too: the relay says they are unavailable and the client deletes them.
     for (const id of stored.keys()) await connection.open(id, stored);
+    performance.mark("cp-opened");
   }
   // A home screen shown early is drawn again (an editor's review links need the area documents),
   // unless someone is already typing a search there.

@@ -106,6 +106,12 @@ run(async () => {
     await pickMunicipality(page, "helsing", "Helsinki");
     await waitSyncedAfter(page, never);
     await scan(page, lang, "home");
+    // A cold start in a new tab (no history entry to carry the language) takes it from the store.
+    const again = await context.newPage();
+    await again.goto(a.url);
+    await again.locator(".topics a").first().waitFor();
+    check((await again.evaluate(() => document.documentElement.lang)) === lang, `${lang}: a cold start lost the language chosen`);
+    await again.close();
 
     // The browser offers to install the app (an event made here: headless Chromium never
     // decides a page is installable), and the hint appears above the screen.
