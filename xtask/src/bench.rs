@@ -7,12 +7,15 @@
 //!
 //! Options: `--quick` (small sizes), `--only=ours|reference`, `--relay-bin=PATH` (skip building
 //! the relay), `--out=PATH` (the JSON file; default `<target>/bench/relay.json`),
-//! `--workloads=initial,fanout,fanout_large,reconnect,idle` (a subset).
+//! `--workloads=initial,fanout,fanout_large,reconnect,idle` (a subset), `--instructions` (run each
+//! relay under callgrind and report the instructions each workload cost it, beside the CPU
+//! seconds; see `bench/instructions.rs`).
 
 pub mod attacks;
 mod client;
 pub mod cluster;
 mod docs;
+mod instructions;
 mod postgres;
 mod servers;
 mod workloads;
@@ -37,6 +40,8 @@ struct Options {
     out: Option<PathBuf>,
     /// Which workloads to run (all by default), for working on one of them.
     workloads: Vec<String>,
+    /// Count each relay's instructions under callgrind (`--instructions`).
+    instructions: bool,
     /// Set by the re-run in release mode (and usable by hand) to measure with a debug build.
     allow_debug: bool,
 }
@@ -45,8 +50,15 @@ struct Options {
 const WORKLOADS: [&str; 5] = ["initial", "fanout", "fanout_large", "reconnect", "idle"];
 
 fn parse(args: &[String]) -> Result<Options> {
-    let mut o =
-        Options { quick: false, only: None, relay_bin: None, out: None, workloads: Vec::new(), allow_debug: false };
+    let mut o = Options {
+        quick: false,
+        only: None,
+        relay_bin: None,
+        out: None,
+        workloads: Vec::new(),
+        instructions: false,
+        allow_debug: false,
+    };
     // Both `--only ours` and `--only=ours` work; the second survives wrappers that pass on only
     // the arguments starting with `--`.
     let split: Vec<String> = args
@@ -61,6 +73,7 @@ fn parse(args: &[String]) -> Result<Options> {
         match a.as_str() {
             "--quick" => o.quick = true,
             "--allow-debug" => o.allow_debug = true,
+            "--instructions" => o.instructions = true,
             "--only" => {
                 o.only = Some(match it.next().map(String::as_str) {
                     Some("ours") => Kind::Ours,
@@ -80,7 +93,9 @@ fn parse(args: &[String]) -> Result<Options> {
             "-h" | "--help" => {
                 println!(
                     "cargo xtask bench relay [--quick] [--only=ours|reference] [--relay-bin=PATH] [--out=FILE] \
-                     [--workloads=initial,fanout,fanout_large,reconnect,idle]\n\
+                     [--workloads=initial,fanout,fanout_large,reconnect,idle] [--instructions]\n\
+                     --instructions runs each relay under `valgrind --tool=callgrind` (smaller sizes) and adds \
+                     each workload's instruction count.\n\
                      Compares the relay with the reference Node sync server (needs `npm ci --prefix tests/js`)."
                 );
                 std::process::exit(0);
@@ -100,12 +115,21 @@ pub fn run(args: &[String]) -> Result<()> {
         return rerun_optimised("relay", args);
     }
 
-    let sizes = if opts.quick { Sizes::quick() } else { Sizes::full() };
+    let sizes = if opts.instructions {
+        Sizes::instructions()
+    } else if opts.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
     let kinds: Vec<Kind> = match opts.only {
         Some(k) => vec![k],
         None => vec![Kind::Ours, Kind::Reference],
     };
     let dir = tempfile::Builder::new().prefix("contactpoint-bench-").tempdir()?;
+    if opts.instructions {
+        instructions::enable(&dir.path().join("callgrind"))?;
+    }
     // Check the reference is installed before spending minutes on our relay.
     let reference =
         if kinds.contains(&Kind::Reference) { Some(Launch::reference(&workspace, dir.path())?) } else { None };
@@ -180,13 +204,14 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         let cpu_total: f64 = ctx.figures.iter().filter(|(k, _)| k.ends_with("cpu_s")).map(|(_, v)| v).sum();
         ctx.figures.push(("total.cpu_s".into(), cpu_total));
+        instructions::add_total(&mut ctx.figures);
         results.push((kind, ctx.figures));
     }
     let elapsed = started.elapsed();
     rt.shutdown_timeout(std::time::Duration::from_secs(5));
 
     let out = opts.out.clone().unwrap_or_else(|| target.join("bench").join("relay.json"));
-    report(&sizes, &results, elapsed.as_secs_f64(), opts.quick, &out)
+    report(&sizes, &results, elapsed.as_secs_f64(), opts.quick || opts.instructions, &out)
 }
 
 /// The project's directory.
@@ -388,12 +413,37 @@ fn report(sizes: &Sizes, results: &[(Kind, Vec<(String, f64)>)], elapsed: f64, q
     let get = |kind: Kind, key: &str| -> Option<f64> {
         results.iter().find(|(k, _)| *k == kind).and_then(|(_, f)| f.iter().find(|(k, _)| k == key)).map(|(_, v)| *v)
     };
-    let table = rows(sizes);
+    let counted = results.iter().any(|(_, f)| f.iter().any(|(k, _)| k == "total.ir"));
+    let mut table: Vec<(String, String, Unit)> =
+        rows(sizes).into_iter().map(|(k, l, u)| (k.to_owned(), l, u)).collect();
+    if counted {
+        // Under callgrind, each CPU figure is followed by its instruction count.
+        table = table
+            .into_iter()
+            .flat_map(|(key, label, unit)| {
+                let count = key.ends_with("cpu_s").then(|| {
+                    let label = if label.contains("relay CPU") {
+                        label.replace("relay CPU", "relay instructions (Ir)")
+                    } else {
+                        format!("{label} (Ir)")
+                    };
+                    (instructions::key_for(&key), label, Unit::Count)
+                });
+                std::iter::once((key, label, unit)).chain(count)
+            })
+            .collect();
+    }
     let width = table.iter().map(|(_, l, _)| l.chars().count()).max().unwrap_or(20);
     println!();
     println!(
         "Relay benchmark{} — load generator and relay share {} cores; CPU is the relay's own (/proc)",
-        if quick { " (--quick)" } else { "" },
+        if counted {
+            " (--instructions: relays under callgrind, so their CPU and times are slowed)"
+        } else if quick {
+            " (--quick)"
+        } else {
+            ""
+        },
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     println!();
@@ -419,6 +469,15 @@ fn report(sizes: &Sizes, results: &[(Kind, Vec<(String, f64)>)], elapsed: f64, q
         println!(
             "Relay CPU over all workloads: ours {o:.2} s, reference {r:.2} s: reference/ours = {:.2} (aim: ≥ 10).",
             r / o
+        );
+    }
+    let no_figures = Vec::new();
+    let of = |kind: Kind| results.iter().find(|(k, _)| *k == kind).map_or(&no_figures, |(_, f)| f);
+    let instruction_ratios = instructions::summary(of(Kind::Ours), of(Kind::Reference));
+    if counted {
+        println!(
+            "Sizes under callgrind: {} clients of the initial sync, {} fan-out readers, {} idle connections.",
+            sizes.initial_clients, sizes.fanout_clients, sizes.idle_connections
         );
     }
     println!("Benchmark wall time: {elapsed:.0} s.");
@@ -447,6 +506,7 @@ fn report(sizes: &Sizes, results: &[(Kind, Vec<(String, f64)>)], elapsed: f64, q
         "ours": figures(Kind::Ours),
         "reference": figures(Kind::Reference),
         "ratio_ours_over_reference": json_ratio,
+        "instructions_reference_over_ours": instruction_ratios,
     });
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;

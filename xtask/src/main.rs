@@ -302,6 +302,8 @@ fn contactpoint(args: &[String]) -> Result<()> {
 /// Chromium; the relay against the reference server; the relay under attack; one relay on SQLite
 /// against several over one PostgreSQL.
 fn bench_all(args: &[String]) -> Result<()> {
+    /// Options only the relay benchmark takes.
+    const RELAY_ONLY: [&str; 2] = ["--only", "--instructions"];
     let quick = args.iter().any(|a| a == "--quick");
     let only = args.iter().find(|a| !a.starts_with("--")).map(String::as_str);
     if only.is_none_or(|o| o == "directory") {
@@ -320,14 +322,20 @@ fn bench_all(args: &[String]) -> Result<()> {
         let rest: Vec<String> = args.iter().filter(|a| a.starts_with("--")).cloned().collect();
         bench::run(&rest)?;
     }
+    // Options of the relay benchmark alone (`--only`, `--instructions`) are not passed on to the
+    // others when all benchmarks run; named on their own, the others still refuse them.
+    let others: Vec<String> = args
+        .iter()
+        .filter(|a| a.starts_with("--"))
+        .filter(|a| only.is_some() || !RELAY_ONLY.contains(&a.split('=').next().unwrap_or(a)))
+        .cloned()
+        .collect();
     if only.is_none_or(|o| o == "attacks") {
-        let rest: Vec<String> = args.iter().filter(|a| a.starts_with("--")).cloned().collect();
-        bench::attacks::run(&rest)?;
+        bench::attacks::run(&others)?;
     }
     if only.is_none_or(|o| o == "cluster") {
         ensure_postgresql()?;
-        let rest: Vec<String> = args.iter().filter(|a| a.starts_with("--")).cloned().collect();
-        bench::cluster::run(&rest)?;
+        bench::cluster::run(&others)?;
     }
     Ok(())
 }

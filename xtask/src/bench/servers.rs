@@ -99,7 +99,7 @@ impl Launch {
         let log_file = File::options().create(true).append(true).open(log)?;
         let (kind, mut child, marker) = match self {
             Launch::Ours { bin, db } => {
-                let child = Command::new(bin)
+                let child = super::instructions::command(bin)
                     .args(["serve", "--listen", "127.0.0.1:0", "--db"])
                     .arg(db)
                     .env("RUST_LOG", "warn")
@@ -112,7 +112,7 @@ impl Launch {
             }
             Launch::Reference { wrapper, entry, data_dir } => {
                 let port = free_port()?;
-                let child = Command::new("node")
+                let child = super::instructions::command("node")
                     .arg(wrapper)
                     .arg(entry)
                     .current_dir(data_dir)
@@ -142,7 +142,8 @@ impl Launch {
                 let _ = tx.send(line);
             }
         });
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let wait = super::instructions::stretch(Duration::from_secs(30));
+        let deadline = Instant::now() + wait;
         let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
@@ -150,7 +151,7 @@ impl Launch {
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    bail!("{} did not start listening within 30 s; its log: {}", kind.name(), tail(log));
+                    bail!("{} did not start listening within {wait:?}; its log: {}", kind.name(), tail(log));
                 }
             };
             if let Some(rest) = line.split(marker).nth(1) {

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 
 use super::client::Client;
 use super::docs;
+use super::instructions::{self, stretch};
 use super::servers::{Kind, Launch, Server};
 
 /// How big each workload is.
@@ -56,6 +57,12 @@ impl Sizes {
             writers: 16,
             write_seconds: 10,
         }
+    }
+
+    /// The sizes under callgrind (`--instructions`), which slows a relay 20–100×: the quick
+    /// sizes with a fifth of the idle connections.
+    pub fn instructions() -> Sizes {
+        Sizes { idle_connections: 200, ..Sizes::quick() }
     }
 
     /// Smaller sizes for a quick check that everything works.
@@ -135,6 +142,8 @@ const TRAILING: Duration = Duration::from_millis(300);
 pub struct CpuMark {
     each: Vec<f64>,
     database: Option<f64>,
+    /// Instructions of all instances, when they run under callgrind.
+    instructions: Option<u64>,
 }
 
 impl Ctx {
@@ -166,7 +175,25 @@ impl Ctx {
     fn cpu_mark(&self) -> Result<CpuMark> {
         let each = self.servers.iter().map(Server::cpu_seconds).collect::<Result<Vec<_>>>()?;
         let database = self.database_pid.map(super::postgres::tree_cpu_seconds).transpose()?;
-        Ok(CpuMark { each, database })
+        let instructions = self.instructions()?;
+        Ok(CpuMark { each, database, instructions })
+    }
+
+    /// Instructions of all instances so far, when they run under callgrind.
+    fn instructions(&self) -> Result<Option<u64>> {
+        if !instructions::enabled() {
+            return Ok(None);
+        }
+        Ok(Some(self.servers.iter().map(|s| instructions::so_far(s.pid)).sum::<Result<u64>>()?))
+    }
+
+    /// Records the instructions since `since` (from [`Self::instructions`]) as the twin of the
+    /// CPU figure `cpu_key`.
+    fn record_instructions(&mut self, cpu_key: &str, since: Option<u64>) -> Result<()> {
+        if let (Some(now), Some(since)) = (self.instructions()?, since) {
+            self.record(&instructions::key_for(cpu_key), now.saturating_sub(since) as f64);
+        }
+        Ok(())
     }
 
     /// Records the CPU spent since `since` under `key`: all instances together, and with
@@ -181,6 +208,9 @@ impl Ctx {
     fn record_cpu_span(&mut self, key: &str, since: &CpuMark, now: &CpuMark) {
         let each: Vec<f64> = now.each.iter().zip(&since.each).map(|(a, b)| a - b).collect();
         self.record(key, each.iter().sum());
+        if let (Some(a), Some(b)) = (now.instructions, since.instructions) {
+            self.record(&instructions::key_for(key), a.saturating_sub(b) as f64);
+        }
         if self.per_instance {
             for (i, v) in each.iter().enumerate() {
                 self.record(&format!("{key}.{}", i + 1), *v);
@@ -247,7 +277,7 @@ impl Ctx {
         let mut last = None;
         for attempt in 0..50 {
             let mut probe = Client::new(format!("{}-probe-{i}-{attempt}", self.run_tag), None);
-            match probe.connect(&url, Duration::from_secs(2)).await {
+            match probe.connect(&url, stretch(Duration::from_secs(2))).await {
                 Ok(()) => {
                     probe.close().await;
                     return Ok(());
@@ -292,8 +322,8 @@ async fn upload_at(ctx: &Ctx, instance: usize, role: &str, id: DocumentId, doc: 
     let mut c = Client::new(peer, storage);
     let events = c.session.create_doc(id, doc);
     c.send(events).await?;
-    c.connect(&ctx.url_at(instance, true)?, CONNECT).await?;
-    c.wait_until(SYNC, |c| c.session.is_acknowledged(&id)).await.context("upload not acknowledged")?;
+    c.connect(&ctx.url_at(instance, true)?, stretch(CONNECT)).await?;
+    c.wait_until(stretch(SYNC), |c| c.session.is_acknowledged(&id)).await.context("upload not acknowledged")?;
     Ok(c)
 }
 
@@ -305,12 +335,14 @@ pub async fn initial_sync(ctx: &mut Ctx) -> Result<()> {
     let size = doc.save().len();
     ctx.record("directory.saved_bytes", size as f64);
 
+    let ir0 = ctx.instructions()?;
     let cpu0 = ctx.cpu()?;
     let t0 = Instant::now();
     let mut uploader = upload(ctx, "uploader", id, doc).await?;
     let wall = t0.elapsed();
-    tokio::time::sleep(TRAILING).await;
+    tokio::time::sleep(stretch(TRAILING)).await;
     let cpu = ctx.cpu()? - cpu0;
+    ctx.record_instructions("upload.cpu_s", ir0)?;
     ctx.record("upload.wall_s", wall.as_secs_f64());
     ctx.record("upload.cpu_s", cpu);
     ctx.record("upload.bytes", (uploader.sent + uploader.received) as f64);
@@ -330,13 +362,13 @@ pub async fn initial_sync(ctx: &mut Ctx) -> Result<()> {
         let (mut go, mut stop) = (go_rx.clone(), stop_rx.clone());
         tasks.spawn(async move {
             let mut c = Client::new(peer, storage);
-            c.connect(&url, CONNECT).await?;
+            c.connect(&url, stretch(CONNECT)).await?;
             let _ = ready_tx.send(());
             go.wait_for(|g| *g).await?;
             c.reset_counters();
             let events = c.session.open_doc(id, None, None)?;
             c.send(events).await?;
-            c.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+            c.wait_until(stretch(SYNC), |c| c.has_all(&id, &heads)).await?;
             let _ = done_tx.send((Instant::now(), c.received));
             // Stay connected until everyone has the document, as a real client would.
             while !*stop.borrow() {
@@ -350,19 +382,21 @@ pub async fn initial_sync(ctx: &mut Ctx) -> Result<()> {
         });
     }
     drop((ready_tx, done_tx));
-    let connected = collect(&mut ready_rx, n, CONNECT * 2, "clients connected", &mut tasks).await.len();
-    tokio::time::sleep(TRAILING).await;
+    let connected = collect(&mut ready_rx, n, stretch(CONNECT) * 2, "clients connected", &mut tasks).await.len();
+    tokio::time::sleep(stretch(TRAILING)).await;
+    let ir0 = ctx.instructions()?;
     let cpu0 = ctx.cpu()?;
     let t0 = Instant::now();
     go_tx.send(true)?;
-    let done = collect(&mut done_rx, connected, DEADLINE, "clients synced", &mut tasks).await;
+    let done = collect(&mut done_rx, connected, stretch(DEADLINE), "clients synced", &mut tasks).await;
     let wall = if done.len() == n {
         done.iter().map(|(t, _)| t.duration_since(t0)).max().unwrap_or_default()
     } else {
         t0.elapsed()
     };
-    tokio::time::sleep(TRAILING).await;
+    tokio::time::sleep(stretch(TRAILING)).await;
     let cpu = ctx.cpu()? - cpu0;
+    ctx.record_instructions("initial_sync.cpu_s", ir0)?;
     let mut each: Vec<f64> = done.iter().map(|(t, _)| t.duration_since(t0).as_secs_f64()).collect();
     each.sort_by(f64::total_cmp);
     let bytes = done.iter().map(|(_, b)| *b).sum::<usize>() / done.len().max(1);
@@ -490,10 +524,10 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
             let mut c = Client::new(peer, storage);
             {
                 let _permit = gate.acquire().await?;
-                c.connect_from(&url, Some(site_address(i)), CONNECT).await?;
+                c.connect_from(&url, Some(site_address(i)), stretch(CONNECT)).await?;
                 let events = c.session.open_doc(id, None, None)?;
                 c.send(events).await?;
-                c.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+                c.wait_until(stretch(SYNC), |c| c.has_all(&id, &heads)).await?;
             }
             let _ = ready_tx.send(instance);
             let mut last = c.session.doc(&id).map(docs::seq).unwrap_or(0);
@@ -522,14 +556,14 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
         });
     }
     drop((ready_tx, seen_tx));
-    let ready = collect(&mut ready_rx, n, DEADLINE, "readers subscribed", &mut tasks).await;
+    let ready = collect(&mut ready_rx, n, stretch(DEADLINE), "readers subscribed", &mut tasks).await;
     let n = ready.len();
     let subscribe_wall = t0.elapsed();
     ctx.record(&format!("{key}.readers"), n as f64);
     let mut held = vec![0usize; instances];
     ready.iter().for_each(|&i| held[i] += 1);
     ctx.record_each(&format!("{key}.readers"), &held);
-    tokio::time::sleep(TRAILING).await;
+    tokio::time::sleep(stretch(TRAILING)).await;
     ctx.record(&format!("{key}.subscribe_wall_s"), subscribe_wall.as_secs_f64());
     ctx.record_cpu(&format!("{key}.subscribe_cpu_s"), &cpu0)?;
     writer.settle(Duration::from_millis(300), Duration::from_secs(5)).await?;
@@ -543,7 +577,7 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
     let t0 = Instant::now();
     let mut edits = 0;
     for k in 1..=ctx.sizes.fanout_edits as i64 {
-        if t0.elapsed() > DEADLINE {
+        if t0.elapsed() > stretch(DEADLINE) {
             eprintln!("  warning: only {edits} edits within {DEADLINE:?}");
             break;
         }
@@ -557,7 +591,7 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
             let events = writer.session.open_doc(id, Some(&saved), None)?;
             writer.send(events).await?;
             writer_at = k as usize % instances;
-            writer.connect(&ctx.url_at(writer_at, true)?, CONNECT).await?;
+            writer.connect(&ctx.url_at(writer_at, true)?, stretch(CONNECT)).await?;
         }
         let mut failed = None;
         let events = writer.session.change(&id, |d| {
@@ -570,7 +604,7 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
         }
         let sent = Instant::now();
         writer.send(events).await?;
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + stretch(Duration::from_secs(20));
         let mut got = 0usize;
         while got < n && Instant::now() < deadline {
             while let Ok((seq, arrived, at)) = seen_rx.try_recv() {
@@ -592,7 +626,7 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
         while seen_rx.try_recv().is_ok() {}
     }
     let wall = t0.elapsed();
-    tokio::time::sleep(TRAILING).await;
+    tokio::time::sleep(stretch(TRAILING)).await;
     latencies.sort_by(f64::total_cmp);
     ctx.record(&format!("{key}.p50_ms"), percentile(&latencies, 50.0));
     ctx.record(&format!("{key}.p99_ms"), percentile(&latencies, 99.0));
@@ -624,11 +658,11 @@ pub async fn reconnect(ctx: &mut Ctx) -> Result<()> {
     let mut seq = 1_000_000_i64;
     let (peer, storage) = ctx.peer("returning", 0);
     let mut reader = Client::new(peer, storage);
-    reader.connect(&ctx.url(false)?, CONNECT).await?;
+    reader.connect(&ctx.url(false)?, stretch(CONNECT)).await?;
     let events = reader.session.open_doc(id, None, None)?;
     reader.send(events).await?;
     let heads = writer.heads(&id);
-    reader.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+    reader.wait_until(stretch(SYNC), |c| c.has_all(&id, &heads)).await?;
     reader.settle(Duration::from_millis(300), Duration::from_secs(5)).await?;
     ctx.record("reconnect.first_sync_bytes", (reader.sent + reader.received) as f64);
 
@@ -665,7 +699,7 @@ pub async fn reconnect(ctx: &mut Ctx) -> Result<()> {
     let mut fresh = Client::new(peer, storage);
     let events = fresh.session.open_doc(id, Some(&copy), None)?;
     fresh.send(events).await?;
-    writer.connect(&ctx.url(true)?, CONNECT).await?;
+    writer.connect(&ctx.url(true)?, stretch(CONNECT)).await?;
     seq += 1;
     edit_and_wait(&mut writer, id, seq).await?;
     let heads = writer.heads(&id);
@@ -687,15 +721,15 @@ async fn edit_and_wait(writer: &mut Client, id: DocumentId, seq: i64) -> Result<
         return Err(e);
     }
     writer.send(events).await?;
-    writer.wait_until(SYNC, |c| c.session.is_acknowledged(&id)).await.context("edit not acknowledged")?;
+    writer.wait_until(stretch(SYNC), |c| c.session.is_acknowledged(&id)).await.context("edit not acknowledged")?;
     writer.settle(Duration::from_millis(200), Duration::from_secs(5)).await
 }
 
 /// Reconnects a client and counts bytes both ways until it has `heads` and the exchange is over.
 async fn come_back(ctx: &Ctx, c: &mut Client, id: DocumentId, heads: &[ChangeHash]) -> Result<(usize, usize)> {
     c.reset_counters();
-    c.connect(&ctx.url(false)?, CONNECT).await?;
-    c.wait_until(SYNC, |c| c.has_all(&id, heads)).await?;
+    c.connect(&ctx.url(false)?, stretch(CONNECT)).await?;
+    c.wait_until(stretch(SYNC), |c| c.has_all(&id, heads)).await?;
     // The reference server sends its messages up to 100 ms late; wait for real quiet.
     c.settle(Duration::from_millis(600), Duration::from_secs(10)).await?;
     Ok((c.sent + c.received, c.messages))
@@ -723,10 +757,10 @@ pub async fn idle(ctx: &mut Ctx) -> Result<()> {
     for i in 0..instances {
         let (peer, storage) = ctx.peer("idle-warmup", i);
         let mut c = Client::new(peer, storage);
-        c.connect(&ctx.url_at(i, false)?, CONNECT).await?;
+        c.connect(&ctx.url_at(i, false)?, stretch(CONNECT)).await?;
         let events = c.session.open_doc(id, None, None)?;
         c.send(events).await?;
-        c.wait_until(SYNC, |c| c.has_all(&id, &heads)).await?;
+        c.wait_until(stretch(SYNC), |c| c.has_all(&id, &heads)).await?;
         warm.push(c);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -753,7 +787,7 @@ pub async fn idle(ctx: &mut Ctx) -> Result<()> {
             let from = site_address(i);
             {
                 let _permit = gate.acquire().await?;
-                c.connect_from(&url, Some(from), CONNECT).await?;
+                c.connect_from(&url, Some(from), stretch(CONNECT)).await?;
             }
             let _ = connected_tx.send(instance);
             // Keep reading while waiting: the reference server pings every few seconds and drops
@@ -780,7 +814,7 @@ pub async fn idle(ctx: &mut Ctx) -> Result<()> {
         });
     }
     drop((connected_tx, subscribed_tx));
-    let came = collect(&mut connected_rx, n, DEADLINE, "idle clients connected", &mut tasks).await;
+    let came = collect(&mut connected_rx, n, stretch(DEADLINE), "idle clients connected", &mut tasks).await;
     let connected = came.len();
     let mut held = vec![0usize; instances];
     came.iter().for_each(|&i| held[i] += 1);
@@ -791,7 +825,7 @@ pub async fn idle(ctx: &mut Ctx) -> Result<()> {
     let t1 = Instant::now();
     go_tx.send(true)?;
     let subscribed =
-        collect(&mut subscribed_rx, connected, DEADLINE, "idle clients subscribed", &mut tasks).await.len();
+        collect(&mut subscribed_rx, connected, stretch(DEADLINE), "idle clients subscribed", &mut tasks).await.len();
     let subscribe_wall = t1.elapsed();
     // Let buffers drain and the reference server's collector run before reading memory.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -838,7 +872,7 @@ pub async fn writes(ctx: &mut Ctx) -> Result<()> {
         let c = upload_at(ctx, j % ctx.instances(), &format!("write-{j}"), *id, docs::directory(20)?).await?;
         writers.push((*id, c));
     }
-    tokio::time::sleep(TRAILING).await;
+    tokio::time::sleep(stretch(TRAILING)).await;
     let length = Duration::from_secs(ctx.sizes.write_seconds);
     let cpu0 = ctx.cpu_mark()?;
     let t0 = Instant::now();
@@ -861,7 +895,9 @@ pub async fn writes(ctx: &mut Ctx) -> Result<()> {
                 }
                 let sent = Instant::now();
                 c.send(events).await?;
-                c.wait_until(SYNC, |c| c.session.is_acknowledged(&id)).await.context("edit not acknowledged")?;
+                c.wait_until(stretch(SYNC), |c| c.session.is_acknowledged(&id))
+                    .await
+                    .context("edit not acknowledged")?;
                 acked.push(sent.elapsed().as_secs_f64() * 1000.0);
             }
             c.close().await;
