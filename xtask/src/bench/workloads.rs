@@ -556,7 +556,24 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
         });
     }
     drop((ready_tx, seen_tx));
-    let ready = collect(&mut ready_rx, n, stretch(DEADLINE), "readers subscribed", &mut tasks).await;
+    // The writer keeps reading while the readers subscribe: a relay that pings idle connections
+    // (the reference does) drops one that does not answer when subscribing is slow.
+    let ready = {
+        let collecting = collect(&mut ready_rx, n, stretch(DEADLINE), "readers subscribed", &mut tasks);
+        tokio::pin!(collecting);
+        let mut reading = true;
+        loop {
+            tokio::select! {
+                ready = &mut collecting => break ready,
+                r = writer.next_frame(Duration::from_secs(1)), if reading => match r {
+                    Ok(Some((_, frame))) => writer.process(&frame).await?,
+                    Ok(None) => {}
+                    // Reported where the writer is next used.
+                    Err(_) => reading = false,
+                },
+            }
+        }
+    };
     let n = ready.len();
     let subscribe_wall = t0.elapsed();
     ctx.record(&format!("{key}.readers"), n as f64);
