@@ -5,6 +5,8 @@
 //! [`Event`]s and builds outgoing frames addressed correctly, so no caller ever assembles a
 //! `senderId`/`targetId` pair by hand.
 
+use std::sync::Arc;
+
 use crate::doc_id::DocumentId;
 use crate::refusal::Refusal;
 use crate::wire::{DecodeError, DocMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
@@ -82,18 +84,33 @@ pub enum Event {
     Close(String),
 }
 
+/// Who we are on a connection: our peer id and what we advertise in the handshake.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Us {
+    /// Our peer id.
+    pub id: PeerId,
+    /// Our metadata.
+    pub metadata: PeerMetadata,
+}
+
 /// One end of one connection.
 pub struct Connection {
     side: Side,
-    our_id: PeerId,
-    our_metadata: PeerMetadata,
+    /// Shared by all of a relay's connections: they all greet with the same id and metadata.
+    us: Arc<Us>,
     phase: Phase,
 }
 
 impl Connection {
     /// A relay-side connection waiting for the client's `join`.
     pub fn relay(our_id: PeerId, our_metadata: PeerMetadata) -> Self {
-        Connection { side: Side::Relay, our_id, our_metadata, phase: Phase::Handshaking }
+        Self::relay_as(Arc::new(Us { id: our_id, metadata: our_metadata }))
+    }
+
+    /// A relay-side connection waiting for the client's `join`, as `us`, which a relay shares
+    /// between all its connections rather than copying it into each.
+    pub fn relay_as(us: Arc<Us>) -> Self {
+        Connection { side: Side::Relay, us, phase: Phase::Handshaking }
     }
 
     /// A client-side connection, and the `join` frame to send first.
@@ -104,7 +121,8 @@ impl Connection {
             metadata: Some(our_metadata.clone()),
         }
         .encode();
-        (Connection { side: Side::Client, our_id, our_metadata, phase: Phase::Handshaking }, join)
+        let us = Arc::new(Us { id: our_id, metadata: our_metadata });
+        (Connection { side: Side::Client, us, phase: Phase::Handshaking }, join)
     }
 
     /// The peer's id once the handshake is done.
@@ -127,7 +145,7 @@ impl Connection {
 
     /// Our own peer id.
     pub fn our_id(&self) -> &str {
-        &self.our_id
+        &self.us.id
     }
 
     /// Ends the connection with an `error` the peer can read.
@@ -188,10 +206,10 @@ impl Connection {
         }
         self.phase = Phase::Open { peer_id: sender_id.clone() };
         let answer = Message::Peer {
-            sender_id: self.our_id.clone(),
+            sender_id: self.us.id.clone(),
             target_id: sender_id.clone(),
             selected_protocol_version: PROTOCOL_VERSION.to_owned(),
-            metadata: Some(self.our_metadata.clone()),
+            metadata: Some(self.us.metadata.clone()),
         };
         vec![Event::Send(answer.encode()), Event::Opened { peer_id: sender_id, metadata: metadata.unwrap_or_default() }]
     }
@@ -200,7 +218,7 @@ impl Connection {
         let Message::Peer { sender_id, target_id, selected_protocol_version, metadata } = message else {
             return self.fail(format!("expected peer, got {}", message.kind()));
         };
-        if target_id != self.our_id {
+        if target_id != self.us.id {
             return self.fail("peer message addressed to someone else");
         }
         if selected_protocol_version != PROTOCOL_VERSION {
@@ -215,7 +233,7 @@ impl Connection {
             return self.fail(format!("unexpected {} after the handshake", message.kind()));
         }
         if let Message::Ephemeral { sender_id, target_id, count, session_id, document_id, data } = message {
-            if target_id != self.our_id {
+            if target_id != self.us.id {
                 return self.fail(format!("targetId {target_id:?} is not this peer"));
             }
             // automerge-repo passes every ephemeral message on unchanged, the original sender
@@ -235,7 +253,7 @@ impl Connection {
             return self.fail(format!("senderId {sender:?} does not match the handshake peer"));
         }
         if let Some(target) = message.target_id()
-            && target != self.our_id
+            && target != self.us.id
         {
             return self.fail(format!("targetId {target:?} is not this peer"));
         }
@@ -261,13 +279,13 @@ impl Connection {
 
     /// A `sync` frame (or `request`, when we have no copy) for the peer.
     pub fn sync_frame(&self, document_id: DocumentId, data: Vec<u8>, request: bool) -> Vec<u8> {
-        let m = DocMessage { sender_id: self.our_id.clone(), target_id: self.peer().to_owned(), document_id, data };
+        let m = DocMessage { sender_id: self.us.id.clone(), target_id: self.peer().to_owned(), document_id, data };
         if request { Message::Request(m) } else { Message::Sync(m) }.encode()
     }
 
     /// A `doc-unavailable` frame for the peer.
     pub fn unavailable_frame(&self, document_id: DocumentId) -> Vec<u8> {
-        Message::DocUnavailable { sender_id: self.our_id.clone(), target_id: self.peer().to_owned(), document_id }
+        Message::DocUnavailable { sender_id: self.us.id.clone(), target_id: self.peer().to_owned(), document_id }
             .encode()
     }
 

@@ -6,6 +6,7 @@
 //! [`Received::outgoing`] is sent, because an outgoing sync message acknowledges the changes.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
@@ -63,8 +64,12 @@ pub struct Received<P> {
     pub outgoing: Vec<(P, Vec<u8>)>,
 }
 
+/// A peer's sync state and access. Peers in the same state share one copy of it
+/// ([`Arc::make_mut`] copies it before it changes): idle readers of a document are nearly all in
+/// the state the last edit left them in, and a state is a dozen allocations (heads, Bloom filter,
+/// the hashes sent) that each of thousands of devices would otherwise hold on its own.
 struct PeerSync {
-    state: sync::State,
+    state: Arc<sync::State>,
     access: Access,
 }
 
@@ -79,6 +84,9 @@ pub struct DocSync<P> {
     messages_made: usize,
     replies: Replies,
 }
+
+/// The message made for peers in one state, and the state it leaves them in.
+type Made = (Option<Vec<u8>>, Arc<sync::State>);
 
 /// Whether messages are shared between peers in the same state ([`DocSync::generate_all`],
 /// [`Replies`]). A client has one peer, the relay, and nothing to share: in the browser the code is
@@ -102,14 +110,14 @@ const REPLY_BYTES: usize = 4 * 1024;
 #[derive(Default)]
 struct Replies {
     heads: Vec<ChangeHash>,
-    answers: HashMap<(sync::State, Access, Vec<u8>), Answer>,
+    answers: HashMap<(Arc<sync::State>, Access, Vec<u8>), Answer>,
     /// How many messages without changes Automerge received, rather than answered from here.
     received: usize,
 }
 
 #[derive(Clone)]
 struct Answer {
-    state: sync::State,
+    state: Arc<sync::State>,
     write_refused: bool,
     reply: Option<Vec<u8>>,
 }
@@ -270,14 +278,16 @@ impl<P: Ord + Clone> DocSync<P> {
     pub fn add_peer(&mut self, peer: P, access: Access, stored_state: Option<&[u8]>) {
         let mut state = stored_state.and_then(|b| sync::State::decode(b).ok()).unwrap_or_default();
         state.read_only = access != Access::Write;
-        self.peers.insert(peer, PeerSync { state, access });
+        self.peers.insert(peer, PeerSync { state: Arc::new(state), access });
     }
 
     /// Changes a peer's access (for example after its role changed).
     pub fn set_access(&mut self, peer: &P, access: Access) {
         if let Some(p) = self.peers.get_mut(peer) {
             p.access = access;
-            p.state.set_read_only(access != Access::Write);
+            if p.state.read_only != (access != Access::Write) {
+                Arc::make_mut(&mut p.state).set_read_only(access != Access::Write);
+            }
         }
     }
 
@@ -325,7 +335,7 @@ impl<P: Ord + Clone> DocSync<P> {
         for p in self.peers.values_mut() {
             let mut state = sync::State::decode(&p.state.encode()).unwrap_or_default();
             state.read_only = p.access != Access::Write;
-            p.state = state;
+            p.state = Arc::new(state);
         }
     }
 
@@ -339,7 +349,7 @@ impl<P: Ord + Clone> DocSync<P> {
     /// Generates a sync message for one peer, if it needs one.
     pub fn generate(&mut self, peer: &P) -> Option<Vec<u8>> {
         let p = self.peers.get_mut(peer)?;
-        next_message(&self.doc, &mut p.state, &mut self.snapshot).map(|m| m.encode())
+        next_message(&self.doc, Arc::make_mut(&mut p.state), &mut self.snapshot).map(|m| m.encode())
     }
 
     /// Generates sync messages for every peer that needs one.
@@ -354,20 +364,24 @@ impl<P: Ord + Clone> DocSync<P> {
             return self
                 .peers
                 .iter_mut()
-                .filter_map(|(k, p)| next_message(doc, &mut p.state, snapshot).map(|m| (k.clone(), m.encode())))
+                .filter_map(|(k, p)| {
+                    next_message(doc, Arc::make_mut(&mut p.state), snapshot).map(|m| (k.clone(), m.encode()))
+                })
                 .collect();
         }
-        let mut made: HashMap<sync::State, (Option<Vec<u8>>, sync::State)> = HashMap::new();
+        // Keyed by the state before, which stays as it was: the peer's own copy is made before
+        // it changes. Every peer that was in that state then shares the state after.
+        let mut made: HashMap<Arc<sync::State>, Made> = HashMap::new();
         let mut out = Vec::new();
         for (k, p) in self.peers.iter_mut() {
-            let message = match made.get(&p.state) {
+            let message = match made.get(&*p.state) {
                 Some((message, after)) => {
-                    p.state.clone_from(after);
+                    p.state = after.clone();
                     message.clone()
                 }
                 None => {
                     let before = p.state.clone();
-                    let message = next_message(doc, &mut p.state, snapshot).map(|m| m.encode());
+                    let message = next_message(doc, Arc::make_mut(&mut p.state), snapshot).map(|m| m.encode());
                     self.messages_made += 1;
                     made.insert(before, (message.clone(), p.state.clone()));
                     message
@@ -425,7 +439,7 @@ impl<P: Ord + Clone> DocSync<P> {
             && let Some(answer) = self.replies.answers.get(key)
             && let Some(p) = self.peers.get_mut(peer)
         {
-            p.state.clone_from(&answer.state);
+            p.state = answer.state.clone();
             let outgoing = answer.reply.clone().map(|m| vec![(peer.clone(), m)]).unwrap_or_default();
             return Ok(Received { new_changes: None, write_refused: answer.write_refused, outgoing });
         }
@@ -478,7 +492,9 @@ impl<P: Ord + Clone> DocSync<P> {
                 // A reader whose heads we do not know has made changes of its own.
                 write_refused = !message.changes.is_empty()
                     || message.heads.iter().any(|h| self.doc.get_change_meta_by_hash(h).is_none());
-                self.doc.receive_sync_message(&mut p.state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
+                self.doc
+                    .receive_sync_message(Arc::make_mut(&mut p.state), message)
+                    .map_err(|e| SyncError::Apply(e.to_string()))?;
             }
             Access::Write => {
                 // Automerge skips chunks it cannot parse without saying so, and inflates compressed
@@ -489,12 +505,12 @@ impl<P: Ord + Clone> DocSync<P> {
                 match validate {
                     None => {
                         self.doc
-                            .receive_sync_message(&mut p.state, message)
+                            .receive_sync_message(Arc::make_mut(&mut p.state), message)
                             .map_err(|e| SyncError::Apply(e.to_string()))?;
                     }
                     Some(validate) => {
                         let mut fork = self.doc.fork();
-                        let mut state = p.state.clone();
+                        let mut state = sync::State::clone(&p.state);
                         fork.receive_sync_message(&mut state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
                         if fork.get_heads() != before {
                             validate(&fork, &before).map_err(SyncError::Rejected)?;
@@ -502,7 +518,7 @@ impl<P: Ord + Clone> DocSync<P> {
                         // `fork()` gives the copy a new actor id; keep ours for local changes.
                         let actor = self.doc.get_actor().clone();
                         self.doc = fork.with_actor(actor);
-                        p.state = state;
+                        p.state = Arc::new(state);
                     }
                 }
             }
@@ -815,6 +831,13 @@ mod tests {
         // Their acknowledgements are the same message from the same state: received once.
         assert_eq!(relay.replies.received - received, 1, "each reader's acknowledgement was received anew");
         assert!(readers.iter().all(|(id, _)| relay.peer_has_all(id)), "a reader's state did not move on");
+        // Idle again, all in one state: they hold one copy of it, not one each.
+        let first = relay.peers[&1].state.clone();
+        assert!(relay.peers.values().all(|p| Arc::ptr_eq(&p.state, &first)), "each reader holds its own copy");
+        // A peer whose state changes gets its own copy; the others keep theirs as it was.
+        relay.set_access(&1, Access::Write);
+        assert!(!relay.peers[&1].state.read_only && !Arc::ptr_eq(&relay.peers[&1].state, &first));
+        assert!(relay.peers.range(2..).all(|(_, p)| Arc::ptr_eq(&p.state, &first) && p.state.read_only));
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub mod wire;
 
 pub use bounds::Bounds;
 pub use client::{ClientEvent, ClientSession, DocStatus};
-pub use connection::{Connection, Event, Side};
+pub use connection::{Connection, Event, Side, Us};
 pub use doc_id::DocumentId;
 pub use doc_sync::{Access, DocSync, Received, SyncError, Validator};
 pub use refusal::{Reason, Refusal, RefusedIssue};

@@ -435,5 +435,7 @@ async fn sync(
     // Every line `serve_socket` logs about the connection names it, its user and device (as
     // fields of the line rather than a span, which would cost every idle connection a few hundred
     // bytes); never the token, nor the request's query string that carries it.
+    // Shared from here: the task waiting for the upgrade holds a pointer, not a copy.
+    let identity = Arc::new(identity);
     Ok(upgrade.on_upgrade(max_message, move |socket| relay::serve_socket(relay, socket, identity)))
 }

@@ -307,13 +307,19 @@ impl Activity {
     }
 }
 
+/// What an admitted socket and its HTTP connection share, in one allocation (a WebSocket keeps
+/// it for as long as the device stays connected).
+struct Shared {
+    activity: Activity,
+    /// Behind a trusted proxy: the place of the client it forwards for, taken per request.
+    forwarded: Mutex<Option<Permit>>,
+}
+
 /// An admitted socket: holds its [`Permit`] for as long as it is open and records activity.
 struct Tracked {
     tcp: TcpStream,
-    activity: Arc<Activity>,
+    shared: Arc<Shared>,
     _permit: Permit,
-    /// Behind a trusted proxy: the place of the client it forwards for, taken per request.
-    _forwarded: Arc<Mutex<Option<Permit>>>,
 }
 
 impl AsyncRead for Tracked {
@@ -321,7 +327,7 @@ impl AsyncRead for Tracked {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.tcp).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.touch();
+            self.shared.activity.touch();
         }
         r
     }
@@ -331,7 +337,7 @@ impl AsyncWrite for Tracked {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.tcp).poll_write(cx, buf);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.shared.activity.touch();
         }
         r
     }
@@ -343,7 +349,7 @@ impl AsyncWrite for Tracked {
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.shared.activity.touch();
         }
         r
     }
@@ -472,12 +478,11 @@ pub async fn serve(
         };
         // Sync messages are small and latency matters more than packet count: no Nagle delay.
         let _ = tcp.set_nodelay(true);
-        let activity = Arc::new(Activity::new());
-        let forwarded = Arc::new(Mutex::new(None));
-        let io =
-            TokioIo::new(Tracked { tcp, activity: activity.clone(), _permit: permit, _forwarded: forwarded.clone() });
+        let shared = Arc::new(Shared { activity: Activity::new(), forwarded: Mutex::new(None) });
+        let io = TokioIo::new(Tracked { tcp, shared: shared.clone(), _permit: permit });
         let router = router.clone();
         let (gate, trusted, on_refusal) = (gate.clone(), limits.trusted_proxies.clone(), on_refusal.clone());
+        let forwarded = shared.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             // The client's address, for handlers that limit by it (invite redemption): behind a
             // trusted proxy, the address it forwards for, which also takes that address's place
@@ -486,7 +491,7 @@ pub async fn serve(
             let mut refused = None;
             if proxy && let Some(ip) = forwarded_client(req.headers(), &trusted) {
                 client = SocketAddr::new(ip, peer.port());
-                let mut slot = forwarded.lock().unwrap_or_else(|p| p.into_inner());
+                let mut slot = forwarded.forwarded.lock().unwrap_or_else(|p| p.into_inner());
                 *slot = None;
                 match gate.admit_as(Some(ip), false) {
                     Ok(p) => *slot = Some(p),
@@ -525,7 +530,7 @@ pub async fn serve(
                         stopping = true;
                         conn.as_mut().graceful_shutdown();
                     }
-                    () = activity.idle_for(idle) => {
+                    () = shared.activity.idle_for(idle) => {
                         tracing::debug!(%peer, "closing an HTTP connection idle for {idle:?}");
                         break;
                     }

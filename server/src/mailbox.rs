@@ -3,18 +3,18 @@
 //!
 //! A channel preallocates room for a block of messages when it is made and keeps its largest
 //! block; a relay holds one queue per connected device, nearly always empty. Here the queue
-//! allocates only while it holds something and gives its memory back once emptied.
+//! allocates only while it holds something and gives its memory back once emptied. The one
+//! receiver's waker is kept beside the queue, so that waiting takes no room in the receiver's
+//! task either (a `Notify`'s waiter would be there, a few dozen bytes in every connection).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
-
-use tokio::sync::Notify;
+use std::task::{Context, Poll, Waker};
 
 /// A queue with many senders and one receiver.
 pub struct Mailbox<T> {
     state: Mutex<State<T>>,
-    ready: Notify,
     /// What the queued items weigh, as the senders count it (bytes, for the outbox budget).
     pub queued: AtomicUsize,
 }
@@ -22,13 +22,14 @@ pub struct Mailbox<T> {
 struct State<T> {
     queue: VecDeque<T>,
     closed: bool,
+    /// The receiver, when it waits.
+    waiting: Option<Waker>,
 }
 
 impl<T> Default for Mailbox<T> {
     fn default() -> Self {
         Mailbox {
-            state: Mutex::new(State { queue: VecDeque::new(), closed: false }),
-            ready: Notify::new(),
+            state: Mutex::new(State { queue: VecDeque::new(), closed: false, waiting: None }),
             queued: AtomicUsize::new(0),
         }
     }
@@ -50,7 +51,7 @@ impl<T> Mailbox<T> {
     }
 
     fn put(&self, item: T, front: bool) -> bool {
-        {
+        let waiting = {
             let mut s = self.lock();
             if s.closed {
                 return false;
@@ -60,31 +61,39 @@ impl<T> Mailbox<T> {
             } else {
                 s.queue.push_back(item);
             }
+            s.waiting.take()
+        };
+        // Woken outside the lock; a receiver that was not waiting finds the item when it looks.
+        if let Some(w) = waiting {
+            w.wake();
         }
-        // One receiver: a notification while it is not waiting is kept for its next wait.
-        self.ready.notify_one();
         true
+    }
+
+    /// Takes the first item, or registers the receiver to be woken when one comes; `None`
+    /// once closed. An item is taken only by a call that returns it.
+    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut s = self.lock();
+        if let Some(item) = s.queue.pop_front() {
+            if s.queue.is_empty() {
+                // Idle again: give the queue's memory back.
+                s.queue = VecDeque::new();
+            }
+            return Poll::Ready(Some(item));
+        }
+        if s.closed {
+            return Poll::Ready(None);
+        }
+        if !s.waiting.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            s.waiting = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 
     /// Takes the first item, waiting for one; `None` once closed. Cancel-safe: an item is taken
     /// only by a call that returns it.
     pub async fn recv(&self) -> Option<T> {
-        loop {
-            {
-                let mut s = self.lock();
-                if let Some(item) = s.queue.pop_front() {
-                    if s.queue.is_empty() {
-                        // Idle again: give the queue's memory back.
-                        s.queue = VecDeque::new();
-                    }
-                    return Some(item);
-                }
-                if s.closed {
-                    return None;
-                }
-            }
-            self.ready.notified().await;
-        }
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// How many items are queued.
@@ -99,13 +108,15 @@ impl<T> Mailbox<T> {
 
     /// Drops what is queued and refuses what comes later: the connection has ended.
     pub fn close(&self) {
-        let dropped = {
+        let (dropped, waiting) = {
             let mut s = self.lock();
             s.closed = true;
-            std::mem::take(&mut s.queue)
+            (std::mem::take(&mut s.queue), s.waiting.take())
         };
         drop(dropped);
-        self.ready.notify_one();
+        if let Some(w) = waiting {
+            w.wake();
+        }
     }
 }
 

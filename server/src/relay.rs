@@ -21,7 +21,7 @@ use contactpoint_directory::store::read_directory;
 use contactpoint_protocol::automerge::Automerge;
 use contactpoint_protocol::connection::MAX_ID_BYTES;
 use contactpoint_protocol::{
-    Access, Bounds, Connection, DocSync, DocumentId, Event, Message, PeerMetadata, Reason, Refusal,
+    Access, Bounds, Connection, DocSync, DocumentId, Event, Message, PeerMetadata, Reason, Refusal, Us,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -50,7 +50,8 @@ const TOO_SLOW: &str = "connection too slow; reconnect";
 pub(crate) struct PeerRef {
     conn: u64,
     identity: Arc<Identity>,
-    storage_id: Option<String>,
+    /// The peer's storage id, shared by the connection and every document it syncs.
+    storage_id: Option<Arc<str>>,
     out: Outbox,
 }
 
@@ -147,8 +148,8 @@ pub struct Stats {
 pub struct Relay {
     db: Db,
     limits: Limits,
-    storage_id: String,
-    peer_id: String,
+    /// Our peer id and storage id, as every connection greets with them.
+    us: Arc<Us>,
     docs: Mutex<HashMap<DocumentId, DocHandle>>,
     conns: Mutex<HashMap<u64, ConnEntry>>,
     next_id: AtomicU64,
@@ -200,8 +201,10 @@ impl Relay {
         Ok(Arc::new(Relay {
             db,
             limits,
-            storage_id,
-            peer_id,
+            us: Arc::new(Us {
+                id: peer_id,
+                metadata: PeerMetadata { storage_id: Some(storage_id), is_ephemeral: false },
+            }),
             docs: Mutex::new(HashMap::new()),
             conns: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
@@ -253,12 +256,12 @@ impl Relay {
 
     /// The storage id advertised to clients.
     pub fn storage_id(&self) -> &str {
-        &self.storage_id
+        self.us.metadata.storage_id.as_deref().unwrap_or_default()
     }
 
     /// The peer id the relay greets clients with.
     pub fn peer_id(&self) -> &str {
-        &self.peer_id
+        &self.us.id
     }
 
     /// Messages queued for all connections and not yet written, and the bytes they hold.
@@ -266,7 +269,7 @@ impl Relay {
         let conns = self.lock_conns();
         conns
             .values()
-            .fold((0, 0), |(m, b), c| (m + c.kick.mailbox.len(), b + c.kick.mailbox.queued.load(Ordering::Relaxed)))
+            .fold((0, 0), |(m, b), c| (m + c.kick.mailbox().len(), b + c.kick.mailbox().queued.load(Ordering::Relaxed)))
     }
 
     pub(crate) fn lock_docs(&self) -> std::sync::MutexGuard<'_, HashMap<DocumentId, DocHandle>> {

@@ -133,7 +133,7 @@ pub fn run(args: &[String]) -> Result<()> {
     // Check the reference is installed before spending minutes on our relay.
     let reference =
         if kinds.contains(&Kind::Reference) { Some(Launch::reference(&workspace, dir.path())?) } else { None };
-    raise_open_files(sizes.idle_connections + sizes.fanout_clients + 1_000)?;
+    raise_open_files(sizes.connections())?;
     let relay_bin = match &opts.relay_bin {
         Some(p) => p.clone(),
         None if kinds.contains(&Kind::Ours) => build_relay(&workspace, &target)?,
@@ -150,7 +150,8 @@ pub fn run(args: &[String]) -> Result<()> {
         std::fs::create_dir_all(&kind_dir)?;
         let (launch, admin_token, reader_token, ids) = match kind {
             Kind::Ours => {
-                let (launch, admin, reader, ids, _) = setup_ours(&relay_bin, &kind_dir.join("bench.sqlite"), 0)?;
+                let (launch, admin, reader, ids, _) =
+                    setup_ours(&relay_bin, &kind_dir.join("bench.sqlite"), 0, sizes.connections())?;
                 (launch, admin, reader, ids)
             }
             Kind::Reference => {
@@ -284,8 +285,14 @@ fn raise_open_files(needed: usize) -> Result<()> {
 
 /// A fresh database for our relay (a SQLite file or an empty PostgreSQL database's URL) with an
 /// admin and a reader token and the documents registered (empty), as an administrator would set
-/// them up, and `extra` more documents for the write workload.
-fn setup_ours(bin: &Path, db_path: &Path, extra: usize) -> Result<(Launch, String, String, Ids, Vec<DocumentId>)> {
+/// them up, and `extra` more documents for the write workload; the relay will take
+/// `max_connections` connections at once.
+fn setup_ours(
+    bin: &Path,
+    db_path: &Path,
+    extra: usize,
+    max_connections: usize,
+) -> Result<(Launch, String, String, Ids, Vec<DocumentId>)> {
     let db = Db::open(db_path)?;
     let admin = token(&db, Role::Admin)?;
     let reader = token(&db, Role::Reader)?;
@@ -295,7 +302,7 @@ fn setup_ours(bin: &Path, db_path: &Path, extra: usize) -> Result<(Launch, Strin
     let ids = Ids { directory: doc()?, fanout: doc()?, fanout_large: doc()?, history: doc()?, idle: doc()? };
     let more = (0..extra).map(|_| doc()).collect::<Result<Vec<_>>>()?;
     drop(db);
-    Ok((Launch::Ours { bin: bin.to_owned(), db: db_path.to_owned() }, admin, reader, ids, more))
+    Ok((Launch::Ours { bin: bin.to_owned(), db: db_path.to_owned(), max_connections }, admin, reader, ids, more))
 }
 
 fn token(db: &Db, role: Role) -> Result<String> {

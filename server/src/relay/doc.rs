@@ -378,7 +378,7 @@ impl DocTask {
                 if let Some(p) = self.peers.remove(&conn)
                     && let Some(sid) = p.storage_id
                 {
-                    detached.push((self.id, p.identity.device_id, sid, state));
+                    detached.push((self.id, p.identity.device_id, sid.to_string(), state));
                 }
             }
             if !self.apply(run.effects, &batch, &mut detached).await {
@@ -513,7 +513,7 @@ impl DocTask {
                 if let Some(p) = self.peers.remove(&conn)
                     && let (Some(sid), Some(state)) = (p.storage_id, state)
                 {
-                    detached.push((self.id, p.identity.device_id, sid, state));
+                    detached.push((self.id, p.identity.device_id, sid.to_string(), state));
                 }
             }
         }
@@ -543,7 +543,7 @@ impl DocTask {
             let Some(p) = self.peers.remove(&c) else { continue };
             let state = self.gate.as_mut().and_then(|g| g.detach(c));
             if let (Some(sid), Some(state)) = (p.storage_id, state) {
-                states.push((self.id, p.identity.device_id, sid, state));
+                states.push((self.id, p.identity.device_id, sid.to_string(), state));
             }
         }
         self.save_states(states).await;

@@ -40,54 +40,68 @@ impl Out {
 
 /// The queue of messages for one connection, limited by the bytes it holds rather than by a
 /// count of messages, so that a peer that stops reading pins at most its budget. Empty, it
-/// holds no memory but its [`Mailbox`].
+/// holds no memory but its [`Mailbox`]. A handle is one pointer: the connection, the relay's
+/// list of connections and every document the connection syncs each hold one.
 #[derive(Clone)]
-pub(super) struct Outbox {
-    pub(super) mailbox: Arc<Mailbox<Out>>,
-    pub(super) budget: usize,
+pub(super) struct Outbox(Arc<Queue>);
+
+pub(super) struct Queue {
+    mailbox: Mailbox<Out>,
+    budget: usize,
 }
 
 impl Outbox {
+    /// An empty queue that may hold `budget` bytes.
+    pub(super) fn new(budget: usize) -> Outbox {
+        Outbox(Arc::new(Queue { mailbox: Mailbox::default(), budget }))
+    }
+
+    /// The queue itself.
+    pub(super) fn mailbox(&self) -> &Mailbox<Out> {
+        &self.0.mailbox
+    }
+
     /// Queues a message unless that would take the queue over its budget. A message for an
     /// empty queue always goes, so that a large snapshot can still be sent.
     pub(super) fn try_send(&self, out: Out) -> bool {
         let size = out.size();
-        let queued = self.mailbox.queued.load(Ordering::Relaxed);
-        if queued > 0 && queued + size > self.budget {
+        let queued = self.0.mailbox.queued.load(Ordering::Relaxed);
+        if queued > 0 && queued + size > self.0.budget {
             return false;
         }
-        self.mailbox.queued.fetch_add(size, Ordering::Relaxed);
-        self.mailbox.push(out)
+        self.0.mailbox.queued.fetch_add(size, Ordering::Relaxed);
+        self.0.mailbox.push(out)
     }
 
     /// Queues a small message (an error) whatever the budget.
     pub(super) fn force(&self, out: Out) {
-        self.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
-        let _ = self.mailbox.push(out);
+        self.0.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
+        let _ = self.0.mailbox.push(out);
     }
 
     /// Closes the connection with `reason` before anything else queued is sent (revocation,
     /// rotation); false when it has already ended.
     pub(super) fn kick(&self, reason: &str) -> bool {
         let out = Out::Error { message: reason.to_owned(), close: true, refusal: None };
-        self.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
-        self.mailbox.push_front(out)
+        self.0.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
+        self.0.mailbox.push_front(out)
     }
 
     /// Closes the connection with code 1001 before anything else queued is sent (shutdown);
     /// false when it has already ended.
     pub(super) fn go_away(&self) -> bool {
-        self.mailbox.queued.fetch_add(Out::GoingAway.size(), Ordering::Relaxed);
-        self.mailbox.push_front(Out::GoingAway)
+        self.0.mailbox.queued.fetch_add(Out::GoingAway.size(), Ordering::Relaxed);
+        self.0.mailbox.push_front(Out::GoingAway)
     }
 
-    /// The next message to send; `None` once the connection has ended.
-    pub(super) async fn recv(&self) -> Option<Out> {
-        self.mailbox.recv().await
+    /// The next message to send, or the connection's task is woken when one comes; `None` once
+    /// the connection has ended.
+    pub(super) fn poll_recv(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Out>> {
+        self.0.mailbox.poll_recv(cx)
     }
 
     /// A message left the queue.
     pub(super) fn sent(&self, size: usize) {
-        self.mailbox.queued.fetch_sub(size, Ordering::Relaxed);
+        self.0.mailbox.queued.fetch_sub(size, Ordering::Relaxed);
     }
 }

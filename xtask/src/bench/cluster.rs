@@ -86,7 +86,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let target = super::target_dir()?;
     let sizes = if opts.quick { Sizes::quick() } else { Sizes::full() };
     let want = |w: &str| opts.workloads.is_empty() || opts.workloads.iter().any(|x| x == w);
-    super::raise_open_files(sizes.idle_connections + sizes.fanout_clients + 1_000)?;
+    super::raise_open_files(sizes.connections())?;
     let relay_bin = match &opts.relay_bin {
         Some(p) => p.clone(),
         None => super::build_relay(&workspace, &target)?,
@@ -107,7 +107,8 @@ pub fn run(args: &[String]) -> Result<()> {
         } else {
             config_dir.join("bench.sqlite")
         };
-        let (launch, admin_token, reader_token, ids, write_docs) = super::setup_ours(&relay_bin, &db, sizes.writers)?;
+        let (launch, admin_token, reader_token, ids, write_docs) =
+            super::setup_ours(&relay_bin, &db, sizes.writers, sizes.connections())?;
         let mut ctx = Ctx {
             kind: Kind::Ours,
             launches: vec![launch; *instances],

@@ -38,6 +38,8 @@ pub enum Launch {
         bin: PathBuf,
         /// The database file.
         db: PathBuf,
+        /// `serve --max-connections`: the default (8,192) is below what the benchmark opens.
+        max_connections: usize,
     },
     /// Node running the reference server's entry point through a small wrapper.
     Reference {
@@ -98,9 +100,16 @@ impl Launch {
     pub fn start(&self, log: &Path) -> Result<Server> {
         let log_file = File::options().create(true).append(true).open(log)?;
         let (kind, mut child, marker) = match self {
-            Launch::Ours { bin, db } => {
+            Launch::Ours { bin, db, max_connections } => {
                 let child = super::instructions::command(bin)
-                    .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+                    .args([
+                        "serve",
+                        "--listen",
+                        "127.0.0.1:0",
+                        "--max-connections",
+                        &max_connections.to_string(),
+                        "--db",
+                    ])
                     .arg(db)
                     .env("RUST_LOG", "warn")
                     .stdin(Stdio::null())

@@ -79,6 +79,12 @@ impl Sizes {
             write_seconds: 3,
         }
     }
+
+    /// Connections the benchmark may hold open at once, with room to spare: what the open-files
+    /// limit is raised to and what our relay is started to accept.
+    pub fn connections(&self) -> usize {
+        self.idle_connections + self.fanout_clients + 1_000
+    }
 }
 
 /// The documents each workload uses. Our relay has them registered (empty) before it starts;
