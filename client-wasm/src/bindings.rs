@@ -261,7 +261,7 @@ impl JsClient {
 
     /// The documents that could not be read, as JSON `Unreadable[]`.
     #[wasm_bindgen(js_name = unreadableDocs)]
-    pub fn unreadable_docs(&mut self) -> String {
+    pub fn unreadable_docs(&self) -> String {
         serde_json::to_string(&self.0.unreadable_docs()).unwrap_or_else(|_| "[]".into())
     }
 

@@ -453,9 +453,11 @@ impl Client {
         crate::local::local_view(views.directory_for_area(area_key)?, views.directory_for_area("national")?, slug, lang)
     }
 
-    /// The documents the views could not read at their present heads, with the cause.
-    pub fn unreadable_docs(&mut self) -> Vec<crate::views::Unreadable> {
-        self.views().unreadable()
+    /// The documents the views could not read when they last read them, with the cause. This
+    /// does not read the documents itself: the status line, drawn at every connection change,
+    /// must not pull the parsing of every document forward at start-up.
+    pub fn unreadable_docs(&self) -> Vec<crate::views::Unreadable> {
+        self.library.unreadable()
     }
 
     /// The documents held because the relay refused their local changes.
