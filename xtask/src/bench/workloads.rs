@@ -601,7 +601,7 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
     let mut edits = 0;
     for k in 1..=ctx.sizes.fanout_edits as i64 {
         if t0.elapsed() > stretch(DEADLINE) {
-            eprintln!("  warning: only {edits} edits within {DEADLINE:?}");
+            eprintln!("  warning: only {edits} edits within {:?}", stretch(DEADLINE));
             break;
         }
         edits += 1;
