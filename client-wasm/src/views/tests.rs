@@ -47,8 +47,12 @@ fn dates_and_staleness() {
 
 /// The seed's documents in a library, as the app holds them.
 fn seeded_library() -> (Vec<Automerge>, Library) {
-    let docs: Vec<Automerge> = contactpoint_directory::seed::directories("2026-11-24")
-        .unwrap()
+    library_of(&contactpoint_directory::seed::directories("2026-11-24").unwrap())
+}
+
+/// Each directory as a document of its own, written in one change, and a library of them.
+fn library_of(dirs: &[Directory]) -> (Vec<Automerge>, Library) {
+    let docs: Vec<Automerge> = dirs
         .iter()
         .map(|d| {
             let mut doc = Automerge::new();
@@ -291,19 +295,10 @@ fn an_unreadable_document_keeps_its_last_copy_and_says_why() {
 #[test]
 fn local_guidance_is_not_offered_in_a_members_only_document() {
     let area = contactpoint_directory::Area::Municipality("091".into());
-    let docs: Vec<Automerge> =
-        [Directory::for_area(area.clone(), LocalizedText::fi_sv_en("H", "H", "H")), Directory::restricted_for(area)]
-            .iter()
-            .map(|d| {
-                let mut doc = Automerge::new();
-                let mut tx = doc.transaction();
-                contactpoint_directory::store::write_directory(&mut tx, d).unwrap();
-                tx.commit();
-                doc
-            })
-            .collect();
-    let mut lib = Library::default();
-    lib.refresh(docs.iter().enumerate().map(|(i, d)| (DocumentId::from_random_bytes([i as u8; 16]), d)));
+    let (_docs, lib) = library_of(&[
+        Directory::for_area(area.clone(), LocalizedText::fi_sv_en("H", "H", "H")),
+        Directory::restricted_for(area),
+    ]);
     assert_eq!(lib.documents("en").len(), 2, "both documents are there");
     let offered: Vec<String> = lib.areas_covering("091", "en").into_iter().map(|d| d.area).collect();
     assert_eq!(offered, ["municipality:091"]);
