@@ -347,19 +347,22 @@ fn show(v: Option<f64>, unit: &Unit) -> String {
     }
 }
 
-fn rows(s: &Sizes) -> Vec<(&'static str, String, Unit)> {
-    let n = |v: usize| {
-        let t = v.to_string();
-        // Thousands separators make 10000 and 1000 easy to tell apart.
-        let mut out = String::new();
-        for (i, ch) in t.chars().enumerate() {
-            if i > 0 && (t.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(ch);
+/// `v` rounded, with thousands separators: 10,000 and 1,000 are then easy to tell apart.
+fn thousands(v: f64) -> String {
+    let t = format!("{v:.0}");
+    let digits = t.trim_start_matches('-');
+    let mut out = t[..t.len() - digits.len()].to_owned();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
         }
-        out
-    };
+        out.push(ch);
+    }
+    out
+}
+
+fn rows(s: &Sizes) -> Vec<(&'static str, String, Unit)> {
+    let n = |v: usize| thousands(v as f64);
     use Unit::*;
     vec![
         ("directory.saved_bytes", format!("{}-entry directory, saved size", n(s.entries)), Bytes),

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::thousands;
+
 /// Where the dumps go, once counting is on.
 static DUMPS: OnceLock<PathBuf> = OnceLock::new();
 
@@ -145,16 +147,4 @@ pub fn summary(ours: &[(String, f64)], reference: &[(String, f64)]) -> serde_jso
         );
     }
     ratios
-}
-
-fn thousands(v: f64) -> String {
-    let t = format!("{v:.0}");
-    let mut out = String::new();
-    for (i, ch) in t.chars().enumerate() {
-        if i > 0 && (t.len() - i).is_multiple_of(3) && ch != '-' {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }

@@ -174,10 +174,6 @@ impl Ctx {
     }
 
     /// CPU seconds of all instances together.
-    fn cpu(&self) -> Result<f64> {
-        Ok(self.cpu_mark()?.each.iter().sum())
-    }
-
     fn cpu_mark(&self) -> Result<CpuMark> {
         let each = self.servers.iter().map(Server::cpu_seconds).collect::<Result<Vec<_>>>()?;
         let database = self.database_pid.map(super::postgres::tree_cpu_seconds).transpose()?;
@@ -191,15 +187,6 @@ impl Ctx {
             return Ok(None);
         }
         Ok(Some(self.servers.iter().map(|s| instructions::so_far(s.pid)).sum::<Result<u64>>()?))
-    }
-
-    /// Records the instructions since `since` (from [`Self::instructions`]) as the twin of the
-    /// CPU figure `cpu_key`.
-    fn record_instructions(&mut self, cpu_key: &str, since: Option<u64>) -> Result<()> {
-        if let (Some(now), Some(since)) = (self.instructions()?, since) {
-            self.record(&instructions::key_for(cpu_key), now.saturating_sub(since) as f64);
-        }
-        Ok(())
     }
 
     /// Records the CPU spent since `since` under `key`: all instances together, and with
@@ -341,16 +328,13 @@ pub async fn initial_sync(ctx: &mut Ctx) -> Result<()> {
     let size = doc.save().len();
     ctx.record("directory.saved_bytes", size as f64);
 
-    let ir0 = ctx.instructions()?;
-    let cpu0 = ctx.cpu()?;
+    let cpu0 = ctx.cpu_mark()?;
     let t0 = Instant::now();
     let mut uploader = upload(ctx, "uploader", id, doc).await?;
     let wall = t0.elapsed();
     tokio::time::sleep(stretch(TRAILING)).await;
-    let cpu = ctx.cpu()? - cpu0;
-    ctx.record_instructions("upload.cpu_s", ir0)?;
+    ctx.record_cpu("upload.cpu_s", &cpu0)?;
     ctx.record("upload.wall_s", wall.as_secs_f64());
-    ctx.record("upload.cpu_s", cpu);
     ctx.record("upload.bytes", (uploader.sent + uploader.received) as f64);
     uploader.close().await;
 
@@ -390,8 +374,7 @@ pub async fn initial_sync(ctx: &mut Ctx) -> Result<()> {
     drop((ready_tx, done_tx));
     let connected = collect(&mut ready_rx, n, stretch(CONNECT) * 2, "clients connected", &mut tasks).await.len();
     tokio::time::sleep(stretch(TRAILING)).await;
-    let ir0 = ctx.instructions()?;
-    let cpu0 = ctx.cpu()?;
+    let cpu0 = ctx.cpu_mark()?;
     let t0 = Instant::now();
     go_tx.send(true)?;
     let done = collect(&mut done_rx, connected, stretch(DEADLINE), "clients synced", &mut tasks).await;
@@ -401,15 +384,13 @@ pub async fn initial_sync(ctx: &mut Ctx) -> Result<()> {
         t0.elapsed()
     };
     tokio::time::sleep(stretch(TRAILING)).await;
-    let cpu = ctx.cpu()? - cpu0;
-    ctx.record_instructions("initial_sync.cpu_s", ir0)?;
+    ctx.record_cpu("initial_sync.cpu_s", &cpu0)?;
     let mut each: Vec<f64> = done.iter().map(|(t, _)| t.duration_since(t0).as_secs_f64()).collect();
     each.sort_by(f64::total_cmp);
     let bytes = done.iter().map(|(_, b)| *b).sum::<usize>() / done.len().max(1);
     ctx.record("initial_sync.clients_done", done.len() as f64);
     ctx.record("initial_sync.wall_s", wall.as_secs_f64());
     ctx.record("initial_sync.median_client_s", percentile(&each, 50.0));
-    ctx.record("initial_sync.cpu_s", cpu);
     ctx.record("initial_sync.bytes_per_client", bytes as f64);
     stop_tx.send(true)?;
     finish(&mut tasks, Duration::from_secs(10)).await;
