@@ -69,29 +69,32 @@ impl Outbox {
         if queued > 0 && queued + size > self.0.budget {
             return false;
         }
-        self.0.mailbox.queued.fetch_add(size, Ordering::Relaxed);
-        self.0.mailbox.push(out)
+        self.queue(out, false)
     }
 
     /// Queues a small message (an error) whatever the budget.
     pub(super) fn force(&self, out: Out) {
-        self.0.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
-        let _ = self.0.mailbox.push(out);
+        let _ = self.queue(out, false);
     }
 
     /// Closes the connection with `reason` before anything else queued is sent (revocation,
     /// rotation); false when it has already ended.
     pub(super) fn kick(&self, reason: &str) -> bool {
-        let out = Out::Error { message: reason.to_owned(), close: true, refusal: None };
-        self.0.mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
-        self.0.mailbox.push_front(out)
+        self.queue(Out::Error { message: reason.to_owned(), close: true, refusal: None }, true)
     }
 
     /// Closes the connection with code 1001 before anything else queued is sent (shutdown);
     /// false when it has already ended.
     pub(super) fn go_away(&self) -> bool {
-        self.0.mailbox.queued.fetch_add(Out::GoingAway.size(), Ordering::Relaxed);
-        self.0.mailbox.push_front(Out::GoingAway)
+        self.queue(Out::GoingAway, true)
+    }
+
+    /// Counts `out` in the queue's weight and queues it, in front or at the back; false when
+    /// the connection has ended.
+    fn queue(&self, out: Out, front: bool) -> bool {
+        let mailbox = &self.0.mailbox;
+        mailbox.queued.fetch_add(out.size(), Ordering::Relaxed);
+        if front { mailbox.push_front(out) } else { mailbox.push(out) }
     }
 
     /// The next message to send, or the connection's task is woken when one comes; `None` once
