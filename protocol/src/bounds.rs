@@ -135,13 +135,24 @@ const DOCUMENT: u8 = 0;
 const CHANGE: u8 = 1;
 const COMPRESSED_CHANGE: u8 = 2;
 
-/// What the chunks of one message held, once checked.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// Whether `bytes` begin with a whole-document chunk (rather than changes).
+pub fn is_document_chunk(bytes: &[u8]) -> bool {
+    bytes.len() > 8 && bytes[..4] == MAGIC && bytes[8] == DOCUMENT
+}
+
+/// What the chunks of one message held, once checked, with what parsing them gave: applying
+/// them and storing what they added need not parse or encode them again.
+#[derive(Debug, Default)]
 pub struct ChunkSummary {
     /// Change chunks (plain or compressed).
     pub changes: usize,
     /// Whole-document chunks.
     pub documents: usize,
+    /// Each change chunk's hash and bytes as they came, in order.
+    pub change_chunks: Vec<(automerge::ChangeHash, Vec<u8>)>,
+    /// The document, loaded, when the message's changes are one whole-document chunk and
+    /// nothing else (how a peer is sent everything).
+    pub document: Option<automerge::Automerge>,
 }
 
 /// Checks every chunk of a message's `changes`: each entry is one or more complete chunks back to
@@ -163,7 +174,7 @@ pub fn check_chunks<'a>(entries: impl IntoIterator<Item = &'a [u8]>, b: &Bounds)
             match chunk.kind {
                 DOCUMENT => {
                     check_document_columns(chunk.data, &mut inflate_budget)?;
-                    parse_guarded("document", || {
+                    let doc = parse_guarded("document", || {
                         automerge::Automerge::load_with_options(
                             chunk.whole,
                             automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
@@ -171,15 +182,17 @@ pub fn check_chunks<'a>(entries: impl IntoIterator<Item = &'a [u8]>, b: &Bounds)
                         .map_err(|e| e.to_string())
                     })?;
                     summary.documents += 1;
+                    summary.document = Some(doc);
                 }
-                CHANGE => {
-                    parse_guarded("change", || automerge::Change::try_from(chunk.whole).map_err(|e| e.to_string()))?;
+                CHANGE | COMPRESSED_CHANGE => {
+                    if chunk.kind == COMPRESSED_CHANGE {
+                        inflate_capped(chunk.data, &mut inflate_budget)?;
+                    }
+                    let change = parse_guarded("change", || {
+                        automerge::Change::try_from(chunk.whole).map_err(|e| e.to_string())
+                    })?;
                     summary.changes += 1;
-                }
-                COMPRESSED_CHANGE => {
-                    inflate_capped(chunk.data, &mut inflate_budget)?;
-                    parse_guarded("change", || automerge::Change::try_from(chunk.whole).map_err(|e| e.to_string()))?;
-                    summary.changes += 1;
+                    summary.change_chunks.push((change.hash(), chunk.whole.to_vec()));
                 }
                 t => return Err(SyncError::Apply(format!("unknown chunk type {t}"))),
             }
@@ -187,6 +200,9 @@ pub fn check_chunks<'a>(entries: impl IntoIterator<Item = &'a [u8]>, b: &Bounds)
                 return Err(too_much(format!("more than {} changes in one message", b.max_changes)));
             }
         }
+    }
+    if summary.documents != 1 || summary.changes != 0 {
+        summary.document = None;
     }
     Ok(summary)
 }
@@ -200,9 +216,9 @@ struct RawChunk<'a> {
 }
 
 /// Runs one of Automerge's parsers on peer data; a panic inside it is a corrupt chunk.
-fn parse_guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<(), SyncError> {
+fn parse_guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, SyncError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(parsed)) => Ok(parsed),
         Ok(Err(e)) => Err(SyncError::Apply(format!("corrupt {what} chunk: {e}"))),
         Err(_) => Err(SyncError::Apply(format!("corrupt {what} chunk: the engine could not parse it"))),
     }

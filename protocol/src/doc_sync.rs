@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use crate::bounds::{self, Bounds};
 
@@ -216,6 +216,54 @@ fn changes_or_snapshot(doc: &Automerge, state: &mut sync::State, snapshot: &mut 
 /// Validates a candidate document (the result of applying a peer's changes) given the heads
 /// before the changes. Returning `Err` discards the changes.
 pub type Validator<'a> = dyn Fn(&Automerge, &[ChangeHash]) -> Result<(), String> + 'a;
+
+/// What a received message added, worked out without Automerge's change export, which walks the
+/// whole document: the chunks that came are stored as they came when they are exactly what is new.
+enum Added {
+    /// Nothing known: ask Automerge.
+    Unknown,
+    /// The message's change chunks that the document lacked, and how many changes it had before.
+    Chunks { count_before: u64, chunks: Vec<(ChangeHash, Vec<u8>)> },
+    /// The whole document, taken from one chunk into an empty document.
+    Whole(Option<Vec<u8>>),
+}
+
+impl Added {
+    /// Notes which of a message's change chunks the document lacks, before they are applied.
+    fn before(doc: &Automerge, chunks: Vec<(ChangeHash, Vec<u8>)>) -> Added {
+        let mut seen = std::collections::HashSet::new();
+        let chunks: Vec<_> =
+            chunks.into_iter().filter(|(h, _)| doc.get_change_meta_by_hash(h).is_none() && seen.insert(*h)).collect();
+        Added::Chunks { count_before: doc.stats().num_changes, chunks }
+    }
+
+    /// The bytes to store for what the document gained since `before`. Chunks are used only when
+    /// the changes applied are all theirs: a change that waited for a dependency in Automerge's
+    /// queue (from an earlier message) and went in with them is not among them.
+    fn since(self, doc: &Automerge, before: &[ChangeHash]) -> Option<Vec<u8>> {
+        if doc.get_heads() == before {
+            return None;
+        }
+        match self {
+            Added::Whole(Some(bytes)) => Some(bytes),
+            Added::Chunks { count_before, chunks } => {
+                let applied: Vec<_> =
+                    chunks.into_iter().filter(|(h, _)| doc.get_change_meta_by_hash(h).is_some()).collect();
+                if applied.is_empty() || applied.len() as u64 != doc.stats().num_changes.saturating_sub(count_before) {
+                    return changes_after(doc, before);
+                }
+                Some(applied.into_iter().flat_map(|(_, bytes)| bytes).collect())
+            }
+            Added::Whole(None) | Added::Unknown => changes_after(doc, before),
+        }
+    }
+}
+
+/// Automerge's export of the changes since `before` (nothing when there are none).
+fn changes_after(doc: &Automerge, before: &[ChangeHash]) -> Option<Vec<u8>> {
+    let bytes = doc.save_after(before);
+    (!bytes.is_empty()).then_some(bytes)
+}
 
 /// Whether a sync message carries changes, which is exactly when a writer's message is validated
 /// by [`DocSync::receive_validated`]. Lets a caller prepare what its validator needs only for such
@@ -485,6 +533,7 @@ impl<P: Ord + Clone> DocSync<P> {
         bounds::check_message(&message, &self.bounds)?;
         let before = self.doc.get_heads();
         let mut write_refused = false;
+        let mut added = Added::Unknown;
         match p.access {
             Access::None => return Err(SyncError::UnknownPeer),
             Access::Read => {
@@ -499,31 +548,59 @@ impl<P: Ord + Clone> DocSync<P> {
             Access::Write => {
                 // Automerge skips chunks it cannot parse without saying so, and inflates compressed
                 // data without a cap: a writer's chunks are checked (and inflated with a cap) first.
-                bounds::check_chunks(message.changes.iter(), &self.bounds)?;
+                let mut checked = bounds::check_chunks(message.changes.iter(), &self.bounds)?;
                 // A message without changes cannot make the document invalid: no fork needed.
                 let validate = validate.filter(|_| !message.changes.is_empty());
-                match validate {
-                    None => {
-                        self.doc
-                            .receive_sync_message(Arc::make_mut(&mut p.state), message)
-                            .map_err(|e| SyncError::Apply(e.to_string()))?;
+                added = Added::before(&self.doc, std::mem::take(&mut checked.change_chunks));
+                // Everything, sent to a peer that has nothing: the check loaded it already, and
+                // Automerge would load it a second time. It is taken as it is when it holds the
+                // sender's heads; the bytes that came are what there is to store.
+                if let Some(whole) = checked.document.take().filter(|d| {
+                    before.is_empty() && message.heads.iter().all(|h| d.get_change_meta_by_hash(h).is_some())
+                }) {
+                    let mut doc = whole.with_actor(self.doc.get_actor().clone());
+                    if let Some(validate) = validate
+                        && doc.get_heads() != before
+                    {
+                        validate(&doc, &before).map_err(SyncError::Rejected)?;
                     }
-                    Some(validate) => {
-                        let mut fork = self.doc.fork();
-                        let mut state = sync::State::clone(&p.state);
-                        fork.receive_sync_message(&mut state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
-                        if fork.get_heads() != before {
-                            validate(&fork, &before).map_err(SyncError::Rejected)?;
+                    let chunk = message.changes.iter().next().map(<[u8]>::to_vec);
+                    // The rest of the message (heads, needs, flags) moves the state as it would
+                    // have with the changes applied by Automerge, but for the heads it would
+                    // not have recorded as sent: the peer is still owed an answer.
+                    let mut state = sync::State::clone(&p.state);
+                    let last_sent = state.last_sent_heads.clone();
+                    message.changes = sync::ChunkList::from(Vec::<Vec<u8>>::new());
+                    doc.receive_sync_message(&mut state, message).map_err(|e| SyncError::Apply(e.to_string()))?;
+                    state.last_sent_heads = last_sent;
+                    self.doc = doc;
+                    p.state = Arc::new(state);
+                    added = Added::Whole(chunk);
+                } else {
+                    match validate {
+                        None => {
+                            self.doc
+                                .receive_sync_message(Arc::make_mut(&mut p.state), message)
+                                .map_err(|e| SyncError::Apply(e.to_string()))?;
                         }
-                        // `fork()` gives the copy a new actor id; keep ours for local changes.
-                        let actor = self.doc.get_actor().clone();
-                        self.doc = fork.with_actor(actor);
-                        p.state = Arc::new(state);
+                        Some(validate) => {
+                            let mut fork = self.doc.fork();
+                            let mut state = sync::State::clone(&p.state);
+                            fork.receive_sync_message(&mut state, message)
+                                .map_err(|e| SyncError::Apply(e.to_string()))?;
+                            if fork.get_heads() != before {
+                                validate(&fork, &before).map_err(SyncError::Rejected)?;
+                            }
+                            // `fork()` gives the copy a new actor id; keep ours for local changes.
+                            let actor = self.doc.get_actor().clone();
+                            self.doc = fork.with_actor(actor);
+                            p.state = Arc::new(state);
+                        }
                     }
                 }
             }
         }
-        let new_changes = self.changes_since(&before);
+        let new_changes = added.since(&self.doc, &before);
         // Only the sender's state moved unless the document changed: then everyone may need it.
         let outgoing = if new_changes.is_some() {
             self.generate_all()
@@ -533,13 +610,9 @@ impl<P: Ord + Clone> DocSync<P> {
         Ok((Received { new_changes, write_refused, outgoing }, carried_changes))
     }
 
-    /// The changes added since `before`, as one chunk, or `None` if there are none.
+    /// The changes added since `before`, as bytes to store, or `None` if there are none.
     fn changes_since(&self, before: &[ChangeHash]) -> Option<Vec<u8>> {
-        if self.doc.get_heads() == before {
-            return None;
-        }
-        let bytes = self.doc.save_after(before);
-        (!bytes.is_empty()).then_some(bytes)
+        Added::Unknown.since(&self.doc, before)
     }
 
     /// A full snapshot of the document.
@@ -901,6 +974,77 @@ mod tests {
         let r = relay2.receive(&1, &message(vec![], vec![together])).unwrap();
         assert!(r.new_changes.is_some());
         assert_eq!(relay2.heads(), relay.heads());
+    }
+
+    #[test]
+    fn a_whole_document_is_loaded_once_stored_as_it_came_and_acknowledged() {
+        // Upload: a writer with a document made in one change, to a relay that has nothing.
+        let mut writer = DocSync::<u8>::new(one_change_doc(2000));
+        let mut relay = DocSync::<u8>::new(Automerge::new());
+        writer.add_peer(0, Access::Write, None);
+        relay.add_peer(1, Access::Write, None);
+        let hello = relay.generate(&1).expect("the relay's first message");
+        let upload = writer.receive(&0, &hello).unwrap().outgoing;
+        let (_, upload) = upload.first().expect("the writer sends its document");
+        assert_eq!(chunk_types(upload), vec![0], "the writer sends one document chunk");
+        let sent_chunk = sync::Message::decode(upload).unwrap().changes.iter().next().unwrap().to_vec();
+        let got = relay.receive(&1, upload).unwrap();
+        assert_eq!(got.new_changes.as_deref(), Some(&sent_chunk[..]), "what is stored is the chunk that came");
+        assert_eq!(relay.heads(), writer.heads());
+        // The writer is still owed the relay's acknowledgement.
+        let ack = got.outgoing.into_iter().find(|(p, _)| *p == 1).map(|(_, m)| m).expect("an acknowledgement");
+        assert_eq!(chunk_types(&ack), Vec::<u8>::new(), "the acknowledgement carries the document back");
+        writer.receive(&0, &ack).unwrap();
+        assert!(writer.peer_has_all(&0), "the writer does not know that the relay has its document");
+        // A reader that has nothing gets it the same way.
+        let mut reader = DocSync::<u8>::new(Automerge::new());
+        reader.add_peer(0, Access::Write, None);
+        relay.add_peer(2, Access::Read, None);
+        let hello = reader.generate(&0).unwrap();
+        let answer = relay.receive(&2, &hello).unwrap().outgoing;
+        let (_, snapshot) = answer.iter().find(|(p, _)| *p == 2).unwrap();
+        let got = reader.receive(&0, snapshot).unwrap();
+        let stored = got.new_changes.expect("the reader stores the document");
+        assert!(bounds::is_document_chunk(&stored), "the reader stores the compressed document");
+        assert_eq!(Automerge::load(&stored).unwrap().get_heads(), relay.heads());
+        exchange(&mut relay, &mut reader, 2, Received { outgoing: got.outgoing, ..Received::default() });
+        assert!(relay.peer_has_all(&2), "the relay does not know that the reader has everything");
+    }
+
+    #[test]
+    fn a_change_that_waited_for_its_dependency_is_stored_with_it() {
+        let mut source = one_change_doc(10);
+        let base = source.get_heads();
+        let mut client = DocSync::<u8>::new(source.fork());
+        client.add_peer(0, Access::Write, None);
+        put(&mut source, "k1", "first");
+        put(&mut source, "k2", "second");
+        let changes = source.get_changes(&base);
+        let (first, second) = (changes[0].raw_bytes().to_vec(), changes[1].raw_bytes().to_vec());
+        // The second change alone waits in Automerge's queue: nothing is new yet.
+        let r = client.receive(&0, &message(vec![], vec![second.clone()])).unwrap();
+        assert_eq!(r.new_changes, None);
+        assert_eq!(client.heads(), base);
+        // Its dependency comes: both go in, and both must be stored, not only the one that came.
+        let r = client.receive(&0, &message(vec![], vec![first])).unwrap();
+        assert_eq!(client.heads(), source.get_heads());
+        let mut stored = client_base(&base, &source);
+        stored.load_incremental(&r.new_changes.expect("changes to store")).unwrap();
+        assert_eq!(stored.get_heads(), source.get_heads(), "a change that waited was not stored");
+        // Changes that are exactly what the message brought are stored as they came.
+        put(&mut source, "k3", "third");
+        let third = source.get_changes(&client.heads())[0].raw_bytes().to_vec();
+        let r = client.receive(&0, &message(vec![], vec![third.clone(), third.clone()])).unwrap();
+        assert_eq!(r.new_changes, Some(third));
+    }
+
+    /// The document as it was at `base` (here: its first change), from `source`.
+    fn client_base(base: &[ChangeHash], source: &Automerge) -> Automerge {
+        let mut doc = Automerge::new();
+        for c in source.get_changes(&[]).into_iter().filter(|c| base.contains(&c.hash())) {
+            doc.apply_changes([c]).unwrap();
+        }
+        doc
     }
 
     #[test]

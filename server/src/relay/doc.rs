@@ -450,6 +450,10 @@ impl DocTask {
         if !appends.is_empty() || created.is_some() {
             let (id, n) = (self.id, appends.len() as u64);
             let sizes: usize = appends.iter().map(|a| a.bytes.len()).sum();
+            // A whole document uploaded into an empty one is stored as it came, compressed (the
+            // engine stores a document chunk for nothing else): it counts as a snapshot, or
+            // compaction would save the same document again at once.
+            let whole = matches!(appends.as_slice(), [a] if contactpoint_protocol::bounds::is_document_chunk(&a.bytes));
             let started = Instant::now();
             let commit = self
                 .relay
@@ -474,7 +478,7 @@ impl DocTask {
             // These chunks are known: the database watcher sees them as new, and without this the
             // document would read every chunk back to apply its own changes again.
             self.stored.seqs.extend(seqs);
-            self.stored.incremental_bytes += sizes;
+            *(if whole { &mut self.stored.snapshot_bytes } else { &mut self.stored.incremental_bytes }) += sizes;
             self.relay.stats.writes.fetch_add(n, Ordering::Relaxed);
         }
         if was_created {
