@@ -187,8 +187,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
                 }
                 continue;
             }
-            let mut chunk = [0u8; READ_CHUNK];
-            let mut buf = ReadBuf::new(&mut chunk);
+            // Not zeroed: 16 KiB of zeroes per read, most of them never written, cost more than
+            // decoding the small messages that make most reads.
+            let mut chunk = [const { std::mem::MaybeUninit::<u8>::uninit() }; READ_CHUNK];
+            let mut buf = ReadBuf::uninit(&mut chunk);
             if let Err(e) = ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf)) {
                 return Poll::Ready(Some(Err(e.into())));
             }
@@ -199,9 +201,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
                 let midway = r.header.len > 0 || r.frame.is_some() || r.message.is_some();
                 return Poll::Ready(midway.then_some(Err(WsError::Protocol("the stream ended inside a frame"))));
             }
-            let (used, out) = self.feed(&chunk[..n]);
+            let filled = buf.filled();
+            let (used, out) = self.feed(filled);
             if used < n {
-                self.reader.backlog = chunk[used..n].to_vec();
+                self.reader.backlog = filled[used..].to_vec();
             }
             if let Some(out) = out {
                 return self.deliver(cx, out);
