@@ -351,8 +351,10 @@ impl Gate {
                 // An unlisted document holds no directory content and is not checked.
                 return sync.receive(&conn, data);
             };
-            // The problems before the write, worked out only for a message that will be validated.
-            let known: &[ValidationIssue] = if checked_write {
+            // The problems before the write, worked out only for a message that will be validated,
+            // and for a document that is not a directory yet only if the write makes it one (its
+            // writes are not checked, so working them out before each would be wasted).
+            let known: &[ValidationIssue] = if checked_write && was_directory {
                 let current = known_issues.as_ref().is_some_and(|k| k.heads == before && k.national == national_key);
                 if !current {
                     *known_issues = Some(KnownIssues {
@@ -365,14 +367,22 @@ impl Gate {
             } else {
                 &[]
             };
-            let ids_before = if checked_write { contact_ids(sync.doc()) } else { BTreeSet::new() };
-            let validator = |candidate: &Automerge, _: &[ChangeHash]| -> Result<(), String> {
+            let ids_before = if checked_write && was_directory { contact_ids(sync.doc()) } else { BTreeSet::new() };
+            let validator = |candidate: &Automerge, before: &[ChangeHash]| -> Result<(), String> {
                 if !was_directory && contactpoint_directory::store::document_kind(candidate).is_none() {
                     return Ok(());
                 }
+                // A document becoming a directory: what it was before, read back from the history.
+                let earlier = if was_directory {
+                    None
+                } else {
+                    let doc = candidate.fork_at(before).map_err(|e| format!("the document before this write: {e}"))?;
+                    Some((validate_document_at(&doc, national_dir, place), contact_ids(&doc)))
+                };
+                let (known, ids_before) = earlier.as_ref().map_or((known, &ids_before), |(k, ids)| (k.as_slice(), ids));
                 let mut issues = validate_document_at(candidate, national_dir, place);
                 // A new contact point id must not be another document's.
-                let mut added: BTreeSet<String> = contact_ids(candidate).difference(&ids_before).cloned().collect();
+                let mut added: BTreeSet<String> = contact_ids(candidate).difference(ids_before).cloned().collect();
                 // Nor an erased one: what was erased does not come back.
                 for erased in input.contact_ids.erased_among(&added) {
                     added.remove(&erased);

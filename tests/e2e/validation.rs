@@ -432,3 +432,78 @@ async fn a_newly_locked_national_step_does_not_lock_out_area_editors(engine: Eng
     assert!(!stored_dir(&relay, doc)?.cards.contains_key("second-override"));
     Ok(())
 }
+
+on_both_engines!(#[tokio::test] async fn a_document_becoming_a_directory_is_checked_against_what_it_was);
+/// A registered area document that holds no directory yet is not checked; the write that makes it
+/// one is, against what it held before (read back from its history).
+/// 1. An editor writes a note with an identity code into the empty Helsinki-area document:
+///    accepted, as it is not a directory.
+/// 2. A write that makes it a directory with a phone number that is not one is refused, naming
+///    that number only: the note's code is an older problem.
+/// 3. The same directory with valid numbers is accepted and stored, the older note kept.
+async fn a_document_becoming_a_directory_is_checked_against_what_it_was(engine: Engine) -> anyhow::Result<()> {
+    use contactpoint_directory::store::write_directory;
+    use contactpoint_protocol::automerge::ROOT;
+    use contactpoint_protocol::automerge::transaction::Transactable;
+
+    let relay = TestRelay::start_on(engine).await?;
+    let (helsinki_doc, _) = helsinki(&relay).await?;
+    let mut dir = stored_dir(&relay, helsinki_doc)?;
+    // Its own contact ids (another document's are refused) and no cards.
+    dir.contact_points = std::mem::take(&mut dir.contact_points)
+        .into_values()
+        .map(|mut c| {
+            c.id = format!("second-{}", c.id);
+            (c.id.clone(), c)
+        })
+        .collect();
+    dir.cards.clear();
+    let contact = dir.contact_points.keys().next().expect("a contact").clone();
+    let doc = DocumentId::from_random_bytes([91; 16]);
+    relay.db.with(|c| storage::create_doc(c, &doc, &Scope::Area("municipality:091".into()), &[]))?;
+    let editor = relay.token(Role::Editor, &["091"]);
+    let has_note = |c: &NativeClient| c.session.doc(&doc).is_some_and(|d| d.get(ROOT, "note").ok().flatten().is_some());
+
+    let mut e1 = NativeClient::new("editor-1");
+    e1.open(doc);
+    e1.connect(&relay.url(&editor)).await?;
+    e1.change(doc, |d| {
+        let mut tx = d.transaction();
+        tx.put(ROOT, "note", "Oppilas 010190-123M").expect("put");
+        tx.commit();
+    })
+    .await?;
+    e1.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    assert!(e1.closed.is_none(), "{:?} {:?}", e1.closed, e1.errors);
+
+    let mut broken = dir.clone();
+    broken.contact_points.get_mut(&contact).expect("contact").phones[0].number = "call me maybe".into();
+    e1.change(doc, |d| {
+        let mut tx = d.transaction();
+        write_directory(&mut tx, &broken).expect("write");
+        tx.commit();
+    })
+    .await?;
+    e1.wait_until(|c| c.closed.is_some()).await?;
+    assert_eq!(e1.errors.len(), 1, "{:?}", e1.errors);
+    assert!(e1.errors[0].contains("phones[0].number: this is not a phone number"), "{:?}", e1.errors);
+    assert!(!e1.errors[0].contains("more problems"), "the older note blocked the write: {:?}", e1.errors);
+    assert!(stored_doc(&relay.db, doc)?.get(ROOT, "kind")?.is_none(), "the refused directory was stored");
+
+    let mut e2 = NativeClient::new("editor-2");
+    e2.open(doc);
+    e2.connect(&relay.url(&editor)).await?;
+    e2.wait_until(has_note).await?;
+    e2.change(doc, |d| {
+        let mut tx = d.transaction();
+        write_directory(&mut tx, &dir).expect("write");
+        tx.commit();
+    })
+    .await?;
+    e2.wait_until(|c| c.session.is_acknowledged(&doc)).await?;
+    assert!(e2.closed.is_none(), "{:?} {:?}", e2.closed, e2.errors);
+    let stored = stored_dir(&relay, doc)?;
+    assert_eq!(stored.contact_points.keys().collect::<Vec<_>>(), dir.contact_points.keys().collect::<Vec<_>>());
+    assert!(stored_doc(&relay.db, doc)?.get(ROOT, "note")?.is_some(), "the older note is kept");
+    Ok(())
+}
