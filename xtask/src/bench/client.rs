@@ -1,18 +1,108 @@
 //! The load generator's client: the shared protocol core ([`ClientSession`]) over
 //! tokio-tungstenite, with wire byte counters. The same code talks to both relays.
+//!
+//! A frame's arrival is the kernel's receive time of its last bytes (`SO_TIMESTAMPNS`), not the
+//! moment the client's task got to read it: the load generator runs hundreds of clients on the
+//! cores it shares with the relay, and a reader's task may wait behind others applying the same
+//! change, which on real devices happens in parallel.
 
-use std::time::{Duration, Instant};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll, ready};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use contactpoint_protocol::automerge::ChangeHash;
 use contactpoint_protocol::{ClientEvent, ClientSession, DocumentId, PeerMetadata};
 use futures_util::{SinkExt, StreamExt};
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt::ReceiveTimestampns};
+use nix::sys::time::TimeSpec;
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = WebSocketStream<Stamped>;
+
+/// A TCP stream that keeps the kernel's receive time of the last bytes it read.
+pub struct Stamped {
+    tcp: TcpStream,
+    last: Option<SystemTime>,
+}
+
+impl Stamped {
+    fn new(tcp: TcpStream) -> io::Result<Stamped> {
+        setsockopt(&tcp, ReceiveTimestampns, &true)?;
+        Ok(Stamped { tcp, last: None })
+    }
+
+    /// When the bytes read last reached this socket, as an [`Instant`].
+    fn last_arrival(&self) -> Option<Instant> {
+        let ago = SystemTime::now().duration_since(self.last?).unwrap_or_default();
+        Instant::now().checked_sub(ago)
+    }
+}
+
+impl AsyncRead for Stamped {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            ready!(this.tcp.poll_read_ready(cx))?;
+            let fd = this.tcp.as_raw_fd();
+            let unfilled = buf.initialize_unfilled();
+            let mut space = nix::cmsg_space!(TimeSpec);
+            let read = this.tcp.try_io(Interest::READABLE, || {
+                let mut iov = [io::IoSliceMut::new(unfilled)];
+                let msg = recvmsg::<()>(fd, &mut iov, Some(&mut space), MsgFlags::empty()).map_err(io::Error::from)?;
+                let stamp = msg.cmsgs().map_err(io::Error::from)?.find_map(|c| match c {
+                    ControlMessageOwned::ScmTimestampns(t) => Some(t),
+                    _ => None,
+                });
+                Ok((msg.bytes, stamp))
+            });
+            match read {
+                Ok((n, stamp)) => {
+                    if let Some(t) = stamp {
+                        let since = Duration::new(t.tv_sec().max(0) as u64, t.tv_nsec().clamp(0, 999_999_999) as u32);
+                        this.last = Some(UNIX_EPOCH + since);
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Stamped {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
 
 /// One client connection: a protocol session, its socket and what went over the wire.
 pub struct Client {
@@ -58,16 +148,15 @@ impl Client {
         // whole, in more reads.
         let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
         let connect = async {
-            let Some(from) = from else {
-                return tokio_tungstenite::connect_async_with_config(url, Some(config), true).await;
-            };
             let host = url.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_default();
-            let to: std::net::SocketAddr = host.parse().map_err(|_| std::io::Error::other("no address in the url"))?;
+            let to: std::net::SocketAddr = host.parse().map_err(|_| io::Error::other("no address in the url"))?;
             let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.bind(std::net::SocketAddr::new(from, 0))?;
+            if let Some(from) = from {
+                socket.bind(std::net::SocketAddr::new(from, 0))?;
+            }
             let tcp = socket.connect(to).await?;
             tcp.set_nodelay(true)?;
-            tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(tcp), Some(config)).await
+            tokio_tungstenite::client_async_with_config(url, Stamped::new(tcp)?, Some(config)).await
         };
         let (ws, _) = tokio::time::timeout(max, connect)
             .await
@@ -116,8 +205,9 @@ impl Client {
         Ok(Some(arrived))
     }
 
-    /// Waits at most `max` for the next protocol frame and returns it with its arrival time,
-    /// unprocessed (see [`Self::process`]). Cancel-safe: nothing is lost when the wait is dropped.
+    /// Waits at most `max` for the next protocol frame and returns it with its arrival time (the
+    /// kernel's, see the module's documentation), unprocessed (see [`Self::process`]).
+    /// Cancel-safe: nothing is lost when the wait is dropped.
     pub async fn next_frame(&mut self, max: Duration) -> Result<Option<(Instant, Vec<u8>)>> {
         let deadline = tokio::time::Instant::now() + max;
         loop {
@@ -129,7 +219,8 @@ impl Client {
                 Err(_) => return Ok(None),
                 Ok(m) => m,
             };
-            let arrived = Instant::now();
+            let seen = Instant::now();
+            let arrived = ws.get_ref().last_arrival().map_or(seen, |at| at.min(seen));
             match msg {
                 Some(Ok(WsMessage::Binary(b))) => return Ok(Some((arrived, b.into()))),
                 Some(Ok(WsMessage::Close(_))) | None => {

@@ -495,7 +495,7 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
     let n = ctx.sizes.fanout_clients;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<usize>();
-    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(i64, Instant, usize)>();
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(i64, Instant, Instant, usize)>();
     // Bounded concurrency while connecting: a burst of a thousand handshakes at once measures the
     // listen backlog, not the relay.
     let gate = Arc::new(Semaphore::new(64));
@@ -523,15 +523,18 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
                     r = c.next_frame(Duration::from_secs(3600)) => {
                         // The arrival time of the frame that brought the edit is the one that counts.
                         if let Some((arrived, frame)) = r? {
+                            // When this reader's task got to it, for comparison: behind other
+                            // readers of the load generator applying the same change.
+                            let seen = Instant::now();
                             // Readers are separate devices in reality: let every reader whose
-                            // frame is already here take its arrival time before any of them
-                            // spends the shared cores on applying the change and answering.
+                            // frame is already here see it before any of them spends the shared
+                            // cores on applying the change and answering.
                             tokio::task::yield_now().await;
                             c.process(&frame).await?;
                             let now = c.session.doc(&id).map(docs::seq).unwrap_or(last);
                             if now > last {
                                 last = now;
-                                let _ = seen_tx.send((now, arrived, instance));
+                                let _ = seen_tx.send((now, arrived, seen, instance));
                             }
                         }
                     }
@@ -573,6 +576,8 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
     writer.settle(Duration::from_millis(300), Duration::from_secs(5)).await?;
 
     let mut latencies: Vec<f64> = Vec::with_capacity(n * ctx.sizes.fanout_edits);
+    // From the edit to when each reader's task saw its frame (the latencies count to arrival).
+    let mut seen_latencies: Vec<f64> = Vec::with_capacity(n * ctx.sizes.fanout_edits);
     // The same split by where the reader is: on the writer's instance or another.
     let (mut same, mut other) = (Vec::new(), Vec::new());
     let mut missed = 0usize;
@@ -611,11 +616,12 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
         let deadline = Instant::now() + stretch(Duration::from_secs(20));
         let mut got = 0usize;
         while got < n && Instant::now() < deadline {
-            while let Ok((seq, arrived, at)) = seen_rx.try_recv() {
+            while let Ok((seq, arrived, seen, at)) = seen_rx.try_recv() {
                 if seq == k {
                     got += 1;
                     let ms = arrived.saturating_duration_since(sent).as_secs_f64() * 1000.0;
                     latencies.push(ms);
+                    seen_latencies.push(seen.saturating_duration_since(sent).as_secs_f64() * 1000.0);
                     if at == writer_at { same.push(ms) } else { other.push(ms) }
                 }
             }
@@ -635,6 +641,9 @@ async fn fanout_with(ctx: &mut Ctx, key: &str, id: DocumentId, entries: usize, f
     ctx.record(&format!("{key}.p50_ms"), percentile(&latencies, 50.0));
     ctx.record(&format!("{key}.p99_ms"), percentile(&latencies, 99.0));
     ctx.record(&format!("{key}.max_ms"), latencies.last().copied().unwrap_or(f64::NAN));
+    seen_latencies.sort_by(f64::total_cmp);
+    ctx.record(&format!("{key}.seen_p50_ms"), percentile(&seen_latencies, 50.0));
+    ctx.record(&format!("{key}.seen_p99_ms"), percentile(&seen_latencies, 99.0));
     if ctx.per_instance {
         same.sort_by(f64::total_cmp);
         other.sort_by(f64::total_cmp);
