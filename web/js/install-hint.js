@@ -33,9 +33,14 @@ export const WORDS = {
 export function installHint({ h, t, main, offer, taken, done }) {
   const old = document.getElementById("install-hint");
   if (old) old.remove();
+  // Gone only once the choice is stored: removed first, a reload straight after could lose it
+  // and show the hint again.
   const close = async () => {
-    el.remove();
-    await done();
+    try {
+      await done();
+    } finally {
+      el.remove();
+    }
   };
   const el = h(
     "aside",
