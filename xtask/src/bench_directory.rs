@@ -1,6 +1,7 @@
 //! The directory benchmark: search latency over 10,000 generated contact points (natively, and
 //! in the browser build's wasm run by Node), resolution for every municipality and role, and the
-//! size and load time of all of Finland's documents at the sample-data scale and at ten times it.
+//! size and load time of all of Finland's documents at the sample-data scale and at ten times it,
+//! and the relay's check of a write to an area document as the document grows.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use contactpoint_directory::model::{ContactPoint, Directory, Phone, PhoneKind, ROLES};
 use contactpoint_directory::store::{read_directory, write_directory};
 use contactpoint_directory::text::LocalizedText;
+use contactpoint_directory::validate::{Place, validate_document_at};
 use contactpoint_directory::{Area, Localities, SearchIndex, ids, resolve, seed};
 use contactpoint_protocol::DocumentId;
 use contactpoint_protocol::automerge::Automerge;
@@ -116,6 +118,47 @@ fn size_and_load(label: &str, dirs: &[Directory]) -> Result<serde_json::Value> {
     )
 }
 
+/// What the relay runs on every accepted write to an area document, whatever the write: the whole
+/// document's check against the rules and the national document (the problems it had before come
+/// from the last accepted write). Timed on the largest sample area grown to each size.
+fn write_check(sizes: &[usize]) -> Result<serde_json::Value> {
+    let dirs = seed::directories(TODAY).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let national = dirs.iter().find(|d| d.is_national()).context("the sample data has no national document")?;
+    let area = dirs
+        .iter()
+        .filter(|d| !d.is_national())
+        .max_by_key(|d| d.contact_points.len())
+        .context("the sample data has no area document")?;
+    let place = Place::Area(area.area.clone().context("an area document without its area")?);
+    let originals: Vec<ContactPoint> = area.contact_points.values().cloned().collect();
+    let mut out = serde_json::Map::new();
+    for &n in sizes {
+        let mut d = area.clone();
+        for (k, c) in originals.iter().cycle().enumerate().take(n.saturating_sub(originals.len())) {
+            let mut copy = c.clone();
+            copy.id = ids::stable_id("bench-check", &format!("{}-{k}", c.id));
+            d.contact_points.insert(copy.id.clone(), copy);
+        }
+        let doc = to_doc(&d)?;
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(validate_document_at(&doc, Some(national), &place));
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        let median = times[times.len() / 2];
+        println!(
+            "the relay's check of a write to an area document of {:>6} contact points: {:.1} ms (median of 5)",
+            d.contact_points.len(),
+            median.as_secs_f64() * 1e3
+        );
+        out.insert(d.contact_points.len().to_string(), serde_json::json!({ "ms": median.as_secs_f64() * 1e3 }));
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
 /// Runs the directory benchmark and returns its figures.
 pub fn run(quick: bool) -> Result<serde_json::Value> {
     println!("\n== directory: search, resolution, size ==");
@@ -173,6 +216,7 @@ pub fn run(quick: bool) -> Result<serde_json::Value> {
 
     let seed_scale = size_and_load("all of Finland, sample", &seed_dirs)?;
     let ten = size_and_load("all of Finland, 10×", &scaled_seed(10)?)?;
+    let check = write_check(if quick { &[100, 1_000] } else { &[100, 1_000, 10_000] })?;
     let wasm = wasm_search(&docs)?;
     Ok(serde_json::json!({
         "search_native": search,
@@ -180,6 +224,7 @@ pub fn run(quick: bool) -> Result<serde_json::Value> {
         "resolution_calls": calls,
         "seed": seed_scale,
         "seed_10x": ten,
+        "write_check": check,
         "search_wasm": wasm,
     }))
 }
