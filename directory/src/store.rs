@@ -55,23 +55,47 @@ pub enum StoreError {
     },
 }
 
+/// A map's entries, in key order, as one pass over the map gives them.
+type Fields<'a> = Vec<(String, Value<'a>, ObjId)>;
+
 /// A map or list object inside a document, for reading.
+///
+/// A map's fields are read in one pass the first time one is asked for: Automerge searches the
+/// document for each key looked up on its own, which made reading a directory cost about half a
+/// millisecond per contact point, and the relay's check of every write with it.
 struct Obj<'a, D: ReadDoc> {
     doc: &'a D,
     id: ObjId,
+    fields: std::cell::OnceCell<Fields<'a>>,
 }
 
 impl<'a, D: ReadDoc> Obj<'a, D> {
     fn root(doc: &'a D) -> Self {
-        Obj { doc, id: ROOT }
+        Obj { doc, id: ROOT, fields: std::cell::OnceCell::new() }
     }
 
     fn child(&self, id: ObjId) -> Self {
-        Obj { doc: self.doc, id }
+        Obj { doc: self.doc, id, fields: std::cell::OnceCell::new() }
+    }
+
+    fn fields(&self) -> &Fields<'a> {
+        self.fields.get_or_init(|| {
+            let mut fields: Fields<'a> = self
+                .doc
+                .map_range(&self.id, ..)
+                .map(|item| (item.key.to_string(), item.value.clone().into_value(), item.id()))
+                .collect();
+            // Automerge gives keys in order already; the lookups must not depend on which order.
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            fields
+        })
     }
 
     fn get(&self, key: &str) -> Option<(Value<'a>, ObjId)> {
-        self.doc.get(&self.id, key).ok().flatten()
+        let fields = self.fields();
+        let i = fields.binary_search_by(|(k, _, _)| k.as_str().cmp(key)).ok()?;
+        let (_, value, id) = &fields[i];
+        Some((value.clone(), id.clone()))
     }
 
     fn str(&self, key: &str) -> Option<String> {
@@ -98,7 +122,7 @@ impl<'a, D: ReadDoc> Obj<'a, D> {
     }
 
     fn keys(&self) -> Vec<String> {
-        self.doc.keys(&self.id).collect()
+        self.fields().iter().map(|(k, _, _)| k.clone()).collect()
     }
 
     fn items(&self) -> Vec<(Value<'a>, ObjId)> {
