@@ -66,7 +66,8 @@ type Fields<'a> = Vec<(String, Value<'a>, ObjId)>;
 struct Obj<'a, D: ReadDoc> {
     doc: &'a D,
     id: ObjId,
-    fields: std::cell::OnceCell<Fields<'a>>,
+    /// The fields, and whether they are in key order.
+    fields: std::cell::OnceCell<(Fields<'a>, bool)>,
 }
 
 impl<'a, D: ReadDoc> Obj<'a, D> {
@@ -78,22 +79,27 @@ impl<'a, D: ReadDoc> Obj<'a, D> {
         Obj { doc: self.doc, id, fields: std::cell::OnceCell::new() }
     }
 
-    fn fields(&self) -> &Fields<'a> {
+    fn fields(&self) -> &(Fields<'a>, bool) {
         self.fields.get_or_init(|| {
-            let mut fields: Fields<'a> = self
+            let fields: Fields<'a> = self
                 .doc
                 .map_range(&self.id, ..)
                 .map(|item| (item.key.to_string(), item.value.clone().into_value(), item.id()))
                 .collect();
-            // Automerge gives keys in order already; the lookups must not depend on which order.
-            fields.sort_by(|a, b| a.0.cmp(&b.0));
-            fields
+            // Automerge gives a map's keys in order; lookups rely on it only where it holds (a
+            // sort here would cost the app's download more than this check).
+            let sorted = fields.windows(2).all(|w| w[0].0 <= w[1].0);
+            (fields, sorted)
         })
     }
 
     fn get(&self, key: &str) -> Option<(Value<'a>, ObjId)> {
-        let fields = self.fields();
-        let i = fields.binary_search_by(|(k, _, _)| k.as_str().cmp(key)).ok()?;
+        let (fields, sorted) = self.fields();
+        let i = if *sorted {
+            fields.binary_search_by(|(k, _, _)| k.as_str().cmp(key)).ok()?
+        } else {
+            fields.iter().position(|(k, _, _)| k == key)?
+        };
         let (_, value, id) = &fields[i];
         Some((value.clone(), id.clone()))
     }
@@ -122,7 +128,7 @@ impl<'a, D: ReadDoc> Obj<'a, D> {
     }
 
     fn keys(&self) -> Vec<String> {
-        self.fields().iter().map(|(k, _, _)| k.clone()).collect()
+        self.fields().0.iter().map(|(k, _, _)| k.clone()).collect()
     }
 
     fn items(&self) -> Vec<(Value<'a>, ObjId)> {
