@@ -555,9 +555,14 @@ impl<P: Ord + Clone> DocSync<P> {
                 // Everything, sent to a peer that has nothing: the check loaded it already, and
                 // Automerge would load it a second time. It is taken as it is when it holds the
                 // sender's heads; the bytes that came are what there is to store.
-                if let Some(whole) = checked.document.take().filter(|d| {
-                    before.is_empty() && message.heads.iter().all(|h| d.get_change_meta_by_hash(h).is_some())
-                }) {
+                // Empty means no changes and none waiting for a dependency either: those would be
+                // lost with the document replaced (Automerge merges change by change then).
+                let empty = self.doc.is_empty();
+                if let Some(whole) = checked
+                    .document
+                    .take()
+                    .filter(|d| empty && message.heads.iter().all(|h| d.get_change_meta_by_hash(h).is_some()))
+                {
                     let mut doc = whole.with_actor(self.doc.get_actor().clone());
                     if let Some(validate) = validate
                         && doc.get_heads() != before
