@@ -64,10 +64,11 @@ impl AsyncRead for Stamped {
             });
             match read {
                 Ok((n, stamp)) => {
-                    if let Some(t) = stamp {
-                        let since = Duration::new(t.tv_sec().max(0) as u64, t.tv_nsec().clamp(0, 999_999_999) as u32);
-                        this.last = Some(UNIX_EPOCH + since);
-                    }
+                    // Bytes without a time (the kernel may not stamp the first packets) must not
+                    // take an earlier frame's: the caller then uses when it saw them.
+                    this.last = stamp.map(|t| {
+                        UNIX_EPOCH + Duration::new(t.tv_sec().max(0) as u64, t.tv_nsec().clamp(0, 999_999_999) as u32)
+                    });
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
                 }
