@@ -225,7 +225,7 @@ enum Added {
     /// The message's change chunks that the document lacked, and how many changes it had before.
     Chunks { count_before: u64, chunks: Vec<(ChangeHash, Vec<u8>)> },
     /// The whole document, taken from one chunk into an empty document.
-    Whole(Option<Vec<u8>>),
+    Whole(Vec<u8>),
 }
 
 impl Added {
@@ -245,7 +245,7 @@ impl Added {
             return None;
         }
         match self {
-            Added::Whole(Some(bytes)) => Some(bytes),
+            Added::Whole(bytes) => Some(bytes),
             Added::Chunks { count_before, chunks } => {
                 let applied: Vec<_> =
                     chunks.into_iter().filter(|(h, _)| doc.get_change_meta_by_hash(h).is_some()).collect();
@@ -254,7 +254,7 @@ impl Added {
                 }
                 Some(applied.into_iter().flat_map(|(_, bytes)| bytes).collect())
             }
-            Added::Whole(None) | Added::Unknown => changes_after(doc, before),
+            Added::Unknown => changes_after(doc, before),
         }
     }
 }
@@ -554,9 +554,8 @@ impl<P: Ord + Clone> DocSync<P> {
                 added = Added::before(&self.doc, std::mem::take(&mut checked.change_chunks));
                 // Everything, sent to a peer that has nothing: the check loaded it already, and
                 // Automerge would load it a second time. It is taken as it is when it holds the
-                // sender's heads; the bytes that came are what there is to store.
-                // Empty means no changes and none waiting for a dependency either: those would be
-                // lost with the document replaced (Automerge merges change by change then).
+                // sender's heads and our document is empty (no changes, and none waiting for a
+                // dependency, which replacing it would lose); the bytes that came are stored.
                 let empty = self.doc.is_empty();
                 if let Some(whole) = checked
                     .document
@@ -569,7 +568,8 @@ impl<P: Ord + Clone> DocSync<P> {
                     {
                         validate(&doc, &before).map_err(SyncError::Rejected)?;
                     }
-                    let chunk = message.changes.iter().next().map(<[u8]>::to_vec);
+                    // The one entry the check found holding the document.
+                    let chunk = message.changes.iter().next().map(<[u8]>::to_vec).unwrap_or_default();
                     // The rest of the message (heads, needs, flags) moves the state as it would
                     // have with the changes applied by Automerge, but for the heads it would
                     // not have recorded as sent: the peer is still owed an answer.
