@@ -123,6 +123,20 @@ fn ensure_wasm_target() -> Result<()> {
     }
 }
 
+/// Makes sure the standard library's sources are installed (rustup adds them if needed): the
+/// app's wasm is built with its own copy of the standard library (`web::build`).
+pub(crate) fn ensure_rust_src() -> Result<()> {
+    let out = Command::new("rustup").args(["component", "list", "--installed"]).output();
+    match out {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).lines().any(|l| l.starts_with("rust-src")) => Ok(()),
+        Ok(_) => step(
+            "install the standard library's sources (rust-src)",
+            Command::new("rustup").args(["component", "add", "rust-src"]),
+        ),
+        Err(_) => bail!("rustup is missing: install Rust with rustup, then run `rustup component add rust-src`"),
+    }
+}
+
 /// Installs the JavaScript packages the interop tests, the web build (esbuild, wasm-opt), its checks
 /// (tsc, prettier) and the benchmarks use, from the lock file.
 fn ensure_npm_packages() -> Result<()> {
