@@ -416,7 +416,7 @@ async fn sync(
         ));
     };
     let hash = auth::hash_secret(&token);
-    let identity = relay.db().call(move |c| storage::identity_by_token_hash(c, &hash)).await?;
+    let identity = relay.db().call_short(move |c| storage::identity_by_token_hash(c, &hash)).await?;
     let Some(identity) = identity else {
         relay.metrics.handshake_failed("unauthorized");
         return Err(AppError::new(

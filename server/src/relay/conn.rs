@@ -162,7 +162,7 @@ where
                                         // create is looked up first, so that requests for unknown
                                         // ids cost a lookup and no task.
                                         if !relay.is_loaded(&document_id) && (request || !identity.may_create()) {
-                                            let known = Box::pin(relay.db.call(move |c| storage::doc_scope(c, &document_id))).await;
+                                            let known = Box::pin(relay.db.call_short(move |c| storage::doc_scope(c, &document_id))).await;
                                             // A members-only document this user may not read is
                                             // answered exactly as an unknown id.
                                             let readable = matches!(&known, Ok(Some((scope, false))) if identity.access(scope) != Access::None);
