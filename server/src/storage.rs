@@ -640,7 +640,9 @@ impl Db {
     /// otherwise as [`Db::call`] does (always so on PostgreSQL, whose queries wait on the
     /// network). For lookups by key on every connection or subscription: handing each to the
     /// blocking pool and back cost more than the query, two thread switches for a read of a few
-    /// microseconds. Never for writes or scans, which would hold up the other tasks of the thread.
+    /// microseconds. Never for writes or scans, which would hold up the other tasks of the thread,
+    /// and never with an `f` that may panic: run at once, a panic unwinds into the caller
+    /// rather than becoming [`StorageError::Task`].
     pub async fn call_short<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Conn) -> Result<T, StorageError> + Send + 'static,
@@ -1185,7 +1187,9 @@ mod tests {
             std::thread::spawn(move || {
                 db.with(|_| {
                     held_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
+                    // Bounded, so that a read that waited for the connection on the runtime's
+                    // thread fails the test below instead of hanging it.
+                    let _ = release_rx.recv_timeout(Duration::from_secs(5));
                     Ok(())
                 })
             })

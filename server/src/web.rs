@@ -41,11 +41,13 @@ fn is_hashed(path: &Path) -> bool {
 const POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ws: wss:; \
                       img-src 'self' data:; style-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// Whether a browser takes a content security and referrer policy from this file's response:
-/// a page (the HTML shell, an SVG opened on its own) or a worker's script (the service worker
-/// is the one script without a hash in its name). A module script, a style sheet, the wasm,
-/// the manifest and a PNG take theirs from the page; sending the policies with them too cost
-/// every first visit about 200 bytes per file.
+/// Whether a browser takes a content security policy from this file's response: a page (the
+/// HTML shell, an SVG opened on its own) or a worker's script (the service worker is the one
+/// script without a hash in its name). A module script, a style sheet, the wasm, the manifest
+/// and a PNG are governed by their page's; sending the policy with them too cost every first
+/// visit about 200 bytes per file. The referrer policy goes with it: a module script or style
+/// sheet without one falls back to the page's `no-referrer` for what it loads, which is all
+/// from this origin anyway.
 fn governs_a_context(path: &Path) -> bool {
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "html" | "svg" => true,
@@ -402,6 +404,7 @@ mod tests {
         }
         let (r, _) = get(root, Method::GET, "/app.0123abcd.js", &[]).await;
         assert_eq!(hdr(&r, header::CONTENT_SECURITY_POLICY), None);
+        assert_eq!(hdr(&r, header::REFERRER_POLICY), None);
         assert_eq!(hdr(&r, header::X_CONTENT_TYPE_OPTIONS), Some("nosniff"));
     }
 

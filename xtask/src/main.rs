@@ -123,9 +123,16 @@ fn ensure_wasm_target() -> Result<()> {
     }
 }
 
-/// Makes sure the standard library's sources are installed (rustup adds them if needed): the
-/// app's wasm is built with its own copy of the standard library (`web::build`).
+/// Makes sure the compiler is recent enough for the app's wasm build and the standard library's
+/// sources are installed (rustup adds them if needed): the wasm is built with its own copy of
+/// the standard library and options that Rust 1.92 introduced (`web::WASM_RUSTFLAGS`).
 pub(crate) fn ensure_rust_src() -> Result<()> {
+    let version = Command::new("rustc").arg("-V").output().context("could not run rustc")?;
+    let version = String::from_utf8_lossy(&version.stdout).into_owned();
+    let minor = version.split_whitespace().nth(1).and_then(|v| v.split('.').nth(1)).and_then(|m| m.parse::<u32>().ok());
+    if minor.is_some_and(|m| m < 92) {
+        bail!("the app's wasm build needs Rust 1.92 or later, this is {}: run `rustup update`", version.trim());
+    }
     let out = Command::new("rustup").args(["component", "list", "--installed"]).output();
     match out {
         Ok(o) if String::from_utf8_lossy(&o.stdout).lines().any(|l| l.starts_with("rust-src")) => Ok(()),
