@@ -50,7 +50,9 @@ thread_local! {
     /// The id last written or read, with its text. A relay passing an edit on writes the same id
     /// into a message for every reader and reads it back from each acknowledgement; each time
     /// costs base58 and two SHA-256 runs, about as much as the rest of the message's encoding.
-    static LAST: std::cell::RefCell<Option<(DocumentId, String)>> = const { std::cell::RefCell::new(None) };
+    /// Shared rather than borrowed while it is written, so that a writer that formats another id
+    /// meanwhile finds the cache free.
+    static LAST: std::cell::RefCell<Option<(DocumentId, std::rc::Rc<str>)>> = const { std::cell::RefCell::new(None) };
 }
 
 impl DocumentId {
@@ -64,15 +66,13 @@ impl DocumentId {
 
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        LAST.with_borrow_mut(|last| match last {
-            Some((id, text)) if id == self => f.write_str(text),
-            _ => {
-                let text = self.encode();
-                let r = f.write_str(&text);
-                *last = Some((*self, text));
-                r
-            }
-        })
+        let cached = LAST.with_borrow(|last| last.as_ref().filter(|(id, _)| id == self).map(|(_, text)| text.clone()));
+        let text = cached.unwrap_or_else(|| {
+            let text: std::rc::Rc<str> = self.encode().into();
+            LAST.set(Some((*self, text.clone())));
+            text
+        });
+        f.write_str(&text)
     }
 }
 
@@ -92,7 +92,7 @@ impl FromStr for DocumentId {
         if s.len() > 64 {
             return Err(ParseError::Encoding("too long".into()));
         }
-        if let Some(id) = LAST.with_borrow(|last| last.as_ref().filter(|(_, text)| text == s).map(|(id, _)| *id)) {
+        if let Some(id) = LAST.with_borrow(|last| last.as_ref().filter(|(_, text)| **text == *s).map(|(id, _)| *id)) {
             return Ok(id);
         }
         let bytes = bs58::decode(s).into_vec().map_err(|e| ParseError::Encoding(e.to_string()))?;
@@ -104,7 +104,7 @@ impl FromStr for DocumentId {
         }
         let arr: [u8; 16] = payload.try_into().map_err(|_| ParseError::Length(payload.len()))?;
         let id = DocumentId(arr);
-        LAST.set(Some((id, s.to_owned())));
+        LAST.set(Some((id, s.into())));
         Ok(id)
     }
 }
@@ -136,6 +136,32 @@ mod tests {
         assert_eq!(id.url().parse::<DocumentId>(), Ok(id));
         assert_eq!(id.as_bytes()[6] >> 4, 4, "UUID version 4");
         assert_eq!(id.as_bytes()[8] >> 6, 0b10, "RFC 4122 variant");
+    }
+
+    /// A writer that formats and parses other ids while an id is written to it.
+    struct Nosy(String);
+
+    impl fmt::Write for Nosy {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let other = DocumentId([9u8; 16]).to_string();
+            assert_eq!(other.parse::<DocumentId>(), Ok(DocumentId([9u8; 16])));
+            self.0.push_str(s);
+            Ok(())
+        }
+    }
+
+    /// The remembered text of the last id is not held while an id is written: a writer that
+    /// formats or parses other ids meanwhile works, and every id still reads as itself.
+    #[test]
+    fn an_id_is_written_right_while_the_writer_formats_others() {
+        use std::fmt::Write as _;
+        let id = DocumentId([7u8; 16]);
+        for _ in 0..2 {
+            let mut w = Nosy(String::new());
+            write!(w, "{id}").unwrap();
+            assert_eq!(w.0, "6gMHXjsZ5cxdn4qSbgGYYY8CnKK");
+        }
+        assert_eq!(DocumentId([9u8; 16]).to_string().parse::<DocumentId>(), Ok(DocumentId([9u8; 16])));
     }
 
     #[test]
