@@ -318,6 +318,28 @@ fn contactpoint(args: &[String]) -> Result<()> {
     std::process::exit(status.code().unwrap_or(1));
 }
 
+/// The benchmarks' options that take a value, as written with a space (`--only ours`) or with
+/// `=` (`--only=ours`).
+const BENCH_VALUE_OPTIONS: [&str; 6] = ["--only", "--relay-bin", "--before-bin", "--out", "--workloads", "--attacks"];
+
+/// The arguments with every value joined to its option (`--only ours` → `--only=ours`): the
+/// options are passed on to each benchmark apart from the names, so a value must travel with
+/// its option rather than be taken for the name of a benchmark.
+fn joined_values(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.iter().peekable();
+    while let Some(a) = it.next() {
+        match it.peek() {
+            Some(v) if BENCH_VALUE_OPTIONS.contains(&a.as_str()) && !v.starts_with("--") => {
+                out.push(format!("{a}={v}"));
+                it.next();
+            }
+            _ => out.push(a.clone()),
+        }
+    }
+    out
+}
+
 /// `cargo xtask bench [directory|web|relay|attacks|cluster] [--quick]`: the directory's search,
 /// resolution and document sizes; the web app's download, offline cold start and search in
 /// Chromium; the relay against the reference server; the relay under attack; one relay on SQLite
@@ -325,6 +347,7 @@ fn contactpoint(args: &[String]) -> Result<()> {
 fn bench_all(args: &[String]) -> Result<()> {
     /// Options only the relay benchmark takes.
     const RELAY_ONLY: [&str; 2] = ["--only", "--instructions"];
+    let args = &joined_values(args);
     let quick = args.iter().any(|a| a == "--quick");
     let only = args.iter().find(|a| !a.starts_with("--")).map(String::as_str);
     if only.is_none_or(|o| o == "directory") {
@@ -359,4 +382,27 @@ fn bench_all(args: &[String]) -> Result<()> {
         bench::cluster::run(&others)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// `--only ours` reaches the relay benchmark as one option, not as the option and a name.
+    #[test]
+    fn a_value_written_after_a_space_travels_with_its_option() {
+        assert_eq!(
+            joined_values(&strings(&["relay", "--only", "ours", "--quick", "--out", "f.json"])),
+            strings(&["relay", "--only=ours", "--quick", "--out=f.json"])
+        );
+        assert_eq!(joined_values(&strings(&["--only=reference", "relay"])), strings(&["--only=reference", "relay"]));
+        // A flag followed by a benchmark's name keeps the name; an option missing its value is
+        // left for the benchmark to refuse.
+        assert_eq!(joined_values(&strings(&["--quick", "web"])), strings(&["--quick", "web"]));
+        assert_eq!(joined_values(&strings(&["relay", "--only", "--quick"])), strings(&["relay", "--only", "--quick"]));
+    }
 }
