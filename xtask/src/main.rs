@@ -109,18 +109,19 @@ fn have(program: &str) -> bool {
     Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
+/// Makes sure rustup has installed `name`, a `target` or a `component` (`kind`), installing it if
+/// needed.
+fn ensure_rustup(kind: &str, name: &str, what: &str) -> Result<()> {
+    match Command::new("rustup").args([kind, "list", "--installed"]).output() {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == name) => Ok(()),
+        Ok(_) => step(&format!("install {what}"), Command::new("rustup").args([kind, "add", name])),
+        Err(_) => bail!("rustup is missing: install Rust with rustup, then run `rustup {kind} add {name}`"),
+    }
+}
+
 /// Makes sure the wasm32 target is installed (rustup installs it if needed).
 fn ensure_wasm_target() -> Result<()> {
-    let out = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    match out {
-        Ok(o) if String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown") => Ok(()),
-        Ok(_) => {
-            step("install the wasm32 target", Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
-        }
-        Err(_) => {
-            bail!("rustup is missing: install Rust with rustup, then run `rustup target add wasm32-unknown-unknown`")
-        }
-    }
+    ensure_rustup("target", "wasm32-unknown-unknown", "the wasm32 target")
 }
 
 /// Makes sure the compiler is recent enough for the app's wasm build and the standard library's
@@ -133,15 +134,7 @@ pub(crate) fn ensure_rust_src() -> Result<()> {
     if minor.is_some_and(|m| m < 92) {
         bail!("the app's wasm build needs Rust 1.92 or later, this is {}: run `rustup update`", version.trim());
     }
-    let out = Command::new("rustup").args(["component", "list", "--installed"]).output();
-    match out {
-        Ok(o) if String::from_utf8_lossy(&o.stdout).lines().any(|l| l.starts_with("rust-src")) => Ok(()),
-        Ok(_) => step(
-            "install the standard library's sources (rust-src)",
-            Command::new("rustup").args(["component", "add", "rust-src"]),
-        ),
-        Err(_) => bail!("rustup is missing: install Rust with rustup, then run `rustup component add rust-src`"),
-    }
+    ensure_rustup("component", "rust-src", "the standard library's sources (rust-src)")
 }
 
 /// Installs the JavaScript packages the interop tests, the web build (esbuild, wasm-opt), its checks
