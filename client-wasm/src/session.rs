@@ -146,7 +146,7 @@ impl std::fmt::Display for ClientError {
 }
 
 fn parse_id(id: &str) -> Result<DocumentId, ClientError> {
-    id.parse().map_err(|e| ClientError(format!("{id:?} is not a document id: {e}")))
+    id.parse().map_err(|e| ClientError(format!("\"{}\" is not a document id: {e}", id.escape_debug())))
 }
 
 /// The client: documents, their sync with the relay, and the views over them.

@@ -23,10 +23,10 @@ pub enum Area {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AreaError {
     /// The text has none of the accepted shapes.
-    #[error("{0:?} is not an area; write municipality:091, county:90 or police:helsinki")]
+    #[error("\"{}\" is not an area; write municipality:091, county:90 or police:helsinki", .0.escape_debug())]
     Shape(String),
     /// The shape is right but no such municipality, county or police department exists.
-    #[error("unknown {kind} code {code:?}")]
+    #[error("unknown {kind} code \"{}\"", code.escape_debug())]
     Unknown {
         /// `municipality`, `county` or `police`.
         kind: &'static str,

@@ -46,7 +46,7 @@ pub enum StoreError {
     #[error("automerge operation failed: {0}")]
     Automerge(#[from] automerge::AutomergeError),
     /// The root says the document is of another kind than the caller expected.
-    #[error("expected a {expected} document but its kind is {found:?}")]
+    #[error("expected a {expected} document but its kind is \"{}\"", found.escape_debug())]
     WrongKind {
         /// What the caller asked for.
         expected: &'static str,

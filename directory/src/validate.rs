@@ -864,7 +864,7 @@ fn all_paths_call_emergency(card: &GuidanceCard, id: &str) -> bool {
 
 /// Why a phone number was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a phone number")]
+#[error("\"{}\" is not a phone number", .0.escape_debug())]
 pub struct PhoneError(pub String);
 
 /// Checks a phone number: international form (`+358 40 123 4567`, 7–15 digits, no leading zero in

@@ -200,9 +200,10 @@ impl Connection {
             return self.fail(format!("storageId is longer than {MAX_ID_BYTES} bytes"));
         }
         if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_VERSION) {
-            return self.fail(format!(
-                "unsupported protocol version {supported_protocol_versions:?}; this relay speaks \"1\""
-            ));
+            let offered: Vec<String> =
+                supported_protocol_versions.iter().map(|v| format!("\"{}\"", v.escape_debug())).collect();
+            return self
+                .fail(format!("unsupported protocol version [{}]; this relay speaks \"1\"", offered.join(", ")));
         }
         self.phase = Phase::Open { peer_id: sender_id.clone() };
         let answer = Message::Peer {
@@ -222,7 +223,7 @@ impl Connection {
             return self.fail("peer message addressed to someone else");
         }
         if selected_protocol_version != PROTOCOL_VERSION {
-            return self.fail(format!("unsupported protocol version {selected_protocol_version:?}"));
+            return self.fail(format!("unsupported protocol version \"{}\"", selected_protocol_version.escape_debug()));
         }
         self.phase = Phase::Open { peer_id: sender_id.clone() };
         vec![Event::Opened { peer_id: sender_id, metadata: metadata.unwrap_or_default() }]
@@ -234,7 +235,7 @@ impl Connection {
         }
         if let Message::Ephemeral { sender_id, target_id, count, session_id, document_id, data } = message {
             if target_id != self.us.id {
-                return self.fail(format!("targetId {target_id:?} is not this peer"));
+                return self.fail(format!("targetId \"{}\" is not this peer", target_id.escape_debug()));
             }
             // automerge-repo passes every ephemeral message on unchanged, the original sender
             // included, to its other peers, so a client echoes what the relay forwarded to it
@@ -250,12 +251,12 @@ impl Connection {
         if let Some(sender) = message.sender_id()
             && sender != peer_id
         {
-            return self.fail(format!("senderId {sender:?} does not match the handshake peer"));
+            return self.fail(format!("senderId \"{}\" does not match the handshake peer", sender.escape_debug()));
         }
         if let Some(target) = message.target_id()
             && target != self.us.id
         {
-            return self.fail(format!("targetId {target:?} is not this peer"));
+            return self.fail(format!("targetId \"{}\" is not this peer", target.escape_debug()));
         }
         match message {
             Message::Request(DocMessage { document_id, data, .. }) => {

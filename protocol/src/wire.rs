@@ -127,7 +127,7 @@ pub enum DecodeError {
     #[error("a message must be a CBOR map")]
     NotAMap,
     /// A required field is absent.
-    #[error("message of type {kind:?} lacks the field {field:?}")]
+    #[error("message of type \"{}\" lacks the field \"{field}\"", kind.escape_debug())]
     Missing {
         /// Message type.
         kind: String,
@@ -135,7 +135,7 @@ pub enum DecodeError {
         field: &'static str,
     },
     /// A field has the wrong type or an impossible value.
-    #[error("field {field:?} is invalid: {reason}")]
+    #[error("field \"{}\" is invalid: {reason}", field.escape_debug())]
     Invalid {
         /// Offending field.
         field: String,
@@ -143,7 +143,7 @@ pub enum DecodeError {
         reason: String,
     },
     /// The `type` field names no message this protocol knows.
-    #[error("unknown message type {0:?}")]
+    #[error("unknown message type \"{}\"", .0.escape_debug())]
     UnknownType(String),
 }
 

@@ -118,6 +118,30 @@ fn long_files_are_listed_with_a_reason_and_the_list_only_shrinks() {
     assert!(shrunk.is_empty(), "no longer long (or gone): take them off tidy.rs's list: {shrunk:?}");
 }
 
+/// The browser's wasm is built with `Debug` formatting compiled out (`-Zfmt-debug=none`, see
+/// `xtask/src/web.rs`): a `{:?}` there writes nothing, so a message that quoted a value with it
+/// would reach the user with a gap. The crates built into the wasm format no message with
+/// `Debug` outside their tests; a value is quoted with `escape_debug` instead.
+#[test]
+fn the_browsers_code_writes_no_message_with_debug() {
+    let mut found = Vec::new();
+    for p in sources() {
+        let rel = relative(&p);
+        let shipped = ["protocol/src/", "directory/src/", "client-wasm/src/"].iter().any(|c| rel.starts_with(c));
+        if !shipped || rel.ends_with("/tests.rs") || rel.contains("/tests/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        // A file's tests come last, in its `#[cfg(test)]` module.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (n, line) in code.lines().enumerate() {
+            if line.contains(":?}") || line.contains(":#?}") {
+                found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "`Debug` formatting in code built into the browser's wasm: {found:#?}");
+}
 /// The licences `deny.toml` allows.
 fn allowed_licences() -> Vec<String> {
     let text = std::fs::read_to_string(root().join("deny.toml")).expect("deny.toml");

@@ -36,7 +36,7 @@ use crate::validate::is_date;
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     /// `today` is not a `YYYY-MM-DD` date.
-    #[error("today must be a date written YYYY-MM-DD, not {0:?}")]
+    #[error("today must be a date written YYYY-MM-DD, not \"{}\"", .0.escape_debug())]
     Date(String),
     /// The seed has no national document (a bug in the seed itself).
     #[error("the seed has no national document")]
