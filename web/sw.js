@@ -1,17 +1,46 @@
 // @ts-check
 // Service worker: precaches the app (all but the modules loaded on demand) so that it starts with no network, answers every
 // request from the cache first, and switches versions only when the page asks it to, so that a
-// page never runs half old and half new. The build replaces the two placeholders below.
+// page never runs half old and half new. The build replaces the three placeholders below.
 
 const VERSION = "__VERSION__";
 /** @type {string[]} */
 // @ts-expect-error: a placeholder, not a name; the build writes the list of files here.
 const ASSETS = __ASSETS__;
+/** @type {string[]} */
+// @ts-expect-error: a placeholder, not a name; the build writes the modules loaded on demand here.
+const ON_DEMAND = __ON_DEMAND__;
 const CACHE = `contactpoint-${VERSION}`;
 const worker = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
+/**
+ * A built file's name without its hash and extension: `/js/editing.0123456789.js` is `editing`.
+ * @param {string} url
+ */
+function stem(url) {
+  const name = new URL(url, location.href).pathname.split("/").pop() || "";
+  return name.split(".")[0];
+}
+
+/** The paths of the modules loaded on demand, as the fetch handler sees them. */
+const onDemandPaths = new Set(ON_DEMAND.map((u) => new URL(u, location.href).pathname));
+
+/**
+ * This version's modules loaded on demand that an older version kept (the device used them, an
+ * editor's the editing screens): they are precached with the rest, so what opened offline
+ * before an update still does after it.
+ */
+async function usedBefore() {
+  const used = new Set();
+  for (const key of await caches.keys()) {
+    if (!key.startsWith("contactpoint-") || key === CACHE) continue;
+    for (const req of await (await caches.open(key)).keys()) used.add(stem(req.url));
+  }
+  return ON_DEMAND.filter((u) => used.has(stem(u)));
+}
+
 worker.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS)));
+  event.waitUntil(Promise.all([caches.open(CACHE), usedBefore()]).then(([c, used]) => c.addAll([...ASSETS, ...used])));
 });
 
 worker.addEventListener("activate", (event) => {
@@ -43,9 +72,9 @@ worker.addEventListener("fetch", (event) => {
     );
     return;
   }
-  // A module loaded on demand (the accessibility statement, the administration) is kept once
-  // fetched, so that it opens offline afterwards; its hashed name changes with its content.
-  const keep = /\/js\/[\w-]+\.[0-9a-f]+\.js$/.test(url.pathname);
+  // A module loaded on demand (the editing screens, the accessibility statement, the
+  // administration) is kept once fetched, so that it opens offline afterwards.
+  const keep = onDemandPaths.has(url.pathname);
   event.respondWith(
     caches.open(CACHE).then((c) =>
       c.match(req).then(

@@ -14,6 +14,9 @@ import { tickAge } from "./status.js";
 import { Store } from "./store.js";
 import { loadWasm } from "./wasm.js";
 
+// The editing screens, loaded on demand, import what the app lends them from this bundle.
+export * from "./lent.js";
+
 function watchForUpdates() {
   if (!("serviceWorker" in navigator)) return;
   const banner = /** @type {HTMLElement} */ (document.getElementById("update"));

@@ -84,7 +84,6 @@ const T = {
   open_now: { fi: "Auki nyt", sv: "Öppet nu", en: "Open now" },
   closed_now: { fi: "Suljettu nyt", sv: "Stängt nu", en: "Closed now" },
   members_only: { fi: "Vain alueen jäsenille", sv: "Endast för områdets medlemmar", en: "Area members only" },
-  out_of_hours: { fi: "Virka-ajan ulkopuolella", sv: "Utanför tjänstetid", en: "Out of hours" },
   languages: { fi: "Kielet", sv: "Språk", en: "Languages" },
   no_contact: {
     fi: "Paikallista yhteystietoa ei löytynyt. Soita hätätilanteessa 112.",
@@ -99,7 +98,6 @@ const T = {
   sign_out: { fi: "Kirjaudu ulos ja poista tiedot tästä laitteesta", sv: "Logga ut och radera data från denna enhet", en: "Sign out and delete data from this device" },
   sign_out_confirm: { fi: "Poistetaanko kaikki tämän laitteen tiedot?", sv: "Radera alla data på denna enhet?", en: "Delete all data on this device?" },
   signed_in_as: { fi: "Käyttäjä", sv: "Användare", en: "Signed in as" },
-  save: { fi: "Tallenna", sv: "Spara", en: "Save" },
   store_failed: {
     fi: "Tallennus tähän laitteeseen epäonnistui (onko tila lopussa?)",
     sv: "Det gick inte att spara på denna enhet (är lagringen full?)",
@@ -115,43 +113,20 @@ const T = {
   shown_in: { fi: "näytetään kielellä", sv: "visas på", en: "shown in" },
   edit: { fi: "Muokkaa", sv: "Redigera", en: "Edit" },
   review_queue: { fi: "Tarkistettavat", sv: "Att granska", en: "Review queue" },
-  review_empty: { fi: "Kaikki alueesi tiedot on tarkistettu.", sv: "Allt i dina områden är granskat.", en: "Everything in your areas has been checked." },
   reason_replace_example: { fi: "esimerkkitieto: korvaa oikealla", sv: "exempeldata: ersätt med riktiga uppgifter", en: "example data: replace with the real details" },
   reason_never_verified: { fi: "ei koskaan tarkistettu", sv: "aldrig granskad", en: "never verified" },
   reason_not_verified_recently: { fi: "tarkistettu yli 180 päivää sitten", sv: "granskad för över 180 dagar sedan", en: "not verified for 180 days" },
   reason_review_date_passed: { fi: "tarkistuspäivä ohitettu", sv: "granskningsdatum passerat", en: "review date passed" },
   reason_card_review_due: { fi: "ohjeen tarkistus erääntynyt", sv: "anvisningens granskning förfallen", en: "guidance review due" },
-  edit_contact: { fi: "Muokkaa yhteystietoa", sv: "Redigera kontakt", en: "Edit contact" },
   name: { fi: "Nimi", sv: "Namn", en: "Name" },
-  phone_n: { fi: "Puhelinnumero", sv: "Telefonnummer", en: "Phone number" },
-  mark_verified: { fi: "Merkitse tarkistetuksi tänään", sv: "Markera som kontrollerad i dag", en: "Mark as verified today" },
-  cancel: { fi: "Peruuta", sv: "Avbryt", en: "Cancel" },
-  fix_errors: { fi: "Korjaa merkityt kohdat. Mitään ei tallennettu.", sv: "Rätta de markerade fälten. Inget sparades.", en: "Fix the marked fields. Nothing was saved." },
   saved_offline: {
     fi: "Tallennettu tähän laitteeseen; lähetetään, kun yhteys toimii.",
     sv: "Sparat på denna enhet; skickas när anslutningen fungerar.",
     en: "Saved on this device; it will be sent when the connection works.",
   },
   history: { fi: "Muutoshistoria", sv: "Ändringshistorik", en: "History" },
-  history_of: { fi: "Muutoshistoria", sv: "Ändringshistorik", en: "History of" },
-  history_empty: { fi: "Ei muutoksia.", sv: "Inga ändringar.", en: "No changes." },
-  changed_by: { fi: "muutti", sv: "ändrades av", en: "changed by" },
-  created_by: { fi: "Luonut", sv: "Skapad av", en: "Created by" },
   on_date: { fi: "", sv: "den", en: "on" },
-  previous_value: { fi: "Aiempi arvo", sv: "Tidigare värde", en: "Previous value" },
-  new_value: { fi: "Uusi arvo", sv: "Nytt värde", en: "New value" },
-  no_value: { fi: "(ei arvoa)", sv: "(inget värde)", en: "(none)" },
-  restore: { fi: "Palauta aiempi arvo", sv: "Återställ tidigare värde", en: "Restore previous value" },
-  restored: { fi: "Aiempi arvo palautettu uutena muutoksena.", sv: "Det tidigare värdet återställdes som en ny ändring.", en: "The previous value was restored as a new change." },
-  unknown_author: { fi: "tuntematon", sv: "okänd", en: "unknown" },
-  unconfirmed: { fi: "palvelin ei ole vielä vahvistanut", sv: "ännu inte bekräftat av servern", en: "not yet confirmed by the relay" },
-  authors_offline: {
-    fi: "Muokkaajien nimet ovat tallennetusta kopiosta; uusimmat näkyvät, kun yhteys toimii.",
-    sv: "Redigerarnas namn kommer från en sparad kopia; de senaste visas när anslutningen fungerar.",
-    en: "Editors' names come from a saved copy; the newest show when the connection works.",
-  },
   verified_by: { fi: "Tarkistaja", sv: "Kontrollerad av", en: "Verified by" },
-  description: { fi: "Kuvaus", sv: "Beskrivning", en: "Description" },
   conflict_title: { fi: "Samanaikaiset muutokset", sv: "Samtidiga ändringar", en: "Changes made at the same time" },
   conflict_text: {
     fi: "Kaksi muokkaajaa muutti samaa kohtaa samaan aikaan. Valitse, mikä arvo säilytetään; valinta näkyy kaikilla laitteilla.",
@@ -167,14 +142,6 @@ const T = {
   },
   reset_doc: { fi: "Palauta palvelimen versioon", sv: "Återställ till serverns version", en: "Reset to the relay's version" },
   discarded: { fi: "Uudelleen syötettävät arvot", sv: "Värden att mata in igen", en: "Values to enter again" },
-  discarded_text: {
-    fi: "Nämä arvot poistettiin tästä laitteesta, koska palvelin ei hyväksynyt niitä. Korjaa ja syötä ne uudelleen.",
-    sv: "Dessa värden togs bort från denna enhet eftersom servern inte godkände dem. Rätta och mata in dem igen.",
-    en: "These values were removed from this device because the relay did not accept them. Correct them and enter them again.",
-  },
-  discarded_empty: { fi: "Ei uudelleen syötettäviä arvoja.", sv: "Inga värden att mata in igen.", en: "No values to enter again." },
-  your_value: { fi: "Sinun arvosi", sv: "Ditt värde", en: "Your value" },
-  now_value: { fi: "Nyt", sv: "Nu", en: "Now" },
   retired_on: { fi: "Poistettu käytöstä", sv: "Tagen ur bruk", en: "Retired on" },
   retire_contact: { fi: "Poista käytöstä", sv: "Ta ur bruk", en: "Retire this contact" },
   retire_confirm: {
@@ -184,10 +151,7 @@ const T = {
   },
   restore_contact: { fi: "Palauta käyttöön", sv: "Återställ", en: "Restore this contact" },
   add_contact: { fi: "Lisää yhteystieto", sv: "Lägg till kontakt", en: "Add a contact" },
-  area_document: { fi: "Alue", sv: "Område", en: "Area" },
-  roles: { fi: "Tehtävät", sv: "Roller", en: "Roles" },
   retired_list: { fi: "Käytöstä poistetut", sv: "Tagna ur bruk", en: "Retired contacts" },
-  retired_empty: { fi: "Ei käytöstä poistettuja yhteystietoja.", sv: "Inga kontakter tagna ur bruk.", en: "No retired contacts." },
   local_guidance: { fi: "Paikallinen ohje", sv: "Lokal anvisning", en: "Local guidance" },
   local_version_for: { fi: "Paikallinen versio", sv: "Lokal version", en: "Local version for" },
   local_intro: {
@@ -248,19 +212,9 @@ const T = {
   },
   held_status: { fi: "Hylättyä muutosta ei lähetetä", sv: "Den avvisade ändringen skickas inte", en: "The refused change is not being sent" },
   details: { fi: "Lisätiedot", sv: "Detaljer", en: "Details" },
-  clear_list: { fi: "Tyhjennä lista", sv: "Töm listan", en: "Clear this list" },
-  opening_hours: { fi: "Aukioloajat", sv: "Öppettider", en: "Opening hours" },
-  hours_row: { fi: "Aukioloaika", sv: "Öppettid", en: "Opening hours" },
-  hours_none: { fi: "Ei aukioloaikoja.", sv: "Inga öppettider.", en: "No opening hours." },
-  hours_kind: { fi: "Ajan tyyppi", sv: "Typ av tid", en: "Kind of hours" },
   hours_regular: { fi: "Tavallinen aukioloaika", sv: "Ordinarie öppettid", en: "Regular hours" },
   hours_out_of_hours: { fi: "Päivystys virka-ajan ulkopuolella", sv: "Jour utanför tjänstetid", en: "Out-of-hours service" },
   days: { fi: "Päivät", sv: "Dagar", en: "Days" },
-  days_hint: {
-    fi: "Jos päiviä ei ole valittu, aika koskee joka päivää.",
-    sv: "Om inga dagar är valda gäller tiden varje dag.",
-    en: "With no days chosen, the hours apply every day.",
-  },
   day_MO: { fi: "ma", sv: "må", en: "Mon" },
   day_TU: { fi: "ti", sv: "ti", en: "Tue" },
   day_WE: { fi: "ke", sv: "on", en: "Wed" },
@@ -275,16 +229,6 @@ const T = {
   day_FR_long: { fi: "perjantai", sv: "fredag", en: "Friday" },
   day_SA_long: { fi: "lauantai", sv: "lördag", en: "Saturday" },
   day_SU_long: { fi: "sunnuntai", sv: "söndag", en: "Sunday" },
-  opens: { fi: "Avautuu", sv: "Öppnar", en: "Opens" },
-  closes: { fi: "Sulkeutuu", sv: "Stänger", en: "Closes" },
-  times_hint: {
-    fi: "Jätä molemmat tyhjiksi, jos palvelu on auki ympäri vuorokauden. Jos sulkeutumisaika on ennen avautumisaikaa, palvelu sulkeutuu seuraavana aamuna.",
-    sv: "Lämna båda tomma om tjänsten är öppen dygnet runt. En stängningstid före öppningstiden betyder följande morgon.",
-    en: "Leave both empty for round the clock. A closing time before the opening time means the next morning.",
-  },
-  add_hours: { fi: "Lisää aukioloaika", sv: "Lägg till öppettid", en: "Add opening hours" },
-  remove: { fi: "Poista", sv: "Ta bort", en: "Remove" },
-  hours_note: { fi: "Lisätietoa aukioloajoista", sv: "Mer om öppettiderna", en: "Note about the hours" },
   print_sheet: { fi: "Tulostettava yhteystietolista", sv: "Kontaktlista att skriva ut", en: "Printable contact sheet" },
   // Sharing a contact or a card.
   share: { fi: "Jaa", sv: "Dela", en: "Share" },
@@ -300,6 +244,12 @@ const T = {
   // The accessibility statement (Act on the Provision of Digital Services 306/2019).
   a11y_title: { fi: "Saavutettavuusseloste", sv: "Tillgänglighetsutlåtande", en: "Accessibility statement" },
   maintainer_national: { fi: "valtakunnallinen ylläpito", sv: "det nationella underhållet", en: "the national editors" },
+  // Words the wasm client names fields with (a conflict's field on the contact screen, a change
+  // in the history).
+  phone_n: { fi: "Puhelinnumero", sv: "Telefonnummer", en: "Phone number" },
+  hours_row: { fi: "Aukioloaika", sv: "Öppettid", en: "Opening hours" },
+  description: { fi: "Kuvaus", sv: "Beskrivning", en: "Description" },
+  hours_note: { fi: "Lisätietoa aukioloajoista", sv: "Mer om öppettiderna", en: "Note about the hours" },
 };
 
 let current = "fi";
@@ -336,28 +286,6 @@ export function t(key) {
 // relay; these are its Finnish and Swedish wording.
 /** @type {Record<string, Words>} */
 const M = {
-  text_required: { fi: "Tämä teksti tarvitaan ainakin yhdellä kielellä.", sv: "Den här texten behövs på minst ett språk." },
-  kind: { fi: 'Asiakirjan lajin on oltava "index", "national" tai "area".', sv: 'Dokumentets typ måste vara "index", "national" eller "area".' },
-  area_required: {
-    fi: "Alueen asiakirjan on nimettävä alueensa (municipality:091, county:90 tai police:helsinki).",
-    sv: "Ett områdesdokument måste ange sitt område (municipality:091, county:90 eller police:helsinki).",
-  },
-  role_required: { fi: "Valitse ainakin yksi tehtävä.", sv: "Välj minst en roll." },
-  reach_required: {
-    fi: "Lisää ainakin yksi yhteystapa: puhelinnumero, sähköposti, verkkosivu tai chat.",
-    sv: "Lägg till minst ett sätt att nå kontakten: telefonnummer, e-post, webbadress eller chatt.",
-  },
-  phone_format: {
-    fi: "Tämä ei ole puhelinnumero. Kirjoita muodossa +358 40 123 4567, 040 123 4567 tai palvelunumerona, kuten 112 tai 116 006.",
-    sv: "Det här är inget telefonnummer. Skriv det som +358 40 123 4567, 040 123 4567 eller ett tjänstenummer som 112 eller 116 006.",
-  },
-  phone_placeholder: {
-    fi: "Paikkamerkkinumerot (+358 0 …) sallitaan vain esimerkkitiedoiksi merkityissä yhteystiedoissa.",
-    sv: "Platshållarnummer (+358 0 …) tillåts bara i poster som är märkta som exempeldata.",
-  },
-  email: { fi: "Tämä ei ole sähköpostiosoite.", sv: "Det här är ingen e-postadress." },
-  url: { fi: "Verkko-osoitteen on alettava https:// tai http://.", sv: "En webbadress måste börja med https:// eller http://." },
-  time: { fi: "Kirjoita kellonaika muodossa TT:MM, esimerkiksi 08:00.", sv: "Skriv tiden som TT:MM, till exempel 08:00." },
   time_pair: {
     fi: "Anna sekä avautumis- että sulkeutumisaika, tai ei kumpaakaan, jos palvelu on auki ympäri vuorokauden.",
     sv: "Ange både öppnings- och stängningstid, eller ingen av dem för dygnet runt.",
@@ -487,17 +415,6 @@ const M = {
   },
   join_timeout: { fi: "Yhteyden muodostaminen palvelimeen kesti liian kauan.", sv: "Det tog för lång tid att ansluta till servern." },
   text_frame: { fi: "Palvelin ei ymmärtänyt laitteen viestiä.", sv: "Servern förstod inte enhetens meddelande." },
-  no_random_id: { fi: "Tämä laite ei pystynyt luomaan tunnistetta. Yritä uudelleen.", sv: "Enheten kunde inte skapa en identifierare. Försök igen." },
-  id_exists: { fi: "Yhteystieto tällä tunnisteella on jo olemassa.", sv: "En kontakt med den här identifieraren finns redan." },
-  no_organisation: { fi: 'Tässä asiakirjassa ei ole organisaatiota tunnisteella "{value}".', sv: 'Dokumentet har ingen organisation med identifieraren "{value}".' },
-  not_a_directory: { fi: "Asiakirja ei ole yhteystietoluettelo.", sv: "Dokumentet är ingen kontaktkatalog." },
-  local_in_national: { fi: "Ohjeiden paikalliset versiot kuuluvat alueen asiakirjaan.", sv: "Lokala versioner av anvisningar hör till ett områdesdokument." },
-  step_kind_required: { fi: "Valitse, mitä vaihe pyytää ammattilaista tekemään.", sv: "Välj vad steget ber yrkespersonen att göra." },
-  step_text_required: { fi: "Kirjoita, mitä tässä vaiheessa tehdään.", sv: "Skriv vad som ska göras i det här steget." },
-  step_required_nationally: {
-    fi: "Valtakunnallinen ohje edellyttää tätä vaihetta, joten sitä ei voi poistaa.",
-    sv: "Den nationella anvisningen kräver det här steget, så det kan inte tas bort.",
-  },
   invite_unknown: { fi: "Kutsukoodi ei kelpaa. Tarkista, että kirjoitit sen oikein.", sv: "Inbjudningskoden är inte giltig. Kontrollera att den är rätt inskriven." },
   invite_used: { fi: "Tämä kutsukoodi on jo käytetty. Pyydä ylläpitäjältä uusi.", sv: "Inbjudningskoden har redan använts. Be administratören om en ny." },
   invite_expired: { fi: "Tämä kutsukoodi on vanhentunut. Pyydä ylläpitäjältä uusi.", sv: "Inbjudningskoden har gått ut. Be administratören om en ny." },
@@ -545,13 +462,21 @@ export function issueText(issue) {
   return tm(issue.code, issue.params, issue.message);
 }
 
-// The app's own words in each language and the messages' wordings by code, for tests that look
-// for English left in a Finnish or Swedish page.
 // Words of a screen loaded on demand (statement.js), added to the catalogue when it loads.
 /** @param {Record<string, Words>} words */
 export function addWords(words) {
   for (const [key, texts] of Object.entries(words)) T[key] = texts;
 }
+
+// Messages' wordings by code that load with a module (the rules' validation messages, with the
+// editing screens).
+/** @param {Record<string, Words>} messages */
+export function addMessages(messages) {
+  for (const [code, texts] of Object.entries(messages)) M[code] = texts;
+}
+
+// The app's own words in each language and the messages' wordings by code, for tests that look
+// for English left in a Finnish or Swedish page.
 
 export function catalogue() {
   const words = (/** @type {string} */ lang) => Object.fromEntries(Object.entries(T).map(([k, v]) => [k, v[lang]]));

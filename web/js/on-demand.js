@@ -1,12 +1,14 @@
 // @ts-check
 // The screens loaded when first opened, not on a first visit: the administration (it needs the
 // relay anyway), the accessibility statement, the printable contact sheet and the install hint
-// are needed now and then. The service worker keeps each once fetched. Each is lent what it
-// needs of the app; its words join the catalogue when it loads. This module stays next to them
-// (web/js), since the paths of the imports below are the built files' too.
+// are needed now and then; the editing screens only by editors, whose app loads them at start.
+// The service worker keeps each once fetched, and across updates. Each is lent what it needs of
+// the app (the editing screens import it, lent.js); its words join the catalogue when it loads.
+// This module stays next to them (web/js), since the paths of the imports below are the built
+// files' too.
 
 import { content, errorText, h, main, show } from "./dom.js";
-import { addWords, language, t } from "./i18n.js";
+import { addMessages, addWords, language, t } from "./i18n.js";
 import { maintains } from "./permissions.js";
 import { homeScreen } from "./screen-home.js";
 import { client, state } from "./state.js";
@@ -19,6 +21,39 @@ import { FINNISH_DATE, today } from "./time.js";
  */
 function failed(title) {
   return (e) => show(t(title), h("p", { class: "error", role: "alert" }, `${t("no_network")} (${errorText(e)})`));
+}
+
+/** @typedef {typeof import("./editing.js")} Editing */
+
+/** @type {Promise<Editing> | null} */
+let editing = null;
+
+/**
+ * The editing screens (editing.js), loaded once; a failed load is tried again next time. Its
+ * built name is in the page (the module imports the bundle, so the bundle cannot name it).
+ * @returns {Promise<Editing>}
+ */
+export function loadEditing() {
+  if (!editing) {
+    const name = document.querySelector('meta[name="editing-module"]')?.getAttribute("content");
+    editing = (name ? import(new URL(name, document.baseURI).href) : Promise.reject(new Error("the page names no editing module"))).then((/** @type {Editing} */ m) => {
+      addWords(m.WORDS);
+      addMessages(m.MESSAGES);
+      return m;
+    });
+    editing.catch(() => (editing = null));
+  }
+  return editing;
+}
+
+/**
+ * Draws an editing screen once the editing screens are loaded; `title` (a word of the app's own)
+ * heads the message when they cannot be. What the screen itself throws is the caller's.
+ * @param {string} title
+ * @param {(m: Editing) => unknown} draw
+ */
+export function editingScreen(title, draw) {
+  return loadEditing().then(draw, failed(title));
 }
 
 /** The accessibility statement (statement.js), for anyone, signed in or not. */

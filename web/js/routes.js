@@ -4,13 +4,10 @@
 
 import { errorText, h, show } from "./dom.js";
 import { t } from "./i18n.js";
-import { accessibilityScreen, adminScreen, printScreen } from "./on-demand.js";
-import { addScreen, editScreen } from "./screen-edit.js";
+import { accessibilityScreen, adminScreen, editingScreen, printScreen } from "./on-demand.js";
 import { cardScreen, localScreen } from "./screen-card.js";
 import { contactScreen } from "./screen-contact.js";
-import { historyScreen } from "./screen-history.js";
 import { browseScreen, homeScreen } from "./screen-home.js";
-import { discardedScreen, retiredScreen, reviewScreen } from "./screen-lists.js";
 import { municipalityScreen } from "./screen-municipality.js";
 import { settingsScreen } from "./screen-settings.js";
 import { signInScreen } from "./screen-signin.js";
@@ -28,14 +25,17 @@ const PAGES = {
   "": { screen: () => homeScreen(), live: true },
   card: { screen: (a, b) => cardScreen(a, b), live: true },
   contact: { screen: (a) => contactScreen(a), live: true },
-  edit: { screen: (a) => editScreen(a), live: false },
+  edit: { screen: (a) => editingScreen("edit", (m) => m.editScreen(a)), live: false },
   browse: { screen: () => browseScreen(), live: true },
-  review: { screen: () => reviewScreen(), live: true },
-  history: { screen: (a) => historyScreen(a).catch((e) => show(t("history"), h("p", { class: "error", role: "alert" }, errorText(e)))), live: true },
-  discarded: { screen: () => discardedScreen(), live: false },
-  add: { screen: () => addScreen(), live: false },
+  review: { screen: () => editingScreen("review_queue", (m) => m.reviewScreen()), live: true },
+  history: {
+    screen: (a) => editingScreen("history", (m) => m.historyScreen(a)).catch((e) => show(t("history"), h("p", { class: "error", role: "alert" }, errorText(e)))),
+    live: true,
+  },
+  discarded: { screen: () => editingScreen("discarded", (m) => m.discardedScreen()), live: false },
+  add: { screen: () => editingScreen("add_contact", (m) => m.addScreen()), live: false },
   local: { screen: (a, b) => localScreen(a, b), live: false },
-  retired: { screen: () => retiredScreen(), live: true },
+  retired: { screen: () => editingScreen("retired_list", (m) => m.retiredScreen()), live: true },
   settings: { screen: () => settingsScreen(), live: false },
   print: { screen: (a) => printScreen(a || state.settings.municipality || ""), live: true },
   municipality: { screen: () => municipalityScreen(), live: false },

@@ -3,20 +3,12 @@
 // hours, every field with the rules' own messages under it; and adding a new contact point to
 // one of the editor's area documents.
 
-import { h, show } from "./dom.js";
-import { clearIssues, formField, issuesText, showIssues, textField, timeValue } from "./forms.js";
-import { language, t } from "./i18n.js";
-import { mayWrite } from "./permissions.js";
-import { contactScreen } from "./screen-contact.js";
-import { homeScreen } from "./screen-home.js";
-import { client, state, sync } from "./state.js";
-import { savedLocally } from "./status.js";
-import { nowLocal, today } from "./time.js";
-import { canEdit } from "./widgets.js";
+import { clearIssues, formField, showIssues, textField, timeValue } from "./edit-form.js";
+import { canEdit, client, contactScreen, h, homeScreen, issuesText, language, mayWrite, nowLocal, savedLocally, show, state, sync, t, today } from "./lent.js";
 
 /** @typedef {import("./wasm.js").ScheduleEdit} ScheduleForm A row of opening hours as the form holds and sends it. */
 /** @typedef {import("./wasm.js").ContactEdit} ContactEdit */
-/** @typedef {import("./forms.js").Field} Field */
+/** @typedef {import("./edit-form.js").Field} Field */
 
 const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 

@@ -2,15 +2,7 @@
 // An entry's changes, newest first: who, when, the previous value, and a button that writes the
 // previous value back as a new change.
 
-import { h, show } from "./dom.js";
-import { fieldLabel, setField } from "./forms.js";
-import { language, t } from "./i18n.js";
-import { contactScreen } from "./screen-contact.js";
-import { homeScreen } from "./screen-home.js";
-import { client, state } from "./state.js";
-import { statusSays } from "./status.js";
-import { formatTime, nowLocal, today } from "./time.js";
-import { canEdit } from "./widgets.js";
+import { canEdit, client, contactScreen, fieldLabel, formatTime, h, homeScreen, language, nowLocal, setField, show, state, statusSays, t, today } from "./lent.js";
 
 /** @typedef {{ hash: string, user: string, at: string }} Author A change's author as the relay authenticated them. */
 /** @typedef {import("./wasm.js").HistoryEntry} HistoryEntry */

@@ -2,12 +2,7 @@
 // The editors' lists: the review queue, the retired entries, and the values a reset discarded,
 // kept to be entered again.
 
-import { h, show } from "./dom.js";
-import { fieldLabel } from "./forms.js";
-import { language, t } from "./i18n.js";
-import { reviewAreas } from "./permissions.js";
-import { client, state } from "./state.js";
-import { today } from "./time.js";
+import { client, fieldLabel, h, language, reviewAreas, show, state, t, today } from "./lent.js";
 
 export function reviewScreen() {
   const items = client().reviewQueue(reviewAreas(state.settings.user), today(), language());

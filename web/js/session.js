@@ -4,7 +4,8 @@
 
 import { h, main, painted, statusEl } from "./dom.js";
 import { language, t } from "./i18n.js";
-import { installHint } from "./on-demand.js";
+import { installHint, loadEditing } from "./on-demand.js";
+import { maintains } from "./permissions.js";
 import { showRefusal } from "./refusal.js";
 import { route, routeSoon } from "./routes.js";
 import { withEarlyTopics } from "./screen-home.js";
@@ -64,6 +65,7 @@ async function sessionUpdated(session) {
   if (JSON.stringify(user) !== JSON.stringify(settings.user)) {
     settings.user = user;
     await state.store.setSetting("user", user);
+    editorsScreens();
     routeSoon();
   }
   for (const d of session.members_only_documents) await sync().open(d.id);
@@ -72,6 +74,14 @@ async function sessionUpdated(session) {
 /** @param {Map<string, any>} [preloaded] */
 async function openIndexedDocs(preloaded) {
   for (const id of client().documentIds(state.settings.indexDoc || "")) await sync().open(id, preloaded);
+}
+
+/**
+ * An editor's app loads the editing screens after its first screen, so that they open offline
+ * (the service worker keeps them) and the rules' messages are worded wherever they are shown.
+ */
+function editorsScreens() {
+  if (maintains(state.settings.user)) loadEditing().catch(() => {});
 }
 
 /**
@@ -162,6 +172,7 @@ export async function start(read) {
   if (!shown || document.activeElement?.id !== "q") route();
   connection.now();
   installHint();
+  editorsScreens();
   // A phone that was offline when it was removed learns it at its first contact.
   connection.checkSession();
 }

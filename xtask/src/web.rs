@@ -135,8 +135,17 @@ fn npm_bin(path: &str) -> Result<PathBuf> {
     bail!("{} is missing: run `npm ci --prefix tests/js` (cargo xtask run and test do it)", p.display())
 }
 
-/// The app's modules loaded when first opened: neither bundled nor precached.
+/// The app's modules loaded when first opened: neither bundled nor precached. Each is lent what
+/// it needs of the app when it is called.
 const ON_DEMAND: [&str; 4] = ["admin.js", "statement.js", "print.js", "install-hint.js"];
+
+/// The editing screens, loaded on demand too: bundled on their own, importing what they need of
+/// the app from the app's bundle through `LENT` (see `bundle`).
+const EDITING: &str = "editing.js";
+
+/// The module through which the editing screens import the app's modules; the app's bundle
+/// exports what it exports.
+const LENT: &str = "lent.js";
 
 /// Files of `web/` that configure the checks and are not part of the app.
 const NOT_SHIPPED: [&str; 3] = ["tsconfig.json", "tsconfig.sw.json", ".prettierrc.json"];
@@ -155,20 +164,47 @@ const ESBUILD: [&str; 4] = ["--minify", "--target=es2022", "--charset=utf8", "--
 /// Bundles `web/js/app.js` and every module it imports, the wasm bindings included, into
 /// `out/js/app.js`: one download instead of one per module, minified. The modules loaded on
 /// demand stay apart, each minified on its own; their imports keep naming them beside the
-/// bundle. The style sheet is minified too.
+/// bundle. The editing screens are bundled on their own into `out/js/editing.js`, their import
+/// of `LENT` pointed at the app's bundle, which exports the same names: the two must share no
+/// module, or the editing screens would run on a copy of the app's state (checked here). The
+/// style sheet is minified too.
 fn bundle(staging: &Path, out: &Path) -> Result<()> {
     let src = staging.join("js");
     let _ = std::fs::remove_dir_all(&src);
     copy_dir(Path::new("web/js"), &src)?;
     std::fs::copy(staging.join("contactpoint.js"), src.join("contactpoint.js"))?;
     let esbuild = npm_bin(".bin/esbuild")?;
+    let app_meta = staging.join("app.meta.json");
     let mut cmd = Command::new(&esbuild);
     cmd.arg(src.join("app.js"))
         .args(["--bundle", "--format=esm"])
         .args(ESBUILD)
         .args(ON_DEMAND.map(|m| format!("--external:./{m}")))
+        .arg(format!("--metafile={}", app_meta.display()))
         .arg(format!("--outfile={}", out.join("js/app.js").display()));
     crate::step("bundle the app's modules (esbuild)", &mut cmd)?;
+    let editing_meta = staging.join("editing.meta.json");
+    let editing = out.join("js").join(EDITING);
+    let mut cmd = Command::new(&esbuild);
+    cmd.arg(src.join(EDITING))
+        .args(["--bundle", "--format=esm"])
+        .args(ESBUILD)
+        .arg(format!("--external:./{LENT}"))
+        .arg(format!("--metafile={}", editing_meta.display()))
+        .arg(format!("--outfile={}", editing.display()));
+    crate::step("bundle the editing screens (esbuild)", &mut cmd)?;
+    let shared = shared_inputs(&app_meta, &editing_meta)?;
+    if !shared.is_empty() {
+        bail!(
+            "the editing screens carry copies of the app's modules {shared:?}: import them through {LENT} (and export them there)"
+        );
+    }
+    let text = std::fs::read_to_string(&editing)?;
+    let pointed = text.replace(&format!("\"./{LENT}\""), "\"./app.js\"");
+    if pointed == text {
+        bail!("the editing screens' bundle does not import ./{LENT}");
+    }
+    std::fs::write(&editing, pointed)?;
     let mut cmd = Command::new(&esbuild);
     cmd.args(ON_DEMAND.map(|m| src.join(m)))
         .arg("--format=esm")
@@ -177,7 +213,46 @@ fn bundle(staging: &Path, out: &Path) -> Result<()> {
     crate::step("minify the modules loaded on demand (esbuild)", &mut cmd)?;
     let mut cmd = Command::new(&esbuild);
     cmd.arg("web/app.css").args(ESBUILD).arg(format!("--outfile={}", out.join("app.css").display()));
-    crate::step("minify the style sheet (esbuild)", &mut cmd)
+    crate::step("minify the style sheet (esbuild)", &mut cmd)?;
+    // The worker's script is fetched by every first visit and checked at every start: its
+    // comments stay in the source. Its placeholders are a string and a free name, which
+    // minifying keeps.
+    let mut cmd = Command::new(&esbuild);
+    cmd.arg("web/sw.js").args(ESBUILD).arg(format!("--outfile={}", out.join("sw.js").display()));
+    crate::step("minify the service worker (esbuild)", &mut cmd)
+}
+
+/// The page without its comments, which are for whoever reads the source.
+fn strip_html_comments(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<!--") {
+        let Some(len) = rest[start..].find("-->") else { break };
+        // The comment's line goes with it when nothing else is on it.
+        let kept = &rest[..start];
+        let line_start = kept.trim_end_matches([' ', '\t']);
+        let after = &rest[start + len + 3..];
+        if line_start.ends_with('\n') && after.starts_with('\n') {
+            out.push_str(line_start);
+            rest = &after[1..];
+        } else {
+            out.push_str(kept);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The source modules two esbuild runs both bundled, from their metafiles (`inputs` names every
+/// file a bundle read).
+fn shared_inputs(a: &Path, b: &Path) -> Result<Vec<String>> {
+    let inputs = |p: &Path| -> Result<std::collections::BTreeSet<String>> {
+        let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p)?)?;
+        let inputs = meta["inputs"].as_object().with_context(|| format!("{} lists no inputs", p.display()))?;
+        Ok(inputs.keys().cloned().collect())
+    };
+    Ok(inputs(a)?.intersection(&inputs(b)?).cloned().collect())
 }
 
 /// The TypeScript declarations of the wasm client's exports, which `build` has wasm-bindgen write.
@@ -221,21 +296,22 @@ pub fn check_js() -> Result<()> {
 ///   with `panic = "abort"` the message went to a standard error the browser does not have,
 ///   so nothing a user or the app could see changes, and the formatting and the messages with
 ///   their source locations leave the build;
-/// - derived `Debug` output names the type or variant only (`fmt-debug=shallow`): the app
-///   shows no such output; errors it shows are written with `Display`, and `{:?}` of a string
-///   still quotes it in full (only a few of Automerge's texts for corrupt data lose detail);
+/// - `Debug` formatting writes nothing (`fmt-debug=none`): the app shows no `Debug` output; the
+///   errors it shows are written with `Display`, and our crates quote values in them with
+///   `escape_debug`, never `{:?}` (a tidy test keeps it so). Only some of Automerge's texts for
+///   corrupt data lose the value they name. 1.3 KB less than naming types only (`shallow`);
 /// - identical functions left after monomorphisation are merged (`merge-functions`), each
 ///   merged one kept as a call to the other, so no two functions share an address.
 ///
 /// These are unstable options of the stable compiler, enabled with `RUSTC_BOOTSTRAP=1` for this
 /// build only (as the fuzz targets are); `-Cpanic=immediate-abort` needs Rust 1.92 or later,
-/// which [`crate::ensure_rust_src`] checks. Together they took 34 KB off the wasm as served with
-/// brotli (517,226 → 482,967 bytes); `immediate-abort` alone 26 KB.
+/// which [`crate::ensure_rust_src`] checks. Together they took 35 KB off the wasm as served with
+/// brotli (517,226 → 481,089 bytes); `immediate-abort` alone 26 KB.
 const WASM_RUSTFLAGS: [&str; 5] = [
     "-Zunstable-options",
     "-Cpanic=immediate-abort",
     "-Zlocation-detail=none",
-    "-Zfmt-debug=shallow",
+    "-Zfmt-debug=none",
     "-Zmerge-functions=trampolines",
 ];
 
@@ -324,6 +400,8 @@ pub fn build(out: &Path) -> Result<Report> {
         "js/print.js",
         "js/install-hint.js",
         "js/app.js",
+        // After the bundle, which it imports (and which learns its name from index.html).
+        "js/editing.js",
         "app.css",
     ];
     let mut renamed: Vec<(String, String)> = Vec::new();
@@ -339,7 +417,7 @@ pub fn build(out: &Path) -> Result<Report> {
         std::fs::remove_file(&path)?;
         renamed.push((rel.to_owned(), new_rel));
     }
-    let index = rewrite(&std::fs::read_to_string(out.join("index.html"))?, &renamed);
+    let index = strip_html_comments(&rewrite(&std::fs::read_to_string(out.join("index.html"))?, &renamed));
     std::fs::write(out.join("index.html"), &index)?;
 
     // The shell once, as "./" (what the first visit opened and the worker answers every
@@ -348,14 +426,23 @@ pub fn build(out: &Path) -> Result<Report> {
     // The administration screens load when someone opens them (they need the relay anyway), and
     // so do the accessibility statement, the printable contact sheet and the install hint, which
     // are needed now and then: none is precached nor part of a first visit (the service worker
-    // keeps each once it was fetched). Nor is the home screen icon of iOS, which only iOS asks for.
-    let mut not_precached = ON_DEMAND.map(|m| format!("js/{m}")).to_vec();
-    not_precached.push("icons/apple-touch-icon.png".into());
+    // keeps each once it was fetched). Nor are the icons only an installation asks for (the
+    // home screen icon of iOS and the maskable icon of the manifest): the browser fetches them
+    // when the app is installed, which takes the network anyway, and the app never shows them.
+    // The editing screens are an editor's; the worker keeps them once fetched, and precaches a
+    // new version's modules on demand that the device used before (web/sw.js).
+    let mut on_demand = ON_DEMAND.map(|m| format!("js/{m}")).to_vec();
+    on_demand.push(format!("js/{EDITING}"));
+    let not_precached =
+        [on_demand.clone(), vec!["icons/apple-touch-icon.png".into(), "icons/maskable.svg".into()]].concat();
     assets.extend(renamed.iter().filter(|(old, _)| !not_precached.contains(old)).map(|(_, n)| format!("./{n}")));
-    let version = short_hash(format!("{index}{assets:?}").as_bytes());
+    let on_demand: Vec<String> =
+        renamed.iter().filter(|(old, _)| on_demand.contains(old)).map(|(_, n)| format!("./{n}")).collect();
+    let version = short_hash(format!("{index}{assets:?}{on_demand:?}").as_bytes());
     let sw = std::fs::read_to_string(out.join("sw.js"))?
         .replace("__VERSION__", &version)
-        .replace("__ASSETS__", &serde_json::to_string(&assets)?);
+        .replace("__ASSETS__", &serde_json::to_string(&assets)?)
+        .replace("__ON_DEMAND__", &serde_json::to_string(&on_demand)?);
     std::fs::write(out.join("sw.js"), sw)?;
     std::fs::write(out.join("version.txt"), &version)?;
 
@@ -410,6 +497,32 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_module_in_both_bundles_is_found() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let meta = |name: &str, inputs: &[&str]| -> Result<PathBuf> {
+            let map: serde_json::Map<String, serde_json::Value> =
+                inputs.iter().map(|i| ((*i).to_owned(), serde_json::json!({ "bytes": 1 }))).collect();
+            let path = dir.path().join(name);
+            std::fs::write(&path, serde_json::json!({ "inputs": map, "outputs": {} }).to_string())?;
+            Ok(path)
+        };
+        let app = meta("app.json", &["js/app.js", "js/dom.js", "js/lent.js"])?;
+        let apart = meta("apart.json", &["js/editing.js", "js/screen-edit.js"])?;
+        let copying = meta("copying.json", &["js/editing.js", "js/dom.js"])?;
+        assert!(shared_inputs(&app, &apart)?.is_empty());
+        assert_eq!(shared_inputs(&app, &copying)?, vec!["js/dom.js".to_owned()]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_page_loses_its_comments_and_their_lines() {
+        let page =
+            "<head>\n  <!-- why -->\n  <meta a>\n  <!-- two\n       lines -->\n  <x><!-- inline --></x>\n</head>";
+        assert_eq!(strip_html_comments(page), "<head>\n  <meta a>\n  <x></x>\n</head>");
+        assert_eq!(strip_html_comments("<p>no end <!-- here"), "<p>no end <!-- here");
+    }
 
     #[test]
     fn references_are_rewritten_in_every_quoting() {

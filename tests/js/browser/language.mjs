@@ -17,15 +17,19 @@
 
 import fs from "node:fs";
 import { args, check, finish, launch, lastSynced, need, newPage, pickMunicipality, run, waitSyncedAfter } from "./common.mjs";
-import { addWords, catalogue } from "../../../web/js/i18n.js";
+import { addMessages, addWords, catalogue } from "../../../web/js/i18n.js";
 import { WORDS as ADMIN_WORDS } from "../../../web/js/admin.js";
+import { MESSAGES as EDITING_MESSAGES, WORDS as EDITING_WORDS } from "../../../web/js/editing-words.js";
 import { WORDS as INSTALL_WORDS } from "../../../web/js/install-hint.js";
 import { WORDS as PRINT_WORDS } from "../../../web/js/print.js";
 import { WORDS } from "../../../web/js/statement.js";
 
 // The words of the screens loaded on demand (the administration, the printable sheet, the
-// accessibility statement, the install hint) join the catalogue when they load; here, before the list is made.
+// accessibility statement, the install hint, the editing screens with the rules' messages) join
+// the catalogue when they load; here, before the list is made.
 addWords(ADMIN_WORDS);
+addWords(EDITING_WORDS);
+addMessages(EDITING_MESSAGES);
 addWords(PRINT_WORDS);
 addWords(INSTALL_WORDS);
 addWords(WORDS);

@@ -1,7 +1,7 @@
 // Browser test: a new build reaches a phone that runs the app. The page runs under the service
 // worker; the Rust test deploys a changed build into the served directory; the page offers the
 // update, and accepting it reloads into the new build with every local setting and document
-// still there, even with the relay gone by then.
+// still there, even with the relay gone by then; the editing screens open too.
 //
 // node update.mjs --url http://127.0.0.1:PORT/ --code INVITE
 // Steps: "controlled" (then a new build is deployed), "offered" (then the relay is killed).
@@ -46,7 +46,17 @@ run(async () => {
   const offered = await swState(page);
   check(offered.waiting, "the banner shows but no new service worker is waiting");
   check(offered.caches.length === 2, `the new build is precached next to the old: ${JSON.stringify(offered.caches)}`);
-  await step("offered", { caches: offered.caches });
+  // The new build's cache, as the waiting worker filled it: the modules on demand this device
+  // used (the editing screens, which an administrator's app loads at start) are in it already.
+  const carried = await page.evaluate(async (old) => {
+    const name = (await caches.keys()).find((k) => !old.includes(k));
+    const keys = await (await caches.open(name)).keys();
+    return keys.map((r) => new URL(r.url).pathname).filter((p) => /^\/js\/editing\./.test(p));
+  }, before.caches);
+  // Nothing may come from the browser's HTTP cache after this: what opens offline must come
+  // from the worker's.
+  await (await context.newCDPSession(page)).send("Network.clearBrowserCache");
+  await step("offered", { caches: offered.caches, carried });
 
   // 3. The relay is gone. Accepting reloads the page into the new build, from the new cache.
   await page.evaluate(() => {
@@ -70,6 +80,12 @@ run(async () => {
   check((await page.locator("#code").count()) === 0, "the update signed the person out");
   check(await page.locator("#update").isHidden(), "the banner still shows after the update");
   const marker = await page.locator(MARKER).textContent();
+
+  // The editing screens, which an editor's app loaded at start before the update and which no
+  // build precaches, open with the relay gone: the new worker brought the new build's copy.
+  await page.evaluate(() => (location.hash = "#/add"));
+  await page.locator("#f-area").waitFor();
+  const saveButton = await page.locator('main button[type="submit"]').first().textContent();
   await context.close();
-  finish({ before: before.caches, after: after.caches, topics: topicsAfter, municipality: muni.trim(), marker });
+  finish({ before: before.caches, after: after.caches, topics: topicsAfter, municipality: muni.trim(), marker, saveButton });
 });
