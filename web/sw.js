@@ -73,15 +73,17 @@ worker.addEventListener("fetch", (event) => {
     return;
   }
   // A module loaded on demand (the editing screens, the accessibility statement, the
-  // administration) is kept once fetched, so that it opens offline afterwards.
+  // administration) is kept once fetched, so that it opens offline afterwards. It is kept and
+  // found under its path alone: the app asks again under another query after a failed load.
   const keep = onDemandPaths.has(url.pathname);
+  const key = keep ? url.origin + url.pathname : req;
   event.respondWith(
     caches.open(CACHE).then((c) =>
-      c.match(req).then(
+      c.match(key).then(
         (r) =>
           r ||
           fetch(req).then((res) => {
-            if (keep && res.ok) c.put(req, res.clone());
+            if (keep && res.ok) event.waitUntil(c.put(key, res.clone()));
             return res;
           }),
       ),

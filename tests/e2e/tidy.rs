@@ -118,6 +118,14 @@ fn long_files_are_listed_with_a_reason_and_the_list_only_shrinks() {
     assert!(shrunk.is_empty(), "no longer long (or gone): take them off tidy.rs's list: {shrunk:?}");
 }
 
+/// Whether this line opens a file's test module in place (`mod tests {`, `pub(crate) mod tests {`);
+/// `mod tests;` names another file, and shipped code may follow it.
+fn is_test_module(line: &str) -> bool {
+    let l = line.trim_start();
+    let l = l.strip_prefix("pub(crate) ").or_else(|| l.strip_prefix("pub ")).unwrap_or(l);
+    l.starts_with("mod tests {")
+}
+
 /// The browser's wasm is built with `Debug` formatting compiled out (`-Zfmt-debug=none`, see
 /// `xtask/src/web.rs`): a `{:?}` there writes nothing, so a message that quoted a value with it
 /// would reach the user with a gap. The crates built into the wasm format no message with
@@ -132,9 +140,9 @@ fn the_browsers_code_writes_no_message_with_debug() {
             continue;
         }
         let text = std::fs::read_to_string(&p).unwrap_or_default();
-        // A file's tests come last, in its `#[cfg(test)]` module.
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-        for (n, line) in code.lines().enumerate() {
+        // A file's tests come last, in its `mod tests` (after `#[cfg(test)]` and perhaps other
+        // attributes); other items behind `#[cfg(test)]` may stand before shipped code.
+        for (n, line) in text.lines().enumerate().take_while(|(_, l)| !is_test_module(l)) {
             if line.contains(":?}") || line.contains(":#?}") {
                 found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
             }

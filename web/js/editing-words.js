@@ -8,7 +8,6 @@
 
 /** @type {Record<string, Words>} */
 export const WORDS = {
-  out_of_hours: { fi: "Virka-ajan ulkopuolella", sv: "Utanför tjänstetid", en: "Out of hours" },
   save: { fi: "Tallenna", sv: "Spara", en: "Save" },
   review_empty: { fi: "Kaikki alueesi tiedot on tarkistettu.", sv: "Allt i dina områden är granskat.", en: "Everything in your areas has been checked." },
   edit_contact: { fi: "Muokkaa yhteystietoa", sv: "Redigera kontakt", en: "Edit contact" },
@@ -60,6 +59,35 @@ export const WORDS = {
   },
   add_hours: { fi: "Lisää aukioloaika", sv: "Lägg till öppettid", en: "Add opening hours" },
   remove: { fi: "Poista", sv: "Ta bort", en: "Remove" },
+  // An area's local version of a card (screen-local.js).
+  local_guidance: { fi: "Paikallinen ohje", sv: "Lokal anvisning", en: "Local guidance" },
+  local_intro: {
+    fi: "Alueesi voi muokata valtakunnallisen ohjeen sanamuotoja ja lisätä paikallisia vaiheita. Valtakunnallisesti pakollisia vaiheita ei voi poistaa.",
+    sv: "Ditt område kan ändra formuleringarna i den nationella anvisningen och lägga till lokala steg. Steg som är obligatoriska nationellt kan inte tas bort.",
+    en: "Your area can reword the national guidance and add local steps. Steps the national guidance requires cannot be removed.",
+  },
+  local_none: {
+    fi: "Alueella ei ole paikallista versiota; käyttäjät näkevät valtakunnallisen ohjeen.",
+    sv: "Området har ingen lokal version; användarna ser den nationella anvisningen.",
+    en: "This area has no local version; people see the national guidance.",
+  },
+  create_local: { fi: "Luo paikallinen versio", sv: "Skapa en lokal version", en: "Create a local version" },
+  restore_local: { fi: "Ota paikallinen versio takaisin käyttöön", sv: "Ta den lokala versionen i bruk igen", en: "Bring the local version back" },
+  withdraw_local: { fi: "Poista paikallinen versio käytöstä", sv: "Ta den lokala versionen ur bruk", en: "Withdraw the local version" },
+  withdraw_local_confirm: {
+    fi: "Käyttäjät näkevät taas valtakunnallisen ohjeen. Jatketaanko?",
+    sv: "Användarna ser den nationella anvisningen igen. Fortsätta?",
+    en: "People will see the national guidance again. Continue?",
+  },
+  save_wording: { fi: "Tallenna sanamuoto", sv: "Spara formuleringen", en: "Save wording" },
+  remove_step: { fi: "Poista vaihe", sv: "Ta bort steget", en: "Remove step" },
+  add_step: { fi: "Lisää paikallinen vaihe", sv: "Lägg till ett lokalt steg", en: "Add a local step" },
+  step_kind: { fi: "Vaiheen tyyppi", sv: "Typ av steg", en: "Kind of step" },
+  step_text: { fi: "Mitä tehdään", sv: "Vad ska göras", en: "What to do" },
+  step_role: { fi: "Yhteystaho (valinnainen)", sv: "Kontakt (valfritt)", en: "Contact (optional)" },
+  required_nationally: { fi: "Pakollinen valtakunnallisesti", sv: "Obligatoriskt nationellt", en: "Required nationally" },
+  national_wording: { fi: "Valtakunnallinen sanamuoto", sv: "Nationell formulering", en: "National wording" },
+  local_step: { fi: "Paikallinen vaihe", sv: "Lokalt steg", en: "Local step" },
 };
 
 /** @type {Record<string, Words>} */

@@ -152,35 +152,7 @@ const T = {
   restore_contact: { fi: "Palauta käyttöön", sv: "Återställ", en: "Restore this contact" },
   add_contact: { fi: "Lisää yhteystieto", sv: "Lägg till kontakt", en: "Add a contact" },
   retired_list: { fi: "Käytöstä poistetut", sv: "Tagna ur bruk", en: "Retired contacts" },
-  local_guidance: { fi: "Paikallinen ohje", sv: "Lokal anvisning", en: "Local guidance" },
   local_version_for: { fi: "Paikallinen versio", sv: "Lokal version", en: "Local version for" },
-  local_intro: {
-    fi: "Alueesi voi muokata valtakunnallisen ohjeen sanamuotoja ja lisätä paikallisia vaiheita. Valtakunnallisesti pakollisia vaiheita ei voi poistaa.",
-    sv: "Ditt område kan ändra formuleringarna i den nationella anvisningen och lägga till lokala steg. Steg som är obligatoriska nationellt kan inte tas bort.",
-    en: "Your area can reword the national guidance and add local steps. Steps the national guidance requires cannot be removed.",
-  },
-  local_none: {
-    fi: "Alueella ei ole paikallista versiota; käyttäjät näkevät valtakunnallisen ohjeen.",
-    sv: "Området har ingen lokal version; användarna ser den nationella anvisningen.",
-    en: "This area has no local version; people see the national guidance.",
-  },
-  create_local: { fi: "Luo paikallinen versio", sv: "Skapa en lokal version", en: "Create a local version" },
-  restore_local: { fi: "Ota paikallinen versio takaisin käyttöön", sv: "Ta den lokala versionen i bruk igen", en: "Bring the local version back" },
-  withdraw_local: { fi: "Poista paikallinen versio käytöstä", sv: "Ta den lokala versionen ur bruk", en: "Withdraw the local version" },
-  withdraw_local_confirm: {
-    fi: "Käyttäjät näkevät taas valtakunnallisen ohjeen. Jatketaanko?",
-    sv: "Användarna ser den nationella anvisningen igen. Fortsätta?",
-    en: "People will see the national guidance again. Continue?",
-  },
-  save_wording: { fi: "Tallenna sanamuoto", sv: "Spara formuleringen", en: "Save wording" },
-  remove_step: { fi: "Poista vaihe", sv: "Ta bort steget", en: "Remove step" },
-  add_step: { fi: "Lisää paikallinen vaihe", sv: "Lägg till ett lokalt steg", en: "Add a local step" },
-  step_kind: { fi: "Vaiheen tyyppi", sv: "Typ av steg", en: "Kind of step" },
-  step_text: { fi: "Mitä tehdään", sv: "Vad ska göras", en: "What to do" },
-  step_role: { fi: "Yhteystaho (valinnainen)", sv: "Kontakt (valfritt)", en: "Contact (optional)" },
-  required_nationally: { fi: "Pakollinen valtakunnallisesti", sv: "Obligatoriskt nationellt", en: "Required nationally" },
-  national_wording: { fi: "Valtakunnallinen sanamuoto", sv: "Nationell formulering", en: "National wording" },
-  local_step: { fi: "Paikallinen vaihe", sv: "Lokalt steg", en: "Local step" },
   saved: { fi: "Tallennettu.", sv: "Sparat.", en: "Saved." },
   kind_call: { fi: "Soita", sv: "Ring", en: "Call" },
   kind_notify: { fi: "Tee ilmoitus", sv: "Gör en anmälan", en: "Notify" },
@@ -477,7 +449,6 @@ export function addMessages(messages) {
 
 // The app's own words in each language and the messages' wordings by code, for tests that look
 // for English left in a Finnish or Swedish page.
-
 export function catalogue() {
   const words = (/** @type {string} */ lang) => Object.fromEntries(Object.entries(T).map(([k, v]) => [k, v[lang]]));
   return { en: words("en"), fi: words("fi"), sv: words("sv"), messages: M };

@@ -5,9 +5,10 @@
 // share the running app's state, language and connection instead of carrying copies.
 
 export { h, show } from "./dom.js";
-export { fieldLabel, issuesText, setField } from "./forms.js";
+export { applied, fieldLabel, issuesText, setField } from "./forms.js";
 export { issueText, language, t } from "./i18n.js";
 export { mayWrite, reviewAreas } from "./permissions.js";
+export { cardScreen } from "./screen-card.js";
 export { contactScreen } from "./screen-contact.js";
 export { homeScreen } from "./screen-home.js";
 export { client, state, sync } from "./state.js";

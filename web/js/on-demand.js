@@ -27,33 +27,47 @@ function failed(title) {
 
 /** @type {Promise<Editing> | null} */
 let editing = null;
+let failures = 0;
 
 /**
- * The editing screens (editing.js), loaded once; a failed load is tried again next time. Its
- * built name is in the page (the module imports the bundle, so the bundle cannot name it).
+ * The editing screens (editing.js), loaded once. Its built name is in the page (the module
+ * imports the bundle, so the bundle cannot name it). A browser keeps a failed import's failure
+ * for the page's life, so a load tried again after one (the network was down) asks for the file
+ * under another query, which the service worker and the relay ignore.
  * @returns {Promise<Editing>}
  */
 export function loadEditing() {
   if (!editing) {
     const name = document.querySelector('meta[name="editing-module"]')?.getAttribute("content");
-    editing = (name ? import(new URL(name, document.baseURI).href) : Promise.reject(new Error("the page names no editing module"))).then((/** @type {Editing} */ m) => {
+    const url = name ? new URL(name, document.baseURI) : null;
+    if (url && failures) url.searchParams.set("try", String(failures));
+    editing = (url ? import(url.href) : Promise.reject(new Error("the page names no editing module"))).then((/** @type {Editing} */ m) => {
       addWords(m.WORDS);
       addMessages(m.MESSAGES);
       return m;
     });
-    editing.catch(() => (editing = null));
+    editing.catch(() => {
+      editing = null;
+      failures += 1;
+    });
   }
   return editing;
 }
 
 /**
- * Draws an editing screen once the editing screens are loaded; `title` (a word of the app's own)
- * heads the message when they cannot be. What the screen itself throws is the caller's.
+ * Draws an editing screen once the editing screens are loaded, unless the person has gone to
+ * another screen meanwhile; `title` (a word of the app's own) heads the message when they
+ * cannot be loaded. What the screen itself throws is the caller's.
  * @param {string} title
  * @param {(m: Editing) => unknown} draw
  */
 export function editingScreen(title, draw) {
-  return loadEditing().then(draw, failed(title));
+  const at = location.hash;
+  const here = () => location.hash === at;
+  return loadEditing().then(
+    (m) => (here() ? draw(m) : undefined),
+    (e) => (here() ? failed(title)(e) : undefined),
+  );
 }
 
 /** The accessibility statement (statement.js), for anyone, signed in or not. */

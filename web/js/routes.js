@@ -5,7 +5,7 @@
 import { errorText, h, show } from "./dom.js";
 import { t } from "./i18n.js";
 import { accessibilityScreen, adminScreen, editingScreen, printScreen } from "./on-demand.js";
-import { cardScreen, localScreen } from "./screen-card.js";
+import { cardScreen } from "./screen-card.js";
 import { contactScreen } from "./screen-contact.js";
 import { browseScreen, homeScreen } from "./screen-home.js";
 import { municipalityScreen } from "./screen-municipality.js";
@@ -34,7 +34,7 @@ const PAGES = {
   },
   discarded: { screen: () => editingScreen("discarded", (m) => m.discardedScreen()), live: false },
   add: { screen: () => editingScreen("add_contact", (m) => m.addScreen()), live: false },
-  local: { screen: (a, b) => localScreen(a, b), live: false },
+  local: { screen: (a, b) => editingScreen("local_version_for", (m) => m.localScreen(a, b)), live: false },
   retired: { screen: () => editingScreen("retired_list", (m) => m.retiredScreen()), live: true },
   settings: { screen: () => settingsScreen(), live: false },
   print: { screen: (a) => printScreen(a || state.settings.municipality || ""), live: true },

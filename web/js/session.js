@@ -76,6 +76,9 @@ async function openIndexedDocs(preloaded) {
   for (const id of client().documentIds(state.settings.indexDoc || "")) await sync().open(id, preloaded);
 }
 
+/** Refusals shown so far: only the latest is drawn again. */
+let refusals = 0;
+
 /**
  * An editor's app loads the editing screens after its first screen, so that they open offline
  * (the service worker keeps them) and the rules' messages are worded wherever they are shown.
@@ -121,6 +124,13 @@ export async function start(read) {
     onRefused: (message, doc, explained) => {
       showRefusal(message, doc, explained);
       changed();
+      // The rules' messages are worded with the editing screens: if they were still on the way,
+      // the refusal is drawn again once they are here (unless it was dealt with or replaced).
+      const n = ++refusals;
+      loadEditing().then(
+        () => n === refusals && document.getElementById("refusal") && showRefusal(message, doc, explained),
+        () => {},
+      );
     },
     onSyncFailed: (doc, reason, retrying) => {
       state.syncProblem = { doc, reason, retrying };

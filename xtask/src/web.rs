@@ -135,8 +135,9 @@ fn npm_bin(path: &str) -> Result<PathBuf> {
     bail!("{} is missing: run `npm ci --prefix tests/js` (cargo xtask run and test do it)", p.display())
 }
 
-/// The app's modules loaded when first opened: neither bundled nor precached. Each is lent what
-/// it needs of the app when it is called.
+/// The app's modules loaded when first opened: neither bundled nor part of a first visit (the
+/// service worker keeps each once fetched, and a new version's copy of each a device used).
+/// Each is lent what it needs of the app when it is called.
 const ON_DEMAND: [&str; 4] = ["admin.js", "statement.js", "print.js", "install-hint.js"];
 
 /// The editing screens, loaded on demand too: bundled on their own, importing what they need of
@@ -299,7 +300,8 @@ pub fn check_js() -> Result<()> {
 /// - `Debug` formatting writes nothing (`fmt-debug=none`): the app shows no `Debug` output; the
 ///   errors it shows are written with `Display`, and our crates quote values in them with
 ///   `escape_debug`, never `{:?}` (a tidy test keeps it so). Only some of Automerge's texts for
-///   corrupt data lose the value they name. 1.3 KB less than naming types only (`shallow`);
+///   corrupt data, and serde's for JSON from the app's own code that does not fit, lose the
+///   value they name. 1.3 KB less than naming types only (`shallow`);
 /// - identical functions left after monomorphisation are merged (`merge-functions`), each
 ///   merged one kept as a call to the other, so no two functions share an address.
 ///
