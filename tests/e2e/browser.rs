@@ -1101,10 +1101,10 @@ async fn the_app_converges_under_a_fixed_schedule_of_edits_and_cut_links() -> Re
 /// (headers included) together. KB are 1024 bytes, as `cargo xtask web` prints them. The goal is
 /// 500 KB, and the line: the app takes 497.9 KB today (509,897 bytes), 470 KB of it the wasm
 /// with brotli, most of that Automerge (see the open work in ARCHITECTURE.md). It was 505.1 KB
-/// (517,225 bytes; 516,707 in an earlier measurement) before the editing screens became a module that only editors load (5 KB of
-/// the bundle), `Debug` formatting left the wasm (1.3 KB), the service worker's script was
-/// minified and the page lost its comments (0.3 KB), and the maskable icon was no longer
-/// precached (0.7 KB). It was 540 KB (552,965 bytes) before the wasm was built with its own
+/// (517,225 bytes; 516,707 in an earlier measurement) before the editing screens became a
+/// module that only editors load (5 KB of the bundle), `Debug` formatting left the wasm
+/// (1.3 KB), the service worker's script was minified and the page lost its comments (0.3 KB),
+/// and the maskable icon was no longer precached (0.7 KB). It was 540 KB (552,965 bytes) before the wasm was built with its own
 /// standard library, panics that stop at once and the other settings of `WASM_RUSTFLAGS` (34 KB),
 /// compressed by the reference brotli encoder (1 KB), and the content security and referrer
 /// policies were sent only with the responses that take them (1 KB).

@@ -150,6 +150,7 @@ fn the_browsers_code_writes_no_message_with_debug() {
     }
     assert!(found.is_empty(), "`Debug` formatting in code built into the browser's wasm: {found:#?}");
 }
+
 /// The licences `deny.toml` allows.
 fn allowed_licences() -> Vec<String> {
     let text = std::fs::read_to_string(root().join("deny.toml")).expect("deny.toml");

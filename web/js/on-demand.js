@@ -4,7 +4,7 @@
 // are needed now and then; the editing screens only by editors, whose app loads them at start.
 // The service worker keeps each once fetched, and across updates. Each is lent what it needs of
 // the app (the editing screens import it, lent.js); its words join the catalogue when it loads.
-// This module stays next to them (web/js), since the paths of the imports below are the built
+// This module stays next to them (web/js), since the paths it names them by are the built
 // files' too.
 
 import { content, errorText, h, main, show } from "./dom.js";
@@ -23,35 +23,54 @@ function failed(title) {
   return (e) => show(t(title), h("p", { class: "error", role: "alert" }, `${t("no_network")} (${errorText(e)})`));
 }
 
-/** @typedef {typeof import("./editing.js")} Editing */
-
-/** @type {Promise<Editing> | null} */
-let editing = null;
-let failures = 0;
+/** @type {Map<string, { loading: Promise<any> | null, failures: number }>} */
+const modules = new Map();
 
 /**
- * The editing screens (editing.js), loaded once. Its built name is in the page (the module
- * imports the bundle, so the bundle cannot name it). A browser keeps a failed import's failure
+ * A module loaded on demand, by its URL, loaded once. A browser keeps a failed import's failure
  * for the page's life, so a load tried again after one (the network was down) asks for the file
  * under another query, which the service worker and the relay ignore.
+ * @param {URL} url
+ * @returns {Promise<any>}
+ */
+function importOnDemand(url) {
+  let m = modules.get(url.href);
+  if (!m) modules.set(url.href, (m = { loading: null, failures: 0 }));
+  if (m.loading) return m.loading;
+  const entry = m;
+  const asked = new URL(url);
+  if (entry.failures) asked.searchParams.set("try", String(entry.failures));
+  const loading = import(asked.href);
+  entry.loading = loading;
+  loading.catch(() => {
+    entry.loading = null;
+    entry.failures += 1;
+  });
+  return loading;
+}
+
+/**
+ * A module of ours beside this one, by its source name (the build rewrites it to the built
+ * file's).
+ * @param {string} name
+ */
+const beside = (name) => new URL(name, import.meta.url);
+
+/** @typedef {typeof import("./editing.js")} Editing */
+
+/**
+ * The editing screens (editing.js), their words and messages added to the catalogue. Its built
+ * name is in the page (the module imports the bundle, so the bundle cannot name it).
  * @returns {Promise<Editing>}
  */
 export function loadEditing() {
-  if (!editing) {
-    const name = document.querySelector('meta[name="editing-module"]')?.getAttribute("content");
-    const url = name ? new URL(name, document.baseURI) : null;
-    if (url && failures) url.searchParams.set("try", String(failures));
-    editing = (url ? import(url.href) : Promise.reject(new Error("the page names no editing module"))).then((/** @type {Editing} */ m) => {
-      addWords(m.WORDS);
-      addMessages(m.MESSAGES);
-      return m;
-    });
-    editing.catch(() => {
-      editing = null;
-      failures += 1;
-    });
-  }
-  return editing;
+  const name = document.querySelector('meta[name="editing-module"]')?.getAttribute("content");
+  if (!name) return Promise.reject(new Error("the page names no editing module"));
+  return importOnDemand(new URL(name, document.baseURI)).then((/** @type {Editing} */ m) => {
+    addWords(m.WORDS);
+    addMessages(m.MESSAGES);
+    return m;
+  });
 }
 
 /**
@@ -79,8 +98,8 @@ export function accessibilityScreen() {
     settings: state.settings,
     saveSetting: (/** @type {string} */ k, /** @type {unknown} */ v) => (state.settings.token ? state.store.setSetting(k, v) : Promise.resolve()),
   };
-  return import("./statement.js")
-    .then((m) => {
+  return importOnDemand(beside("./statement.js"))
+    .then((/** @type {typeof import("./statement.js")} */ m) => {
       addWords(m.WORDS);
       return m.statementScreen(ctx);
     })
@@ -93,8 +112,8 @@ export function accessibilityScreen() {
  */
 export function printScreen(code) {
   const ctx = { h, show, t, content, client: client(), settings: state.settings, language, today, FINNISH_DATE, home: homeScreen };
-  return import("./print.js")
-    .then((m) => {
+  return importOnDemand(beside("./print.js"))
+    .then((/** @type {typeof import("./print.js")} */ m) => {
       addWords(m.WORDS);
       return m.printScreen(code, ctx);
     })
@@ -107,8 +126,8 @@ export function printScreen(code) {
  */
 export function adminScreen(page) {
   const ctx = { h, show, t, language, token: () => state.settings.token, user: () => state.settings.user, maintains: () => maintains(state.settings.user) };
-  return import("./admin.js")
-    .then((m) => {
+  return importOnDemand(beside("./admin.js"))
+    .then((/** @type {typeof import("./admin.js")} */ m) => {
       addWords(m.WORDS);
       return m.adminScreen(page, ctx);
     })
@@ -143,8 +162,8 @@ export function installHint() {
     taken: () => (installOffer = null),
     done: () => ((settings.installHintDone = true), state.store.setSetting("installHintDone", true)),
   };
-  import("./install-hint.js")
-    .then((m) => {
+  importOnDemand(beside("./install-hint.js"))
+    .then((/** @type {typeof import("./install-hint.js")} */ m) => {
       addWords(m.WORDS);
       m.installHint(ctx);
     })

@@ -164,8 +164,8 @@ const ESBUILD: [&str; 4] = ["--minify", "--target=es2022", "--charset=utf8", "--
 
 /// Bundles `web/js/app.js` and every module it imports, the wasm bindings included, into
 /// `out/js/app.js`: one download instead of one per module, minified. The modules loaded on
-/// demand stay apart, each minified on its own; their imports keep naming them beside the
-/// bundle. The editing screens are bundled on their own into `out/js/editing.js`, their import
+/// demand stay apart, each minified on its own; the bundle names them by URL beside itself
+/// (`web/js/on-demand.js`), which esbuild leaves as written. The editing screens are bundled on their own into `out/js/editing.js`, their import
 /// of `LENT` pointed at the app's bundle, which exports the same names: the two must share no
 /// module, or the editing screens would run on a copy of the app's state (checked here). The
 /// style sheet is minified too.
@@ -180,7 +180,6 @@ fn bundle(staging: &Path, out: &Path) -> Result<()> {
     cmd.arg(src.join("app.js"))
         .args(["--bundle", "--format=esm"])
         .args(ESBUILD)
-        .args(ON_DEMAND.map(|m| format!("--external:./{m}")))
         .arg(format!("--metafile={}", app_meta.display()))
         .arg(format!("--outfile={}", out.join("js/app.js").display()));
     crate::step("bundle the app's modules (esbuild)", &mut cmd)?;
@@ -427,8 +426,8 @@ pub fn build(out: &Path) -> Result<Report> {
     let mut assets: Vec<String> = vec!["./".into()];
     // The administration screens load when someone opens them (they need the relay anyway), and
     // so do the accessibility statement, the printable contact sheet and the install hint, which
-    // are needed now and then: none is precached nor part of a first visit (the service worker
-    // keeps each once it was fetched). Nor are the icons only an installation asks for (the
+    // are needed now and then: none is part of a first visit (the service worker keeps each once
+    // it was fetched). Nor are the icons only an installation asks for (the
     // home screen icon of iOS and the maskable icon of the manifest): the browser fetches them
     // when the app is installed, which takes the network anyway, and the app never shows them.
     // The editing screens are an editor's; the worker keeps them once fetched, and precaches a
