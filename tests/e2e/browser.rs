@@ -214,8 +214,10 @@ impl Script {
 }
 
 /// 1. The relay process is killed after one sync; a reload still starts the app, and a concern
-/// leads to the Helsinki child welfare intake and to 112 with phone links. The relay comes back
-/// on the same port and the app, by itself, syncs again.
+/// leads to the Helsinki child welfare intake and to 112 with phone links. A reload on the home
+/// screen draws it from its snapshot before the database and the wasm are ready (the script
+/// checks the order of the app's marks and that the snapshot's screen is the documents'). The
+/// relay comes back on the same port and the app, by itself, syncs again.
 #[tokio::test]
 async fn the_app_works_with_the_relay_gone_and_syncs_when_it_returns() -> Result<()> {
     let web = built_web()?;
@@ -246,9 +248,12 @@ async fn the_app_works_with_the_relay_gone_and_syncs_when_it_returns() -> Result
     assert!(result["emergency"]["tel"].as_array().is_some_and(|t| t.contains(&Value::from("tel:112"))), "{result}");
     assert_ne!(result["secondSync"], result["firstSync"], "the last-synced time moved on after the relay returned");
     eprintln!(
-        "offline test: {:.1} s in all, reconnected {} ms after the relay returned",
+        "offline test: {:.1} s in all, reconnected {} ms after the relay returned; home screen drawn from its \
+         snapshot at {} ms, the database open at {} ms",
         started.elapsed().as_secs_f64(),
-        result["reconnectMs"]
+        result["reconnectMs"],
+        result["early"]["drawn"],
+        result["early"]["store"]
     );
     Ok(())
 }
@@ -1257,14 +1262,19 @@ fn revoke_device_of(db: &Path, user_name: &str) -> Result<()> {
 /// app asks why, deletes everything it stored and shows the sign-in screen saying the device
 /// was removed. A second reader, who chose Finnish, is revoked while its link to the relay is
 /// cut: its data stays until the link comes back, and is then deleted the same way, with the
-/// notice in Finnish.
+/// notice in Finnish. A third reader signs out in one of two open tabs: nothing is left either,
+/// also after the other tab draws its home screen again.
 #[tokio::test]
 async fn a_revoked_phone_deletes_its_data_whether_connected_or_cut_off_when_revoked() -> Result<()> {
     let web = built_web()?;
     let served = Served::start(&web)?;
     let (online, offline) = (served.named_reader("Lost phone one")?, served.named_reader("Lost phone two")?);
-    let mut script =
-        Script::start("remote-wipe", &["--url", &served.url(), "--online", &online, "--offline", &offline]).await?;
+    let signout = served.named_reader("Signing out")?;
+    let mut script = Script::start(
+        "remote-wipe",
+        &["--url", &served.url(), "--online", &online, "--offline", &offline, "--signout", &signout],
+    )
+    .await?;
 
     script.step("signed-in").await?;
     revoke_device_of(&served.db, "Lost phone one")?;
@@ -1298,9 +1308,15 @@ async fn a_revoked_phone_deletes_its_data_whether_connected_or_cut_off_when_revo
         "the notice is in the language the person chose: {s}"
     );
     assert_eq!(s["lang"], "fi", "{s}");
-    for kept in ["firstAfter", "firstAfterReload", "secondAfter"] {
+    // The home screen's snapshot was kept before (so that its absence afterwards shows something).
+    for before in ["firstBefore", "thirdBefore"] {
+        let local = &result[before]["local"];
+        assert_eq!(local, &serde_json::json!(["contactpoint-first-screen"]), "{before}: localStorage holds {local}");
+    }
+    for kept in ["firstAfter", "firstAfterReload", "secondAfter", "thirdAfter"] {
         let k = &result[kept];
         assert_eq!(k["total"], 0, "{kept}: the app's database holds nothing: {k}");
+        assert_eq!(k["local"], serde_json::json!([]), "{kept}: localStorage holds nothing: {k}");
         let others: Vec<&Value> =
             k["databases"].as_array().context("databases")?.iter().filter(|d| *d != "contactpoint").collect();
         assert!(others.is_empty(), "{kept}: no other database: {k}");

@@ -8,6 +8,7 @@ import { errorText, h, main } from "./dom.js";
 import { pickLanguage, setLanguage } from "./i18n.js";
 import { offerInstall } from "./on-demand.js";
 import { route } from "./routes.js";
+import { homeScreen, keptHome } from "./screen-home.js";
 import { start } from "./session.js";
 import { changed, state } from "./state.js";
 import { tickAge } from "./status.js";
@@ -63,6 +64,15 @@ async function boot() {
     performance.mark("cp-settings");
     return { store, settings };
   });
+  // A cold start on the home screen draws it at once from the snapshot kept the last time it
+  // was drawn (today, signed in), without waiting for either; start-up draws it again from the
+  // documents.
+  const early = /^#?\/?$/.test(location.hash) ? keptHome() : null;
+  if (early) {
+    setLanguage(early.lang);
+    homeScreen(early);
+    performance.mark("cp-drawn");
+  }
   const [{ store, settings }] = await Promise.all([opened, wasm]);
   state.store = store;
   // After a removal the store is new and empty; the language travelled in the history entry.
@@ -76,7 +86,7 @@ async function boot() {
   watchForUpdates();
   changed();
   setInterval(tickAge, 15_000);
-  await start(settings);
+  await start(settings, early);
 }
 
 boot().catch((e) => {

@@ -11,59 +11,92 @@ import { contactCard } from "./widgets.js";
 
 /** @typedef {import("./wasm.js").Topic} Topic */
 
-// The home screen's topics from the last time they were drawn from the documents, kept in the
-// settings ({lang, day, topics}), so that a cold start shows the home screen before any document
-// is open. `earlyTopics` is set only for that first drawing.
-/** @type {Topic[] | null} */
-let earlyTopics = null;
+// What the home screen shows, kept from the last time it was drawn from the documents so that a
+// cold start draws it from this snapshot before IndexedDB or the wasm is ready. It lives in
+// localStorage, which is read without waiting, and holds no contact details, nothing
+// members-only and no credentials: the language, the date, the municipality and its name, the national guidance's topics, whether
+// the editors' links show and how many discarded edits wait. Signing out and a removal delete it
+// with the database.
+/** @typedef {{ lang: string, day: string, municipality: string, place: string, topics: Topic[], editor: boolean, discarded: number }} Home */
+
+const FIRST_SCREEN = "contactpoint-first-screen";
 
 /**
- * Draws with the topics kept from last time instead of the documents' (a cold start).
- * @param {Topic[]} topics
- * @param {() => void} draw
+ * The snapshot kept for this language's home screen today, if there is one.
+ * @returns {Home | null}
  */
-export function withEarlyTopics(topics, draw) {
-  earlyTopics = topics;
+export function keptHome() {
   try {
-    draw();
-  } finally {
-    earlyTopics = null;
+    const home = JSON.parse(localStorage.getItem(FIRST_SCREEN) || "null");
+    if (!home || home.day !== today() || typeof home.place !== "string" || !Array.isArray(home.topics)) return null;
+    return home;
+  } catch {
+    // Storage turned off, or a value this version cannot read: the documents draw the screen.
+    return null;
   }
 }
 
-function homeTopics() {
-  if (earlyTopics) return earlyTopics;
-  const { settings } = state;
-  const topics = client().topics(language(), today());
-  const fresh = { lang: language(), day: today(), topics };
-  if (JSON.stringify(settings.homeTopics) !== JSON.stringify(fresh)) {
-    settings.homeTopics = fresh;
-    state.store.setSetting("homeTopics", fresh).catch(() => {});
+/** Deletes the snapshot (signing out, a removal). */
+export function forgetHome() {
+  try {
+    localStorage.removeItem(FIRST_SCREEN);
+  } catch {
+    // Storage turned off: nothing was kept.
   }
-  return topics;
 }
 
-export function homeScreen() {
+/** @param {Home} home */
+function keepHome(home) {
+  // A tab whose database another tab deleted (signed out there) must not write it back.
+  if (!state.store || state.store.closed) return;
+  const text = JSON.stringify(home);
+  try {
+    if (localStorage.getItem(FIRST_SCREEN) !== text) localStorage.setItem(FIRST_SCREEN, text);
+  } catch {
+    // Full or turned off: the next cold start waits for the documents instead.
+  }
+}
+
+/** The home screen as the documents and settings have it now. @returns {Home} */
+function currentHome() {
   const { settings } = state;
   const municipality = settings.municipality || "";
-  const muni = client().municipality(municipality, language());
-  const topics = homeTopics();
+  const home = {
+    lang: language(),
+    day: today(),
+    municipality,
+    place: client().municipality(municipality, language()).name,
+    topics: client().topics(language(), today()),
+    editor: hasAreas(reviewAreas(settings.user)),
+    discarded: (settings.discarded || []).length,
+  };
+  keepHome(home);
+  return home;
+}
+
+/**
+ * The home screen, from the documents, or from the snapshot a cold start found.
+ * @param {Home} [snapshot]
+ */
+export function homeScreen(snapshot) {
+  const { municipality, place, topics, editor, discarded } = snapshot || currentHome();
   const q = h("input", { id: "q", type: "search", autocomplete: "off", "aria-describedby": "q-hint" });
   const results = h("ul", { class: "list", "aria-live": "polite" });
   const kept = history.state && history.state.q;
   q.addEventListener("input", () => {
     // The query is kept in the page's history entry, so Back from a result brings it back.
     history.replaceState({ ...(history.state || {}), q: q.value }, "");
-    if (!q.value.trim()) return results.replaceChildren();
+    // Before the wasm is ready (a home screen drawn from the snapshot) there is nothing to
+    // search yet; start-up searches again once the documents are open.
+    if (!q.value.trim() || !state.client) return results.replaceChildren();
     // Search covers all of Finland, the home municipality's services first: a professional may
     // need a contact elsewhere too.
     const hits = client().search(q.value, municipality, language());
     results.replaceChildren(...(hits.length ? hits.map((x) => h("li", {}, h("a", { href: x.href }, h("strong", {}, x.title), x.subtitle))) : [h("li", {}, t("no_results"))]));
   });
-  const discarded = settings.discarded || [];
   show(
     t("what_worries"),
-    h("p", {}, `${t("municipality")}: `, h("a", { href: "#/municipality" }, muni.name)),
+    h("p", {}, `${t("municipality")}: `, h("a", { href: "#/municipality" }, place)),
     h(
       "ul",
       { class: "topics list" },
@@ -81,10 +114,10 @@ export function homeScreen() {
       h("a", { href: "#/browse" }, t("browse")),
       h("a", { href: `#/print/${encodeURIComponent(municipality)}`, "data-testid": "print-link" }, t("print_sheet")),
     ),
-    hasAreas(reviewAreas(settings.user))
+    editor
       ? h("p", { class: "row" }, h("a", { href: "#/review" }, t("review_queue")), h("a", { href: "#/add" }, t("add_contact")), h("a", { href: "#/retired" }, t("retired_list")))
       : null,
-    discarded.length ? h("p", {}, h("a", { href: "#/discarded" }, `${t("discarded")} (${discarded.length})`)) : null,
+    discarded ? h("p", {}, h("a", { href: "#/discarded" }, `${t("discarded")} (${discarded})`)) : null,
   );
   if (kept) {
     q.value = kept;

@@ -8,10 +8,9 @@ import { installHint, loadEditing } from "./on-demand.js";
 import { maintains } from "./permissions.js";
 import { showRefusal } from "./refusal.js";
 import { route, routeSoon } from "./routes.js";
-import { withEarlyTopics } from "./screen-home.js";
+import { forgetHome } from "./screen-home.js";
 import { changed, client, state, sync } from "./state.js";
 import { Sync } from "./sync.js";
-import { today } from "./time.js";
 import { Wasm } from "./wasm.js";
 
 /** @param {number} [bytes] */
@@ -27,6 +26,7 @@ function randomId(bytes = 16) {
  */
 export async function wipeDevice() {
   if (state.sync) state.sync.stop();
+  forgetHome();
   await state.store.wipe();
   if ("caches" in self) {
     const keys = await caches.keys().catch(() => /** @type {string[]} */ ([]));
@@ -90,13 +90,19 @@ function editorsScreens() {
 /**
  * Start-up: local data first, then the network.
  * @param {import("./state.js").Settings} [read] the settings as just read from the store, if they were
+ * @param {import("./screen-home.js").Home | null} [early] the snapshot the home screen was drawn
+ *   from before the store was open, if it was
  */
-export async function start(read) {
+export async function start(read, early = null) {
   const { store } = state;
   const settings = (state.settings = read || (await store.settings()));
   changed();
-  // Nothing is written before sign-in: a removed device's fresh store stays empty.
-  if (!settings.token) return route();
+  // Nothing is written before sign-in: a removed device's fresh store stays empty, and a home
+  // screen kept from before has no business here.
+  if (!settings.token) {
+    forgetHome();
+    return route();
+  }
   if (!settings.storageId) {
     settings.storageId = randomId();
     await store.setSetting("storageId", settings.storageId);
@@ -147,19 +153,14 @@ export async function start(read) {
       routeSoon();
     },
   }));
-  let shown = false;
+  // A home screen drawn from the snapshot stands if the settings agree with it; it is drawn again
+  // from the documents below.
+  let shown = !!early && early.lang === language() && early.municipality === settings.municipality;
   if (settings.indexDoc) {
-    // The home screen needs only the national guidance. It is shown at once from the topics it
-    // showed last time (same language and day), else as soon as the national documents are open;
-    // the other documents open after the first paint. Other screens wait for everything.
+    // The home screen needs only the national guidance. Without a snapshot it is shown as soon
+    // as the national documents are open; the other documents open after the first paint. Other
+    // screens wait for everything.
     const home = settings.municipality && /^#?\/?$/.test(location.hash);
-    const early = settings.homeTopics;
-    if (home && early && early.lang === language() && early.day === today()) {
-      withEarlyTopics(early.topics, route);
-      performance.mark("cp-drawn");
-      shown = true;
-      await painted();
-    }
     // Everything stored comes out of IndexedDB in one transaction.
     const stored = await store.loadAll();
     performance.mark("cp-read");
@@ -178,8 +179,10 @@ export async function start(read) {
     performance.mark("cp-opened");
   }
   // A home screen shown early is drawn again (an editor's review links need the area documents),
-  // unless someone is already typing a search there.
-  if (!shown || document.activeElement?.id !== "q") route();
+  // unless someone is already typing a search there: then the search runs again on everything.
+  const typing = shown ? document.getElementById("q") : null;
+  if (typing && document.activeElement === typing) typing.dispatchEvent(new Event("input"));
+  else route();
   connection.now();
   installHint();
   editorsScreens();

@@ -7,7 +7,6 @@
 /** @typedef {import("./wasm.js").Wasm} Wasm */
 /** @typedef {import("./sync.js").Sync} Sync */
 /** @typedef {import("./wasm.js").Discarded} Discarded */
-/** @typedef {import("./wasm.js").Topic} Topic */
 
 /** @typedef {"reader" | "editor" | "admin"} RoleName */
 /** @typedef {{ name?: string, role?: RoleName, areas?: string[] }} User The signed-in user as the relay described them. */
@@ -17,7 +16,7 @@
  * @typedef {{
  *   token?: string, lang?: string, user?: User, indexDoc?: string, storageId?: string,
  *   municipality?: string, lastSynced?: string, installHintDone?: boolean, discarded?: Discarded[],
- *   homeTopics?: { lang: string, day: string, topics: Topic[] }, feedback?: string | null,
+ *   feedback?: string | null,
  * }} Settings
  */
 

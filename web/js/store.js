@@ -39,15 +39,21 @@ export class Store {
       db.createObjectStore("settings");
     };
     const db = await promisify(req);
+    const store = new Store(db);
     // Another tab deleting the database (signing out, a removed device) must not wait for this
     // one: this connection gives way.
-    db.onversionchange = () => db.close();
-    return new Store(db);
+    db.onversionchange = () => {
+      db.close();
+      store.closed = true;
+    };
+    return store;
   }
 
   /** @param {IDBDatabase} db */
   constructor(db) {
     this.db = db;
+    // Closed for good: the database was deleted, here or in another tab.
+    this.closed = false;
   }
 
   /** @param {string} key @returns {Promise<any>} */
@@ -163,6 +169,7 @@ export class Store {
 
   // Signing out: nothing of this device's data may remain.
   async wipe() {
+    this.closed = true;
     this.db.close();
     await promisify(indexedDB.deleteDatabase(DB_NAME));
   }

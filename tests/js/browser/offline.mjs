@@ -1,7 +1,8 @@
 // Browser test: the app works with the relay process gone. It signs in and syncs once, the Rust
 // test kills the relay, the page reloads from the service worker and local data and still leads
 // from a concern to the right phone numbers; when the relay is back on the same port, the app
-// reconnects by itself and the "last synced" time moves on.
+// reconnects by itself and the "last synced" time moves on. A cold start on the home screen draws
+// it from the snapshot kept last time before the database or the wasm is ready.
 //
 // node offline.mjs --url http://127.0.0.1:PORT/ --code INVITE
 // Steps: "synced" (then the relay is killed), "offline-done" (then it is started again).
@@ -62,13 +63,34 @@ run(async () => {
   const urgency = await page.locator(".urgency").getAttribute("class");
   check(urgency.includes("urgency-emergency"), `the emergency steps are marked ${urgency}`);
 
+  // 3. A cold start on the home screen draws it at once from the snapshot the last drawing kept,
+  // before the database is open, and the screen drawn from the documents afterwards is the same.
+  await page.goto(new URL("#/", a.url).href);
+  await page.locator(".topics a").first().waitFor();
+  await page.addInitScript(() => {
+    new MutationObserver((_, observer) => {
+      const topics = document.querySelector(".topics");
+      if (!topics) return;
+      window.__firstTopics = topics.textContent;
+      observer.disconnect();
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.reload();
+  await page.waitForFunction(() => performance.getEntriesByName("cp-opened").length > 0);
+  const early = await page.evaluate(() => {
+    const at = (name) => performance.getEntriesByName(name)[0]?.startTime;
+    return { drawn: at("cp-drawn"), store: at("cp-store"), wasm: at("cp-wasm"), first: window.__firstTopics, now: document.querySelector(".topics")?.textContent };
+  });
+  check(early.drawn < early.store && early.drawn < early.wasm, `the home screen was drawn at ${early.drawn} ms, not before the database (${early.store}) and the wasm (${early.wasm})`);
+  check(early.first && early.first === early.now, `the home screen drawn first said ${JSON.stringify(early.first)}, from the documents ${JSON.stringify(early.now)}`);
+
   const stillOffline = await lastSynced(page);
   await step("offline-done", { intake, emergency: e112, lastSynced: stillOffline });
 
-  // 3. The relay is back on the same port: the app reconnects by its back-off (1 s, doubling),
+  // 4. The relay is back on the same port: the app reconnects by its back-off (1 s, doubling),
   // so the wait may be longer than one back-off interval since the reload.
   const started = Date.now();
   const secondSync = await waitSyncedAfter(page, stillOffline, 2 * WAIT_MS);
   await context.close();
-  finish({ firstSync, secondSync, reconnectMs: Date.now() - started, intake, emergency: e112 });
+  finish({ firstSync, secondSync, reconnectMs: Date.now() - started, intake, emergency: e112, early });
 });

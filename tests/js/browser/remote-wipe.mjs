@@ -1,17 +1,19 @@
-// Browser test: a lost phone deletes its data once the relay says an administrator removed it.
-// Two readers sign in, each in a fresh browser profile, and sync everything. The first is
-// revoked with the real command while its page is open and connected. The second picks Finnish
-// in the settings, has its link to the relay cut, is revoked while cut off, and its link comes
-// back. Each must end with nothing in the page's IndexedDB and the sign-in screen saying why, in
-// the person's language, also after a reload.
+// Browser test: a lost phone deletes its data once the relay says an administrator removed it,
+// and signing out leaves nothing either. Two readers sign in, each in a fresh browser profile,
+// and sync everything. The first is revoked with the real command while its page is open and
+// connected. The second picks Finnish in the settings, has its link to the relay cut, is revoked
+// while cut off, and its link comes back. Each must end with nothing in the page's IndexedDB or
+// localStorage and the sign-in screen saying why, in the person's language, also after a reload.
+// A third reader, with the app open in two tabs, signs out in one: nothing is left, also after
+// the other tab draws its home screen again (which would keep its snapshot if it could).
 //
-// node remote-wipe.mjs --url http://127.0.0.1:PORT/ --online INVITE --offline INVITE
+// node remote-wipe.mjs --url http://127.0.0.1:PORT/ --online INVITE --offline INVITE --signout INVITE
 // Steps: "signed-in" (revoke the first device now), "cut" (revoke the second device now).
 
 import { args, check, finish, launchPersistent, lastSynced, need, pickMunicipality, relayLink, run, signIn, step, waitOffline, waitServiceWorkerActive, waitSyncedAfter } from "./common.mjs";
 
 // What this origin keeps: the IndexedDB databases by name, the records in the app's database
-// per object store, and the Cache Storage caches. The app's database is opened only if it
+// per object store, the localStorage keys and the Cache Storage caches. The app's database is opened only if it
 // exists (opening it would create it).
 async function kept(page) {
   return page.evaluate(async () => {
@@ -28,7 +30,8 @@ async function kept(page) {
       db.close();
     }
     const caches = await globalThis.caches.keys();
-    return { databases, records, total: Object.values(records).reduce((a, b) => a + b, 0), caches };
+    const local = Object.keys(localStorage);
+    return { databases, records, total: Object.values(records).reduce((a, b) => a + b, 0), local, caches };
   });
 }
 
@@ -58,7 +61,7 @@ async function reader(url, code, prepare) {
 
 run(async () => {
   const a = args();
-  need(a, "url", "online", "offline");
+  need(a, "url", "online", "offline", "signout");
 
   // 1. Revoked while the page is open and connected: the relay closes its connection.
   const first = await reader(a.url, a.online);
@@ -90,5 +93,22 @@ run(async () => {
   const secondAfter = await kept(second.page);
   await second.context.close();
 
-  finish({ firstBefore, firstScreen, firstAfter, firstReloaded, firstAfterReload, secondOffline, offlineScreen, secondScreen, secondAfter });
+  // 3. Signing out in one of two tabs.
+  const third = await reader(a.url, a.signout);
+  const other = await third.context.newPage();
+  await other.goto(a.url);
+  await other.locator(".topics a").first().waitFor();
+  const thirdBefore = await kept(third.page);
+  await third.page.goto(new URL("#/settings", a.url).href);
+  third.page.once("dialog", (d) => d.accept());
+  await third.page.locator("button.secondary", { hasText: "Sign out" }).click();
+  await third.page.locator("#code").waitFor();
+  // The other tab, still running with its documents in memory, draws its home screen again.
+  await other.goto(new URL("#/browse", a.url).href);
+  await other.goto(new URL("#/", a.url).href);
+  await other.locator(".topics a").first().waitFor();
+  const thirdAfter = await kept(third.page);
+  await third.context.close();
+
+  finish({ firstBefore, firstScreen, firstAfter, firstReloaded, firstAfterReload, secondOffline, offlineScreen, secondScreen, secondAfter, thirdBefore, thirdAfter });
 });
