@@ -258,6 +258,27 @@ async fn the_app_works_with_the_relay_gone_and_syncs_when_it_returns() -> Result
     Ok(())
 }
 
+/// A cold start checks the home screen's snapshot against today's date in Finland computed
+/// without the time-zone data (`todayByRule` in web/js/time.js, which saves the start the data's
+/// loading); it must agree with the date the data gives (Node's ICU, as Chromium's) at every
+/// half hour from 2000 to 2060, each change between summer and winter time included.
+#[test]
+fn the_date_by_the_summer_time_rule_is_the_time_zone_datas() -> Result<()> {
+    let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+    let out = std::process::Command::new(&node)
+        .arg(root().join("tests/js/finnish-date.mjs"))
+        .output()
+        .with_context(|| format!("could not run `{node}` (is Node.js 20 or later installed?)"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or("");
+    let result: Value = serde_json::from_str(line)
+        .with_context(|| format!("no result line: {stdout} {}", String::from_utf8_lossy(&out.stderr)))?;
+    assert!(out.status.success(), "{result}");
+    assert!(result["checked"].as_u64().is_some_and(|n| n > 1_000_000), "{result}");
+    assert_eq!(result["differ"], 0, "the rule and the time-zone data disagree: {result}");
+    Ok(())
+}
+
 /// Copies a directory tree (the built app, to serve a copy that the test may change).
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;

@@ -12,7 +12,7 @@ import { addMessages, addWords, language, t } from "./i18n.js";
 import { maintains } from "./permissions.js";
 import { homeScreen } from "./screen-home.js";
 import { client, state } from "./state.js";
-import { FINNISH_DATE, today } from "./time.js";
+import { finnishDate, today } from "./time.js";
 
 /**
  * The screen a module failed to load for: the network is the usual cause.
@@ -111,7 +111,7 @@ export function accessibilityScreen() {
  * @param {string} code
  */
 export function printScreen(code) {
-  const ctx = { h, show, t, content, client: client(), settings: state.settings, language, today, FINNISH_DATE, home: homeScreen };
+  const ctx = { h, show, t, content, client: client(), settings: state.settings, language, today, finnishDate, home: homeScreen };
   return importOnDemand(beside("./print.js"))
     .then((/** @type {typeof import("./print.js")} */ m) => {
       addWords(m.WORDS);

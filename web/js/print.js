@@ -52,7 +52,7 @@ const PRINT_ROLES = [
  *   h: typeof import("./dom.js").h, show: typeof import("./dom.js").show, t: (key: string) => string,
  *   content: typeof import("./dom.js").content, client: import("./wasm.js").Wasm,
  *   settings: import("./state.js").Settings, language: () => string, today: () => string,
- *   FINNISH_DATE: Intl.DateTimeFormat, home: () => void,
+ *   finnishDate: (at: Date) => string, home: () => void,
  * }} Lent
  */
 /** @typedef {import("./wasm.js").Contact} Contact */
@@ -61,7 +61,7 @@ const PRINT_ROLES = [
  * @param {string} code
  * @param {Lent} lent
  */
-export function printScreen(code, { h, show, t, content, client, settings, language, today, FINNISH_DATE, home }) {
+export function printScreen(code, { h, show, t, content, client, settings, language, today, finnishDate, home }) {
   const muni = client.municipality(code, language());
   if (!muni) return home();
   const groups = client.browse(code, language(), today(), "we 10:00");
@@ -100,7 +100,7 @@ export function printScreen(code, { h, show, t, content, client, settings, langu
       "ul",
       { class: "print-meta", "data-testid": "print-meta" },
       dated(t("data_checked"), checked),
-      dated(t("data_synced"), settings.lastSynced ? FINNISH_DATE.format(new Date(settings.lastSynced)) : null),
+      dated(t("data_synced"), settings.lastSynced ? finnishDate(new Date(settings.lastSynced)) : null),
       dated(t("printed_on"), today()),
       h("li", {}, `${t("app_address")}: `, h("a", { href: location.origin, dir: "ltr" }, location.origin)),
     ),

@@ -6,7 +6,7 @@ import { content, h, show } from "./dom.js";
 import { language, t } from "./i18n.js";
 import { hasAreas, reviewAreas } from "./permissions.js";
 import { client, state } from "./state.js";
-import { nowLocal, today } from "./time.js";
+import { nowLocal, today, todayByRule } from "./time.js";
 import { contactCard } from "./widgets.js";
 
 /** @typedef {import("./wasm.js").Topic} Topic */
@@ -28,7 +28,7 @@ const FIRST_SCREEN = "contactpoint-first-screen";
 export function keptHome() {
   try {
     const home = JSON.parse(localStorage.getItem(FIRST_SCREEN) || "null");
-    if (!home || home.day !== today() || typeof home.place !== "string" || !Array.isArray(home.topics)) return null;
+    if (!home || home.day !== todayByRule() || typeof home.place !== "string" || !Array.isArray(home.topics)) return null;
     return home;
   } catch {
     // Storage turned off, or a value this version cannot read: the documents draw the screen.
