@@ -1329,6 +1329,11 @@ async fn a_revoked_phone_deletes_its_data_whether_connected_or_cut_off_when_revo
         "the notice is in the language the person chose: {s}"
     );
     assert_eq!(s["lang"], "fi", "{s}");
+    assert_eq!(
+        result["snapshotLanguage"],
+        serde_json::json!({ "languageChanged": null, "homeAgain": "fi" }),
+        "a change of language drops the home screen's snapshot until the home screen is drawn in it"
+    );
     // The home screen's snapshot was kept before (so that its absence afterwards shows something).
     for before in ["firstBefore", "thirdBefore"] {
         let local = &result[before]["local"];

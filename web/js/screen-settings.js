@@ -6,6 +6,7 @@ import { h, show } from "./dom.js";
 import { languageSelect } from "./forms.js";
 import { language, t } from "./i18n.js";
 import { maintains } from "./permissions.js";
+import { forgetHome } from "./screen-home.js";
 import { wipeDevice } from "./session.js";
 import { changed, client, state } from "./state.js";
 
@@ -13,6 +14,9 @@ export function settingsScreen() {
   const { settings } = state;
   const lang = languageSelect("lang", async (l) => {
     await state.store.setSetting("lang", l);
+    // The home screen's snapshot is in the language it was drawn in: the next drawing keeps one
+    // in this language, and a start before that waits for the documents.
+    forgetHome();
     changed();
     settingsScreen();
     /** @type {HTMLElement} */ (document.getElementById("lang")).focus();
