@@ -35,13 +35,50 @@ async fn until(deadline: Option<&mut std::pin::Pin<Box<tokio::time::Sleep>>>) {
     }
 }
 
-/// Notes that the connection has sent to `doc`, whose task must hear when it closes. A device
-/// syncs a handful of documents: a short list costs less than a set.
-fn touch(touched: &mut Vec<DocumentId>, doc: DocumentId) {
-    if !touched.contains(&doc) {
-        // Room for one more, not four: the list lives as long as the device stays connected.
-        touched.reserve_exact(1);
-        touched.push(doc);
+/// A connection's place in the relay: its entry among the connections, its held requests and
+/// the documents it has sent to. Dropping it takes all of them away, however the connection's
+/// task ends: closed, cancelled (the runtime shutting down, the task aborted) or unwinding from
+/// a panic, so that no entry, count or document peer outlives the connection.
+struct Registered {
+    relay: Arc<Relay>,
+    conn_id: u64,
+    /// The documents whose tasks must hear when the connection closes. A device syncs a handful
+    /// of documents: a short list costs less than a set.
+    touched: Vec<DocumentId>,
+}
+
+impl Registered {
+    fn new(relay: &Arc<Relay>, conn_id: u64, entry: ConnEntry) -> Registered {
+        relay.lock_conns().insert(conn_id, entry);
+        relay.stats.connections.fetch_add(1, Ordering::Relaxed);
+        Registered { relay: relay.clone(), conn_id, touched: Vec::new() }
+    }
+
+    /// Notes that the connection has sent to `doc`.
+    fn touch(&mut self, doc: DocumentId) {
+        if !self.touched.contains(&doc) {
+            // Room for one more, not four: the list lives as long as the device stays connected.
+            self.touched.reserve_exact(1);
+            self.touched.push(doc);
+        }
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let relay = &self.relay;
+        relay.drop_held(self.conn_id);
+        {
+            // Only loaded documents hold state for this connection; do not load others to detach.
+            let docs = relay.lock_docs();
+            for doc in &self.touched {
+                if let Some(h) = docs.get(doc) {
+                    let _ = h.tx.send(DocCmd::Detach { conn: self.conn_id });
+                }
+            }
+        }
+        relay.lock_conns().remove(&self.conn_id);
+        relay.stats.connections.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -64,14 +101,13 @@ where
     async move {
         let conn_id = relay.next_id.fetch_add(1, Ordering::Relaxed);
         let outbox = Outbox::new(relay.limits.outbox_bytes);
-        relay.lock_conns().insert(
+        let mut registered = Registered::new(
+            &relay,
             conn_id,
             ConnEntry { device_id: identity.device_id, user_id: identity.user_id, kick: outbox.clone() },
         );
-        relay.stats.connections.fetch_add(1, Ordering::Relaxed);
         let mut conn = Connection::relay_as(relay.us.clone());
         let mut peer_storage: Option<Arc<str>> = None;
-        let mut touched: Vec<DocumentId> = Vec::new();
         let mut rate = RateLimit::full(relay.limits.rate_burst);
         let mut ephemeral_rate = RateLimit::full(relay.limits.ephemeral_burst);
         // This connection's held requests, oldest first: when each one's time is up.
@@ -175,7 +211,7 @@ where
                                                 if request && known.is_ok() {
                                                     let peer = PeerRef { conn: conn_id, identity: identity.clone(), storage_id: peer_storage.clone(), out: outbox.clone() };
                                                     if relay.hold_request(document_id, peer, data) {
-                                                        touch(&mut touched, document_id);
+                                                        registered.touch(document_id);
                                                         let until = Instant::now() + relay.limits.request_hold;
                                                         held_until.push_back((until, document_id));
                                                         if timer.is_none() {
@@ -188,7 +224,7 @@ where
                                                 continue;
                                             }
                                         }
-                                        touch(&mut touched, document_id);
+                                        registered.touch(document_id);
                                         let peer = PeerRef { conn: conn_id, identity: identity.clone(), storage_id: peer_storage.clone(), out: outbox.clone() };
                                         relay.send_to_doc(document_id, DocCmd::Sync { peer, request, data });
                                     }
@@ -248,17 +284,43 @@ where
             device = identity.device_id,
             "connection closed: {close_reason}"
         );
-        relay.drop_held(conn_id);
-        {
-            // Only loaded documents hold state for this connection; do not load others to detach.
-            let docs = relay.lock_docs();
-            for doc in touched {
-                if let Some(h) = docs.get(&doc) {
-                    let _ = h.tx.send(DocCmd::Detach { conn: conn_id });
-                }
+        drop(registered);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connections(relay: &Relay) -> (usize, usize) {
+        (relay.lock_conns().len(), relay.stats.connections.load(Ordering::Relaxed))
+    }
+
+    /// A connection's task that is cancelled (aborted, or dropped as the runtime stops) takes its
+    /// entry and its count with it, as one that closes does; a panic unwinds the same way.
+    #[tokio::test]
+    async fn a_cancelled_connection_leaves_nothing_in_the_relay() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::storage::Db::open(&dir.path().join("r.sqlite")).unwrap();
+        let relay = Relay::new(db, crate::Limits::default()).unwrap();
+        let identity = Arc::new(crate::auth::Identity {
+            user_id: 1,
+            device_id: 1,
+            user_name: "reader".into(),
+            role: crate::auth::Role::Reader,
+            areas: vec![],
+        });
+        let (ours, _peer) = tokio::io::duplex(1 << 16);
+        let task = tokio::spawn(serve_socket(relay.clone(), crate::ws::WebSocket::new(ours, 1 << 20), identity));
+        for _ in 0..1000 {
+            if connections(&relay) != (0, 0) {
+                break;
             }
+            tokio::task::yield_now().await;
         }
-        relay.lock_conns().remove(&conn_id);
-        relay.stats.connections.fetch_sub(1, Ordering::Relaxed);
+        assert_eq!(connections(&relay), (1, 1), "the connection is registered while it runs");
+        task.abort();
+        assert!(task.await.is_err_and(|e| e.is_cancelled()));
+        assert_eq!(connections(&relay), (0, 0), "nothing of the cancelled connection is left");
     }
 }
