@@ -268,7 +268,7 @@ fn the_date_by_the_summer_time_rule_is_the_time_zone_datas() -> Result<()> {
     let out = std::process::Command::new(&node)
         .arg(root().join("tests/js/finnish-date.mjs"))
         .output()
-        .with_context(|| format!("could not run `{node}` (is Node.js 20 or later installed?)"))?;
+        .with_context(|| format!("could not run `{node}` (is Node.js 20.19 or later installed?)"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or("");
     let result: Value = serde_json::from_str(line)

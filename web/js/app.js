@@ -8,7 +8,7 @@ import { errorText, h, main } from "./dom.js";
 import { pickLanguage, setLanguage } from "./i18n.js";
 import { offerInstall } from "./on-demand.js";
 import { route } from "./routes.js";
-import { homeScreen, keptHome } from "./screen-home.js";
+import { forgetHome, homeScreen, keptHome } from "./screen-home.js";
 import { start } from "./session.js";
 import { changed, state } from "./state.js";
 import { tickAge } from "./status.js";
@@ -67,11 +67,17 @@ async function boot() {
   // A cold start on the home screen draws it at once from the snapshot kept the last time it
   // was drawn (today, signed in), without waiting for either; start-up draws it again from the
   // documents.
-  const early = /^#?\/?$/.test(location.hash) ? keptHome() : null;
+  let early = /^#?\/?$/.test(location.hash) ? keptHome() : null;
   if (early) {
-    setLanguage(early.lang);
-    homeScreen(early);
-    performance.mark("cp-drawn");
+    try {
+      setLanguage(early.lang);
+      homeScreen(early);
+      performance.mark("cp-drawn");
+    } catch {
+      // A snapshot this build cannot draw is dropped; the documents draw the screen.
+      forgetHome();
+      early = null;
+    }
   }
   const [{ store, settings }] = await Promise.all([opened, wasm]);
   state.store = store;

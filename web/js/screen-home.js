@@ -11,15 +11,27 @@ import { contactCard } from "./widgets.js";
 
 /** @typedef {import("./wasm.js").Topic} Topic */
 
-// What the home screen shows, kept from the last time it was drawn from the documents so that a
-// cold start draws it from this snapshot before IndexedDB or the wasm is ready. It lives in
-// localStorage, which is read without waiting, and holds no contact details, nothing
-// members-only and no credentials: the language, the date, the municipality and its name, the national guidance's topics, whether
-// the editors' links show and how many discarded edits wait. Signing out and a removal delete it
-// with the database.
-/** @typedef {{ lang: string, day: string, municipality: string, place: string, topics: Topic[], editor: boolean, discarded: number }} Home */
+// What the home screen shows, kept from the last time it was drawn from the open documents so
+// that a cold start draws it from this snapshot before IndexedDB or the wasm is ready. It lives
+// in localStorage, which is read without waiting, and holds no contact details, nothing
+// members-only and no credentials: the language, the date, the municipality and its name, the
+// national guidance's topics, whether the editors' links show and how many discarded edits
+// wait. Signing out and a removal delete it with the database.
+/** @typedef {{ v: number, lang: string, day: string, municipality: string, place: string, topics: Topic[], editor: boolean, discarded: number }} Home */
 
 const FIRST_SCREEN = "contactpoint-first-screen";
+// The snapshot's shape: one of another shape (an older or newer app) is not drawn.
+const FIRST_SCREEN_VERSION = 1;
+
+/** @param {any} t */
+function isText(t) {
+  return t === null || (typeof t === "object" && typeof t.text === "string" && typeof t.lang === "string");
+}
+
+/** @param {any} t */
+function isTopic(t) {
+  return !!t && typeof t === "object" && typeof t.slug === "string" && isText(t.title) && isText(t.summary);
+}
 
 /**
  * The snapshot kept for this language's home screen today, if there is one.
@@ -28,8 +40,17 @@ const FIRST_SCREEN = "contactpoint-first-screen";
 export function keptHome() {
   try {
     const home = JSON.parse(localStorage.getItem(FIRST_SCREEN) || "null");
-    if (!home || home.day !== todayByRule() || typeof home.place !== "string" || !Array.isArray(home.topics)) return null;
-    return home;
+    if (!home || home.v !== FIRST_SCREEN_VERSION || home.day !== todayByRule()) return null;
+    const shaped =
+      typeof home.lang === "string" &&
+      typeof home.municipality === "string" &&
+      typeof home.place === "string" &&
+      Array.isArray(home.topics) &&
+      home.topics.length > 0 &&
+      home.topics.every(isTopic) &&
+      typeof home.editor === "boolean" &&
+      Number.isInteger(home.discarded);
+    return shaped ? home : null;
   } catch {
     // Storage turned off, or a value this version cannot read: the documents draw the screen.
     return null;
@@ -47,8 +68,10 @@ export function forgetHome() {
 
 /** @param {Home} home */
 function keepHome(home) {
-  // A tab whose database another tab deleted (signed out there) must not write it back.
-  if (!state.store || state.store.closed) return;
+  // Only a screen drawn once start-up has opened the stored documents is kept (one drawn
+  // before, from a fallback, has no topics yet), and a tab whose database was deleted (signed
+  // out in another tab, site data cleared) must not write it back.
+  if (!state.opened || !state.store || state.store.closed || !home.topics.length) return;
   const text = JSON.stringify(home);
   try {
     if (localStorage.getItem(FIRST_SCREEN) !== text) localStorage.setItem(FIRST_SCREEN, text);
@@ -62,6 +85,7 @@ function currentHome() {
   const { settings } = state;
   const municipality = settings.municipality || "";
   const home = {
+    v: FIRST_SCREEN_VERSION,
     lang: language(),
     day: today(),
     municipality,
@@ -72,6 +96,14 @@ function currentHome() {
   };
   keepHome(home);
   return home;
+}
+
+/**
+ * Whether the documents, now open, show the home screen as `snapshot` did (and keeps theirs).
+ * @param {Home} snapshot
+ */
+export function homeAsKept(snapshot) {
+  return JSON.stringify(currentHome()) === JSON.stringify(snapshot);
 }
 
 /**
@@ -86,9 +118,9 @@ export function homeScreen(snapshot) {
   q.addEventListener("input", () => {
     // The query is kept in the page's history entry, so Back from a result brings it back.
     history.replaceState({ ...(history.state || {}), q: q.value }, "");
-    // Before the wasm is ready (a home screen drawn from the snapshot) there is nothing to
-    // search yet; start-up searches again once the documents are open.
-    if (!q.value.trim() || !state.client) return results.replaceChildren();
+    // Before start-up has opened the documents (a home screen drawn from the snapshot) there is
+    // nothing to search yet; start-up searches again once they are open.
+    if (!q.value.trim() || !state.opened) return results.replaceChildren();
     // Search covers all of Finland, the home municipality's services first: a professional may
     // need a contact elsewhere too.
     const hits = client().search(q.value, municipality, language());

@@ -13,10 +13,10 @@ import { changed, client, state } from "./state.js";
 export function settingsScreen() {
   const { settings } = state;
   const lang = languageSelect("lang", async (l) => {
-    await state.store.setSetting("lang", l);
     // The home screen's snapshot is in the language it was drawn in: the next drawing keeps one
     // in this language, and a start before that waits for the documents.
     forgetHome();
+    await state.store.setSetting("lang", l);
     changed();
     settingsScreen();
     /** @type {HTMLElement} */ (document.getElementById("lang")).focus();

@@ -8,7 +8,7 @@ import { installHint, loadEditing } from "./on-demand.js";
 import { maintains } from "./permissions.js";
 import { showRefusal } from "./refusal.js";
 import { route, routeSoon } from "./routes.js";
-import { forgetHome } from "./screen-home.js";
+import { forgetHome, homeAsKept } from "./screen-home.js";
 import { changed, client, state, sync } from "./state.js";
 import { Sync } from "./sync.js";
 import { Wasm } from "./wasm.js";
@@ -28,6 +28,9 @@ export async function wipeDevice() {
   if (state.sync) state.sync.stop();
   forgetHome();
   await state.store.wipe();
+  // Once the database is deleted every other tab's connection has closed and stopped writing
+  // the snapshot; one may have written it in between.
+  forgetHome();
   if ("caches" in self) {
     const keys = await caches.keys().catch(() => /** @type {string[]} */ ([]));
     await Promise.all(keys.filter((k) => !k.startsWith("contactpoint-")).map((k) => caches.delete(k).catch(() => false)));
@@ -153,8 +156,8 @@ export async function start(read, early = null) {
       routeSoon();
     },
   }));
-  // A home screen drawn from the snapshot stands if the settings agree with it; it is drawn again
-  // from the documents below.
+  // A home screen drawn from the snapshot stands if the settings agree with it, until the
+  // documents are open (below).
   let shown = !!early && early.lang === language() && early.municipality === settings.municipality;
   if (settings.indexDoc) {
     // The home screen needs only the national guidance. Without a snapshot it is shown as soon
@@ -178,11 +181,17 @@ export async function start(read, early = null) {
     for (const id of stored.keys()) await connection.open(id, stored);
     performance.mark("cp-opened");
   }
-  // A home screen shown early is drawn again (an editor's review links need the area documents),
-  // unless someone is already typing a search there: then the search runs again on everything.
-  const typing = shown ? document.getElementById("q") : null;
-  if (typing && document.activeElement === typing) typing.dispatchEvent(new Event("input"));
-  else route();
+  // Without stored documents everything arrives by sync and is drawn as it does.
+  state.opened = true;
+  // A home screen shown early stays as it is when someone is typing a search there, or when it
+  // came from the snapshot and the documents show the same (no second drawing moves focus and
+  // scroll under the person); a search typed or kept before then runs again on everything. Any
+  // other screen is drawn now, from every document.
+  const q = shown && /^#?\/?$/.test(location.hash) ? document.getElementById("q") : null;
+  const typing = !!q && document.activeElement === q;
+  if (q && (typing || (early && homeAsKept(early)))) {
+    if (/** @type {HTMLInputElement} */ (q).value.trim()) q.dispatchEvent(new Event("input"));
+  } else route();
   connection.now();
   installHint();
   editorsScreens();

@@ -31,6 +31,9 @@ export const state = {
   settings: {},
   /** @type {{ state: string, at: string | undefined }} */
   lastStatus: { state: "offline", at: undefined },
+  // Start-up has opened every stored document (or there were none): screens drawn before this
+  // may lack some, and the home screen's snapshot is kept only from after it.
+  opened: false,
   // A local change was saved while the relay was out of reach and has not been confirmed yet.
   waitingLocal: false,
   /**

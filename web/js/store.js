@@ -41,9 +41,13 @@ export class Store {
     const db = await promisify(req);
     const store = new Store(db);
     // Another tab deleting the database (signing out, a removed device) must not wait for this
-    // one: this connection gives way.
+    // one: this connection gives way. The browser closes it by force when the site's data is
+    // cleared.
     db.onversionchange = () => {
       db.close();
+      store.closed = true;
+    };
+    db.onclose = () => {
       store.closed = true;
     };
     return store;
@@ -52,7 +56,8 @@ export class Store {
   /** @param {IDBDatabase} db */
   constructor(db) {
     this.db = db;
-    // Closed for good: the database was deleted, here or in another tab.
+    // Closed for good: the database was deleted here, or another tab deleted or upgraded it, or
+    // the browser cleared it.
     this.closed = false;
   }
 

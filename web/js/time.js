@@ -27,8 +27,9 @@ export function today() {
 /**
  * Today's date in Finland by the EU's summer-time rule (UTC+3 from 01:00 UTC on the last
  * Sunday of March to 01:00 UTC on the last Sunday of October, UTC+2 otherwise), without the
- * time-zone data: only for checking the home screen's snapshot, which the documents draw again
- * moments later, so a change of the rule would cost nothing but an earlier first screen.
+ * time-zone data: only for checking the home screen's snapshot, which the documents check again
+ * moments later: a change of the rule could at worst, for an hour around midnight, make a start
+ * wait for the documents or show the day before's snapshot for a moment.
  * @param {Date} [at]
  */
 export function todayByRule(at = new Date()) {

@@ -77,7 +77,11 @@ impl Drop for Registered {
                 }
             }
         }
-        relay.lock_conns().remove(&self.conn_id);
+        // The queue closes as after a normal close: whoever sends to it from now on is told so.
+        let entry = relay.lock_conns().remove(&self.conn_id);
+        if let Some(entry) = entry {
+            entry.kick.mailbox().close();
+        }
         relay.stats.connections.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -297,7 +301,8 @@ mod tests {
     }
 
     /// A connection's task that is cancelled (aborted, or dropped as the runtime stops) takes its
-    /// entry and its count with it, as one that closes does; a panic unwinds the same way.
+    /// entry and its count with it and closes its queue, as one that closes does; a panic unwinds
+    /// the same way.
     #[tokio::test]
     async fn a_cancelled_connection_leaves_nothing_in_the_relay() {
         let dir = tempfile::tempdir().unwrap();
@@ -319,8 +324,10 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(connections(&relay), (1, 1), "the connection is registered while it runs");
+        let queue = relay.lock_conns().values().next().map(|c| c.kick.clone()).unwrap();
         task.abort();
         assert!(task.await.is_err_and(|e| e.is_cancelled()));
         assert_eq!(connections(&relay), (0, 0), "nothing of the cancelled connection is left");
+        assert!(!queue.kick("after the end"), "its queue is closed, as after a normal close");
     }
 }

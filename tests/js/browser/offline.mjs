@@ -83,6 +83,19 @@ run(async () => {
   });
   check(early.drawn < early.store && early.drawn < early.wasm, `the home screen was drawn at ${early.drawn} ms, not before the database (${early.store}) and the wasm (${early.wasm})`);
   check(early.first && early.first === early.now, `the home screen drawn first said ${JSON.stringify(early.first)}, from the documents ${JSON.stringify(early.now)}`);
+  // A snapshot this build cannot draw (damaged, or from another version) is not drawn and does
+  // not stop the app: the documents draw the screen and keep a good one.
+  await page.evaluate(() => {
+    const kept = JSON.parse(localStorage.getItem("contactpoint-first-screen"));
+    localStorage.setItem("contactpoint-first-screen", JSON.stringify({ ...kept, topics: [null] }));
+  });
+  await page.reload();
+  await page.waitForFunction(() => performance.getEntriesByName("cp-opened").length > 0);
+  const damaged = await page.evaluate(() => ({
+    topics: document.querySelectorAll(".topics a").length,
+    kept: JSON.parse(localStorage.getItem("contactpoint-first-screen") || "null")?.topics?.length ?? 0,
+  }));
+  check(damaged.topics > 0 && damaged.kept === damaged.topics, `after a damaged snapshot the home screen shows ${damaged.topics} topics and keeps ${damaged.kept}`);
 
   const stillOffline = await lastSynced(page);
   await step("offline-done", { intake, emergency: e112, lastSynced: stillOffline });
@@ -92,5 +105,5 @@ run(async () => {
   const started = Date.now();
   const secondSync = await waitSyncedAfter(page, stillOffline, 2 * WAIT_MS);
   await context.close();
-  finish({ firstSync, secondSync, reconnectMs: Date.now() - started, intake, emergency: e112, early });
+  finish({ firstSync, secondSync, reconnectMs: Date.now() - started, intake, emergency: e112, early, damaged });
 });
