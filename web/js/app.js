@@ -65,8 +65,8 @@ async function boot() {
     return { store, settings };
   });
   // A cold start on the home screen draws it at once from the snapshot kept the last time it
-  // was drawn (today, signed in), without waiting for either; start-up draws it again from the
-  // documents.
+  // was drawn (today, signed in), without waiting for either; start-up checks it against the
+  // documents once they are open.
   let early = /^#?\/?$/.test(location.hash) ? keptHome() : null;
   if (early) {
     try {
