@@ -282,31 +282,29 @@ impl Relay {
 
     /// Sends a command to a document's task, starting the task if the document is not loaded.
     fn send_to_doc(self: &Arc<Self>, doc: DocumentId, mut cmd: DocCmd) {
+        // The command goes into the task's queue under the lock that loads the task, so that
+        // whoever finds the document loaded finds the command that loaded it queued first: a
+        // request held for a document being created (`hold_request`) then comes after the
+        // creating writer's message, not before it.
+        let mut docs = self.lock_docs();
         loop {
-            let (tx, generation) = {
-                let mut docs = self.lock_docs();
-                if self.is_shutting_down() && !docs.contains_key(&doc) {
-                    // Shutting down: what a late connection sends is not acknowledged, so
-                    // dropping it loses nothing; the client sends it again after reconnecting.
-                    return;
-                }
-                let h = docs.entry(doc).or_insert_with(|| {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let generation = self.next_id.fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(run_doc(self.clone(), doc, rx, generation));
-                    DocHandle { tx, generation }
-                });
-                (h.tx.clone(), h.generation)
-            };
-            match tx.send(cmd) {
+            if self.is_shutting_down() && !docs.contains_key(&doc) {
+                // Shutting down: what a late connection sends is not acknowledged, so dropping
+                // it loses nothing; the client sends it again after reconnecting.
+                return;
+            }
+            let h = docs.entry(doc).or_insert_with(|| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let generation = self.next_id.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(run_doc(self.clone(), doc, rx, generation));
+                DocHandle { tx, generation }
+            });
+            match h.tx.send(cmd) {
                 Ok(()) => return,
                 Err(mpsc::error::SendError(c)) => {
-                    // The task unloaded the document between our lookup and the send.
+                    // The task has ended and not yet removed its entry: a new one takes over.
                     cmd = c;
-                    let mut docs = self.lock_docs();
-                    if docs.get(&doc).is_some_and(|h| h.generation == generation) {
-                        docs.remove(&doc);
-                    }
+                    docs.remove(&doc);
                 }
             }
         }
