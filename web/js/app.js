@@ -8,7 +8,7 @@ import { errorText, h, main } from "./dom.js";
 import { pickLanguage, setLanguage } from "./i18n.js";
 import { offerInstall } from "./on-demand.js";
 import { route } from "./routes.js";
-import { forgetHome, homeScreen, keptHome } from "./screen-home.js";
+import { atHome, forgetHome, homeScreen, keptHome } from "./screen-home.js";
 import { start } from "./session.js";
 import { changed, state } from "./state.js";
 import { tickAge } from "./status.js";
@@ -67,7 +67,7 @@ async function boot() {
   // A cold start on the home screen draws it at once from the snapshot kept the last time it
   // was drawn (today, signed in), without waiting for either; start-up checks it against the
   // documents once they are open.
-  let early = /^#?\/?$/.test(location.hash) ? keptHome() : null;
+  let early = atHome() ? keptHome() : null;
   if (early) {
     try {
       setLanguage(early.lang);

@@ -34,10 +34,9 @@ const modules = new Map();
  * @returns {Promise<any>}
  */
 function importOnDemand(url) {
-  let m = modules.get(url.href);
-  if (!m) modules.set(url.href, (m = { loading: null, failures: 0 }));
-  if (m.loading) return m.loading;
-  const entry = m;
+  const entry = modules.get(url.href) ?? { loading: null, failures: 0 };
+  modules.set(url.href, entry);
+  if (entry.loading) return entry.loading;
   const asked = new URL(url);
   if (entry.failures) asked.searchParams.set("try", String(entry.failures));
   const loading = import(asked.href);

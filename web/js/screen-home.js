@@ -20,6 +20,11 @@ import { contactCard } from "./widgets.js";
 /** @typedef {{ v: number, lang: string, day: string, municipality: string, place: string, topics: Topic[], editor: boolean, discarded: number }} Home */
 
 const FIRST_SCREEN = "contactpoint-first-screen";
+
+/** Whether the URL names the home screen (no page in its hash). */
+export function atHome() {
+  return /^#?\/?$/.test(location.hash);
+}
 // The snapshot's shape: one of another shape (an older or newer app) is not drawn.
 const FIRST_SCREEN_VERSION = 1;
 
@@ -71,7 +76,7 @@ function keepHome(home) {
   // Only a screen drawn once start-up has opened the stored documents is kept (one drawn
   // before, from a fallback, has no topics yet), and a tab whose database was deleted (signed
   // out in another tab, site data cleared) must not write it back.
-  if (!state.opened || !state.store || state.store.closed || !home.topics.length) return;
+  if (!state.opened || state.store.closed || !home.topics.length) return;
   const text = JSON.stringify(home);
   try {
     if (localStorage.getItem(FIRST_SCREEN) !== text) localStorage.setItem(FIRST_SCREEN, text);

@@ -8,7 +8,7 @@ import { installHint, loadEditing } from "./on-demand.js";
 import { maintains } from "./permissions.js";
 import { showRefusal } from "./refusal.js";
 import { route, routeSoon } from "./routes.js";
-import { forgetHome, homeAsKept } from "./screen-home.js";
+import { atHome, forgetHome, homeAsKept } from "./screen-home.js";
 import { changed, client, state, sync } from "./state.js";
 import { Sync } from "./sync.js";
 import { Wasm } from "./wasm.js";
@@ -163,7 +163,7 @@ export async function start(read, early = null) {
     // The home screen needs only the national guidance. Without a snapshot it is shown as soon
     // as the national documents are open; the other documents open after the first paint. Other
     // screens wait for everything.
-    const home = settings.municipality && /^#?\/?$/.test(location.hash);
+    const home = settings.municipality && atHome();
     // Everything stored comes out of IndexedDB in one transaction.
     const stored = await store.loadAll();
     performance.mark("cp-read");
@@ -187,7 +187,7 @@ export async function start(read, early = null) {
   // came from the snapshot and the documents show the same (no second drawing moves focus and
   // scroll under the person); a search typed or kept before then runs again on everything. Any
   // other screen is drawn now, from every document.
-  const q = shown && /^#?\/?$/.test(location.hash) ? document.getElementById("q") : null;
+  const q = shown && atHome() ? document.getElementById("q") : null;
   const typing = !!q && document.activeElement === q;
   if (q && (typing || (early && homeAsKept(early)))) {
     if (/** @type {HTMLInputElement} */ (q).value.trim()) q.dispatchEvent(new Event("input"));
